@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages antt needs to build, test and run, and only
+# those that are missing. Safe to run again; does nothing when all are present.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates procps
+  libuv1-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+  libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
+  libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
+  libcmocka-dev libjansson-dev prometheus
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

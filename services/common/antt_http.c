@@ -1,0 +1,491 @@
+/* antt_http: HTTP/1.1 server glue over libh2o 2.2 (libuv binding). The only
+ * file of antt that includes h2o.h. */
+#include "antt_http.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <h2o.h>
+
+#include "antt_log.h"
+#include "antt_metrics.h"
+#include "antt_util.h"
+
+typedef struct s_route {
+    char *prefix;             /* path prefix */
+    size_t len;               /* strlen(prefix) */
+    antt_http_handler_cb cb;  /* handler */
+    void *arg;                /* handler argument */
+} s_route_t;
+
+struct antt_http_s {
+    uv_loop_t *loop;            /* the service loop */
+    h2o_globalconf_t config;    /* h2o configuration */
+    h2o_context_t ctx;          /* h2o per-loop context */
+    h2o_accept_ctx_t accept_ctx;/* for h2o_accept */
+    uv_tcp_t listener;          /* listening socket */
+    int listening;              /* listener initialized */
+    int port;                   /* bound port */
+    s_route_t *routes;          /* registered prefixes */
+    size_t nroutes;             /* route count */
+    antt_http_ready_cb ready_cb;/* readiness check */
+    void *ready_arg;            /* ready_cb argument */
+    antt_http_close_cb close_cb;/* set by antt_http_close */
+    void *close_arg;            /* close_cb argument */
+    antt_metric_t *m_requests;  /* requests served */
+    size_t nconns;              /* open connections */
+    size_t nreqs;               /* requests not yet answered */
+    int closing;                /* antt_http_close called */
+    int listener_closed;        /* listener's close callback ran */
+};
+
+static void s_maybe_free(antt_http_t *http);
+
+typedef struct s_guard {
+    antt_http_req_t *w; /* the wrapper while it is alive, else NULL */
+} s_guard_t;
+
+struct antt_http_req_s {
+    h2o_generator_t gen;        /* streaming generator; first member */
+    h2o_req_t *req;             /* NULL once h2o disposed the request */
+    s_guard_t *guard;           /* lives in req's pool */
+    antt_http_t *http;          /* server */
+    int streaming;              /* antt_http_stream_start was called */
+    int sending;                /* h2o_send in progress, waiting for proceed */
+    int ended;                  /* antt_http_stream_end was called */
+    antt_buf_t inflight;        /* bytes handed to h2o_send */
+    antt_buf_t pending;         /* bytes waiting for proceed */
+    antt_http_gone_cb on_gone;  /* client went away */
+    void *gone_arg;             /* on_gone argument */
+    char peer[INET6_ADDRSTRLEN];/* client address */
+};
+
+static antt_str_t s_str(h2o_iovec_t v)
+{
+    antt_str_t s = {v.base, v.len};
+    return s;
+}
+
+int antt_http_is(antt_str_t s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+antt_str_t antt_http_method(const antt_http_req_t *w)
+{
+    antt_str_t none = {"", 0};
+    return w->req ? s_str(w->req->method) : none;
+}
+
+antt_str_t antt_http_path(const antt_http_req_t *w)
+{
+    antt_str_t none = {"", 0};
+    return w->req ? s_str(w->req->path_normalized) : none;
+}
+
+antt_str_t antt_http_query(const antt_http_req_t *w)
+{
+    antt_str_t none = {"", 0};
+    if (w->req == NULL || w->req->query_at == SIZE_MAX)
+        return none;
+    antt_str_t q = {w->req->path.base + w->req->query_at + 1,
+                    w->req->path.len - w->req->query_at - 1};
+    return q;
+}
+
+antt_str_t antt_http_body(const antt_http_req_t *w)
+{
+    antt_str_t none = {"", 0};
+    if (w->req == NULL || w->req->entity.base == NULL)
+        return none;
+    return s_str(w->req->entity);
+}
+
+antt_str_t antt_http_header(const antt_http_req_t *w, const char *name)
+{
+    antt_str_t none = {NULL, 0};
+    if (w->req == NULL)
+        return none;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < w->req->headers.size; i++) {
+        h2o_header_t *h = &w->req->headers.entries[i];
+        if (h->name->len == n && strncasecmp(h->name->base, name, n) == 0)
+            return s_str(h->value);
+    }
+    return none;
+}
+
+const char *antt_http_peer(const antt_http_req_t *w)
+{
+    return w->peer;
+}
+
+void antt_http_add_header(antt_http_req_t *w, const char *name, const char *value)
+{
+    if (w->req == NULL)
+        return;
+    h2o_iovec_t n = h2o_strdup(&w->req->pool, name, SIZE_MAX);
+    h2o_iovec_t v = h2o_strdup(&w->req->pool, value, SIZE_MAX);
+    h2o_add_header_by_str(&w->req->pool, &w->req->res.headers, n.base, n.len, 1, NULL, v.base,
+                          v.len);
+}
+
+static void s_release(antt_http_req_t *w)
+{
+    antt_http_t *http = w->http;
+    if (w->guard)
+        w->guard->w = NULL;
+    antt_buf_cleanup(&w->inflight);
+    antt_buf_cleanup(&w->pending);
+    free(w);
+    http->nreqs--;
+    if (http->closing)
+        s_maybe_free(http);
+}
+
+void antt_http_respond(antt_http_req_t *w, int status, const char *content_type,
+                       const char *body, size_t len)
+{
+    assert(!w->streaming);
+    h2o_req_t *req = w->req;
+    if (req != NULL) {
+        /* detach first: h2o may dispose the pool inside h2o_send_inline */
+        w->guard->w = NULL;
+        w->guard = NULL;
+        req->res.status = status;
+        req->res.reason = "";
+        if (content_type)
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           content_type, strlen(content_type));
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                       H2O_STRLIT("no-store"));
+        h2o_send_inline(req, body, len);
+    }
+    s_release(w);
+}
+
+/* streaming */
+
+static void s_stream_send(antt_http_req_t *w)
+{
+    h2o_req_t *req = w->req;
+    antt_buf_cleanup(&w->inflight);
+    w->inflight = w->pending;
+    antt_buf_init(&w->pending);
+    h2o_iovec_t v = h2o_iovec_init(w->inflight.data, w->inflight.len);
+    int final = w->ended;
+    w->sending = !final;
+    if (final) {
+        w->guard->w = NULL;
+        w->guard = NULL;
+        w->req = NULL;
+    }
+    h2o_send(req, &v, v.len ? 1 : 0, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    if (final)
+        s_release(w);
+}
+
+static void s_on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    antt_http_req_t *w = (antt_http_req_t *)gen;
+    (void)req;
+    w->sending = 0;
+    if (w->req && (w->pending.len > 0 || w->ended))
+        s_stream_send(w);
+}
+
+static void s_gone(antt_http_req_t *w)
+{
+    w->req = NULL;
+    if (w->streaming && w->on_gone) {
+        antt_http_gone_cb cb = w->on_gone;
+        w->on_gone = NULL;
+        cb(w, w->gone_arg);
+    }
+}
+
+static void s_on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    antt_http_req_t *w = (antt_http_req_t *)gen;
+    if (w->guard) {
+        w->guard->w = NULL;
+        w->guard = NULL;
+    }
+    s_gone(w);
+}
+
+void antt_http_stream_start(antt_http_req_t *w, int status, const char *content_type,
+                            antt_http_gone_cb on_gone, void *arg)
+{
+    assert(!w->streaming);
+    w->streaming = 1;
+    w->on_gone = on_gone;
+    w->gone_arg = arg;
+    if (w->req == NULL)
+        return;
+    h2o_req_t *req = w->req;
+    req->res.status = status;
+    req->res.reason = "";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
+                   strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
+                   H2O_STRLIT("no-store"));
+    w->gen.proceed = s_on_proceed;
+    w->gen.stop = s_on_stop;
+    h2o_start_response(req, &w->gen);
+}
+
+int antt_http_stream_write(antt_http_req_t *w, const char *data, size_t len)
+{
+    assert(w->streaming && !w->ended);
+    if (w->req == NULL)
+        return -EPIPE;
+    antt_buf_append(&w->pending, data, len);
+    if (w->sending)
+        return -EAGAIN;
+    s_stream_send(w);
+    return 0;
+}
+
+void antt_http_stream_end(antt_http_req_t *w)
+{
+    assert(w->streaming && !w->ended);
+    w->ended = 1;
+    if (w->req == NULL) {
+        s_release(w);
+        return;
+    }
+    if (!w->sending)
+        s_stream_send(w);
+}
+
+/* dispatch */
+
+static void s_on_dispose(void *p)
+{
+    s_guard_t *g = p;
+    if (g->w) {
+        g->w->guard = NULL;
+        s_gone(g->w);
+    }
+}
+
+static void s_respond_text(antt_http_req_t *w, int status, const char *text)
+{
+    antt_http_respond(w, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void s_builtin(antt_http_req_t *w, antt_http_t *http, int *handled)
+{
+    antt_str_t path = antt_http_path(w);
+    *handled = 1;
+    if (antt_http_is(path, "/livez")) {
+        s_respond_text(w, 200, "ok\n");
+    } else if (antt_http_is(path, "/readyz")) {
+        char why[256] = "";
+        if (http->ready_cb == NULL || http->ready_cb(http->ready_arg, why, sizeof(why))) {
+            s_respond_text(w, 200, "ready\n");
+        } else {
+            char *t = antt_xasprintf("not ready: %s\n", why);
+            s_respond_text(w, 503, t);
+            free(t);
+        }
+    } else if (antt_http_is(path, "/metrics")) {
+        size_t len;
+        char *text = antt_metrics_render(&len);
+        antt_http_respond(w, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+        free(text);
+    } else {
+        *handled = 0;
+    }
+}
+
+static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    antt_http_t *http = *(antt_http_t **)(self + 1);
+    antt_http_req_t *w = antt_xcalloc(1, sizeof(*w));
+    w->req = req;
+    w->http = http;
+    http->nreqs++;
+    antt_buf_init(&w->inflight);
+    antt_buf_init(&w->pending);
+    w->guard = h2o_mem_alloc_shared(&req->pool, sizeof(s_guard_t), s_on_dispose);
+    w->guard->w = w;
+    /* linked to the pool: disposed (s_on_dispose) when h2o frees the request */
+
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl > 0 && ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, w->peer, sizeof(w->peer));
+    else if (sl > 0 && ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, w->peer, sizeof(w->peer));
+
+    antt_metric_inc(http->m_requests);
+    int handled;
+    s_builtin(w, http, &handled);
+    if (handled)
+        return 0;
+
+    antt_str_t path = antt_http_path(w);
+    s_route_t *best = NULL;
+    for (size_t i = 0; i < http->nroutes; i++) {
+        s_route_t *r = &http->routes[i];
+        if (path.n >= r->len && memcmp(path.p, r->prefix, r->len) == 0 &&
+            (best == NULL || r->len > best->len))
+            best = r;
+    }
+    if (best == NULL) {
+        antt_http_respond(w, 404, "application/json", "{\"error\":\"not found\"}", 21);
+        return 0;
+    }
+    best->cb(w, best->arg);
+    return 0;
+}
+
+static void s_conn_closed(uv_handle_t *h)
+{
+    antt_http_t *http = *(antt_http_t **)((char *)h + sizeof(uv_tcp_t));
+    free(h);
+    http->nconns--;
+    if (http->closing)
+        s_maybe_free(http);
+}
+
+static void s_on_accept(uv_stream_t *listener, int status)
+{
+    antt_http_t *http = listener->data;
+    if (status != 0 || http->closing)
+        return;
+    /* the connection's server pointer sits right after the handle */
+    uv_tcp_t *conn = h2o_mem_alloc(sizeof(uv_tcp_t) + sizeof(antt_http_t *));
+    *(antt_http_t **)((char *)conn + sizeof(uv_tcp_t)) = http;
+    uv_tcp_init(listener->loop, conn);
+    http->nconns++;
+    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
+        uv_close((uv_handle_t *)conn, s_conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(conn, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, s_conn_closed);
+    h2o_accept(&http->accept_ctx, sock);
+}
+
+antt_http_t *antt_http_new(uv_loop_t *loop)
+{
+    antt_http_t *http = antt_xcalloc(1, sizeof(*http));
+    http->loop = loop;
+    h2o_config_init(&http->config);
+    http->config.max_request_entity_size = 1024 * 1024;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h) + sizeof(antt_http_t *));
+    h->on_req = s_on_req;
+    *(antt_http_t **)(h + 1) = http;
+    h2o_context_init(&http->ctx, loop, &http->config);
+    http->accept_ctx.ctx = &http->ctx;
+    http->accept_ctx.hosts = http->config.hosts;
+    http->m_requests = antt_metrics_counter("antt_http_requests_total",
+                                            "HTTP requests received", NULL);
+    return http;
+}
+
+void antt_http_set_max_body(antt_http_t *http, size_t bytes)
+{
+    http->config.max_request_entity_size = bytes;
+}
+
+void antt_http_set_ready_cb(antt_http_t *http, antt_http_ready_cb cb, void *arg)
+{
+    http->ready_cb = cb;
+    http->ready_arg = arg;
+}
+
+void antt_http_route(antt_http_t *http, const char *prefix, antt_http_handler_cb cb, void *arg)
+{
+    http->routes = antt_xrealloc(http->routes, (http->nroutes + 1) * sizeof(s_route_t));
+    s_route_t *r = &http->routes[http->nroutes++];
+    r->prefix = antt_xstrdup(prefix);
+    r->len = strlen(prefix);
+    r->cb = cb;
+    r->arg = arg;
+}
+
+int antt_http_listen(antt_http_t *http, const char *host, int port)
+{
+    struct sockaddr_storage addr;
+    int rc;
+    if (strchr(host, ':'))
+        rc = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+    else
+        rc = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+    if (rc != 0)
+        return rc;
+    uv_tcp_init(http->loop, &http->listener);
+    http->listener.data = http;
+    http->listening = 1;
+    if ((rc = uv_tcp_bind(&http->listener, (struct sockaddr *)&addr, 0)) != 0 ||
+        (rc = uv_listen((uv_stream_t *)&http->listener, 511, s_on_accept)) != 0) {
+        ANTT_LOG(ANTT_ERROR, "could not listen on %s:%d: %s", host, port, uv_strerror(rc));
+        return rc;
+    }
+    struct sockaddr_storage bound;
+    int len = sizeof(bound);
+    uv_tcp_getsockname(&http->listener, (struct sockaddr *)&bound, &len);
+    http->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                   : ((struct sockaddr_in *)&bound)->sin_port);
+    ANTT_LOG(ANTT_INFO, "listening http=%s:%d", host, http->port);
+    return 0;
+}
+
+int antt_http_port(const antt_http_t *http)
+{
+    return http->port;
+}
+
+/* Frees the server once the listener is closed and every connection is gone.
+ * Connections a client keeps open stop that; a stopping service then exits
+ * anyway after its grace period (antt_service). */
+static void s_maybe_free(antt_http_t *http)
+{
+    if (!http->listener_closed || http->nconns > 0 || http->nreqs > 0)
+        return;
+    http->closing = 0; /* no re-entry from the releases below */
+    h2o_context_dispose(&http->ctx);
+    h2o_config_dispose(&http->config);
+    for (size_t i = 0; i < http->nroutes; i++)
+        free(http->routes[i].prefix);
+    free(http->routes);
+    if (http->close_cb)
+        http->close_cb(http->close_arg);
+    free(http);
+}
+
+static void s_listener_closed(uv_handle_t *h)
+{
+    antt_http_t *http = h->data;
+    http->listener_closed = 1;
+    s_maybe_free(http);
+}
+
+void antt_http_close(antt_http_t *http, antt_http_close_cb cb, void *arg)
+{
+    if (http == NULL)
+        return;
+    http->close_cb = cb;
+    http->close_arg = arg;
+    http->closing = 1;
+    h2o_context_request_shutdown(&http->ctx);
+    if (http->listening) {
+        uv_close((uv_handle_t *)&http->listener, s_listener_closed);
+    } else {
+        http->listener_closed = 1;
+        s_maybe_free(http);
+    }
+}

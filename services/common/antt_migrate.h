@@ -1,0 +1,26 @@
+/* antt_migrate: numbered SQL migrations compiled into every service and the
+ * CLI, applied at start under a PostgreSQL advisory lock and recorded in
+ * schema_migrations. Several services starting at once apply each migration
+ * exactly once. */
+#ifndef ANTT_MIGRATE_H
+#define ANTT_MIGRATE_H
+
+#include <stddef.h>
+#include <libpq-fe.h>
+
+typedef struct antt_migration_s {
+    int version;      /* NNN of NNN_name.sql */
+    const char *name; /* name part */
+    const char *sql;  /* file contents */
+} antt_migration_t;
+
+extern const antt_migration_t antt_migrations[];
+extern const int antt_migrations_count;
+
+/* Applies every migration not yet recorded, each in its own transaction.
+ * Blocking. Returns the number applied (>= 0), or -EIO with err set. */
+int antt_migrate(PGconn *c, char *err, size_t errlen);
+/* Highest version known to this binary. */
+int antt_migrate_latest(void);
+
+#endif

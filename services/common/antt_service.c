@@ -1,0 +1,208 @@
+/* antt_service: start-up, health endpoints and clean shutdown. */
+#include "antt_service.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "antt_crypto.h"
+#include "antt_db.h"
+#include "antt_log.h"
+#include "antt_metrics.h"
+#include "antt_migrate.h"
+#include "antt_util.h"
+
+int antt_split_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+    const char *colon;
+    if (s == NULL)
+        return -EINVAL;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (end == NULL || end[1] != ':')
+            return -EINVAL;
+        if ((size_t)(end - s - 1) >= hostlen)
+            return -EINVAL;
+        memcpy(host, s + 1, (size_t)(end - s - 1));
+        host[end - s - 1] = '\0';
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || (size_t)(colon - s) >= hostlen)
+            return -EINVAL;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+    }
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || p < 0 || p > 65535)
+        return -EINVAL;
+    *port = (int)p;
+    return 0;
+}
+
+static void s_usage(const char *name)
+{
+    fprintf(stderr,
+            "usage: antt-%s [-c CONFIG]\n"
+            "  -c CONFIG  config file (default: $ANTT_CONFIG, else none)\n"
+            "Every setting KEY can be overridden by the environment variable\n"
+            "ANTT_KEY with dots as underscores (db.conninfo: ANTT_DB_CONNINFO).\n",
+            name);
+}
+
+static int s_migrate(antt_service_t *svc)
+{
+    long timeout_s;
+    char err[1024];
+    antt_config_get_long(svc->cfg, "db.connect_timeout_s", 30, &timeout_s);
+    uint64_t deadline = antt_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    PGconn *c = NULL;
+    for (;;) {
+        c = antt_db_connect_sync(svc->conninfo, err, sizeof(err));
+        if (c != NULL || antt_mono_ns() > deadline)
+            break;
+        usleep(200 * 1000);
+    }
+    if (c == NULL) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return -1;
+    }
+    int rc = antt_migrate(c, err, sizeof(err));
+    PQfinish(c);
+    if (rc < 0) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_on_signal(uv_signal_t *h, int signum)
+{
+    antt_service_t *svc = h->data;
+    ANTT_LOG(ANTT_INFO, "stopping on signal %d", signum);
+    antt_service_stop(svc);
+}
+
+int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv)
+{
+    const char *cfg_path = getenv("ANTT_CONFIG");
+    int opt;
+    memset(svc, 0, sizeof(*svc));
+    svc->name = name;
+    antt_log_init(name, ANTT_INFO);
+    while ((opt = getopt(argc, argv, "c:h")) != -1) {
+        switch (opt) {
+        case 'c':
+            cfg_path = optarg;
+            break;
+        default:
+            s_usage(name);
+            return -1;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    svc->cfg = antt_config_new();
+    if (cfg_path && *cfg_path) {
+        char err[512];
+        if (antt_config_load(svc->cfg, cfg_path, err, sizeof(err)) != 0) {
+            ANTT_LOG(ANTT_ERROR, "%s", err);
+            return -1;
+        }
+    }
+    int lvl = antt_log_parse_level(antt_config_get(svc->cfg, "log.level", "info"));
+    antt_log_init(name, lvl < 0 ? ANTT_INFO : (antt_log_level_t)lvl);
+    if (antt_crypto_init() != 0) {
+        ANTT_LOG(ANTT_ERROR, "could not initialize libsodium");
+        return -1;
+    }
+    svc->conninfo = antt_config_get(svc->cfg, "db.conninfo", "dbname=antt");
+    if (s_migrate(svc) != 0)
+        return -1;
+
+    uv_loop_init(&svc->loop);
+    svc->zctx = zmq_ctx_new();
+    uv_signal_init(&svc->loop, &svc->sigint);
+    uv_signal_init(&svc->loop, &svc->sigterm);
+    svc->sigint.data = svc->sigterm.data = svc;
+    uv_signal_start(&svc->sigint, s_on_signal, SIGINT);
+    uv_signal_start(&svc->sigterm, s_on_signal, SIGTERM);
+
+    char key[64], host[256];
+    int port;
+    snprintf(key, sizeof(key), "%s.http", name);
+    const char *listen = antt_config_get(svc->cfg, key, "127.0.0.1:0");
+    if (antt_split_hostport(listen, host, sizeof(host), &port) != 0) {
+        ANTT_LOG(ANTT_ERROR, "bad %s: %s (want host:port)", key, listen);
+        return -1;
+    }
+    svc->http = antt_http_new(&svc->loop);
+    if (antt_http_listen(svc->http, host, port) != 0)
+        return -1;
+    ANTT_LOG(ANTT_INFO, "started service=%s pid=%d schema=%d", name, (int)getpid(),
+             antt_migrate_latest());
+    return 0;
+}
+
+void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg)
+{
+    svc->on_stop = cb;
+    svc->stop_arg = arg;
+}
+
+static void s_on_grace(uv_timer_t *t)
+{
+    /* clients that keep idle connections open must not hold the stop up */
+    uv_stop(t->loop);
+}
+
+static void s_http_closed(void *arg)
+{
+    antt_service_t *svc = arg;
+    svc->http = NULL;
+}
+
+void antt_service_stop(antt_service_t *svc)
+{
+    if (svc->stopping)
+        return;
+    svc->stopping = 1;
+    uv_close((uv_handle_t *)&svc->sigint, NULL);
+    uv_close((uv_handle_t *)&svc->sigterm, NULL);
+    uv_timer_init(&svc->loop, &svc->grace);
+    uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
+    uv_unref((uv_handle_t *)&svc->grace);
+    if (svc->on_stop)
+        svc->on_stop(svc, svc->stop_arg);
+    antt_http_close(svc->http, s_http_closed, svc);
+}
+
+int antt_service_run(antt_service_t *svc)
+{
+    uv_run(&svc->loop, UV_RUN_DEFAULT);
+    /* a loop that ends without a stop request (nothing left to do) is a stop too */
+    if (!svc->stopping) {
+        antt_service_stop(svc);
+        uv_run(&svc->loop, UV_RUN_DEFAULT);
+    }
+    if (svc->http == NULL) {
+        uv_close((uv_handle_t *)&svc->grace, NULL);
+        uv_run(&svc->loop, UV_RUN_DEFAULT);
+    }
+    if (uv_loop_close(&svc->loop) == 0) {
+        zmq_ctx_term(svc->zctx);
+        antt_config_destroy(&svc->cfg);
+        antt_metrics_reset();
+        ANTT_LOG(ANTT_INFO, "stopped");
+    } else {
+        /* connections still open after the grace period: the process exits
+         * and the kernel closes them */
+        ANTT_LOG(ANTT_INFO, "stopped with client connections still open");
+    }
+    return 0;
+}

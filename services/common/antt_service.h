@@ -1,0 +1,48 @@
+/* antt_service: what every service does around its own work: reads the
+ * config (-c FILE or ANTT_CONFIG, then ANTT_* overrides), sets up logging,
+ * libsodium, the libuv loop and the ZeroMQ context, applies the database
+ * migrations (waiting for PostgreSQL up to db.connect_timeout_s), serves
+ * /livez, /readyz and /metrics on <name>.http, and stops cleanly on SIGINT
+ * or SIGTERM. */
+#ifndef ANTT_SERVICE_H
+#define ANTT_SERVICE_H
+
+#include <uv.h>
+
+#include "antt_config.h"
+#include "antt_http.h"
+
+typedef struct antt_service_s antt_service_t;
+typedef void (*antt_service_stop_cb)(antt_service_t *svc, void *arg);
+
+struct antt_service_s {
+    const char *name;            /* "intake", ... */
+    uv_loop_t loop;              /* the service's only loop */
+    void *zctx;                  /* ZeroMQ context */
+    antt_config_t *cfg;          /* settings */
+    const char *conninfo;        /* db.conninfo, borrowed from cfg */
+    antt_http_t *http;           /* health, metrics and the service's own routes */
+    uv_signal_t sigint, sigterm; /* stop requests */
+    antt_service_stop_cb on_stop;/* asked to stop: close your handles */
+    void *stop_arg;              /* on_stop argument */
+    int stopping;                /* a stop was requested */
+    uv_timer_t grace;            /* ends the loop if clients hold connections open */
+};
+
+/* Parses argv (-c FILE, -h), loads config, initializes everything, applies
+ * migrations and starts the HTTP server (not yet running: the loop runs in
+ * antt_service_run). Returns 0, or -1 after logging why. */
+int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv);
+/* Registers what to close when a stop is requested. */
+void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
+/* Runs the loop until every handle is closed, then frees what init made.
+ * Returns the process exit status. */
+int antt_service_run(antt_service_t *svc);
+/* Requests a stop as if SIGTERM had arrived. */
+void antt_service_stop(antt_service_t *svc);
+
+/* Splits "host:port" (IPv6 in brackets) into host (out, size hostlen) and
+ * port. Returns 0 or -EINVAL. */
+int antt_split_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif
