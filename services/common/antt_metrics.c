@@ -107,7 +107,7 @@ static void s_num(antt_buf_t *b, double v)
     else if (v == floor(v) && fabs(v) < 1e15)
         antt_buf_printf(b, "%.0f", v);
     else
-        antt_buf_printf(b, "%.17g", v);
+        antt_buf_printf(b, "%.15g", v);
 }
 
 static void s_help(antt_buf_t *b, const char *help)

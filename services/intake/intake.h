@@ -1,0 +1,88 @@
+/* intake: the service that accepts residents' reports from gateways (Open311
+ * over HTTP, protobuf over a ZeroMQ ROUTER), stores each durably before
+ * answering, and pushes accepted reports to classification, re-driving from
+ * PostgreSQL whatever was not taken. One loop thread. */
+#ifndef INTAKE_H
+#define INTAKE_H
+
+#include <stdint.h>
+
+#include "antt_bus.h"
+#include "antt_db.h"
+#include "antt_http.h"
+#include "antt_metrics.h"
+#include "antt_service.h"
+#include "intake_gateways.h"
+#include "intake_limits.h"
+#include "intake_report.h"
+#include "intake_store.h"
+
+#define INTAKE_MAX_DBS 8
+
+typedef struct intake_s {
+    antt_service_t *svc;               /* loop, config, http */
+    antt_db_t *dbs[INTAKE_MAX_DBS];    /* write connections (group commit) */
+    int ndbs;                          /* count */
+    antt_db_t *rdb;                    /* reads: gateways, Open311 GETs, re-drive */
+    intake_store_t *store;             /* group commit */
+    intake_gateways_t *gateways;       /* auth and area codes */
+    intake_reporters_t *reporters;     /* per-reporter buckets */
+    intake_keys_t keys;                /* sealing and pseudonym keys */
+    antt_bus_t *router;                /* gateway protocol (ROUTER) */
+    antt_bus_t *push;                  /* accepted reports to classification (PUSH) */
+    uv_timer_t redrive_timer;          /* re-drives the queue */
+    uv_timer_t partition_timer;        /* creates monthly partitions ahead */
+    long redrive_interval_ms;          /* timer period */
+    long redrive_after_ms;             /* a queued report is due after this */
+    int redrive_busy;                  /* a re-drive query is in flight */
+    int redrive_all_once;              /* first pass after start takes every row */
+    int crash_after_commit;            /* test hook: SIGKILL self after a commit */
+    int closing;                       /* stop requested */
+    antt_metric_t *m_accepted;         /* replies OK */
+    antt_metric_t *m_rejected;         /* replies 4xx / error */
+    antt_metric_t *m_limited;          /* replies 429 */
+    antt_metric_t *m_unavailable;      /* replies 503 */
+    antt_metric_t *m_ack_seconds;      /* receive to reply */
+    antt_metric_t *m_pushed;           /* pushed on the fast path */
+    antt_metric_t *m_push_dropped;     /* push refused (HWM, no peer) */
+    antt_metric_t *m_redriven;         /* pushed by re-drive */
+} intake_t;
+
+/* How to answer the gateway that sent a report. */
+typedef enum { INTAKE_VIA_HTTP, INTAKE_VIA_ZMQ } intake_via_t;
+
+typedef struct intake_reply_s {
+    intake_t *in;                 /* service */
+    intake_via_t via;             /* which protocol */
+    antt_http_req_t *req;         /* HTTP request */
+    zmq_msg_t env[ANTT_BUS_MAX_FRAMES]; /* ZeroMQ envelope (routing frames) */
+    size_t nenv;                  /* envelope frames */
+    uint64_t start_ns;            /* receive time, for latency */
+} intake_reply_t;
+
+/* Answers. Both free reply. */
+void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed);
+/* status: HTTP status (400, 403, 404, 413, 429, 503); retry_after_s for 429 and 503. */
+void intake_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
+                        int retry_after_s);
+
+/* Authenticates, validates, rate-limits and stores one report; answers
+ * through reply in every case. */
+void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
+                   const intake_input_t *input, intake_reply_t *reply);
+
+/* Registers the Open311 routes (intake_open311.c). */
+void intake_open311_register(intake_t *in);
+/* Answers an Open311 HTTP reply (intake_open311.c). */
+void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed);
+void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
+                          int retry_after_s);
+/* The ZeroMQ gateway protocol (intake_zmq.c). */
+void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg);
+void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
+                      int replayed, const char *code, const char *message, int retry_after_s);
+/* Push and re-drive (intake_push.c). */
+void intake_push_report(intake_t *in, const intake_report_t *r, uint32_t attempt);
+void intake_redrive_start(intake_t *in);
+
+#endif

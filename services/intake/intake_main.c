@@ -1,0 +1,164 @@
+/* intake_main: wiring of the intake service (built into the library so that
+ * tests can run a whole intake in-process if they need to). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt_log.h"
+#include "intake.h"
+
+static int s_ready(void *arg, char *why, size_t whylen)
+{
+    intake_t *in = arg;
+    int up = 0;
+    for (int i = 0; i < in->ndbs; i++)
+        up += antt_db_connected(in->dbs[i]);
+    if (up == 0 || !antt_db_connected(in->rdb)) {
+        snprintf(why, whylen, "database not connected");
+        return 0;
+    }
+    if (!intake_gateways_loaded(in->gateways)) {
+        snprintf(why, whylen, "gateways not loaded");
+        return 0;
+    }
+    return 1;
+}
+
+static void s_on_db_state(antt_db_t *db, int connected, void *arg)
+{
+    intake_t *in = arg;
+    (void)db;
+    if (connected && !in->closing) {
+        intake_gateways_start(in->gateways);
+    }
+}
+
+static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
+{
+    (void)arg;
+    if (status != 0 && status != -ECANCELED)
+        ANTT_LOG(ANTT_WARN, "could not create partitions: %s", antt_db_job_error(job));
+}
+
+static void s_ensure_partitions(uv_timer_t *t)
+{
+    intake_t *in = t->data;
+    if (!antt_db_connected(in->rdb))
+        return;
+    antt_db_job_t *job = antt_db_job_new(s_on_partitions, in);
+    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('reports', current_date, 3)", 0, NULL,
+                    NULL, NULL);
+    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('incident_events', current_date, 3)", 0,
+                    NULL, NULL, NULL);
+    antt_db_submit(in->rdb, job);
+}
+
+static void s_on_stop(antt_service_t *svc, void *arg)
+{
+    intake_t *in = arg;
+    (void)svc;
+    in->closing = 1;
+    uv_close((uv_handle_t *)&in->redrive_timer, NULL);
+    uv_close((uv_handle_t *)&in->partition_timer, NULL);
+    antt_bus_close(in->router, NULL, NULL);
+    in->router = NULL;
+    intake_store_close(in->store);
+    intake_gateways_close(in->gateways);
+    for (int i = 0; i < in->ndbs; i++)
+        antt_db_close(in->dbs[i], NULL, NULL);
+    antt_db_close(in->rdb, NULL, NULL);
+    /* the PUSH socket closes last; its linger flushes what is queued */
+    antt_bus_close(in->push, NULL, NULL);
+    in->push = NULL;
+    intake_reporters_destroy(&in->reporters);
+}
+
+static int s_key(antt_config_t *cfg, const char *name, uint8_t out[ANTT_KEY_BYTES])
+{
+    const char *v = antt_config_get(cfg, name, NULL);
+    if (v == NULL || antt_key_decode(v, out) != 0) {
+        ANTT_LOG(ANTT_ERROR, "%s must be set to a 32-byte key (64 hex digits); antt keygen makes one",
+                 name);
+        return -1;
+    }
+    return 0;
+}
+
+int intake_main(int argc, char **argv);
+
+int intake_main(int argc, char **argv)
+{
+    antt_service_t svc;
+    intake_t in;
+    memset(&in, 0, sizeof(in));
+    if (antt_service_init(&svc, "intake", argc, argv) != 0)
+        return 1;
+    in.svc = &svc;
+    antt_config_t *cfg = svc.cfg;
+    if (s_key(cfg, "keys.dispatch_public", in.keys.seal_pk) != 0 ||
+        s_key(cfg, "keys.reporter_hash", in.keys.hash_key) != 0)
+        return 1;
+    long ndbs, batch, per_hour, burst, depth;
+    antt_config_get_long(cfg, "intake.db_connections", 2, &ndbs);
+    antt_config_get_long(cfg, "intake.batch_max", 500, &batch);
+    antt_config_get_long(cfg, "intake.pipeline_depth", 2, &depth);
+    antt_config_get_long(cfg, "intake.redrive_interval_ms", 5000, &in.redrive_interval_ms);
+    antt_config_get_long(cfg, "intake.redrive_after_ms", 15000, &in.redrive_after_ms);
+    antt_config_get_long(cfg, "intake.reporter_per_hour", 20, &per_hour);
+    antt_config_get_long(cfg, "intake.reporter_burst", 10, &burst);
+    in.crash_after_commit = atoi(antt_config_get(cfg, "intake.test_crash_after_commit", "0"));
+    if (ndbs < 1 || ndbs > INTAKE_MAX_DBS)
+        ndbs = 2;
+
+    in.m_accepted = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"accepted\"");
+    in.m_rejected = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"rejected\"");
+    in.m_limited = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"rate_limited\"");
+    in.m_unavailable = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"unavailable\"");
+    in.m_ack_seconds = antt_metrics_histogram("antt_intake_ack_seconds",
+                                              "From receiving a report to acknowledging it (after commit)",
+                                              NULL, antt_latency_buckets, antt_latency_nbuckets);
+    in.m_pushed = antt_metrics_counter("antt_intake_pushed_total", "Reports pushed to classification", "path=\"fast\"");
+    in.m_redriven = antt_metrics_counter("antt_intake_pushed_total", "Reports pushed to classification", "path=\"redrive\"");
+    in.m_push_dropped = antt_metrics_counter("antt_intake_push_deferred_total",
+                                             "Pushes refused (no worker or queue full), left to the re-drive", NULL);
+
+    in.ndbs = (int)ndbs;
+    for (int i = 0; i < in.ndbs; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "write%d", i);
+        in.dbs[i] = antt_db_new(&svc.loop, svc.conninfo, name);
+        antt_db_set_max_inflight(in.dbs[i], (int)depth);
+        antt_db_start(in.dbs[i]);
+    }
+    in.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
+    antt_db_set_state_cb(in.rdb, s_on_db_state, &in);
+    antt_db_start(in.rdb);
+    in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)batch, in.redrive_after_ms);
+    in.gateways = intake_gateways_new(&svc.loop, in.rdb, 30000);
+    in.reporters = intake_reporters_new(65536, (double)per_hour, (double)burst);
+
+    const char *gw_ep = antt_config_get(cfg, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
+    const char *push_ep = antt_config_get(cfg, "intake.push_endpoint", "tcp://127.0.0.1:5551");
+    in.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 0, intake_zmq_on_message, &in);
+    in.push = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUSH, 2000, NULL, NULL);
+    int hwm = 100000;
+    zmq_setsockopt(antt_bus_socket(in.push), ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    long maxmsg = 64 * 1024;
+    int64_t maxmsg64 = maxmsg;
+    zmq_setsockopt(antt_bus_socket(in.router), ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+    if (antt_bus_bind(in.router, gw_ep) != 0 || antt_bus_bind(in.push, push_ep) != 0 ||
+        antt_bus_start(in.router) != 0 || antt_bus_start(in.push) != 0)
+        return 1;
+    ANTT_LOG(ANTT_INFO, "listening gateway_zmq=%s push=%s", gw_ep, push_ep);
+
+    intake_open311_register(&in);
+    antt_http_set_ready_cb(svc.http, s_ready, &in);
+    uv_timer_init(&svc.loop, &in.redrive_timer);
+    uv_timer_init(&svc.loop, &in.partition_timer);
+    in.partition_timer.data = &in;
+    uv_timer_start(&in.partition_timer, s_ensure_partitions, 1000, 6 * 3600 * 1000);
+    intake_redrive_start(&in);
+    antt_service_on_stop(&svc, s_on_stop, &in);
+    return antt_service_run(&svc);
+}

@@ -1,0 +1,197 @@
+/* intake_push: accepted reports to classification. The fast path pushes
+ * right after the commit; the re-drive pushes again, from the report_queue
+ * table, every report that classification has not yet taken (it deletes the
+ * queue row when it records its result), so that a crash, a full queue or
+ * an absent worker loses nothing. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt/v1/report.pb-c.h"
+#include "antt_log.h"
+#include "intake.h"
+
+void intake_push_report(intake_t *in, const intake_report_t *r, uint32_t attempt)
+{
+    if (in->push == NULL || in->closing)
+        return;
+    Antt__V1__AcceptedReport m = ANTT__V1__ACCEPTED_REPORT__INIT;
+    Antt__V1__Location loc = ANTT__V1__LOCATION__INIT;
+    m.report_id = (char *)r->id;
+    m.has_received_at_ms = 1;
+    m.received_at_ms = r->received_ms;
+    if (r->has_occurred) {
+        m.has_occurred_at_ms = 1;
+        m.occurred_at_ms = r->occurred_ms;
+    }
+    m.gateway = r->gateway_code;
+    m.description = r->description;
+    m.service_code = r->service_code;
+    if (r->has_location || r->area_code || r->address) {
+        if (r->has_location) {
+            loc.has_lat = loc.has_lon = 1;
+            loc.lat = r->lat;
+            loc.lon = r->lon;
+        }
+        loc.area_code = r->area_code;
+        loc.address = r->address;
+        m.location = &loc;
+    }
+    m.n_media_urls = r->nmedia;
+    m.media_urls = r->media_urls;
+    m.has_contact_given = 1;
+    m.contact_given = r->contact_sealed != NULL;
+    m.has_attempt = 1;
+    m.attempt = attempt;
+    m.language = r->language;
+    int rc = antt_bus_send_pb(in->push, &m.base, 0);
+    if (rc != 0) {
+        /* no worker or queue full: the re-drive will bring it later */
+        antt_metric_inc(in->m_push_dropped);
+        ANTT_LOG(ANTT_DEBUG, "push deferred to re-drive report=%s: %s", r->id, zmq_strerror(-rc));
+        return;
+    }
+    antt_metric_inc(attempt ? in->m_redriven : in->m_pushed);
+}
+
+/* Due queue rows (all of them on the first pass after start), their next
+ * attempt moved out with exponential backoff capped at 10 minutes. SKIP
+ * LOCKED lets several intake processes share the queue. */
+static const char S_REDRIVE_SQL[] =
+    "WITH due AS ("
+    "  SELECT report_id FROM report_queue WHERE next_attempt_at <= now() OR $1::bool"
+    "  ORDER BY next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED),"
+    " upd AS ("
+    "  UPDATE report_queue q SET attempts = q.attempts + 1,"
+    "    next_attempt_at = now() + least($2::bigint * interval '1 millisecond'"
+    "      * power(2, least(q.attempts, 6)), interval '10 minutes')"
+    "  FROM due WHERE q.report_id = due.report_id"
+    "  RETURNING q.report_id, q.received_at, q.attempts)"
+    " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
+    "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
+    "   r.lat, r.lon, r.area_code, r.address, r.media_urls, r.contact_sealed IS NOT NULL,"
+    "   r.language, upd.attempts"
+    " FROM upd JOIN reports r ON r.id = upd.report_id AND r.received_at = upd.received_at"
+    " JOIN gateways g ON g.id = r.gateway_id";
+
+static char *s_opt(PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : antt_xstrdup(PQgetvalue(res, row, col));
+}
+
+/* Parses a text[] value as libpq returns it ({a,"b c"}) into r->media_urls. */
+static void s_media(intake_report_t *r, const char *arr)
+{
+    size_t len = strlen(arr);
+    if (len < 2)
+        return;
+    r->media_urls = antt_xcalloc(INTAKE_MAX_MEDIA + 1, sizeof(char *));
+    const char *p = arr + 1, *end = arr + len - 1;
+    while (p < end && r->nmedia <= INTAKE_MAX_MEDIA) {
+        antt_buf_t b;
+        antt_buf_init(&b);
+        if (*p == '"') {
+            p++;
+            while (p < end && *p != '"') {
+                if (*p == '\\' && p + 1 < end)
+                    p++;
+                antt_buf_append(&b, p++, 1);
+            }
+            p++;
+        } else {
+            while (p < end && *p != ',')
+                antt_buf_append(&b, p++, 1);
+        }
+        r->media_urls[r->nmedia++] = antt_buf_steal(&b, NULL);
+        if (p < end && *p == ',')
+            p++;
+    }
+}
+
+static void s_on_timer(uv_timer_t *t);
+
+static void s_schedule(intake_t *in, uint64_t ms)
+{
+    if (!in->closing)
+        uv_timer_start(&in->redrive_timer, s_on_timer, ms, 0);
+}
+
+static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
+{
+    intake_t *in = arg;
+    in->redrive_busy = 0;
+    if (in->closing)
+        return;
+    if (status != 0) {
+        if (status != -ECANCELED)
+            ANTT_LOG(ANTT_WARN, "could not re-drive reports: %s",
+                     antt_db_job_error(job) ? antt_db_job_error(job) : "connection lost");
+        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+        return;
+    }
+    in->redrive_all_once = 0;
+    PGresult *res = antt_db_job_result(job, 0);
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        intake_report_t r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.id, sizeof(r.id), "%s", PQgetvalue(res, i, 0));
+        r.received_ms = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        if (!PQgetisnull(res, i, 2)) {
+            r.has_occurred = 1;
+            r.occurred_ms = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        }
+        r.gateway_code = s_opt(res, i, 3);
+        r.description = s_opt(res, i, 4);
+        r.service_code = s_opt(res, i, 5);
+        if (!PQgetisnull(res, i, 6)) {
+            r.has_location = 1;
+            r.lat = strtod(PQgetvalue(res, i, 6), NULL);
+            r.lon = strtod(PQgetvalue(res, i, 7), NULL);
+        }
+        r.area_code = s_opt(res, i, 8);
+        r.address = s_opt(res, i, 9);
+        s_media(&r, PQgetvalue(res, i, 10));
+        int contact = PQgetvalue(res, i, 11)[0] == 't';
+        r.language = s_opt(res, i, 12);
+        uint32_t attempt = (uint32_t)atoi(PQgetvalue(res, i, 13));
+        /* the sealed box stays in the database; only "there is one" travels */
+        if (contact) {
+            r.contact_sealed = antt_xmalloc(1);
+            r.contact_sealed_len = 1;
+        }
+        intake_push_report(in, &r, attempt);
+        intake_report_cleanup(&r);
+    }
+    if (n > 0)
+        ANTT_LOG(ANTT_INFO, "re-drove reports=%d", n);
+    /* a full page means more are due: come back at once */
+    s_schedule(in, n == 500 ? 1 : (uint64_t)in->redrive_interval_ms);
+}
+
+static void s_on_timer(uv_timer_t *t)
+{
+    intake_t *in = t->data;
+    if (in->redrive_busy || in->closing)
+        return;
+    if (!antt_db_connected(in->rdb)) {
+        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+        return;
+    }
+    char delay[32];
+    snprintf(delay, sizeof(delay), "%ld", in->redrive_after_ms);
+    const char *params[] = {in->redrive_all_once ? "true" : "false", delay};
+    antt_db_job_t *job = antt_db_job_new(s_on_redrive, in);
+    antt_db_job_add(job, S_REDRIVE_SQL, 2, params, NULL, NULL);
+    if (antt_db_submit(in->rdb, job) == 0)
+        in->redrive_busy = 1;
+    else
+        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+}
+
+void intake_redrive_start(intake_t *in)
+{
+    in->redrive_all_once = 1;
+    in->redrive_timer.data = in;
+    uv_timer_start(&in->redrive_timer, s_on_timer, 0, 0);
+}

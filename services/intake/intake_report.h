@@ -1,0 +1,89 @@
+/* intake_report: a resident's report as intake accepts it, and the one
+ * validator that every way in (Open311 form, Open311 JSON, ZeroMQ protobuf)
+ * goes through, so that the same input gets the same answer everywhere. */
+#ifndef INTAKE_REPORT_H
+#define INTAKE_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "antt_crypto.h"
+#include "antt_util.h"
+
+#define INTAKE_MAX_BODY 16384
+#define INTAKE_MAX_DESCRIPTION 4000 /* code points */
+#define INTAKE_MAX_ADDRESS 500      /* code points */
+#define INTAKE_MAX_NAME 200         /* code points */
+#define INTAKE_MAX_MEDIA 10
+#define INTAKE_MAX_URL 2048
+#define INTAKE_MAX_KEY 128
+
+/* What a gateway sent, before validation. Every pointer is borrowed and may
+ * be NULL; text fields are bytes as received (not yet known to be UTF-8). */
+typedef struct intake_input_s {
+    const char *idempotency_key;
+    const char *description;
+    size_t description_len;
+    const char *service_code;
+    int has_latlon;      /* lat/lon given as numbers (protobuf) */
+    double lat, lon;
+    const char *lat_text, *lon_text; /* lat/lon given as text (Open311) */
+    const char *area_code;
+    const char *address;
+    size_t address_len;
+    const char *occurred_text;       /* RFC 3339 (Open311) */
+    int has_occurred_ms;
+    int64_t occurred_ms;             /* unix ms (protobuf) */
+    const char *const *media_urls;
+    size_t nmedia;
+    const char *name, *phone, *email;
+    const char *language;
+} intake_input_t;
+
+/* A validated report, owned by whoever holds it. */
+typedef struct intake_report_s {
+    char id[ANTT_UUID_LEN + 1];    /* assigned by intake (UUIDv7) */
+    int64_t received_ms;           /* when intake received it */
+    int gateway_id;                /* gateways.id */
+    char *gateway_code;            /* gateways.code */
+    char *idempotency_key;         /* the gateway's key (or the id when none) */
+    int has_occurred;              /* occurred_ms is set */
+    int64_t occurred_ms;           /* when it happened, per the resident */
+    char *description;             /* NFC */
+    char *service_code;            /* NULL when none */
+    int has_location;              /* lat/lon are set */
+    double lat, lon;               /* WGS84 */
+    char *area_code;               /* upper case, NULL when none */
+    char *address;                 /* NFC, NULL when none */
+    char **media_urls;             /* nmedia URLs */
+    size_t nmedia;                 /* count */
+    char *language;                /* NULL when none */
+    uint8_t *contact_sealed;       /* sealed JSON contact, NULL when anonymous */
+    size_t contact_sealed_len;     /* bytes */
+    int has_reporter;              /* reporter_hash is set (a phone was given) */
+    uint8_t reporter_hash[ANTT_HASH_BYTES]; /* keyed hash of the normalized phone */
+} intake_report_t;
+
+/* Why an input was refused: a stable code and a human sentence. */
+typedef struct intake_error_s {
+    const char *code;  /* e.g. "description_too_long" */
+    char message[256]; /* e.g. "description is 4105 characters; at most 4000 are accepted" */
+} intake_error_t;
+
+typedef struct intake_keys_s {
+    uint8_t seal_pk[ANTT_KEY_BYTES];  /* dispatchers' public key */
+    uint8_t hash_key[ANTT_KEY_BYTES]; /* reporter pseudonym key */
+} intake_keys_t;
+
+/* Validates in and fills *out (zeroed first; free with intake_report_free
+ * even on failure). now_ms is the receive time. Returns 0, or -EINVAL with
+ * err filled. Never keeps the plain phone, name or email. */
+int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t now_ms,
+                    intake_report_t *out, intake_error_t *err);
+/* Frees what a report owns (not the struct itself). */
+void intake_report_cleanup(intake_report_t *r);
+/* Copies src into a new heap report. */
+intake_report_t *intake_report_dup(const intake_report_t *src);
+void intake_report_destroy(intake_report_t **r_p);
+
+#endif

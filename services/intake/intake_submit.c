@@ -1,0 +1,110 @@
+/* intake_submit: the path every report takes, whichever protocol it came by:
+ * authenticate, validate, rate-limit, store (group commit), push, answer. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt_log.h"
+#include "intake.h"
+
+void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed)
+{
+    intake_t *in = reply->in;
+    antt_metric_inc(in->m_accepted);
+    antt_metric_observe(in->m_ack_seconds, (double)(antt_mono_ns() - reply->start_ns) / 1e9);
+    if (reply->via == INTAKE_VIA_HTTP)
+        intake_open311_reply_ok(reply->req, report_id, replayed);
+    else
+        intake_zmq_reply(reply, 0, report_id, received_ms, replayed, NULL, NULL, 0);
+    free(reply);
+}
+
+void intake_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
+                        int retry_after_s)
+{
+    intake_t *in = reply->in;
+    if (status == 429)
+        antt_metric_inc(in->m_limited);
+    else if (status >= 500)
+        antt_metric_inc(in->m_unavailable);
+    else
+        antt_metric_inc(in->m_rejected);
+    if (reply->via == INTAKE_VIA_HTTP)
+        intake_open311_error(reply->req, status, code, message, retry_after_s);
+    else
+        intake_zmq_reply(reply, status, NULL, 0, 0, code, message, retry_after_s);
+    free(reply);
+}
+
+static void s_on_stored(intake_report_t *r, int status, const char *report_id, int64_t received_ms,
+                        int replayed, void *arg)
+{
+    intake_reply_t *reply = arg;
+    intake_t *in = reply->in;
+    if (status != 0) {
+        intake_reply_error(reply, 503, "unavailable",
+                           "the report could not be stored now; retry with the same idempotency key",
+                           2);
+        return;
+    }
+    if (in->crash_after_commit) {
+        /* test hook: die between commit and push/answer, as a crash would */
+        ANTT_LOG(ANTT_WARN, "crash_after_commit: killing self report=%s", report_id);
+        raise(SIGKILL);
+    }
+    if (!replayed)
+        intake_push_report(in, r, 0);
+    ANTT_LOG(ANTT_DEBUG, "report %s gateway=%s report=%s", replayed ? "replayed" : "stored",
+             r->gateway_code, report_id);
+    intake_reply_ok(reply, report_id, received_ms, replayed);
+}
+
+void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
+                   const intake_input_t *input, intake_reply_t *reply)
+{
+    int64_t now = antt_now_ms();
+    if (!intake_gateways_loaded(in->gateways)) {
+        intake_reply_error(reply, 503, "starting", "intake is starting; retry shortly", 1);
+        return;
+    }
+    intake_gateway_t *gw = intake_gateways_auth(in->gateways, api_key, api_key_len);
+    if (gw == NULL) {
+        intake_reply_error(reply, 403, api_key_len ? "invalid_api_key" : "missing_api_key",
+                           api_key_len ? "api_key is not valid" : "api_key is required", 0);
+        return;
+    }
+    int wait = intake_bucket_take(&gw->bucket, gw->rate_per_s, gw->burst, now);
+    if (wait > 0) {
+        intake_reply_error(reply, 429, "gateway_rate_limited",
+                           "this gateway sends more reports than its quota allows", wait);
+        return;
+    }
+    intake_report_t tmp;
+    intake_error_t err;
+    if (intake_validate(input, &in->keys, now, &tmp, &err) != 0) {
+        intake_report_cleanup(&tmp);
+        intake_reply_error(reply, 400, err.code, err.message, 0);
+        return;
+    }
+    if (tmp.area_code && !intake_gateways_area_known(in->gateways, tmp.area_code)) {
+        intake_report_cleanup(&tmp);
+        intake_reply_error(reply, 400, "unknown_area_code",
+                           "area_code is not a known area", 0);
+        return;
+    }
+    if (tmp.has_reporter) {
+        wait = intake_reporters_take(in->reporters, tmp.reporter_hash, now);
+        if (wait > 0) {
+            intake_report_cleanup(&tmp);
+            intake_reply_error(reply, 429, "reporter_rate_limited",
+                               "too many reports from this phone number; retry later", wait);
+            return;
+        }
+    }
+    tmp.gateway_id = gw->id;
+    tmp.gateway_code = antt_xstrdup(gw->code);
+    intake_report_t *r = antt_xmalloc(sizeof(*r));
+    *r = tmp;
+    intake_store_submit(in->store, r, s_on_stored, reply);
+}

@@ -1,0 +1,124 @@
+/* intake_zmq: the gateway protocol over ZeroMQ. A gateway (DEALER or REQ)
+ * sends one SubmitReport per message to intake's ROUTER; intake answers with
+ * one SubmitReply on the same envelope, after the report is committed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt/v1/report.pb-c.h"
+#include "antt_log.h"
+#include "intake.h"
+
+static Antt__V1__SubmitReply__Status s_status(int http_status)
+{
+    switch (http_status) {
+    case 0: return ANTT__V1__SUBMIT_REPLY__STATUS__OK;
+    case 403: return ANTT__V1__SUBMIT_REPLY__STATUS__FORBIDDEN;
+    case 429: return ANTT__V1__SUBMIT_REPLY__STATUS__RATE_LIMITED;
+    case 503: return ANTT__V1__SUBMIT_REPLY__STATUS__UNAVAILABLE;
+    default: return ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST;
+    }
+}
+
+void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
+                      int replayed, const char *code, const char *message, int retry_after_s)
+{
+    intake_t *in = reply->in;
+    Antt__V1__SubmitReply rep = ANTT__V1__SUBMIT_REPLY__INIT;
+    rep.has_status = 1;
+    rep.status = s_status(status);
+    if (report_id) {
+        rep.report_id = (char *)report_id;
+        rep.has_replayed = 1;
+        rep.replayed = replayed != 0;
+        rep.has_received_at_ms = 1;
+        rep.received_at_ms = received_ms;
+    }
+    rep.error_code = (char *)code;
+    rep.error = (char *)message;
+    if (retry_after_s > 0) {
+        rep.has_retry_after_s = 1;
+        rep.retry_after_s = (uint32_t)retry_after_s;
+    }
+    size_t i = 0;
+    int rc = 0;
+    if (in->router != NULL && !in->closing) {
+        for (; i < reply->nenv && rc == 0; i++)
+            rc = antt_bus_send_msg(in->router, &reply->env[i], 1);
+        if (rc == 0)
+            rc = antt_bus_send_pb(in->router, &rep.base, 0);
+        if (rc != 0)
+            ANTT_LOG(ANTT_WARN, "could not answer gateway over zmq: %s", zmq_strerror(-rc));
+    }
+    for (; i < reply->nenv; i++)
+        zmq_msg_close(&reply->env[i]);
+}
+
+void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
+{
+    intake_t *in = arg;
+    (void)bus;
+    if (n < 2)
+        return; /* a ROUTER message has at least the identity and a body */
+    intake_reply_t *reply = antt_xcalloc(1, sizeof(*reply));
+    reply->in = in;
+    reply->via = INTAKE_VIA_ZMQ;
+    reply->start_ns = antt_mono_ns();
+    reply->nenv = n - 1;
+    for (size_t i = 0; i < n - 1; i++) {
+        zmq_msg_init(&reply->env[i]);
+        zmq_msg_move(&reply->env[i], &frames[i]);
+    }
+    zmq_msg_t *body = &frames[n - 1];
+    if (zmq_msg_size(body) > INTAKE_MAX_BODY) {
+        intake_reply_error(reply, 413, "too_large", "the message is larger than 16 KiB", 0);
+        return;
+    }
+    Antt__V1__SubmitReport *m =
+        antt__v1__submit_report__unpack(NULL, zmq_msg_size(body), zmq_msg_data(body));
+    if (m == NULL) {
+        intake_reply_error(reply, 400, "bad_message", "the message is not a SubmitReport", 0);
+        return;
+    }
+    if (m->idempotency_key == NULL || *m->idempotency_key == '\0') {
+        antt__v1__submit_report__free_unpacked(m, NULL);
+        intake_reply_error(reply, 400, "missing_idempotency_key",
+                           "idempotency_key is required over ZeroMQ", 0);
+        return;
+    }
+    intake_input_t input = {0};
+    input.idempotency_key = m->idempotency_key;
+    input.description = m->description;
+    input.description_len = m->description ? strlen(m->description) : 0;
+    input.service_code = m->service_code;
+    if (m->location) {
+        Antt__V1__Location *l = m->location;
+        if (l->has_lat != l->has_lon) {
+            antt__v1__submit_report__free_unpacked(m, NULL);
+            intake_reply_error(reply, 400, "incomplete_location", "lat and lon must be given together", 0);
+            return;
+        }
+        input.has_latlon = l->has_lat;
+        input.lat = l->lat;
+        input.lon = l->lon;
+        input.area_code = l->area_code;
+        input.address = l->address;
+        input.address_len = l->address ? strlen(l->address) : 0;
+    }
+    if (m->has_occurred_at_ms) {
+        input.has_occurred_ms = 1;
+        input.occurred_ms = m->occurred_at_ms;
+    }
+    input.media_urls = (const char *const *)m->media_urls;
+    input.nmedia = m->n_media_urls;
+    if (m->contact) {
+        input.name = m->contact->name;
+        input.phone = m->contact->phone;
+        input.email = m->contact->email;
+    }
+    input.language = m->language;
+    /* protobuf strings are NUL-terminated by protobuf-c: an embedded NUL
+     * shortens them, and the validator refuses what is left if it is bad */
+    intake_submit(in, m->api_key, m->api_key ? strlen(m->api_key) : 0, &input, reply);
+    antt__v1__submit_report__free_unpacked(m, NULL);
+}
