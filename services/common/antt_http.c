@@ -481,7 +481,6 @@ void antt_http_close(antt_http_t *http, antt_http_close_cb cb, void *arg)
     http->close_cb = cb;
     http->close_arg = arg;
     http->closing = 1;
-    h2o_context_request_shutdown(&http->ctx);
     if (http->listening) {
         uv_close((uv_handle_t *)&http->listener, s_listener_closed);
     } else {

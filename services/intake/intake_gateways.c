@@ -22,6 +22,7 @@ struct intake_gateways_s {
     int loaded;               /* a load succeeded */
     int loading;              /* a load is in flight */
     int closing;              /* close requested */
+    uint64_t last_load_ns;    /* when the last load was sent */
 };
 
 static int s_cmp(const void *a, const void *b)
@@ -87,8 +88,10 @@ static void s_load(intake_gateways_t *g)
     antt_db_job_add(job,
                     "SELECT code FROM areas WHERE valid_to IS NULL OR valid_to > current_date",
                     0, NULL, NULL, NULL);
-    if (antt_db_submit(g->db, job) == 0)
+    if (antt_db_submit(g->db, job) == 0) {
         g->loading = 1;
+        g->last_load_ns = antt_mono_ns();
+    }
 }
 
 static void s_on_timer(uv_timer_t *t)
@@ -128,6 +131,10 @@ intake_gateway_t *intake_gateways_auth(intake_gateways_t *g, const char *api_key
     for (size_t i = 0; i < g->ngw; i++)
         if (sodium_memcmp(g->gw[i].key_hash, h, ANTT_HASH_BYTES) == 0)
             return g->gw[i].active ? &g->gw[i] : NULL;
+    /* an unknown key may belong to a gateway added since the last load:
+     * reload soon (at most every 2 s) rather than at the next period */
+    if (antt_mono_ns() - g->last_load_ns > 2000000000u)
+        s_load(g);
     return NULL;
 }
 

@@ -1,0 +1,125 @@
+/* antt keygen, antt gateway add, antt migrate. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "antt_crypto.h"
+#include "antt_db.h"
+#include "antt_migrate.h"
+#include "cli.h"
+
+int cli_keygen(int argc, char **argv)
+{
+    int env = argc > 1 && !strcmp(argv[1], "--env");
+    uint8_t pk[ANTT_KEY_BYTES], sk[ANTT_KEY_BYTES], hk[ANTT_KEY_BYTES];
+    char a[65], b[65], c[65];
+    antt_seal_keypair(pk, sk);
+    randombytes_buf(hk, sizeof(hk));
+    antt_key_encode(pk, a);
+    antt_key_encode(sk, b);
+    antt_key_encode(hk, c);
+    if (env)
+        printf("ANTT_KEYS_DISPATCH_PUBLIC=%s\nANTT_KEYS_DISPATCH_SECRET=%s\nANTT_KEYS_REPORTER_HASH=%s\n", a, b, c);
+    else
+        printf("# dispatchers' sealing keypair: the secret stays with notification only\n"
+               "keys.dispatch_public = %s\nkeys.dispatch_secret = %s\n"
+               "# reporter pseudonym key: intake only\nkeys.reporter_hash = %s\n",
+               a, b, c);
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(hk, sizeof(hk));
+    return 0;
+}
+
+static PGconn *s_connect(const char *cfg_path)
+{
+    antt_config_t *cfg = cli_config(cfg_path);
+    if (cfg == NULL)
+        return NULL;
+    char err[1024];
+    PGconn *c = antt_db_connect_sync(antt_config_get(cfg, "db.conninfo", "dbname=antt"), err, sizeof(err));
+    if (c == NULL)
+        fprintf(stderr, "antt: %s", err);
+    antt_config_destroy(&cfg);
+    return c;
+}
+
+int cli_migrate(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    PGconn *c = s_connect(NULL);
+    if (c == NULL)
+        return 1;
+    char err[1024];
+    int n = antt_migrate(c, err, sizeof(err));
+    PQfinish(c);
+    if (n < 0) {
+        fprintf(stderr, "antt: %s\n", err);
+        return 1;
+    }
+    printf("applied %d migration(s); schema version %d\n", n, antt_migrate_latest());
+    return 0;
+}
+
+int cli_gateway(int argc, char **argv)
+{
+    static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
+                                         {"burst", required_argument, NULL, 'b'},
+                                         {"key", required_argument, NULL, 'k'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *rate = "20", *burst = "100", *given_key = NULL, *cfg = NULL;
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'r': rate = optarg; break;
+        case 'b': burst = optarg; break;
+        case 'k': given_key = optarg; break;
+        case 'c': cfg = optarg; break;
+        default:
+            fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY]\n");
+            return o == 'h' ? 0 : 2;
+        }
+    }
+    if (argc - optind != 3 || strcmp(argv[optind], "add") != 0) {
+        fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY]\n");
+        return 2;
+    }
+    char key[64];
+    if (given_key) {
+        snprintf(key, sizeof(key), "%s", given_key);
+    } else {
+        uint8_t raw[24];
+        randombytes_buf(raw, sizeof(raw));
+        strcpy(key, "antt_");
+        sodium_bin2base64(key + 5, sizeof(key) - 5, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    }
+    uint8_t h[ANTT_HASH_BYTES];
+    char hex[2 * ANTT_HASH_BYTES + 3] = "\\x";
+    antt_api_key_hash(key, strlen(key), h);
+    sodium_bin2hex(hex + 2, sizeof(hex) - 2, h, sizeof(h));
+    PGconn *c = s_connect(cfg);
+    if (c == NULL)
+        return 1;
+    const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst)"
+                               " VALUES ($1, $2, $3::bytea, $4, $5)"
+                               " ON CONFLICT (code) DO UPDATE SET api_key_hash = EXCLUDED.api_key_hash,"
+                               " name = EXCLUDED.name, rate_per_s = EXCLUDED.rate_per_s, burst = EXCLUDED.burst",
+                               5, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "antt: could not add gateway: %s", PQresultErrorMessage(r));
+    else
+        printf("%s\n", key);
+    PQclear(r);
+    PQfinish(c);
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,63 @@
+/* antt: command-line tool. `antt help` lists the commands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt_crypto.h"
+#include "antt_log.h"
+#include "cli.h"
+
+antt_config_t *cli_config(const char *path)
+{
+    antt_config_t *cfg = antt_config_new();
+    if (path == NULL)
+        path = getenv("ANTT_CONFIG");
+    if (path && *path) {
+        char err[512];
+        if (antt_config_load(cfg, path, err, sizeof(err)) != 0) {
+            fprintf(stderr, "antt: %s\n", err);
+            antt_config_destroy(&cfg);
+            return NULL;
+        }
+    }
+    return cfg;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: antt COMMAND [options]\n"
+            "  keygen [--env]                      new dispatcher sealing keypair and reporter-hash key\n"
+            "  gateway add CODE NAME [--rate R] [--burst B]\n"
+            "                                      register a gateway; prints its API key once\n"
+            "  submit [--http URL | --zmq ENDPOINT] --key API_KEY [options] TEXT\n"
+            "                                      submit a report; prints the report id\n"
+            "  migrate                             apply database migrations\n"
+            "Settings come from -c FILE (or ANTT_CONFIG) and ANTT_* variables\n"
+            "(db.conninfo: ANTT_DB_CONNINFO). `antt COMMAND --help` for more.\n");
+}
+
+int main(int argc, char **argv)
+{
+    antt_log_init("cli", ANTT_WARN);
+    if (antt_crypto_init() != 0) {
+        fprintf(stderr, "antt: could not initialize libsodium\n");
+        return 1;
+    }
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        s_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "keygen"))
+        return cli_keygen(argc - 1, argv + 1);
+    if (!strcmp(cmd, "gateway"))
+        return cli_gateway(argc - 1, argv + 1);
+    if (!strcmp(cmd, "submit"))
+        return cli_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "migrate"))
+        return cli_migrate(argc - 1, argv + 1);
+    fprintf(stderr, "antt: unknown command '%s'\n", cmd);
+    s_usage(stderr);
+    return 2;
+}
