@@ -1,0 +1,283 @@
+/* antt_test: integration test harness. */
+#include "antt_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "antt_migrate.h"
+#include "antt_util.h"
+
+extern char **environ;
+
+int at_wait_until(int (*fn)(void *), void *arg, int ms)
+{
+    uint64_t deadline = antt_mono_ns() + (uint64_t)ms * 1000000u;
+    for (;;) {
+        if (fn(arg))
+            return 1;
+        if (antt_mono_ns() > deadline)
+            return 0;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static char *s_base_conninfo(void)
+{
+    const char *dir = getenv("ANTT_TEST_PGDIR");
+    if (dir == NULL) {
+        fprintf(stderr, "ANTT_TEST_PGDIR is not set: run through ctest (fixture pg)\n");
+        exit(1);
+    }
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/conninfo", dir);
+    char *ci = at_read_file(path, NULL);
+    if (ci == NULL) {
+        fprintf(stderr, "no %s: did the pg fixture start?\n", path);
+        exit(1);
+    }
+    ci[strcspn(ci, "\n")] = '\0';
+    return ci;
+}
+
+PGconn *at_db_connect(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "could not connect %s: %s\n", conninfo, PQerrorMessage(c));
+        exit(1);
+    }
+    return c;
+}
+
+void at_db_exec(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "sql failed: %s\n%.200s\n", PQresultErrorMessage(r), sql);
+        exit(1);
+    }
+    PQclear(r);
+}
+
+long at_db_long(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    long v = -1;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0))
+        v = atol(PQgetvalue(r, 0, 0));
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "query failed: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return v;
+}
+
+char *at_db_create(const char *name)
+{
+    char *base = s_base_conninfo();
+    char *admin = antt_xasprintf("%s dbname=postgres", base);
+    PGconn *c = at_db_connect(admin);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    at_db_exec(c, sql);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+    at_db_exec(c, sql);
+    PQfinish(c);
+    char *ci = antt_xasprintf("%s dbname=%s", base, name);
+    c = at_db_connect(ci);
+    char err[1024];
+    if (antt_migrate(c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "migrations failed: %s\n", err);
+        exit(1);
+    }
+    char *areas = at_read_file(ANTT_SOURCE_DIR "/deploy/demo/areas.sql", NULL);
+    if (areas == NULL) {
+        fprintf(stderr, "no deploy/demo/areas.sql\n");
+        exit(1);
+    }
+    at_db_exec(c, areas);
+    free(areas);
+    PQfinish(c);
+    free(admin);
+    free(base);
+    return ci;
+}
+
+int at_free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof(a);
+    if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(s, (struct sockaddr *)&a, &l) != 0) {
+        close(s);
+        return -1;
+    }
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+int at_spawn(at_proc_t *p, const char *service, char *const *env)
+{
+    char bin[512];
+    snprintf(bin, sizeof(bin), ANTT_BUILD_DIR "/services/%s/antt-%s", service, service);
+    snprintf(p->name, sizeof(p->name), "%s", service);
+    if (p->log[0] == '\0')
+        snprintf(p->log, sizeof(p->log), ANTT_BUILD_DIR "/tests/%s-%d.log", service, (int)getpid());
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        for (char *const *e = env; e && *e; e++)
+            putenv(*e);
+        int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        char *argv[] = {bin, NULL};
+        execv(bin, argv);
+        _exit(127);
+    }
+    p->pid = pid;
+    return 0;
+}
+
+static size_t s_collect(char *ptr, size_t size, size_t n, void *arg)
+{
+    antt_buf_append(arg, ptr, size * n);
+    return size * n;
+}
+
+static __thread antt_buf_t s_hdrs;
+
+static size_t s_header(char *ptr, size_t size, size_t n, void *arg)
+{
+    (void)arg;
+    antt_buf_append(&s_hdrs, ptr, size * n);
+    return size * n;
+}
+
+const char *at_http_last_header(const char *name)
+{
+    static __thread char val[512];
+    size_t nl = strlen(name);
+    const char *p = s_hdrs.data;
+    while (p && *p) {
+        const char *eol = strstr(p, "\r\n");
+        if (eol == NULL)
+            break;
+        if ((size_t)(eol - p) > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            snprintf(val, sizeof(val), "%.*s", (int)(eol - v), v);
+            return val;
+        }
+        p = eol + 2;
+    }
+    return NULL;
+}
+
+int at_http(const char *method, const char *url, const char *const *headers, const char *body,
+            size_t len, char **resp)
+{
+    CURL *c = curl_easy_init();
+    antt_buf_t out;
+    antt_buf_init(&out);
+    antt_buf_cleanup(&s_hdrs);
+    struct curl_slist *hl = NULL;
+    for (const char *const *h = headers; h && *h; h++)
+        hl = curl_slist_append(hl, *h);
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    if (resp)
+        *resp = antt_buf_steal(&out, NULL);
+    else
+        antt_buf_cleanup(&out);
+    return (int)status;
+}
+
+int at_wait_ready(int port, int ms)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", port);
+    uint64_t deadline = antt_mono_ns() + (uint64_t)ms * 1000000u;
+    while (antt_mono_ns() < deadline) {
+        if (at_http("GET", url, NULL, NULL, 0, NULL) == 200)
+            return 0;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+int at_running(at_proc_t *p)
+{
+    if (p->pid <= 0)
+        return 0;
+    pid_t r = waitpid(p->pid, &p->status, WNOHANG);
+    if (r == p->pid) {
+        p->pid = 0;
+        return 0;
+    }
+    return 1;
+}
+
+static int s_ended(void *arg)
+{
+    return !at_running(arg);
+}
+
+int at_stop(at_proc_t *p, int sig, int ms)
+{
+    if (p->pid <= 0)
+        return 0;
+    kill(p->pid, sig);
+    return at_wait_until(s_ended, p, ms) ? 0 : -1;
+}
+
+char *at_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    antt_buf_t b;
+    antt_buf_init(&b);
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+        antt_buf_append(&b, tmp, n);
+    fclose(f);
+    return antt_buf_steal(&b, len);
+}

@@ -1,0 +1,58 @@
+/* antt_test: the harness of the integration tests. It talks to the
+ * throwaway PostgreSQL cluster the ctest fixture started (ANTT_TEST_PGDIR),
+ * starts the real service binaries as child processes, and talks to them
+ * over real HTTP (libcurl) and ZeroMQ. Waiting is always on a condition
+ * with a deadline. */
+#ifndef ANTT_TEST_H
+#define ANTT_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+/* Polls fn(arg) every 10 ms until it returns true or ms pass. 1 or 0. */
+int at_wait_until(int (*fn)(void *), void *arg, int ms);
+
+/* A fresh database called name (dropped first) with the migrations applied
+ * and the demo areas loaded. Returns its conninfo (malloc'd); aborts the
+ * test program when PostgreSQL is not reachable. */
+char *at_db_create(const char *name);
+PGconn *at_db_connect(const char *conninfo);
+/* The first column of the first row of sql as a number (-1 on error). */
+long at_db_long(PGconn *c, const char *sql);
+/* Runs sql; aborts on failure. */
+void at_db_exec(PGconn *c, const char *sql);
+
+/* A TCP port nobody listens on now. */
+int at_free_port(void);
+
+typedef struct at_proc_s {
+    pid_t pid;        /* child, 0 when not running */
+    char name[32];    /* for messages */
+    char log[512];    /* its stdout and stderr */
+    int status;       /* wait status after exit */
+} at_proc_t;
+
+/* Starts build/services/<service>/antt-<service> with the current
+ * environment plus env ("K=V", NULL-terminated). Output goes to p->log. */
+int at_spawn(at_proc_t *p, const char *service, char *const *env);
+/* Waits until GET /readyz on port answers 200. 0 or -1 after ms. */
+int at_wait_ready(int port, int ms);
+/* Sends sig and waits (up to ms) for the process to end. 0 if it ended. */
+int at_stop(at_proc_t *p, int sig, int ms);
+/* 1 while the process runs (reaps it when it has ended). */
+int at_running(at_proc_t *p);
+
+/* One HTTP request. headers: NULL-terminated "Name: value" list or NULL.
+ * Returns the status (or -1), *body the response (malloc'd, NUL-ended). */
+int at_http(const char *method, const char *url, const char *const *headers, const char *body,
+            size_t len, char **resp);
+/* A response header's value from the last at_http call on this thread. */
+const char *at_http_last_header(const char *name);
+
+/* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
+char *at_read_file(const char *path, size_t *len);
+
+#endif

@@ -1,0 +1,698 @@
+/* Integration tests of intake: the real antt-intake binary against a real
+ * PostgreSQL and real HTTP and ZeroMQ clients. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <zmq.h>
+
+#include "antt/v1/report.pb-c.h"
+#include "antt_crypto.h"
+#include "antt_test.h"
+#include "antt_util.h"
+
+typedef struct s_env {
+    char *conninfo;         /* test database */
+    PGconn *db;             /* for assertions */
+    int http_port;          /* intake HTTP */
+    char gw_ep[64];         /* intake ROUTER */
+    char push_ep[64];       /* intake PUSH */
+    char base[64];          /* http://127.0.0.1:port/open311/v2 */
+    uint8_t pk[32], sk[32]; /* dispatch keypair */
+    char *envv[16];         /* environment for the child */
+    at_proc_t intake;       /* the service */
+    void *zctx;             /* ZeroMQ */
+    void *pull;             /* stands in for classification */
+    void *mon;              /* monitor of pull: connection events */
+} s_env_t;
+
+static s_env_t E;
+
+static void s_env_add(const char *fmt, const char *v)
+{
+    int i = 0;
+    while (E.envv[i])
+        i++;
+    E.envv[i] = antt_xasprintf(fmt, v);
+}
+
+/* 1 once the monitor saw the pull socket complete a handshake with intake */
+static int s_pull_connected(void *arg)
+{
+    (void)arg;
+    zmq_msg_t ev;
+    int up = 0;
+    zmq_msg_init(&ev);
+    while (zmq_msg_recv(&ev, E.mon, ZMQ_DONTWAIT) >= 0) {
+        uint16_t id;
+        memcpy(&id, zmq_msg_data(&ev), sizeof(id));
+        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            up = 1;
+        zmq_msg_recv(&ev, E.mon, 0); /* the address frame */
+    }
+    zmq_msg_close(&ev);
+    return up;
+}
+
+static int s_start_intake(const char *extra)
+{
+    char *env[20];
+    int i = 0;
+    for (; E.envv[i]; i++)
+        env[i] = E.envv[i];
+    if (extra)
+        env[i++] = (char *)extra;
+    env[i] = NULL;
+    if (at_spawn(&E.intake, "intake", env) != 0)
+        return -1;
+    if (at_wait_ready(E.http_port, 20000) != 0)
+        return -1;
+    /* intake pushes only to a connected worker (else it leaves the report to
+     * the re-drive): wait until our stand-in worker is connected */
+    return at_wait_until(s_pull_connected, NULL, 10000) ? 0 : -1;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    if (antt_crypto_init() != 0)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    E.conninfo = at_db_create("t_intake");
+    E.db = at_db_connect(E.conninfo);
+    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
+                     " ('sms', 'SMS', sha256('key-sms'::bytea), 1000, 1000),"
+                     " ('slow', 'Slow', sha256('key-slow'::bytea), 0.2, 3)");
+    antt_seal_keypair(E.pk, E.sk);
+    char pkhex[65], hk[65];
+    uint8_t hkey[32];
+    randombytes_buf(hkey, sizeof(hkey));
+    antt_key_encode(E.pk, pkhex);
+    antt_key_encode(hkey, hk);
+    E.http_port = at_free_port();
+    snprintf(E.gw_ep, sizeof(E.gw_ep), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(E.push_ep, sizeof(E.push_ep), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(E.base, sizeof(E.base), "http://127.0.0.1:%d/open311/v2", E.http_port);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", E.http_port);
+    s_env_add("ANTT_DB_CONNINFO=%s", E.conninfo);
+    s_env_add("ANTT_INTAKE_HTTP=127.0.0.1:%s", port);
+    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gw_ep);
+    s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", E.push_ep);
+    s_env_add("ANTT_KEYS_DISPATCH_PUBLIC=%s", pkhex);
+    s_env_add("ANTT_KEYS_REPORTER_HASH=%s", hk);
+    s_env_add("ANTT_INTAKE_REPORTER_BURST=%s", "5");
+    s_env_add("ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "300");
+    s_env_add("ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "1000");
+    s_env_add("ANTT_LOG_LEVEL=%s", "debug");
+    E.zctx = zmq_ctx_new();
+    E.pull = zmq_socket(E.zctx, ZMQ_PULL);
+    int linger = 0;
+    zmq_setsockopt(E.pull, ZMQ_LINGER, &linger, sizeof(linger));
+    int ivl = 20;
+    zmq_setsockopt(E.pull, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+    zmq_socket_monitor(E.pull, "inproc://pull-monitor", ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+    E.mon = zmq_socket(E.zctx, ZMQ_PAIR);
+    zmq_setsockopt(E.mon, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_connect(E.mon, "inproc://pull-monitor");
+    zmq_connect(E.pull, E.push_ep);
+    return s_start_intake(NULL);
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    int rc = at_stop(&E.intake, SIGTERM, 10000);
+    zmq_socket_monitor(E.pull, NULL, 0);
+    zmq_close(E.mon);
+    zmq_close(E.pull);
+    zmq_ctx_term(E.zctx);
+    PQfinish(E.db);
+    for (int i = 0; E.envv[i]; i++)
+        free(E.envv[i]);
+    free(E.conninfo);
+    curl_global_cleanup();
+    return rc == 0 && WIFEXITED(E.intake.status) && WEXITSTATUS(E.intake.status) == 0 ? 0 : -1;
+}
+
+/* helpers */
+
+static int s_post(const char *ctype, const char *body, char **resp)
+{
+    char url[128], h[128];
+    snprintf(url, sizeof(url), "%s/requests.json", E.base);
+    snprintf(h, sizeof(h), "Content-Type: %s", ctype);
+    const char *hdrs[] = {h, NULL};
+    return at_http("POST", url, hdrs, body, strlen(body), resp);
+}
+
+static int s_get(const char *path, char **resp)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s/%s", E.base, path);
+    return at_http("GET", url, NULL, NULL, 0, resp);
+}
+
+/* service_request_id of an Open311 create answer (malloc'd) or NULL */
+static char *s_id_of(const char *resp)
+{
+    json_t *d = json_loads(resp, 0, NULL);
+    const char *id = json_string_value(json_object_get(json_array_get(d, 0), "service_request_id"));
+    char *r = id ? strdup(id) : NULL;
+    json_decref(d);
+    return r;
+}
+
+static char *s_error_code(const char *resp)
+{
+    json_t *d = json_loads(resp, 0, NULL);
+    const char *c = json_string_value(json_object_get(json_array_get(d, 0), "error_code"));
+    char *r = c ? strdup(c) : NULL;
+    json_decref(d);
+    return r;
+}
+
+static long s_reports(void)
+{
+    return at_db_long(E.db, "SELECT count(*) FROM reports");
+}
+
+/* ZeroMQ gateway client: one request, one reply */
+static Antt__V1__SubmitReply *s_zmq_submit(const Antt__V1__SubmitReport *m, const void *raw, size_t rawlen)
+{
+    void *s = zmq_socket(E.zctx, ZMQ_DEALER);
+    int linger = 0, timeout = 10000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    zmq_connect(s, E.gw_ep);
+    if (m) {
+        size_t len = antt__v1__submit_report__get_packed_size(m);
+        uint8_t *buf = malloc(len + 1);
+        antt__v1__submit_report__pack(m, buf);
+        zmq_send(s, buf, len, 0);
+        free(buf);
+    } else {
+        zmq_send(s, raw, rawlen, 0);
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    Antt__V1__SubmitReply *r = NULL;
+    if (zmq_msg_recv(&msg, s, 0) >= 0)
+        r = antt__v1__submit_reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+    zmq_msg_close(&msg);
+    zmq_close(s);
+    return r;
+}
+
+/* Reads AcceptedReports from the PULL socket until one has report_id. */
+typedef struct s_seek {
+    const char *id;    /* wanted */
+    uint32_t attempt;  /* its attempt field */
+} s_seek_t;
+
+static int s_seen(void *arg)
+{
+    s_seek_t *k = arg;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int found = 0;
+    while (!found && zmq_msg_recv(&msg, E.pull, ZMQ_DONTWAIT) >= 0) {
+        Antt__V1__AcceptedReport *a =
+            antt__v1__accepted_report__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        if (a && a->report_id && strcmp(a->report_id, k->id) == 0) {
+            found = 1;
+            k->attempt = a->attempt;
+        }
+        if (a)
+            antt__v1__accepted_report__free_unpacked(a, NULL);
+    }
+    zmq_msg_close(&msg);
+    return found;
+}
+
+/* tests */
+
+static void test_services(void **state)
+{
+    (void)state;
+    char *r;
+    assert_int_equal(s_get("services.json", &r), 200);
+    json_t *d = json_loads(r, 0, NULL);
+    assert_int_equal(json_array_size(d), 16);
+    json_decref(d);
+    free(r);
+    assert_int_equal(s_get("services/fire.json", &r), 200);
+    assert_non_null(strstr(r, "\"service_code\":\"fire\""));
+    free(r);
+    assert_int_equal(s_get("services/nope.json", &r), 404);
+    free(r);
+    assert_int_equal(s_get("discovery.json", &r), 200);
+    free(r);
+    assert_int_equal(s_get("services.xml", &r), 400);
+    free(r);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/services.json", E.base);
+    assert_int_equal(at_http("DELETE", url, NULL, NULL, 0, &r), 405);
+    free(r);
+}
+
+static void test_create_get_list_token(void **state)
+{
+    (void)state;
+    char *r, *id;
+    long before = s_reports();
+    assert_int_equal(s_post("application/x-www-form-urlencoded",
+                            "api_key=key-app&service_code=theft&lat=10.75&long=106.62"
+                            "&description=Nh%C3%A0+t%C3%B4i+b%E1%BB%8B+tr%E1%BB%99m+xe+m%C3%A1y"
+                            "&address_string=H%E1%BA%BBm+12&media_url=https%3A%2F%2Fex.org%2F1.jpg",
+                            &r),
+                     201);
+    id = s_id_of(r);
+    free(r);
+    assert_non_null(id);
+    assert_true(antt_uuid_valid(id));
+    assert_int_equal(s_reports(), before + 1);
+
+    s_seek_t k = {id, 99};
+    assert_true(at_wait_until(s_seen, &k, 5000));
+    assert_int_equal(k.attempt, 0);
+
+    char path[256];
+    snprintf(path, sizeof(path), "requests/%s.json?api_key=key-app", id);
+    assert_int_equal(s_get(path, &r), 200);
+    json_t *d = json_loads(r, 0, NULL);
+    json_t *o = json_array_get(d, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "description")), "Nhà tôi bị trộm xe máy");
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "open");
+    assert_string_equal(json_string_value(json_object_get(o, "service_code")), "theft");
+    assert_string_equal(json_string_value(json_object_get(o, "media_url")), "https://ex.org/1.jpg");
+    json_decref(d);
+    free(r);
+
+    /* another gateway cannot see it */
+    snprintf(path, sizeof(path), "requests/%s.json?api_key=key-sms", id);
+    assert_int_equal(s_get(path, &r), 404);
+    free(r);
+    snprintf(path, sizeof(path), "requests/%s.json", id);
+    assert_int_equal(s_get(path, &r), 403);
+    free(r);
+
+    snprintf(path, sizeof(path), "tokens/%s.json?api_key=key-app", id);
+    assert_int_equal(s_get(path, &r), 200);
+    assert_non_null(strstr(r, id));
+    free(r);
+
+    snprintf(path, sizeof(path), "requests.json?api_key=key-app&service_request_id=%s", id);
+    assert_int_equal(s_get(path, &r), 200);
+    d = json_loads(r, 0, NULL);
+    assert_int_equal(json_array_size(d), 1);
+    json_decref(d);
+    free(r);
+    assert_int_equal(s_get("requests.json?api_key=key-app&service_code=fire,theft&status=open", &r), 200);
+    assert_non_null(strstr(r, id));
+    free(r);
+    assert_int_equal(s_get("requests.json?api_key=key-app&status=closed", &r), 200);
+    assert_null(strstr(r, id));
+    free(r);
+    assert_int_equal(s_get("requests.json?api_key=key-app&status=maybe", &r), 400);
+    free(r);
+
+    /* JSON body, numbers for coordinates, no service_code */
+    assert_int_equal(s_post("application/json",
+                            "{\"api_key\":\"key-app\",\"description\":\"Có người đánh nhau\","
+                            "\"lat\":10.8,\"long\":106.6,\"media_url\":[\"https://ex.org/a.png\"]}",
+                            &r),
+                     201);
+    char *id2 = s_id_of(r);
+    free(r);
+    assert_non_null(id2);
+    assert_string_not_equal(id, id2);
+    free(id);
+    free(id2);
+}
+
+static void test_idempotent_retry(void **state)
+{
+    (void)state;
+    char *r, *a, *b;
+    const char *body = "api_key=key-app&idempotency_key=retry-1&service_code=fire&description=chay";
+    assert_int_equal(s_post("application/x-www-form-urlencoded", body, &r), 201);
+    a = s_id_of(r);
+    free(r);
+    assert_int_equal(s_post("application/x-www-form-urlencoded", body, &r), 200);
+    b = s_id_of(r);
+    free(r);
+    assert_string_equal(a, b);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 1);
+    free(a);
+    free(b);
+
+    /* the same key from another gateway is another report */
+    assert_int_equal(s_post("application/x-www-form-urlencoded",
+                            "api_key=key-sms&idempotency_key=retry-1&service_code=fire&description=chay", &r),
+                     201);
+    free(r);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 2);
+
+    /* over ZeroMQ, and twenty concurrent copies of one key from one gateway */
+    Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
+    m.api_key = "key-sms";
+    m.idempotency_key = "sms-42";
+    m.description = "co nguoi trom xe o hem 5";
+    Antt__V1__SubmitReply *x = s_zmq_submit(&m, NULL, 0);
+    assert_non_null(x);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
+    assert_false(x->replayed);
+    char *zid = strdup(x->report_id);
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+
+    void *socks[20];
+    size_t len = antt__v1__submit_report__get_packed_size(&m);
+    uint8_t *buf = malloc(len);
+    antt__v1__submit_report__pack(&m, buf);
+    m.idempotency_key = "sms-43";
+    size_t len2 = antt__v1__submit_report__get_packed_size(&m);
+    uint8_t *buf2 = malloc(len2);
+    antt__v1__submit_report__pack(&m, buf2);
+    for (int i = 0; i < 20; i++) {
+        socks[i] = zmq_socket(E.zctx, ZMQ_DEALER);
+        int linger = 0, timeout = 10000;
+        zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
+        zmq_setsockopt(socks[i], ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+        zmq_connect(socks[i], E.gw_ep);
+    }
+    for (int i = 0; i < 20; i++)
+        zmq_send(socks[i], i < 10 ? buf : buf2, i < 10 ? len : len2, 0);
+    char *first43 = NULL;
+    for (int i = 0; i < 20; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        assert_true(zmq_msg_recv(&msg, socks[i], 0) >= 0);
+        Antt__V1__SubmitReply *y = antt__v1__submit_reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
+        assert_non_null(y);
+        assert_int_equal(y->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
+        if (i < 10) {
+            assert_string_equal(y->report_id, zid);
+            assert_true(y->replayed);
+        } else if (first43 == NULL) {
+            first43 = strdup(y->report_id);
+        } else {
+            assert_string_equal(y->report_id, first43);
+        }
+        antt__v1__submit_reply__free_unpacked(y, NULL);
+        zmq_msg_close(&msg);
+        zmq_close(socks[i]);
+    }
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key IN ('sms-42', 'sms-43')"), 2);
+    free(buf);
+    free(buf2);
+    free(zid);
+    free(first43);
+}
+
+typedef struct s_bad {
+    const char *ctype;  /* content type */
+    const char *body;   /* request body */
+    int status;         /* expected HTTP status */
+    const char *code;   /* expected error_code */
+} s_bad_t;
+
+static void test_rejected_inputs(void **state)
+{
+    (void)state;
+    const char *F = "application/x-www-form-urlencoded", *J = "application/json";
+    char long_desc[4100 * 2 + 64];
+    strcpy(long_desc, "api_key=key-app&description=");
+    for (int i = 0; i < 4001; i++)
+        strcat(long_desc, "a");
+    char media11[2048] = "api_key=key-app&description=x";
+    for (int i = 0; i < 11; i++)
+        strcat(media11, "&media_url=https%3A%2F%2Fe.org%2Fa");
+    char *huge = malloc(20000);
+    strcpy(huge, "api_key=key-app&description=");
+    memset(huge + strlen(huge), 'b', 17000);
+    huge[28 + 17000] = '\0';
+    const s_bad_t bad[] = {
+        {F, "description=no+key", 403, "missing_api_key"},
+        {F, "api_key=nope&description=x", 403, "invalid_api_key"},
+        {F, "api_key=key-app&service_code=aliens&description=x", 400, "unknown_service_code"},
+        {F, "api_key=key-app&description=x&lat=abc&long=106.6", 400, "invalid_location"},
+        {F, "api_key=key-app&description=x&lat=10.7", 400, "incomplete_location"},
+        {F, "api_key=key-app&description=x&lat=91&long=106.6", 400, "invalid_location"},
+        {F, "api_key=key-app&description=x&lat=nan&long=106.6", 400, "invalid_location"},
+        {F, "api_key=key-app&description=%FF%FE", 400, "invalid_utf8"},
+        {F, "api_key=key-app&description=%C0%AF", 400, "invalid_utf8"},
+        {F, "api_key=key-app&description=a%00b", 400, "bad_field"},
+        {F, "api_key=key-app&description=bell%07", 400, "invalid_utf8"},
+        {F, long_desc, 400, "too_long"},
+        {F, huge, 413, "too_large"},
+        {F, "api_key=key-app&description=x&occurred_datetime=yesterday", 400, "invalid_occurred_datetime"},
+        {F, "api_key=key-app&description=x&occurred_datetime=2099-01-01T00:00:00Z", 400, "invalid_occurred_datetime"},
+        {F, "api_key=key-app&description=x&media_url=javascript:alert(1)", 400, "invalid_media_url"},
+        {F, media11, 400, "too_many_media"},
+        {F, "api_key=key-app&description=x&phone=12", 400, "invalid_phone"},
+        {F, "api_key=key-app&description=x&email=nobody", 400, "invalid_email"},
+        {F, "api_key=key-app&description=x&area_code=VN-NOWHERE", 400, "unknown_area_code"},
+        {F, "api_key=key-app&description=x&area_code=bad%20code", 400, "invalid_area_code"},
+        {F, "api_key=key-app&description=+++", 400, "missing_description"},
+        {F, "api_key=key-app&description=x&idempotency_key=has%20space", 400, "invalid_idempotency_key"},
+        {F, "api_key=key-app&description=%ZZ", 400, "bad_form"},
+        {J, "[1,2,3]", 400, "bad_json"},
+        {J, "{\"api_key\":\"key-app\",\"description\":", 400, "bad_json"},
+        {J, "{\"api_key\":\"key-app\",\"description\":42}", 400, "bad_field"},
+        {J, "{\"api_key\":\"key-app\",\"description\":\"x\",\"media_url\":{}}", 400, "bad_field"},
+        {J, "{\"api_key\":\"key-app\",\"description\":\"x\",\"description\":\"y\"}", 400, "bad_json"},
+    };
+    long before = s_reports();
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *r = NULL;
+        int st = s_post(bad[i].ctype, bad[i].body, &r);
+        char *code = s_error_code(r);
+        if (st != bad[i].status || code == NULL || strcmp(code, bad[i].code) != 0)
+            fail_msg("case %zu (%s): got %d %s, want %d %s", i, bad[i].code, st, r, bad[i].status, bad[i].code);
+        free(code);
+        free(r);
+    }
+    /* deep JSON nesting */
+    char *deep = malloc(40000);
+    size_t o = 0;
+    for (int i = 0; i < 5000; i++)
+        deep[o++] = '[';
+    deep[o] = '\0';
+    char *r;
+    assert_int_equal(s_post(J, deep, &r), 400);
+    free(r);
+    free(deep);
+    free(huge);
+
+    /* ZeroMQ: garbage, missing key, unknown service code */
+    Antt__V1__SubmitReply *x = s_zmq_submit(NULL, "\xff\xff\xff garbage", 12);
+    assert_non_null(x);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+    Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
+    m.api_key = "key-sms";
+    m.description = "x";
+    x = s_zmq_submit(&m, NULL, 0);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
+    assert_string_equal(x->error_code, "missing_idempotency_key");
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+    m.idempotency_key = "z-1";
+    m.service_code = "aliens";
+    x = s_zmq_submit(&m, NULL, 0);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+    m.service_code = NULL;
+    m.api_key = "wrong";
+    x = s_zmq_submit(&m, NULL, 0);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__FORBIDDEN);
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+
+    assert_int_equal(s_reports(), before);
+    assert_true(at_running(&E.intake));
+}
+
+static void test_rate_limits(void **state)
+{
+    (void)state;
+    char *r;
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 5; i++) {
+        int st = s_post("application/x-www-form-urlencoded", "api_key=key-slow&description=tin+bao", &r);
+        if (st == 201)
+            ok++;
+        if (st == 429) {
+            limited++;
+            const char *ra = at_http_last_header("Retry-After");
+            assert_non_null(ra);
+            assert_true(atoi(ra) >= 1);
+            char *code = s_error_code(r);
+            assert_string_equal(code, "gateway_rate_limited");
+            free(code);
+        }
+        free(r);
+    }
+    assert_int_equal(ok, 3);
+    assert_int_equal(limited, 2);
+    /* another gateway is not affected */
+    assert_int_equal(s_post("application/x-www-form-urlencoded", "api_key=key-app&description=van+binh+thuong", &r), 201);
+    free(r);
+    /* one phone number: burst 5 */
+    ok = limited = 0;
+    for (int i = 0; i < 7; i++) {
+        int st = s_post("application/x-www-form-urlencoded",
+                        "api_key=key-app&description=spam&phone=%2B84+900+000+111", &r);
+        ok += st == 201;
+        limited += st == 429;
+        free(r);
+    }
+    assert_int_equal(ok, 5);
+    assert_int_equal(limited, 2);
+    /* the same number written another way is the same reporter */
+    assert_int_equal(s_post("application/x-www-form-urlencoded", "api_key=key-app&description=spam&phone=0900000111", &r), 429);
+    free(r);
+}
+
+static void test_sealed_contact(void **state)
+{
+    (void)state;
+    char *r;
+    assert_int_equal(s_post("application/x-www-form-urlencoded",
+                            "api_key=key-app&description=to+giac+ma+tuy&service_code=drugs"
+                            "&phone=0987654321&first_name=Canary&last_name=Nguyen&email=canary%40example.org",
+                            &r),
+                     201);
+    char *id = s_id_of(r);
+    free(r);
+    /* nowhere in plain text in the database */
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE reports::text ~ '0987654321|987654321|Canary|canary@'"), 0);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_keys WHERE report_keys::text ~ '0987654321|Canary'"), 0);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_queue WHERE report_queue::text ~ '0987654321|Canary'"), 0);
+    /* but the dispatchers' secret key opens it */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT encode(contact_sealed, 'hex'), encode(reporter_hash, 'hex') FROM reports WHERE id = '%s'", id);
+    PGresult *res = PQexec(E.db, sql);
+    assert_int_equal(PQntuples(res), 1);
+    const char *hex = PQgetvalue(res, 0, 0);
+    size_t blen = strlen(hex) / 2;
+    uint8_t *box = malloc(blen);
+    sodium_hex2bin(box, blen, hex, strlen(hex), NULL, NULL, NULL);
+    char *plain;
+    size_t plen;
+    assert_int_equal(antt_unseal(E.pk, E.sk, box, blen, &plain, &plen), 0);
+    assert_non_null(strstr(plain, "0987654321"));
+    assert_non_null(strstr(plain, "Canary Nguyen"));
+    assert_int_equal(strlen(PQgetvalue(res, 0, 1)), 64);
+    free(plain);
+    free(box);
+    PQclear(res);
+    /* nor in the service's log (debug level is on) */
+    size_t llen;
+    char *log = at_read_file(E.intake.log, &llen);
+    assert_non_null(log);
+    assert_null(strstr(log, "0987654321"));
+    assert_null(strstr(log, "Canary"));
+    free(log);
+    /* nor in what is pushed to classification */
+    s_seek_t k = {id, 0};
+    assert_true(at_wait_until(s_seen, &k, 5000));
+    free(id);
+}
+
+static void test_metrics_promtool(void **state)
+{
+    (void)state;
+    char url[128], *r;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.http_port);
+    assert_int_equal(at_http("GET", url, NULL, NULL, 0, &r), 200);
+    assert_non_null(strstr(r, "antt_intake_replies_total{result=\"accepted\"}"));
+    char path[] = "/tmp/antt-metrics-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(write(fd, r, strlen(r)) == (ssize_t)strlen(r));
+    close(fd);
+    free(r);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "promtool check metrics < %s", path);
+    int rc = system(cmd);
+    unlink(path);
+    assert_int_equal(rc, 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/livez", E.http_port);
+    assert_int_equal(at_http("GET", url, NULL, NULL, 0, NULL), 200);
+}
+
+static int s_dead(void *arg)
+{
+    return !at_running(arg);
+}
+
+static void test_crash_after_commit_is_redriven(void **state)
+{
+    (void)state;
+    assert_int_equal(at_stop(&E.intake, SIGTERM, 10000), 0);
+    assert_int_equal(s_start_intake("ANTT_INTAKE_TEST_CRASH_AFTER_COMMIT=1"), 0);
+    /* the gateway sends; intake commits and dies before answering or pushing */
+    Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
+    m.api_key = "key-sms";
+    m.idempotency_key = "crash-1";
+    m.description = "chay nha o hem 9";
+    void *s = zmq_socket(E.zctx, ZMQ_DEALER);
+    int linger = 5000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_connect(s, E.gw_ep);
+    size_t len = antt__v1__submit_report__get_packed_size(&m);
+    uint8_t *buf = malloc(len);
+    antt__v1__submit_report__pack(&m, buf);
+    zmq_send(s, buf, len, 0);
+    free(buf);
+    assert_true(at_wait_until(s_dead, &E.intake, 10000));
+    zmq_close(s);
+    assert_true(WIFSIGNALED(E.intake.status) && WTERMSIG(E.intake.status) == SIGKILL);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_queue q JOIN reports r ON r.id = q.report_id"
+                                      " WHERE r.idempotency_key = 'crash-1'"), 1);
+    PGresult *res = PQexec(E.db, "SELECT id FROM reports WHERE idempotency_key = 'crash-1'");
+    char *id = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    /* back up: the re-drive pushes it to classification */
+    assert_int_equal(s_start_intake(NULL), 0);
+    s_seek_t k = {id, 0};
+    assert_true(at_wait_until(s_seen, &k, 10000));
+    assert_true(k.attempt >= 1);
+    /* and the gateway's retry gets the same id, nothing new */
+    Antt__V1__SubmitReply *x = s_zmq_submit(&m, NULL, 0);
+    assert_non_null(x);
+    assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
+    assert_string_equal(x->report_id, id);
+    assert_true(x->replayed);
+    antt__v1__submit_reply__free_unpacked(x, NULL);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
+    free(id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_services),
+        cmocka_unit_test(test_create_get_list_token),
+        cmocka_unit_test(test_idempotent_retry),
+        cmocka_unit_test(test_rejected_inputs),
+        cmocka_unit_test(test_rate_limits),
+        cmocka_unit_test(test_sealed_contact),
+        cmocka_unit_test(test_metrics_promtool),
+        cmocka_unit_test(test_crash_after_commit_is_redriven),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
