@@ -135,6 +135,27 @@ void antt_http_add_header(antt_http_req_t *w, const char *name, const char *valu
                           v.len);
 }
 
+static const char *s_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "";
+    }
+}
+
 static void s_release(antt_http_req_t *w)
 {
     antt_http_t *http = w->http;
@@ -158,12 +179,13 @@ void antt_http_respond(antt_http_req_t *w, int status, const char *content_type,
         w->guard->w = NULL;
         w->guard = NULL;
         req->res.status = status;
-        req->res.reason = "";
+        req->res.reason = s_reason(status);
         if (content_type)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                            content_type, strlen(content_type));
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
                        H2O_STRLIT("no-store"));
+        req->res.content_length = len; /* else h2o 2.2 closes the connection */
         h2o_send_inline(req, body, len);
     }
     s_release(w);
@@ -231,7 +253,7 @@ void antt_http_stream_start(antt_http_req_t *w, int status, const char *content_
         return;
     h2o_req_t *req = w->req;
     req->res.status = status;
-    req->res.reason = "";
+    req->res.reason = s_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
                    strlen(content_type));
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench: starts a throwaway PostgreSQL and a release intake on this
+# machine, then measures (medians of RUNS runs, each DURATION seconds):
+#   1. durable reports/s at full load (HTTP + ZeroMQ clients) and ack latency
+#   2. ack latency at a fixed 5,000 reports/s
+#   3. a pgbench baseline: the same inserts (report key, report, queue row),
+#      one transaction per report, as many clients as the load generator
+# and prints the figures and the ratio intake / pgbench from the same run.
+set -euo pipefail
+build=$(realpath "${1:-build}")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-10}
+HTTP=${HTTP:-24}       # HTTP connections per thread
+ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
+THREADS=${THREADS:-2}
+bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+work=$(mktemp -d /tmp/antt-bench.XXXXXX)
+intake_pid=
+cleanup() {
+  [ -n "$intake_pid" ] && kill "$intake_pid" 2>/dev/null && wait "$intake_pid" 2>/dev/null || true
+  bash "$root/tests/pg/pg-fixture.sh" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
+
+bash "$root/tests/pg/pg-fixture.sh" start "$work/pg" >/dev/null
+base=$(cat "$work/pg/conninfo")
+psql "$base dbname=postgres" -qc "CREATE DATABASE antt"
+export ANTT_DB_CONNINFO="$base dbname=antt"
+eval "$("$build/services/cli/antt" keygen --env | sed 's/^/export /')"
+"$build/services/cli/antt" migrate >/dev/null
+psql "$ANTT_DB_CONNINFO" -q -f "$root/deploy/demo/areas.sql" >/dev/null
+key=$("$build/services/cli/antt" gateway add bench "Benchmark" --rate 1000000 --burst 1000000)
+
+port=$(( 30000 + RANDOM % 20000 ))
+export ANTT_INTAKE_HTTP=127.0.0.1:$port
+export ANTT_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:$((port + 1))
+export ANTT_INTAKE_PUSH_ENDPOINT=tcp://127.0.0.1:$((port + 2))
+export ANTT_LOG_LEVEL=warn
+"$build/services/intake/antt-intake" > "$work/intake.log" 2>&1 &
+intake_pid=$!
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+gen() { "$build/tests/bench/bench_intake" --key "$key" --port "$port" \
+  --zmq "$ANTT_INTAKE_GATEWAY_ENDPOINT" --threads "$THREADS" --http "$HTTP" --zmq-clients "$ZMQ" \
+  --duration "$DURATION" "$@"; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+clients=$(( THREADS * (HTTP + ZMQ) ))
+echo "machine: $(nproc) cores; PostgreSQL, intake and the load generator share it"
+echo "load: $THREADS threads x ($HTTP HTTP + $ZMQ ZeroMQ) = $clients clients, ${DURATION}s per run, median of $RUNS runs"
+echo
+
+: > "$work/max"
+for i in $(seq 1 "$RUNS"); do
+  line=$(gen --rate 0); echo "  full load run $i: $line"; echo "$line" >> "$work/max"
+done
+: > "$work/fixed"
+for i in $(seq 1 "$RUNS"); do
+  line=$(gen --rate 5000); echo "  5000/s run $i:   $line"; echo "$line" >> "$work/fixed"
+done
+
+cat > "$work/insert.sql" <<'SQL'
+WITH k AS (INSERT INTO report_keys (gateway_id, idempotency_key, report_id, received_at)
+           VALUES (1, gen_random_uuid()::text, gen_random_uuid(), now()) RETURNING report_id, received_at),
+     r AS (INSERT INTO reports (id, received_at, gateway_id, idempotency_key, description, service_code, lat, lon)
+           SELECT report_id, received_at, 1, 'pgbench', 'nha toi bi trom xe may dem qua o hem 12 duong so 7', 'theft', 10.75, 106.62
+           FROM k RETURNING id, received_at)
+INSERT INTO report_queue (report_id, received_at, next_attempt_at)
+SELECT id, received_at, received_at + interval '15 seconds' FROM r;
+SQL
+kill "$intake_pid"; wait "$intake_pid" 2>/dev/null || true; intake_pid=
+: > "$work/pgb"
+for i in $(seq 1 "$RUNS"); do
+  tps=$("$bindir/pgbench" -n -f "$work/insert.sql" -c "$clients" -j "$THREADS" -T "$DURATION" "$ANTT_DB_CONNINFO" 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
+  echo "  pgbench run $i: tps=$tps"; echo "$tps" >> "$work/pgb"
+done
+
+rps=$(field rps < "$work/max" | median)
+p50=$(field p50_ms < "$work/max" | median); p99=$(field p99_ms < "$work/max" | median); p999=$(field p999_ms < "$work/max" | median)
+f50=$(field p50_ms < "$work/fixed" | median); f99=$(field p99_ms < "$work/fixed" | median); f999=$(field p999_ms < "$work/fixed" | median)
+frps=$(field rps < "$work/fixed" | median)
+pgb=$(median < "$work/pgb")
+stored=$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT count(*) FROM reports WHERE idempotency_key <> 'pgbench'")
+echo
+echo "intake, full load:   ${rps} durable reports/s; ack p50 ${p50} ms, p99 ${p99} ms, p99.9 ${p999} ms"
+echo "intake, 5000/s:      ${frps} reports/s achieved; ack p50 ${f50} ms, p99 ${f99} ms, p99.9 ${f999} ms"
+echo "pgbench baseline:    ${pgb} reports/s (one transaction per report, $clients clients)"
+echo "ratio intake/pgbench: $(awk -v a="$rps" -v b="$pgb" 'BEGIN {printf "%.2f", a / b}')"
+echo "reports stored by intake during the runs: $stored"
