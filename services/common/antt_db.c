@@ -12,8 +12,12 @@
 
 #define S_MAX_BACKOFF_MS 5000
 
+typedef enum { S_QUERY, S_EXEC_PREPARED, S_PREPARE } s_kind_t;
+
 typedef struct s_stmt {
-    char *sql;          /* statement text */
+    s_kind_t kind;      /* plain query, run a prepared statement, or prepare one */
+    char *name;         /* prepared statement name (S_EXEC_PREPARED, S_PREPARE) */
+    char *sql;          /* statement text (S_QUERY, S_PREPARE) */
     int nparams;        /* parameter count */
     char **values;      /* copied parameter values (NULL = SQL NULL) */
     int *lengths;       /* parameter lengths */
@@ -58,6 +62,8 @@ struct antt_db_s {
     antt_db_job_t *inflight, *inflight_tail; /* sent, awaiting Sync */
     size_t npending, ninflight; /* queue lengths */
     int max_inflight;          /* pipeline depth */
+    s_stmt_t *prepared;        /* statements prepared on every new connection */
+    int nprepared;             /* count */
     antt_db_state_cb state_cb; /* up/down notifications */
     void *state_arg;           /* state_cb argument */
     antt_db_close_cb close_cb; /* set by antt_db_close */
@@ -113,12 +119,13 @@ void antt_db_job_destroy(antt_db_job_t **job_p)
     antt_db_job_t *job = *job_p;
     for (int i = 0; i < job->nstmts; i++) {
         s_stmt_t *s = &job->stmts[i];
-        for (int k = 0; k < s->nparams; k++)
+        for (int k = 0; s->values && k < s->nparams; k++)
             free(s->values[k]);
         free(s->values);
         free(s->lengths);
         free(s->formats);
         free(s->sql);
+        free(s->name);
         PQclear(s->result);
     }
     free(job->stmts);
@@ -286,6 +293,36 @@ static void s_drop(antt_db_t *db, const char *why)
 
 static void s_send_pending(antt_db_t *db);
 
+static void s_on_prepared(antt_db_job_t *job, int status, void *arg)
+{
+    antt_db_t *db = arg;
+    if (status != 0 && status != -ECANCELED && status != -ECONNRESET)
+        ANTT_LOG(ANTT_ERROR, "could not prepare statements on %s: %s", db->name,
+                 antt_db_job_error(job));
+}
+
+/* Puts the PREPAREs first in line on a new connection: the jobs already
+ * waiting may use them. */
+static void s_prepare_all(antt_db_t *db)
+{
+    if (db->nprepared == 0)
+        return;
+    antt_db_job_t *job = antt_db_job_new(s_on_prepared, db);
+    for (int i = 0; i < db->nprepared; i++) {
+        antt_db_job_add(job, db->prepared[i].sql, 0, NULL, NULL, NULL);
+        s_stmt_t *st = &job->stmts[job->nstmts - 1];
+        st->kind = S_PREPARE;
+        st->name = antt_xstrdup(db->prepared[i].name);
+        st->nparams = db->prepared[i].nparams; /* types inferred by the server */
+    }
+    job->submitted_ns = antt_mono_ns();
+    job->next = db->pending;
+    db->pending = job;
+    if (db->pending_tail == NULL)
+        db->pending_tail = job;
+    db->npending++;
+}
+
 static void s_connect_step(antt_db_t *db)
 {
     PostgresPollingStatusType st = PQconnectPoll(db->conn);
@@ -307,6 +344,7 @@ static void s_connect_step(antt_db_t *db)
         ANTT_LOG(ANTT_INFO, "database connection %s up host=%s port=%s", db->name,
                  PQhost(db->conn), PQport(db->conn));
         s_set_state(db, S_READY);
+        s_prepare_all(db);
         s_send_pending(db);
         return;
     default: {
@@ -368,8 +406,16 @@ static void s_send_pending(antt_db_t *db)
         db->npending--;
         for (int i = 0; i < j->nstmts; i++) {
             s_stmt_t *s = &j->stmts[i];
-            if (!PQsendQueryParams(db->conn, s->sql, s->nparams, NULL,
-                                   (const char *const *)s->values, s->lengths, s->formats, 0)) {
+            int ok;
+            if (s->kind == S_PREPARE)
+                ok = PQsendPrepare(db->conn, s->name, s->sql, s->nparams, NULL);
+            else if (s->kind == S_EXEC_PREPARED)
+                ok = PQsendQueryPrepared(db->conn, s->name, s->nparams, (const char *const *)s->values,
+                                         s->lengths, s->formats, 0);
+            else
+                ok = PQsendQueryParams(db->conn, s->sql, s->nparams, NULL,
+                                       (const char *const *)s->values, s->lengths, s->formats, 0);
+            if (!ok) {
                 s_push(&db->inflight, &db->inflight_tail, j);
                 db->ninflight++;
                 s_drop(db, PQerrorMessage(db->conn));
@@ -489,6 +535,26 @@ void antt_db_set_state_cb(antt_db_t *db, antt_db_state_cb cb, void *arg)
     db->state_arg = arg;
 }
 
+void antt_db_prepare(antt_db_t *db, const char *name, const char *sql, int nparams)
+{
+    db->prepared = antt_xrealloc(db->prepared, (size_t)(db->nprepared + 1) * sizeof(s_stmt_t));
+    s_stmt_t *s = &db->prepared[db->nprepared++];
+    memset(s, 0, sizeof(*s));
+    s->kind = S_PREPARE;
+    s->name = antt_xstrdup(name);
+    s->sql = antt_xstrdup(sql);
+    s->nparams = nparams;
+}
+
+void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
+                              const char *const *values, const int *lengths, const int *formats)
+{
+    antt_db_job_add(job, "", nparams, values, lengths, formats);
+    s_stmt_t *s = &job->stmts[job->nstmts - 1];
+    s->kind = S_EXEC_PREPARED;
+    s->name = antt_xstrdup(name);
+}
+
 void antt_db_set_max_inflight(antt_db_t *db, int n)
 {
     assert(n > 0);
@@ -531,6 +597,11 @@ static void s_timer_closed(uv_handle_t *h)
     antt_db_t *db = h->data;
     if (db->close_cb)
         db->close_cb(db->close_arg);
+    for (int i = 0; i < db->nprepared; i++) {
+        free(db->prepared[i].name);
+        free(db->prepared[i].sql);
+    }
+    free(db->prepared);
     free(db->conninfo);
     free(db->name);
     free(db);

@@ -35,6 +35,9 @@ antt_db_t *antt_db_new(uv_loop_t *loop, const char *conninfo, const char *name);
 void antt_db_set_state_cb(antt_db_t *db, antt_db_state_cb cb, void *arg);
 /* Jobs in flight at once on this connection (default 4). */
 void antt_db_set_max_inflight(antt_db_t *db, int n);
+/* Registers a statement prepared (as name) on every connection before any
+ * job runs on it. Call before antt_db_start. */
+void antt_db_prepare(antt_db_t *db, const char *name, const char *sql, int nparams);
 /* Starts connecting. Returns 0. */
 int antt_db_start(antt_db_t *db);
 int antt_db_connected(const antt_db_t *db);
@@ -47,6 +50,9 @@ antt_db_job_t *antt_db_job_new(antt_db_job_cb cb, void *arg);
  * is SQL NULL; lengths/formats may be NULL for text parameters. */
 void antt_db_job_add(antt_db_job_t *job, const char *sql, int nparams, const char *const *values,
                      const int *lengths, const int *formats);
+/* Appends a run of a statement registered with antt_db_prepare. */
+void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
+                              const char *const *values, const int *lengths, const int *formats);
 /* Frees a job that was never submitted. Accepts NULL; nulls *job_p. */
 void antt_db_job_destroy(antt_db_job_t **job_p);
 /* Hands the job to db. Returns 0 (cb will run once) or -ENOTCONN when the

@@ -129,12 +129,13 @@ int intake_main(int argc, char **argv)
         snprintf(name, sizeof(name), "write%d", i);
         in.dbs[i] = antt_db_new(&svc.loop, svc.conninfo, name);
         antt_db_set_max_inflight(in.dbs[i], (int)depth);
-        antt_db_start(in.dbs[i]);
     }
     in.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
     antt_db_set_state_cb(in.rdb, s_on_db_state, &in);
     antt_db_start(in.rdb);
     in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)batch, in.redrive_after_ms);
+    for (int i = 0; i < in.ndbs; i++)
+        antt_db_start(in.dbs[i]);
     in.gateways = intake_gateways_new(&svc.loop, in.rdb, 30000);
     in.reporters = intake_reporters_new(65536, (double)per_hour, (double)burst);
 

@@ -38,12 +38,17 @@ static const char S_INSERT_SQL[] =
     "  INSERT INTO report_queue (report_id, received_at, next_attempt_at)"
     "  SELECT id, received_at, received_at + $2::bigint * interval '1 millisecond' FROM rep"
     "  RETURNING report_id)"
-    " SELECT i.ord, coalesce(k.report_id, rk.report_id),"
-    "   (extract(epoch FROM coalesce(rk.received_at, to_timestamp(i.recv / 1000.0))) * 1000)::bigint,"
+    /* the lookups of existing keys run (by primary key) only for the rows
+     * that were not inserted: a scalar subquery under CASE is never turned
+     * into a join over the whole table */
+    " SELECT i.ord, CASE WHEN k.report_id IS NOT NULL THEN k.report_id ELSE"
+    "   (SELECT rk.report_id FROM report_keys rk WHERE rk.gateway_id = i.gw"
+    "    AND rk.idempotency_key = i.key) END,"
+    "   CASE WHEN k.report_id IS NOT NULL THEN i.recv ELSE"
+    "   (SELECT (extract(epoch FROM rk.received_at) * 1000)::bigint FROM report_keys rk"
+    "    WHERE rk.gateway_id = i.gw AND rk.idempotency_key = i.key) END,"
     "   k.report_id IS NULL, (SELECT count(*) FROM q)"
-    " FROM input i LEFT JOIN keys k ON k.report_id = i.id"
-    " LEFT JOIN report_keys rk ON k.report_id IS NULL AND rk.gateway_id = i.gw"
-    "   AND rk.idempotency_key = i.key";
+    " FROM input i LEFT JOIN keys k ON k.report_id = i.id";
 
 /* For keys that a concurrent transaction committed after our statement began. */
 static const char S_LOOKUP_SQL[] =
@@ -341,7 +346,7 @@ static void s_submit_batch(intake_store_t *store, antt_db_t *db, s_batch_t *b)
     snprintf(delay, sizeof(delay), "%ld", store->redrive_after_ms);
     const char *params[] = {j.data, delay};
     antt_db_job_t *job = antt_db_job_new(s_on_batch, b);
-    antt_db_job_add(job, S_INSERT_SQL, 2, params, NULL, NULL);
+    antt_db_job_add_prepared(job, "intake_insert", 2, params, NULL, NULL);
     antt_buf_cleanup(&j);
     if (antt_db_submit(db, job) != 0) {
         for (int i = 0; i < b->n; i++) {
@@ -427,6 +432,8 @@ intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int
     store->batch_max = batch_max > 0 ? batch_max : 500;
     store->depth = 2;
     store->redrive_after_ms = redrive_after_ms;
+    for (int i = 0; i < ndbs; i++)
+        antt_db_prepare(dbs[i], "intake_insert", S_INSERT_SQL, 2);
     uv_check_init(loop, &store->check);
     store->check.data = store;
     uv_check_start(&store->check, s_on_check);

@@ -77,7 +77,7 @@ CREATE TABLE reports (
 CREATE TABLE report_keys (
     gateway_id       integer NOT NULL REFERENCES gateways(id),
     idempotency_key  text NOT NULL,
-    report_id        uuid NOT NULL UNIQUE,
+    report_id        uuid NOT NULL,
     received_at      timestamptz NOT NULL,
     PRIMARY KEY (gateway_id, idempotency_key)
 );
