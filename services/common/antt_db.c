@@ -140,6 +140,11 @@ PGresult *antt_db_job_result(const antt_db_job_t *job, int i)
     return job->stmts[i].result;
 }
 
+int antt_db_job_count(const antt_db_job_t *job)
+{
+    return job->nstmts;
+}
+
 const char *antt_db_job_error(const antt_db_job_t *job)
 {
     return job->error;

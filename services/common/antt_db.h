@@ -62,6 +62,7 @@ int antt_db_submit(antt_db_t *db, antt_db_job_t *job);
 /* Inside a job callback: the result of statement i (borrowed), the first
  * error message and SQLSTATE (borrowed, NULL when none). */
 PGresult *antt_db_job_result(const antt_db_job_t *job, int i);
+int antt_db_job_count(const antt_db_job_t *job); /* statements in the job */
 const char *antt_db_job_error(const antt_db_job_t *job);
 const char *antt_db_job_sqlstate(const antt_db_job_t *job);
 double antt_db_job_seconds(const antt_db_job_t *job); /* submit to completion */
