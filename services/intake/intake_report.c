@@ -238,10 +238,10 @@ int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t
 
     if (in->language && *in->language) {
         size_t n = strlen(in->language);
-        for (size_t i = 0; i < n; i++)
-            if (!isalnum((unsigned char)in->language[i]) && in->language[i] != '-')
-                n = 99;
-        if (n > 35)
+        int ok = n <= 35;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isalnum((unsigned char)in->language[i]) || in->language[i] == '-';
+        if (!ok)
             return s_fail(err, "invalid_language", "language must be a BCP 47 tag such as vi or en");
         out->language = antt_xstrdup(in->language);
     }
