@@ -165,24 +165,18 @@ static int s_get(const char *path, char **resp)
     return at_http("GET", url, NULL, NULL, 0, resp);
 }
 
-/* service_request_id of an Open311 create answer (malloc'd) or NULL */
-static char *s_id_of(const char *resp)
+/* A string field of the first object of an Open311 answer (malloc'd) or NULL */
+static char *s_first(const char *resp, const char *field)
 {
     json_t *d = json_loads(resp, 0, NULL);
-    const char *id = json_string_value(json_object_get(json_array_get(d, 0), "service_request_id"));
-    char *r = id ? strdup(id) : NULL;
+    const char *v = json_string_value(json_object_get(json_array_get(d, 0), field));
+    char *r = v ? strdup(v) : NULL;
     json_decref(d);
     return r;
 }
 
-static char *s_error_code(const char *resp)
-{
-    json_t *d = json_loads(resp, 0, NULL);
-    const char *c = json_string_value(json_object_get(json_array_get(d, 0), "error_code"));
-    char *r = c ? strdup(c) : NULL;
-    json_decref(d);
-    return r;
-}
+#define s_id_of(resp) s_first((resp), "service_request_id")
+#define s_error_code(resp) s_first((resp), "error_code")
 
 static long s_reports(void)
 {
