@@ -69,7 +69,6 @@ struct antt_db_s {
     antt_db_close_cb close_cb; /* set by antt_db_close */
     void *close_arg;           /* close_cb argument */
     int closing;               /* antt_db_close called */
-    int in_callback;           /* guards re-entrant teardown */
 };
 
 static void s_connect(antt_db_t *db);
