@@ -87,6 +87,38 @@ long at_db_long(PGconn *c, const char *sql)
 char *at_db_create(const char *name)
 {
     char *base = s_base_conninfo();
+    char *ci = at_db_create_in(base, name);
+    free(base);
+    return ci;
+}
+
+char *at_pg_start(const char *dir, int port)
+{
+    char cmd[1024], path[1024];
+    if (port > 0)
+        snprintf(cmd, sizeof(cmd), "bash " ANTT_SOURCE_DIR "/tests/pg/pg-fixture.sh start %s %d > /dev/null",
+                 dir, port);
+    else
+        snprintf(cmd, sizeof(cmd), "bash " ANTT_SOURCE_DIR "/tests/pg/pg-fixture.sh start %s > /dev/null", dir);
+    if (system(cmd) != 0)
+        return NULL;
+    snprintf(path, sizeof(path), "%s/conninfo", dir);
+    char *ci = at_read_file(path, NULL);
+    if (ci)
+        ci[strcspn(ci, "\n")] = '\0';
+    return ci;
+}
+
+void at_pg_stop(const char *dir)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "bash " ANTT_SOURCE_DIR "/tests/pg/pg-fixture.sh stop %s > /dev/null 2>&1", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not stop the cluster in %s\n", dir);
+}
+
+char *at_db_create_in(const char *base, const char *name)
+{
     char *admin = antt_xasprintf("%s dbname=postgres", base);
     PGconn *c = at_db_connect(admin);
     char sql[256];
@@ -111,7 +143,6 @@ char *at_db_create(const char *name)
     free(areas);
     PQfinish(c);
     free(admin);
-    free(base);
     return ci;
 }
 

@@ -19,6 +19,12 @@ int at_wait_until(int (*fn)(void *), void *arg, int ms);
  * and the demo areas loaded. Returns its conninfo (malloc'd); aborts the
  * test program when PostgreSQL is not reachable. */
 char *at_db_create(const char *name);
+/* The same in the cluster whose base conninfo is given (not the fixture's). */
+char *at_db_create_in(const char *base_conninfo, const char *name);
+/* Starts (or restarts, on port when > 0) a private cluster in dir with
+ * tests/pg/pg-fixture.sh; returns its base conninfo (malloc'd) or NULL. */
+char *at_pg_start(const char *dir, int port);
+void at_pg_stop(const char *dir);
 PGconn *at_db_connect(const char *conninfo);
 /* The first column of the first row of sql as a number (-1 on error). */
 long at_db_long(PGconn *c, const char *sql);
