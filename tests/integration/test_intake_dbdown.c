@@ -104,7 +104,7 @@ static void test_db_down_and_back(void **state)
     assert_int_equal(s_post("during", &r), 201);
     assert_int_equal(s_post("during", &r2), 200);
     assert_non_null(strstr(r, "service_request_id"));
-    assert_string_equal(r, strstr(r2, "already") ? r : r2); /* same shape */
+    assert_non_null(strstr(r2, "already received"));
     char *id = strstr(r, "\"service_request_id\":\"") + 22;
     assert_memory_equal(strstr(r2, "\"service_request_id\":\"") + 22, id, ANTT_UUID_LEN);
     free(r);
