@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config git ca-certificates procps
+  build-essential cmake pkg-config git ca-certificates procps curl
   libuv1-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
   libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
