@@ -145,9 +145,8 @@ int intake_main(int argc, char **argv)
     in.push = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUSH, 2000, NULL, NULL);
     int hwm = 100000;
     zmq_setsockopt(antt_bus_socket(in.push), ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    long maxmsg = 64 * 1024;
-    int64_t maxmsg64 = maxmsg;
-    zmq_setsockopt(antt_bus_socket(in.router), ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+    int64_t maxmsg = 64 * 1024;
+    zmq_setsockopt(antt_bus_socket(in.router), ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
     if (antt_bus_bind(in.router, gw_ep) != 0 || antt_bus_bind(in.push, push_ep) != 0 ||
         antt_bus_start(in.router) != 0 || antt_bus_start(in.push) != 0)
         return 1;

@@ -71,7 +71,6 @@ typedef struct s_batch {
     intake_store_t *store; /* owner */
     s_entry_t *e;          /* entries */
     int n;                 /* entry count */
-    int single;            /* a retry of one entry after its batch failed */
 } s_batch_t;
 
 struct intake_store_s {
@@ -265,7 +264,6 @@ static void s_on_batch(antt_db_job_t *job, int status, void *arg)
             one->e[0] = b->e[i];
             one->e[0].dup_of = -1;
             one->n = 1;
-            one->single = 1;
             antt_db_t *d = s_pick_db(store);
             if (d == NULL) {
                 s_finish(&one->e[0], -ENOTCONN, NULL, 0, 0);
