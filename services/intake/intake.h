@@ -82,7 +82,7 @@ void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *a
 void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
                       int replayed, const char *code, const char *message, int retry_after_s);
 /* Push and re-drive (intake_push.c). */
-void intake_push_report(intake_t *in, const intake_report_t *r, uint32_t attempt);
+void intake_push_report(intake_t *in, const intake_report_t *r, int contact_given, uint32_t attempt);
 void intake_redrive_start(intake_t *in);
 
 #endif

@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "antt/v1/report.pb-c.h"
 #include "antt_log.h"
 #include "intake.h"
 
-void intake_push_report(intake_t *in, const intake_report_t *r, uint32_t attempt)
+void intake_push_report(intake_t *in, const intake_report_t *r, int contact_given, uint32_t attempt)
 {
     if (in->push == NULL || in->closing)
         return;
@@ -40,7 +42,7 @@ void intake_push_report(intake_t *in, const intake_report_t *r, uint32_t attempt
     m.n_media_urls = r->nmedia;
     m.media_urls = r->media_urls;
     m.has_contact_given = 1;
-    m.contact_given = r->contact_sealed != NULL;
+    m.contact_given = contact_given != 0;
     m.has_attempt = 1;
     m.attempt = attempt;
     m.language = r->language;
@@ -69,7 +71,7 @@ static const char S_REDRIVE_SQL[] =
     "  RETURNING q.report_id, q.received_at, q.attempts)"
     " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
     "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
-    "   r.lat, r.lon, r.area_code, r.address, r.media_urls, r.contact_sealed IS NOT NULL,"
+    "   r.lat, r.lon, r.area_code, r.address, to_json(r.media_urls), r.contact_sealed IS NOT NULL,"
     "   r.language, upd.attempts"
     " FROM upd JOIN reports r ON r.id = upd.report_id AND r.received_at = upd.received_at"
     " JOIN gateways g ON g.id = r.gateway_id";
@@ -79,33 +81,20 @@ static char *s_opt(PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : antt_xstrdup(PQgetvalue(res, row, col));
 }
 
-/* Parses a text[] value as libpq returns it ({a,"b c"}) into r->media_urls. */
-static void s_media(intake_report_t *r, const char *arr)
+/* Reads the media URLs, selected as a JSON array, into r->media_urls. */
+static void s_media(intake_report_t *r, const char *json)
 {
-    size_t len = strlen(arr);
-    if (len < 2)
-        return;
-    r->media_urls = antt_xcalloc(INTAKE_MAX_MEDIA + 1, sizeof(char *));
-    const char *p = arr + 1, *end = arr + len - 1;
-    while (p < end && r->nmedia <= INTAKE_MAX_MEDIA) {
-        antt_buf_t b;
-        antt_buf_init(&b);
-        if (*p == '"') {
-            p++;
-            while (p < end && *p != '"') {
-                if (*p == '\\' && p + 1 < end)
-                    p++;
-                antt_buf_append(&b, p++, 1);
-            }
-            p++;
-        } else {
-            while (p < end && *p != ',')
-                antt_buf_append(&b, p++, 1);
+    json_t *arr = json_loads(json, 0, NULL);
+    size_t n = json_array_size(arr);
+    if (n > 0) {
+        r->media_urls = antt_xcalloc(n, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+            const char *u = json_string_value(json_array_get(arr, i));
+            if (u)
+                r->media_urls[r->nmedia++] = antt_xstrdup(u);
         }
-        r->media_urls[r->nmedia++] = antt_buf_steal(&b, NULL);
-        if (p < end && *p == ',')
-            p++;
     }
+    json_decref(arr);
 }
 
 static void s_on_timer(uv_timer_t *t);
@@ -152,15 +141,11 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
         r.area_code = s_opt(res, i, 8);
         r.address = s_opt(res, i, 9);
         s_media(&r, PQgetvalue(res, i, 10));
+        /* the sealed box stays in the database; only "there is one" travels */
         int contact = PQgetvalue(res, i, 11)[0] == 't';
         r.language = s_opt(res, i, 12);
         uint32_t attempt = (uint32_t)atoi(PQgetvalue(res, i, 13));
-        /* the sealed box stays in the database; only "there is one" travels */
-        if (contact) {
-            r.contact_sealed = antt_xmalloc(1);
-            r.contact_sealed_len = 1;
-        }
-        intake_push_report(in, &r, attempt);
+        intake_push_report(in, &r, contact, attempt);
         intake_report_cleanup(&r);
     }
     if (n > 0)

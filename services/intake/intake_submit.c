@@ -54,7 +54,7 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
         raise(SIGKILL);
     }
     if (!replayed)
-        intake_push_report(in, r, 0);
+        intake_push_report(in, r, r->contact_sealed != NULL, 0);
     ANTT_LOG(ANTT_DEBUG, "report %s gateway=%s report=%s", replayed ? "replayed" : "stored",
              r->gateway_code, report_id);
     intake_reply_ok(reply, report_id, received_ms, replayed);
