@@ -11,5 +11,7 @@ int cli_keygen(int argc, char **argv);
 int cli_gateway(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
+int cli_train(int argc, char **argv);
+int cli_classify(int argc, char **argv);
 
 #endif

@@ -33,6 +33,10 @@ static void s_usage(FILE *f)
             "  submit [--http URL | --zmq ENDPOINT] --key API_KEY [options] TEXT\n"
             "                                      submit a report; prints the report id\n"
             "  migrate                             apply database migrations\n"
+            "  train --corpus FILE -o MODEL [--cv K]\n"
+            "                                      train the classifier model (or cross-validate)\n"
+            "  classify [--json] [--hint CODE] TEXT | --tsv < FILE\n"
+            "                                      classify a report offline, or measure accuracy\n"
             "Settings come from -c FILE (or ANTT_CONFIG) and ANTT_* variables\n"
             "(db.conninfo: ANTT_DB_CONNINFO). `antt COMMAND --help` for more.\n");
 }
@@ -55,6 +59,10 @@ int main(int argc, char **argv)
         return cli_gateway(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
         return cli_submit(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train"))
+        return cli_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "classify"))
+        return cli_classify(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cli_migrate(argc - 1, argv + 1);
     fprintf(stderr, "antt: unknown command '%s'\n", cmd);
