@@ -49,6 +49,16 @@ struct classify_rules_s {
 };
 
 uint64_t classify_hash(const char *s, size_t len, uint64_t seed);
+/* The phrase of key in t, created when new (*created = 1). t owns it. */
+classify_phrase_t *classify_table_intern(classify_table_t *t, const char *key, int *created);
+/* Frees every phrase of t and its slots. */
+void classify_table_cleanup(classify_table_t *t);
+/* Adds a vote to p; a target listed twice keeps the larger weight. */
+void classify_phrase_add_hit(classify_phrase_t *p, int target, float weight, const char *orig);
+/* Folds a phrase with the tokenizer (r may be NULL: no shorthand) and joins
+ * its tokens with single spaces into out. Returns the token count, or -1 for
+ * an empty, over-long or multi-clause phrase. */
+int classify_fold_phrase(const classify_rules_t *r, const char *s, char *out, size_t outlen);
 /* The phrase of key (len bytes) in table, or NULL. */
 const classify_phrase_t *classify_table_find(const classify_table_t *t, const char *key, size_t len);
 

@@ -57,10 +57,10 @@ static void s_table_grow(classify_table_t *t)
     t->cap = ncap;
 }
 
-/* The phrase for key in table, created when new. */
-static classify_phrase_t *s_intern(classify_rules_t *r, classify_table_t *t, const char *key)
+classify_phrase_t *classify_table_intern(classify_table_t *t, const char *key, int *created)
 {
     classify_phrase_t *p = (classify_phrase_t *)classify_table_find(t, key, strlen(key));
+    *created = p == NULL;
     if (p)
         return p;
     if ((t->n + 1) * 2 > t->cap)
@@ -68,14 +68,37 @@ static classify_phrase_t *s_intern(classify_rules_t *r, classify_table_t *t, con
     p = antt_xcalloc(1, sizeof(*p));
     p->key = antt_xstrdup(key);
     p->hash = classify_hash(key, strlen(key), 0);
-    p->id = r->nphrases;
-    r->phrases = antt_xrealloc(r->phrases, (size_t)(r->nphrases + 1) * sizeof(*r->phrases));
-    r->phrases[r->nphrases++] = p;
     size_t j = p->hash & (t->cap - 1);
     while (t->slot[j])
         j = (j + 1) & (t->cap - 1);
     t->slot[j] = p;
     t->n++;
+    return p;
+}
+
+void classify_table_cleanup(classify_table_t *t)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slot[i] == NULL)
+            continue;
+        free(t->slot[i]->key);
+        free(t->slot[i]->hits);
+        free(t->slot[i]);
+    }
+    free(t->slot);
+    memset(t, 0, sizeof(*t));
+}
+
+/* The phrase for key in table, created (and given an id) when new. */
+static classify_phrase_t *s_intern(classify_rules_t *r, classify_table_t *t, const char *key)
+{
+    int created;
+    classify_phrase_t *p = classify_table_intern(t, key, &created);
+    if (created) {
+        p->id = r->nphrases;
+        r->phrases = antt_xrealloc(r->phrases, (size_t)(r->nphrases + 1) * sizeof(*r->phrases));
+        r->phrases[r->nphrases++] = p;
+    }
     return p;
 }
 
@@ -86,7 +109,7 @@ static const char *s_keep(classify_rules_t *r, const char *s, size_t len)
     return r->origs[r->norigs++];
 }
 
-static void s_add_hit(classify_phrase_t *p, int target, float weight, const char *orig)
+void classify_phrase_add_hit(classify_phrase_t *p, int target, float weight, const char *orig)
 {
     for (int i = 0; i < p->nhits; i++)
         if (p->hits[i].target == target) { /* listed twice: the larger weight */
@@ -110,7 +133,7 @@ static char *s_trim(char *s)
 
 /* Folds a phrase with the tokenizer (shorthand already loaded) and joins its
  * tokens with single spaces into out. Returns the token count, or -1. */
-static int s_fold_phrase(const classify_rules_t *r, const char *s, char *out, size_t outlen)
+int classify_fold_phrase(const classify_rules_t *r, const char *s, char *out, size_t outlen)
 {
     classify_tokens_t t;
     classify_tokens_init(&t);
@@ -205,18 +228,18 @@ static int s_shorthand(classify_rules_t *r, char *line)
         return -1;
     *eq = '\0';
     char exp[256];
-    if (s_fold_phrase(NULL, s_trim(eq + 1), exp, sizeof(exp)) < 1)
+    if (classify_fold_phrase(NULL, s_trim(eq + 1), exp, sizeof(exp)) < 1)
         return -1;
     const char *orig = s_keep(r, exp, strlen(exp));
     char *save = NULL;
     int n = 0;
     for (char *w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
         char key[128];
-        if (s_fold_phrase(NULL, w, key, sizeof(key)) != 1)
+        if (classify_fold_phrase(NULL, w, key, sizeof(key)) != 1)
             return -1;
         classify_phrase_t *p = s_intern(r, &r->shorthand, key);
         if (p->nhits == 0)
-            s_add_hit(p, 0, 0, orig);
+            classify_phrase_add_hit(p, 0, 0, orig);
         n++;
     }
     return n > 0 ? 0 : -1;
@@ -239,10 +262,10 @@ static int s_phrases(classify_rules_t *r, int kind, int target, char *line, int 
     for (char *ph = strtok_r(p, "|", &save); ph; ph = strtok_r(NULL, "|", &save)) {
         ph = s_trim(ph);
         char key[512];
-        if (s_fold_phrase(r, ph, key, sizeof(key)) < 1)
+        if (classify_fold_phrase(r, ph, key, sizeof(key)) < 1)
             return -1;
         classify_phrase_t *e = s_intern(r, &r->tables[kind], key);
-        s_add_hit(e, target, w, s_keep(r, ph, strlen(ph)));
+        classify_phrase_add_hit(e, target, w, s_keep(r, ph, strlen(ph)));
         n++;
     }
     return n > 0 ? 0 : -1;
@@ -333,18 +356,13 @@ void classify_rules_destroy(classify_rules_t **self_p)
     classify_rules_t *r = *self_p;
     if (r == NULL)
         return;
-    for (int i = 0; i < r->nphrases; i++) {
-        free(r->phrases[i]->key);
-        free(r->phrases[i]->hits);
-        free(r->phrases[i]);
-    }
-    free(r->phrases);
+    free(r->phrases); /* the tables own the phrases */
     for (int i = 0; i < r->norigs; i++)
         free(r->origs[i]);
     free(r->origs);
     for (int k = 0; k < CLASSIFY_K_COUNT; k++)
-        free(r->tables[k].slot);
-    free(r->shorthand.slot);
+        classify_table_cleanup(&r->tables[k]);
+    classify_table_cleanup(&r->shorthand);
     free(r);
     *self_p = NULL;
 }

@@ -1,9 +1,7 @@
-/* antt-classification: placeholder until its issue lands (see antt_stub.h). */
-#include <stddef.h>
-
-#include "antt_stub.h"
+/* antt-classification: see classify_service.c. */
+int classify_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
-    return antt_stub_main("classification", "intake.push_endpoint", argc, argv);
+    return classify_main(argc, argv);
 }

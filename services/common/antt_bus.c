@@ -18,6 +18,7 @@ struct antt_bus_s {
     antt_bus_recv_cb recv_cb;   /* per message, may be NULL */
     void *arg;                  /* recv_cb argument */
     int budget;                 /* messages drained per turn */
+    int paused;                 /* receiving paused by the owner (backpressure) */
     int started;                /* handles are active */
     int closing;                /* antt_bus_close was called */
     int open_handles;           /* uv handles not yet closed */
@@ -33,6 +34,10 @@ static void s_drain(antt_bus_t *bus)
     int budget = bus->budget;
 
     while (!bus->closing) {
+        if (bus->paused) {
+            uv_idle_stop(&bus->idle);
+            return;
+        }
         int events = 0;
         size_t sz = sizeof(events);
         if (zmq_getsockopt(bus->sock, ZMQ_EVENTS, &events, &sz) != 0 || !(events & ZMQ_POLLIN)) {
@@ -109,6 +114,13 @@ antt_bus_t *antt_bus_new(uv_loop_t *loop, void *zctx, int type, int linger_ms,
 void *antt_bus_socket(antt_bus_t *bus)
 {
     return bus->sock;
+}
+
+void antt_bus_pause(antt_bus_t *bus, int paused)
+{
+    bus->paused = paused;
+    if (!paused && !bus->closing && uv_is_active((uv_handle_t *)&bus->check))
+        uv_idle_start(&bus->idle, s_on_idle); /* drain what waited, without a new edge */
 }
 
 void antt_bus_set_budget(antt_bus_t *bus, int budget)

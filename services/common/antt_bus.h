@@ -38,6 +38,9 @@ int antt_bus_bind(antt_bus_t *bus, const char *endpoint);
 int antt_bus_connect(antt_bus_t *bus, const char *endpoint);
 /* Starts watching the socket; call after bind/connect. Returns 0 or -errno. */
 int antt_bus_start(antt_bus_t *bus);
+/* Stops (paused = 1) or resumes receiving: while paused, messages wait in
+ * ZeroMQ's queues, whose high-water mark then pushes back on the senders. */
+void antt_bus_pause(antt_bus_t *bus, int paused);
 /* Sets how many messages are drained per loop turn (default 256). */
 void antt_bus_set_budget(antt_bus_t *bus, int budget);
 

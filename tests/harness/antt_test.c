@@ -13,8 +13,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
 
 #include <curl/curl.h>
+#include <zmq.h>
 
 #include "antt_migrate.h"
 #include "antt_util.h"
@@ -311,4 +317,38 @@ char *at_read_file(const char *path, size_t *len)
         antt_buf_append(&b, tmp, n);
     fclose(f);
     return antt_buf_steal(&b, len);
+}
+
+void at_env_add(char **envv, size_t cap, const char *fmt, const char *v)
+{
+    size_t i = 0;
+    while (envv[i])
+        i++;
+    assert_true(i + 1 < cap);
+    envv[i] = antt_xasprintf(fmt, v);
+}
+
+void *at_zmq_monitor(void *zctx, void *sock, const char *inproc)
+{
+    int linger = 0;
+    assert_int_equal(zmq_socket_monitor(sock, inproc, ZMQ_EVENT_HANDSHAKE_SUCCEEDED), 0);
+    void *mon = zmq_socket(zctx, ZMQ_PAIR);
+    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
+    assert_int_equal(zmq_connect(mon, inproc), 0);
+    return mon;
+}
+
+int at_zmq_handshakes(void *mon)
+{
+    int n = 0;
+    zmq_msg_t ev;
+    zmq_msg_init(&ev);
+    while (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) >= 0) {
+        uint16_t id;
+        memcpy(&id, zmq_msg_data(&ev), sizeof(id));
+        n += id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+        zmq_msg_recv(&ev, mon, 0); /* the address frame */
+    }
+    zmq_msg_close(&ev);
+    return n;
 }

@@ -58,6 +58,13 @@ int at_http(const char *method, const char *url, const char *const *headers, con
 /* A response header's value from the last at_http call on this thread. */
 const char *at_http_last_header(const char *name);
 
+/* Appends "fmt % v" to a NULL-terminated environment list of cap entries. */
+void at_env_add(char **envv, size_t cap, const char *fmt, const char *v);
+/* Starts monitoring sock for completed ZMTP handshakes; returns the PAIR
+ * socket to read them from (close it after zmq_socket_monitor(sock, NULL, 0)). */
+void *at_zmq_monitor(void *zctx, void *sock, const char *inproc);
+/* Reads the monitor's pending events; returns how many were handshakes. */
+int at_zmq_handshakes(void *mon);
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *at_read_file(const char *path, size_t *len);
 

@@ -41,28 +41,14 @@ static s_env_t E;
 
 static void s_env_add(const char *fmt, const char *v)
 {
-    int i = 0;
-    while (E.envv[i])
-        i++;
-    E.envv[i] = antt_xasprintf(fmt, v);
+    at_env_add(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), fmt, v);
 }
 
 /* 1 once the monitor saw the pull socket complete a handshake with intake */
 static int s_pull_connected(void *arg)
 {
     (void)arg;
-    zmq_msg_t ev;
-    int up = 0;
-    zmq_msg_init(&ev);
-    while (zmq_msg_recv(&ev, E.mon, ZMQ_DONTWAIT) >= 0) {
-        uint16_t id;
-        memcpy(&id, zmq_msg_data(&ev), sizeof(id));
-        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            up = 1;
-        zmq_msg_recv(&ev, E.mon, 0); /* the address frame */
-    }
-    zmq_msg_close(&ev);
-    return up;
+    return at_zmq_handshakes(E.mon) > 0;
 }
 
 static int s_start_intake(const char *extra)
@@ -123,10 +109,7 @@ static int s_setup(void **state)
     zmq_setsockopt(E.pull, ZMQ_LINGER, &linger, sizeof(linger));
     int ivl = 20;
     zmq_setsockopt(E.pull, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
-    zmq_socket_monitor(E.pull, "inproc://pull-monitor", ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
-    E.mon = zmq_socket(E.zctx, ZMQ_PAIR);
-    zmq_setsockopt(E.mon, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_connect(E.mon, "inproc://pull-monitor");
+    E.mon = at_zmq_monitor(E.zctx, E.pull, "inproc://pull-monitor");
     zmq_connect(E.pull, E.push_ep);
     return s_start_intake(NULL);
 }

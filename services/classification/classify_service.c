@@ -1,0 +1,468 @@
+/* classify_service: the classification worker. It PULLs accepted reports
+ * from intake, classifies each (category, priority, reasons, area named in
+ * the text), records a batch of them in one transaction with
+ * antt_classify_apply() (jurisdiction, duplicates, incident, event, and the
+ * report_queue row deleted), and after the commit PUBlishes a
+ * ClassifiedIncident for each report that changed something.
+ *
+ * Several workers may run at once: intake's PUSH spreads reports over them,
+ * and a report a dead worker held stays in report_queue until intake
+ * re-drives it to a live one. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt_bus.h"
+#include "antt_categories.h"
+#include "antt_db.h"
+#include "antt_json.h"
+#include "antt_log.h"
+#include "antt_metrics.h"
+#include "antt_service.h"
+#include "antt_util.h"
+#include "classify.h"
+#include "classify_areas.h"
+#include "antt/v1/incident.pb-c.h"
+#include "antt/v1/report.pb-c.h"
+
+#define S_TOPIC "incident.classified"
+#define S_MAX_PUB 8 /* subscriber endpoints */
+
+/* What the worker keeps of a report between classifying and publishing. */
+typedef struct s_item {
+    char report_id[ANTT_UUID_LEN + 1]; /* the report */
+    float confidence;                  /* category confidence */
+    classify_result_t res;             /* reasons (owned) */
+    uint64_t t0;                       /* when it arrived, monotonic ns */
+} s_item_t;
+
+/* A batch of reports recorded by one job. */
+typedef struct s_batch {
+    antt_buf_t json;  /* jsonb array of items */
+    s_item_t *items;  /* n items, in array order */
+    int n;            /* items */
+    int cap;          /* allocated items */
+} s_batch_t;
+
+typedef struct s_worker {
+    antt_service_t *svc;           /* the service */
+    classify_rules_t *rules;       /* loaded at start */
+    classify_model_t *model;       /* loaded at start */
+    classify_t *cl;                /* classifier (loop thread) */
+    classify_areas_t *areas;       /* area names, reloaded on a timer */
+    antt_db_t *db;                 /* writes batches */
+    antt_db_t *rdb;                /* reads areas, makes partitions */
+    antt_bus_t *pull;              /* from intake */
+    antt_bus_t *pub;               /* to notification and aggregation */
+    s_batch_t pending;             /* filling */
+    int inflight;                  /* batches submitted, not completed */
+    int max_inflight;              /* classification.pipeline_depth */
+    int batch_max;                 /* classification.batch_max */
+    char radius[32];               /* classification.duplicate_radius_m */
+    char window[32];               /* classification.duplicate_window_s */
+    char ack_s[96];                /* "{p1,p2,p3,p4}" acknowledgement seconds */
+    const char *unlocated_desk;    /* desk for reports whose area is unknown */
+    int closing;                   /* stop requested */
+    uv_timer_t timer;              /* area reload and partition upkeep */
+    antt_metric_t *m_new, *m_joined, *m_replay, *m_failed, *m_bad; /* counters */
+    antt_metric_t *m_classify_s;   /* classifier time per report */
+    antt_metric_t *m_latency_s;    /* arrival to publication */
+    antt_metric_t *m_batch;        /* batch sizes */
+    antt_metric_t *m_areas;        /* areas known */
+} s_worker_t;
+
+static void s_batch_cleanup(s_batch_t *b)
+{
+    for (int i = 0; i < b->n; i++)
+        classify_result_cleanup(&b->items[i].res);
+    free(b->items);
+    antt_buf_cleanup(&b->json);
+    memset(b, 0, sizeof(*b));
+}
+
+static void s_flush(s_worker_t *w);
+
+/* ---- publishing ------------------------------------------------------- */
+
+static int64_t s_ms(const char *ts)
+{
+    int64_t ms = 0;
+    return ts && *ts && antt_parse_time(ts, &ms) == 0 ? ms : 0;
+}
+
+static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
+{
+    Antt__V1__ClassifiedIncident m = ANTT__V1__CLASSIFIED_INCIDENT__INIT;
+    m.incident_id = PQgetvalue(res, row, 1);
+    m.report_id = it->report_id;
+    m.has_new_incident = 1;
+    m.new_incident = PQgetvalue(res, row, 2)[0] == 't';
+    m.category = PQgetvalue(res, row, 6);
+    m.has_priority = 1;
+    m.priority = (Antt__V1__Priority)atoi(PQgetvalue(res, row, 7));
+    m.has_confidence = 1;
+    m.confidence = it->confidence;
+    m.n_reasons = (size_t)it->res.nreasons;
+    m.reasons = it->res.reasons;
+    m.area_code = PQgetisnull(res, row, 8) ? "" : PQgetvalue(res, row, 8);
+    m.desk_code = PQgetisnull(res, row, 9) ? "" : PQgetvalue(res, row, 9);
+    if (!PQgetisnull(res, row, 11) && !PQgetisnull(res, row, 12)) {
+        m.has_lat = m.has_lon = 1;
+        m.lat = atof(PQgetvalue(res, row, 11));
+        m.lon = atof(PQgetvalue(res, row, 12));
+    }
+    m.has_report_count = 1;
+    m.report_count = (uint32_t)atoi(PQgetvalue(res, row, 4));
+    m.has_version = 1;
+    m.version = atoll(PQgetvalue(res, row, 5));
+    m.has_occurred_at_ms = m.has_created_at_ms = m.has_ack_deadline_ms = 1;
+    m.occurred_at_ms = s_ms(PQgetvalue(res, row, 13));
+    m.created_at_ms = s_ms(PQgetvalue(res, row, 14));
+    m.ack_deadline_ms = s_ms(PQgetvalue(res, row, 15));
+    if (antt_bus_send(w->pub, S_TOPIC, sizeof(S_TOPIC) - 1, 1) == 0)
+        antt_bus_send_pb(w->pub, (const ProtobufCMessage *)&m, 0);
+    ANTT_LOG(ANTT_DEBUG, "classified report=%s incident=%s new=%d category=%s priority=P%s area=%s desk=%s",
+             it->report_id, m.incident_id, m.new_incident, m.category, PQgetvalue(res, row, 7), m.area_code,
+             m.desk_code);
+}
+
+/* The job's argument: the worker and the batch it recorded. */
+typedef struct s_job {
+    s_worker_t *w;   /* owner */
+    s_batch_t batch; /* moved out of pending */
+} s_job_t;
+
+static void s_on_job(antt_db_job_t *job, int status, void *arg)
+{
+    s_job_t *j = arg;
+    s_worker_t *w = j->w;
+    w->inflight--;
+    if (status == 0) {
+        PGresult *res = antt_db_job_result(job, 0);
+        int rows = res ? PQntuples(res) : 0;
+        uint64_t now = antt_mono_ns();
+        for (int r = 0; r < rows && r < j->batch.n; r++) {
+            s_item_t *it = &j->batch.items[r];
+            if (PQgetvalue(res, r, 3)[0] == 't') {
+                antt_metric_inc(w->m_replay); /* classified before: nothing changed, nothing to say */
+                continue;
+            }
+            antt_metric_inc(PQgetvalue(res, r, 2)[0] == 't' ? w->m_new : w->m_joined);
+            s_publish_row(w, res, r, it);
+            antt_metric_observe(w->m_latency_s, (double)(now - it->t0) / 1e9);
+        }
+    } else if (status != -ECANCELED) {
+        /* nothing was recorded; the reports stay in report_queue and intake
+         * re-drives them */
+        antt_metric_add(w->m_failed, j->batch.n);
+        ANTT_LOG(ANTT_WARN, "could not record classified reports=%d: %s", j->batch.n,
+                 antt_db_job_error(job) ? antt_db_job_error(job) : "connection lost");
+    }
+    s_batch_cleanup(&j->batch);
+    free(j);
+    if (!w->closing) {
+        antt_bus_pause(w->pull, 0);
+        s_flush(w);
+    }
+}
+
+/* Submits the pending batch when a pipeline slot is free. */
+static void s_flush(s_worker_t *w)
+{
+    if (w->pending.n == 0 || w->inflight >= w->max_inflight)
+        return;
+    s_job_t *j = antt_xcalloc(1, sizeof(*j));
+    j->w = w;
+    j->batch = w->pending;
+    memset(&w->pending, 0, sizeof(w->pending));
+    antt_buf_puts(&j->batch.json, "]");
+    char *arr = j->batch.json.data;
+    arr[0] = '[';
+    const char *params[5] = {arr, w->radius, w->window, w->ack_s, w->unlocated_desk};
+    antt_db_job_t *job = antt_db_job_new(s_on_job, j);
+    antt_db_job_add_prepared(job, "classify_apply", 5, params, NULL, NULL);
+    antt_metric_observe(w->m_batch, j->batch.n);
+    if (antt_db_submit(w->db, job) != 0) {
+        antt_metric_add(w->m_failed, j->batch.n);
+        ANTT_LOG(ANTT_WARN, "database down: %d reports left to intake's re-drive", j->batch.n);
+        s_batch_cleanup(&j->batch);
+        free(j);
+        return;
+    }
+    w->inflight++;
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+static void s_item_json(antt_buf_t *b, const Antt__V1__AcceptedReport *r, const classify_result_t *res,
+                        const char *incident_id, const char *address_area)
+{
+    char ts[64];
+    antt_buf_puts(b, b->len ? "," : " "); /* the first byte becomes '[' at flush */
+    antt_buf_puts(b, "{\"report_id\":");
+    antt_json_cstr(b, r->report_id);
+    antt_buf_puts(b, ",\"incident_id\":");
+    antt_json_cstr(b, incident_id);
+    antt_buf_puts(b, ",\"category\":");
+    antt_json_cstr(b, antt_categories[res->category].code);
+    antt_buf_printf(b, ",\"priority\":%d,\"confidence\":%.4f,\"reasons\":[", res->priority, res->confidence);
+    for (int i = 0; i < res->nreasons; i++) {
+        if (i)
+            antt_buf_puts(b, ",");
+        antt_json_cstr(b, res->reasons[i]);
+    }
+    antt_buf_puts(b, "]");
+    const Antt__V1__Location *loc = r->location;
+    if (loc && loc->has_lat && loc->has_lon)
+        antt_buf_printf(b, ",\"lat\":%.8f,\"lon\":%.8f", loc->lat, loc->lon);
+    if (loc && loc->area_code && *loc->area_code) {
+        antt_buf_puts(b, ",\"area_code\":");
+        antt_json_cstr(b, loc->area_code);
+    }
+    if (address_area) {
+        antt_buf_puts(b, ",\"address_area\":");
+        antt_json_cstr(b, address_area);
+    }
+    if (r->has_occurred_at_ms && r->occurred_at_ms > 0) {
+        antt_buf_puts(b, ",\"occurred_at\":");
+        antt_json_cstr(b, antt_format_time(r->occurred_at_ms, ts, sizeof(ts)));
+    }
+    antt_buf_puts(b, ",\"received_at\":");
+    antt_json_cstr(b, antt_format_time(r->received_at_ms, ts, sizeof(ts)));
+    antt_buf_puts(b, "}");
+}
+
+static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
+{
+    s_worker_t *w = arg;
+    (void)bus;
+    uint64_t t0 = antt_mono_ns();
+    Antt__V1__AcceptedReport *r =
+        n == 1 ? antt__v1__accepted_report__unpack(NULL, zmq_msg_size(&frames[0]), zmq_msg_data(&frames[0]))
+               : NULL;
+    if (r == NULL || r->report_id == NULL || !antt_uuid_valid(r->report_id) || r->description == NULL ||
+        !r->has_received_at_ms) {
+        antt_metric_inc(w->m_bad);
+        ANTT_LOG(ANTT_WARN, "dropped a malformed accepted report frames=%zu", n);
+        if (r)
+            antt__v1__accepted_report__free_unpacked(r, NULL);
+        return;
+    }
+    s_batch_t *b = &w->pending;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->items = antt_xrealloc(b->items, (size_t)b->cap * sizeof(*b->items));
+    }
+    s_item_t *it = &b->items[b->n];
+    memset(it, 0, sizeof(*it));
+    if (classify_run(w->cl, r->description, strlen(r->description), r->service_code, 1, &it->res) != 0) {
+        /* intake stores NFC-validated text, so this is a bug upstream; classify
+         * as "other" rather than lose the report */
+        memset(&it->res, 0, sizeof(it->res));
+        it->res.category = antt_categories_count - 1;
+        it->res.priority = 3;
+    }
+    antt_metric_observe(w->m_classify_s, (double)(antt_mono_ns() - t0) / 1e9);
+    const Antt__V1__Location *loc = r->location;
+    const char *address_area = NULL;
+    if (w->areas && !(loc && loc->area_code && *loc->area_code))
+        address_area = classify_areas_find(w->areas, loc ? loc->address : NULL, r->description);
+    char incident_id[ANTT_UUID_LEN + 1];
+    antt_uuid7(incident_id);
+    snprintf(it->report_id, sizeof(it->report_id), "%s", r->report_id);
+    it->confidence = it->res.confidence;
+    it->t0 = t0;
+    s_item_json(&b->json, r, &it->res, incident_id, address_area);
+    b->n++;
+    antt__v1__accepted_report__free_unpacked(r, NULL);
+    s_flush(w);
+    /* both pipeline slots busy and a full batch waiting: stop reading, so
+     * that ZeroMQ's high-water mark pushes back on intake */
+    if (w->inflight >= w->max_inflight && b == &w->pending && w->pending.n >= w->batch_max)
+        antt_bus_pause(w->pull, 1);
+}
+
+/* ---- areas and upkeep ------------------------------------------------- */
+
+static void s_on_areas(antt_db_job_t *job, int status, void *arg)
+{
+    s_worker_t *w = arg;
+    if (status != 0) {
+        if (status != -ECANCELED)
+            ANTT_LOG(ANTT_WARN, "could not load areas: %s", antt_db_job_error(job));
+        return;
+    }
+    PGresult *res = antt_db_job_result(job, 0);
+    classify_areas_t *a = classify_areas_new();
+    for (int i = 0; i < PQntuples(res); i++)
+        classify_areas_add(a, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), atoi(PQgetvalue(res, i, 2)));
+    classify_areas_destroy(&w->areas);
+    w->areas = a;
+    antt_metric_set(w->m_areas, classify_areas_count(a));
+}
+
+static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
+{
+    (void)arg;
+    if (status != 0 && status != -ECANCELED)
+        ANTT_LOG(ANTT_WARN, "could not create partitions: %s", antt_db_job_error(job));
+}
+
+static void s_upkeep(uv_timer_t *t)
+{
+    s_worker_t *w = t->data;
+    if (!antt_db_connected(w->rdb))
+        return;
+    antt_db_job_t *job = antt_db_job_new(s_on_areas, w);
+    antt_db_job_add(job,
+                    "SELECT code, name, antt_level_depth(level) FROM areas WHERE valid_to IS NULL "
+                    "UNION ALL SELECT code, name_ascii, antt_level_depth(level) FROM areas "
+                    "WHERE valid_to IS NULL AND name_ascii <> name",
+                    0, NULL, NULL, NULL);
+    antt_db_submit(w->rdb, job);
+    job = antt_db_job_new(s_on_partitions, w);
+    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('incident_events', current_date, 3)", 0, NULL,
+                    NULL, NULL);
+    antt_db_submit(w->rdb, job);
+}
+
+static void s_on_rdb_state(antt_db_t *db, int connected, void *arg)
+{
+    s_worker_t *w = arg;
+    (void)db;
+    if (connected && !w->closing)
+        s_upkeep(&w->timer);
+}
+
+static int s_ready(void *arg, char *why, size_t whylen)
+{
+    s_worker_t *w = arg;
+    if (!antt_db_connected(w->db)) {
+        snprintf(why, whylen, "database not connected");
+        return 0;
+    }
+    if (w->areas == NULL) {
+        snprintf(why, whylen, "areas not loaded");
+        return 0;
+    }
+    return 1;
+}
+
+static void s_on_stop(antt_service_t *svc, void *arg)
+{
+    s_worker_t *w = arg;
+    (void)svc;
+    w->closing = 1;
+    uv_close((uv_handle_t *)&w->timer, NULL);
+    antt_bus_close(w->pull, NULL, NULL);
+    w->pull = NULL;
+    /* unrecorded reports stay in report_queue: intake re-drives them */
+    s_batch_cleanup(&w->pending);
+    antt_db_close(w->db, NULL, NULL);
+    antt_db_close(w->rdb, NULL, NULL);
+    antt_bus_close(w->pub, NULL, NULL);
+    w->pub = NULL;
+}
+
+int classify_main(int argc, char **argv);
+
+int classify_main(int argc, char **argv)
+{
+    antt_service_t svc;
+    s_worker_t w;
+    memset(&w, 0, sizeof(w));
+    if (antt_service_init(&svc, "classification", argc, argv) != 0)
+        return 1;
+    w.svc = &svc;
+    antt_config_t *cfg = svc.cfg;
+    char err[512];
+    w.rules = classify_rules_load(classify_rules_path(cfg), err, sizeof(err));
+    if (w.rules == NULL) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return 1;
+    }
+    w.model = classify_model_load(classify_model_path(cfg), err, sizeof(err));
+    if (w.model == NULL) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return 1;
+    }
+    w.cl = classify_new(w.rules, w.model);
+    long batch, depth, p[4];
+    double radius, window;
+    antt_config_get_long(cfg, "classification.batch_max", 200, &batch);
+    antt_config_get_long(cfg, "classification.pipeline_depth", 2, &depth);
+    antt_config_get_double(cfg, "classification.duplicate_radius_m", 150, &radius);
+    antt_config_get_double(cfg, "classification.duplicate_window_s", 3600, &window);
+    antt_config_get_long(cfg, "sla.ack_p1_s", 60, &p[0]);
+    antt_config_get_long(cfg, "sla.ack_p2_s", 300, &p[1]);
+    antt_config_get_long(cfg, "sla.ack_p3_s", 3600, &p[2]);
+    antt_config_get_long(cfg, "sla.ack_p4_s", 86400, &p[3]);
+    w.batch_max = batch > 0 && batch <= 10000 ? (int)batch : 200;
+    w.max_inflight = depth > 0 && depth <= 16 ? (int)depth : 2;
+    snprintf(w.radius, sizeof(w.radius), "%.1f", radius);
+    snprintf(w.window, sizeof(w.window), "%.0f", window);
+    snprintf(w.ack_s, sizeof(w.ack_s), "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+    w.unlocated_desk = antt_config_get(cfg, "classification.unlocated_desk", "");
+
+    w.m_new = antt_metrics_counter("antt_classify_reports_total", "Reports classified and recorded",
+                                   "result=\"new_incident\"");
+    w.m_joined = antt_metrics_counter("antt_classify_reports_total", "Reports classified and recorded",
+                                      "result=\"joined\"");
+    w.m_replay = antt_metrics_counter("antt_classify_reports_total", "Reports classified and recorded",
+                                      "result=\"replay\"");
+    w.m_failed = antt_metrics_counter("antt_classify_failed_total",
+                                      "Reports not recorded (left to intake's re-drive)", NULL);
+    w.m_bad = antt_metrics_counter("antt_classify_malformed_total", "Malformed messages dropped", NULL);
+    w.m_classify_s = antt_metrics_histogram("antt_classify_seconds", "Classifier time per report", NULL,
+                                            antt_latency_buckets, antt_latency_nbuckets);
+    w.m_latency_s = antt_metrics_histogram("antt_classify_latency_seconds",
+                                           "From receiving a report to publishing its incident", NULL,
+                                           antt_latency_buckets, antt_latency_nbuckets);
+    static const double batch_buckets[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+    w.m_batch = antt_metrics_histogram("antt_classify_batch_size", "Reports per recording transaction", NULL,
+                                       batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]));
+    w.m_areas = antt_metrics_gauge("antt_classify_areas", "Areas known for address matching", NULL);
+
+    w.db = antt_db_new(&svc.loop, svc.conninfo, "write");
+    antt_db_set_max_inflight(w.db, w.max_inflight);
+    antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5)", 5);
+    antt_db_start(w.db);
+    w.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
+    antt_db_set_state_cb(w.rdb, s_on_rdb_state, &w);
+    antt_db_start(w.rdb);
+
+    w.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 1000, NULL, NULL);
+    const char *subs = antt_config_get(cfg, "classification.publish_endpoints", "");
+    char *copy = antt_xstrdup(subs), *save = NULL;
+    for (char *ep = strtok_r(copy, " ,", &save); ep; ep = strtok_r(NULL, " ,", &save)) {
+        if (antt_bus_connect(w.pub, ep) != 0) {
+            ANTT_LOG(ANTT_ERROR, "could not connect to subscriber %s", ep);
+            free(copy);
+            return 1;
+        }
+    }
+    free(copy);
+    const char *pull_ep = antt_config_get(cfg, "classification.pull_endpoint",
+                                          antt_config_get(cfg, "intake.push_endpoint", NULL));
+    if (pull_ep == NULL || !*pull_ep) {
+        ANTT_LOG(ANTT_ERROR, "classification.pull_endpoint (or intake.push_endpoint) must be set");
+        return 1;
+    }
+    w.pull = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PULL, 0, s_on_report, &w);
+    if (antt_bus_connect(w.pull, pull_ep) != 0 || antt_bus_start(w.pull) != 0 || antt_bus_start(w.pub) != 0)
+        return 1;
+    uv_timer_init(&svc.loop, &w.timer);
+    w.timer.data = &w;
+    uv_timer_start(&w.timer, s_upkeep, 300000, 300000);
+    antt_http_set_ready_cb(svc.http, s_ready, &w);
+    antt_service_on_stop(&svc, s_on_stop, &w);
+    ANTT_LOG(ANTT_INFO, "classification worker pulls %s, model features=%zu, publishes to \"%s\"", pull_ep,
+             classify_model_features(w.model), subs);
+    int rc = antt_service_run(&svc);
+    classify_areas_destroy(&w.areas);
+    classify_destroy(&w.cl);
+    classify_model_destroy(&w.model);
+    classify_rules_destroy(&w.rules);
+    return rc;
+}
