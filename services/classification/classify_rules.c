@@ -257,10 +257,12 @@ static int s_phrases(classify_rules_t *r, int kind, int target, char *line, int 
             return -1;
         p = end;
     }
-    char *save = NULL;
     int n = 0;
-    for (char *ph = strtok_r(p, "|", &save); ph; ph = strtok_r(NULL, "|", &save)) {
-        ph = s_trim(ph);
+    for (char *ph = p, *bar; ph; ph = bar ? bar + 1 : NULL) {
+        bar = strchr(ph, '|');
+        if (bar)
+            *bar = '\0';
+        ph = s_trim(ph); /* an empty alternative is a typo: classify_fold_phrase refuses it */
         char key[512];
         if (classify_fold_phrase(r, ph, key, sizeof(key)) < 1)
             return -1;
