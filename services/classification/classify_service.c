@@ -9,6 +9,7 @@
  * and a report a dead worker held stays in report_queue until intake
  * re-drives it to a live one. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,6 @@
 #include "antt/v1/report.pb-c.h"
 
 #define S_TOPIC "incident.classified"
-#define S_MAX_PUB 8 /* subscriber endpoints */
 
 /* What the worker keeps of a report between classifying and publishing. */
 typedef struct s_item {
@@ -35,6 +35,9 @@ typedef struct s_item {
     float confidence;                  /* category confidence */
     classify_result_t res;             /* reasons (owned) */
     uint64_t t0;                       /* when it arrived, monotonic ns */
+    int has_pt;                        /* lat/lon given */
+    double lat, lon;                   /* degrees */
+    int64_t occ_ms;                    /* occurred (else received) time */
 } s_item_t;
 
 /* A batch of reports recorded by one job. */
@@ -61,6 +64,7 @@ typedef struct s_worker {
     int batch_max;                 /* classification.batch_max */
     char radius[32];               /* classification.duplicate_radius_m */
     char window[32];               /* classification.duplicate_window_s */
+    double radius_m, window_s;     /* the same, as numbers */
     char ack_s[96];                /* "{p1,p2,p3,p4}" acknowledgement seconds */
     const char *unlocated_desk;    /* desk for reports whose area is unknown */
     int closing;                   /* stop requested */
@@ -167,6 +171,44 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
     }
 }
 
+/* Great-circle distance in metres. */
+static double s_metres(double lat1, double lon1, double lat2, double lon2)
+{
+    const double r = 6371008.8, rad = M_PI / 180;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    return 2 * r * asin(sqrt(a < 1 ? a : 1));
+}
+
+/* "{l1,l2,...}": for each item, the earliest earlier item of the batch it
+ * duplicates (same category, within the radius and the window; 1-based, 0 =
+ * none), and a lead never has a lead itself. The database finds duplicates
+ * among the incidents already recorded; these are the ones inside a batch. */
+static char *s_leads(const s_worker_t *w, const s_batch_t *b)
+{
+    antt_buf_t out;
+    antt_buf_init(&out);
+    antt_buf_puts(&out, "{");
+    int *lead = antt_xcalloc((size_t)b->n + 1, sizeof(*lead));
+    double dlat = w->radius_m / 111000.0;
+    for (int i = 0; i < b->n; i++) {
+        const s_item_t *a = &b->items[i];
+        for (int j = 0; a->has_pt && j < i; j++) {
+            const s_item_t *c = &b->items[j];
+            if (lead[j] || !c->has_pt || c->res.category != a->res.category || fabs(c->lat - a->lat) > dlat ||
+                llabs(c->occ_ms - a->occ_ms) > (int64_t)(w->window_s * 1000) ||
+                s_metres(a->lat, a->lon, c->lat, c->lon) > w->radius_m)
+                continue;
+            lead[i] = j + 1;
+            break;
+        }
+        antt_buf_printf(&out, i ? ",%d" : "%d", lead[i]);
+    }
+    antt_buf_puts(&out, "}");
+    free(lead);
+    return antt_buf_steal(&out, NULL);
+}
+
 /* Submits the pending batch when a pipeline slot is free. */
 static void s_flush(s_worker_t *w)
 {
@@ -179,9 +221,11 @@ static void s_flush(s_worker_t *w)
     antt_buf_puts(&j->batch.json, "]");
     char *arr = j->batch.json.data;
     arr[0] = '[';
-    const char *params[5] = {arr, w->radius, w->window, w->ack_s, w->unlocated_desk};
+    char *leads = s_leads(w, &j->batch);
+    const char *params[6] = {arr, w->radius, w->window, w->ack_s, w->unlocated_desk, leads};
     antt_db_job_t *job = antt_db_job_new(s_on_job, j);
-    antt_db_job_add_prepared(job, "classify_apply", 5, params, NULL, NULL);
+    antt_db_job_add_prepared(job, "classify_apply", 6, params, NULL, NULL);
+    free(leads);
     antt_metric_observe(w->m_batch, j->batch.n);
     if (antt_db_submit(w->db, job) != 0) {
         antt_metric_add(w->m_failed, j->batch.n);
@@ -273,6 +317,10 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     snprintf(it->report_id, sizeof(it->report_id), "%s", r->report_id);
     it->confidence = it->res.confidence;
     it->t0 = t0;
+    it->has_pt = loc && loc->has_lat && loc->has_lon;
+    it->lat = it->has_pt ? loc->lat : 0;
+    it->lon = it->has_pt ? loc->lon : 0;
+    it->occ_ms = r->has_occurred_at_ms && r->occurred_at_ms > 0 ? r->occurred_at_ms : r->received_at_ms;
     s_item_json(&b->json, r, &it->res, incident_id, address_area);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
@@ -400,6 +448,8 @@ int classify_main(int argc, char **argv)
     antt_config_get_long(cfg, "sla.ack_p4_s", 86400, &p[3]);
     w.batch_max = batch > 0 && batch <= 10000 ? (int)batch : 200;
     w.max_inflight = depth > 0 && depth <= 16 ? (int)depth : 2;
+    w.radius_m = radius;
+    w.window_s = window;
     snprintf(w.radius, sizeof(w.radius), "%.1f", radius);
     snprintf(w.window, sizeof(w.window), "%.0f", window);
     snprintf(w.ack_s, sizeof(w.ack_s), "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
@@ -430,7 +480,8 @@ int classify_main(int argc, char **argv)
 
     w.db = antt_db_new(&svc.loop, svc.conninfo, "write");
     antt_db_set_max_inflight(w.db, w.max_inflight);
-    antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5)", 5);
+    antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5, $6)",
+                    6);
     antt_db_start(w.db);
     w.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
     antt_db_set_state_cb(w.rdb, s_on_rdb_state, &w);

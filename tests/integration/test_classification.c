@@ -368,6 +368,111 @@ static void test_duplicates_join_one_incident(void **state)
     free(r1), free(r2), free(r3), free(far), free(theft);
 }
 
+static const char *s_batch_ids[8];
+static int s_nbatch;
+static int s_batch_classified(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < s_nbatch; i++) {
+        s_wait_report = s_batch_ids[i];
+        if (!s_classified(NULL))
+            return 0;
+    }
+    return 1;
+}
+
+/* Reports of one event sent at once, so that they meet in one batch or in
+ * two workers' concurrent batches: still one incident. */
+static void test_duplicates_at_once_join_one_incident(void **state)
+{
+    (void)state;
+    s_nbatch = 6;
+    for (int i = 0; i < s_nbatch; i++) {
+        char f[256];
+        snprintf(f, sizeof(f), "description=co%%20nguoi%%20ban%%20ma%%20tuy%%20so%%20%d&lat=10.%04d&long=106.5%03d", i,
+                 7700 + i % 3, 800 + i % 2); /* within ~30 m of each other */
+        s_batch_ids[i] = s_submit(f);
+        assert_non_null(s_batch_ids[i]);
+    }
+    assert_true(at_wait_until(s_batch_classified, NULL, 15000));
+    char *first = s_incident(s_batch_ids[0], "id");
+    for (int i = 1; i < s_nbatch; i++) {
+        char *other = s_incident(s_batch_ids[i], "id");
+        assert_string_equal(first, other);
+        free(other);
+    }
+    s_expect(s_batch_ids[0], "report_count", "6");
+    s_expect(s_batch_ids[0], "version", "6");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_events WHERE incident_id = '%s'", first);
+    assert_int_equal(at_db_long(E.db, sql), 6);
+    free(first);
+    for (int i = 0; i < s_nbatch; i++)
+        free((char *)s_batch_ids[i]);
+}
+
+/* antt_classify_apply() directly, with what a batch can hold: a report and
+ * its duplicate (lead) in one batch, the same report twice, a report that
+ * joins an incident recorded before. Rows come back in the items' order. */
+static void test_apply_batch_cases(void **state)
+{
+    (void)state;
+    char id[4][ANTT_UUID_LEN + 1], inc[4][ANTT_UUID_LEN + 1];
+    for (int i = 0; i < 4; i++) {
+        antt_uuid7(id[i]);
+        antt_uuid7(inc[i]);
+    }
+    char sql[4096];
+#define S_ITEM(k, lat) "{\"report_id\":\"%s\",\"incident_id\":\"%s\",\"category\":\"gambling\",\"priority\":" k \
+    ",\"confidence\":0.9,\"reasons\":[\"x\"],\"lat\":" lat ",\"lon\":106.6,\"received_at\":\"2026-11-22T10:00:00Z\"}"
+    snprintf(sql, sizeof(sql),
+             "SELECT report_id, incident_id, new_incident, replay, report_count, version, priority"
+             " FROM antt_classify_apply('[" S_ITEM("4", "10.8000") "," S_ITEM("2", "10.8003") "," S_ITEM("4", "10.8000")
+             "]', 150, 3600, '{60,300,3600,86400}', 'DESK-HCM-BTA', '{0,1,0}')",
+             id[0], inc[0], id[1], inc[1], id[0], inc[2]);
+    PGresult *res = PQexec(E.db, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s", PQerrorMessage(E.db));
+    assert_int_equal(PQntuples(res), 3);
+    /* 1: new incident; 2: joins it through its lead and raises it to P2; 3: the first again */
+    assert_string_equal(PQgetvalue(res, 0, 0), id[0]);
+    assert_string_equal(PQgetvalue(res, 0, 1), inc[0]);
+    assert_string_equal(PQgetvalue(res, 0, 2), "t");
+    assert_string_equal(PQgetvalue(res, 1, 1), inc[0]);
+    assert_string_equal(PQgetvalue(res, 1, 2), "f");
+    assert_string_equal(PQgetvalue(res, 1, 4), "2");
+    assert_string_equal(PQgetvalue(res, 1, 5), "2");
+    assert_string_equal(PQgetvalue(res, 1, 6), "2");
+    assert_string_equal(PQgetvalue(res, 2, 0), id[0]);
+    assert_string_equal(PQgetvalue(res, 2, 3), "t");
+    PQclear(res);
+    s_expect(id[0], "report_count", "2");
+    s_expect(id[0], "priority", "2");
+    /* a later batch: the recorded incident is found by the database; the
+     * first report again is a replay of the stored state */
+    snprintf(sql, sizeof(sql),
+             "SELECT incident_id, new_incident, replay, report_count, version"
+             " FROM antt_classify_apply('[" S_ITEM("3", "10.8001") "," S_ITEM("4", "10.8000")
+             "]', 150, 3600, '{60,300,3600,86400}', 'DESK-HCM-BTA', '{0,0}')",
+             id[2], inc[2], id[0], inc[3]);
+#undef S_ITEM
+    res = PQexec(E.db, sql);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fail_msg("%s", PQerrorMessage(E.db));
+    assert_int_equal(PQntuples(res), 2);
+    assert_string_equal(PQgetvalue(res, 0, 0), inc[0]);
+    assert_string_equal(PQgetvalue(res, 0, 1), "f");
+    assert_string_equal(PQgetvalue(res, 0, 3), "3");
+    assert_string_equal(PQgetvalue(res, 1, 0), inc[0]);
+    assert_string_equal(PQgetvalue(res, 1, 2), "t"); /* (its counts are those before the batch) */
+    PQclear(res);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_events WHERE incident_id = '%s'", inc[0]);
+    assert_int_equal(at_db_long(E.db, sql), 3);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM incidents WHERE id IN ('%s', '%s', '%s')", inc[1], inc[2],
+             inc[3]);
+    assert_int_equal(at_db_long(E.db, sql), 0);
+}
+
 static int s_queue_drained(void *arg)
 {
     (void)arg;
@@ -456,6 +561,8 @@ int main(void)
         cmocka_unit_test(test_routes_by_coordinates),
         cmocka_unit_test(test_routes_by_area_code_address_and_unknown),
         cmocka_unit_test(test_duplicates_join_one_incident),
+        cmocka_unit_test(test_duplicates_at_once_join_one_incident),
+        cmocka_unit_test(test_apply_batch_cases),
         cmocka_unit_test(test_classified_twice_changes_nothing),
         cmocka_unit_test(test_killed_worker_backlog_finished_by_another),
     };
