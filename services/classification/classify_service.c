@@ -327,7 +327,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     s_flush(w);
     /* both pipeline slots busy and a full batch waiting: stop reading, so
      * that ZeroMQ's high-water mark pushes back on intake */
-    if (w->inflight >= w->max_inflight && b == &w->pending && w->pending.n >= w->batch_max)
+    if (w->inflight >= w->max_inflight && w->pending.n >= w->batch_max)
         antt_bus_pause(w->pull, 1);
 }
 
