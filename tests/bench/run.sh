@@ -18,6 +18,7 @@ DURATION=${DURATION:-10}
 HTTP=${HTTP:-24}       # HTTP connections per thread
 ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
 THREADS=${THREADS:-2}
+PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 work=$(mktemp -d /tmp/antt-bench.XXXXXX)
@@ -119,7 +120,7 @@ for i in $(seq 1 "$RUNS"); do
   echo "  classifier run $i: $line"; echo "$line" >> "$work/cls"
 done
 
-# 5. intake + one classification worker at 5,000 reports/s. The earlier
+# 5. intake + one classification worker at PIPE_RATE (5,000) reports/s. The earlier
 # phases ran without a consumer: empty their queue so that the worker
 # measures the live load, not a re-drive of old rows.
 psql "$ANTT_DB_CONNINFO" -qc "TRUNCATE report_queue"
@@ -163,14 +164,14 @@ quantiles() {
 : > "$work/pipe"
 for i in $(seq 1 "$RUNS"); do
   curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/m0"
-  line=$(gen --rate 5000)
+  line=$(gen --rate "$PIPE_RATE")
   for _ in $(seq 1 100); do  # until the worker has caught up
     [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT count(*) FROM report_queue")" = 0 ] && break
     sleep 0.1
   done
   curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/m1"
   q=$(quantiles "$work/m0" "$work/m1")
-  echo "  pipeline 5000/s run $i: $line $q"; echo "$line $q" >> "$work/pipe"
+  echo "  pipeline ${PIPE_RATE}/s run $i: $line $q"; echo "$line $q" >> "$work/pipe"
 done
 curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/wm"
 cbatch=$(awk '/^antt_classify_batch_size_sum/ {s=$2} /^antt_classify_batch_size_count/ {c=$2} END {if (c) printf "%.1f", s / c}' "$work/wm")
@@ -191,7 +192,7 @@ crps=$(field rps < "$work/cls" | median); cu50=$(field us_p50 < "$work/cls" | me
 s50=$(field stage_p50_ms < "$work/pipe" | median); s99=$(field stage_p99_ms < "$work/pipe" | median)
 a99=$(field " p99_ms" < "$work/pipe" | median)
 echo "classifier, one core: ${crps} reports/s; ${cu50} us p50, ${cu99} us p99 per report"
-echo "classification stage at 5000/s: p50 ${s50} ms, p99 ${s99} ms from arrival at the worker to the incident"
+echo "classification stage at ${PIPE_RATE}/s: p50 ${s50} ms, p99 ${s99} ms from arrival at the worker to the incident"
 echo "  published after commit (mean $cbatch reports per transaction, $joined% joined an open incident);"
 echo "  intake ack p99 in the same runs ${a99} ms"
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
