@@ -100,6 +100,8 @@ static const classify_phrase_t *s_match(const classify_t *c, const classify_tabl
 static void s_mark(classify_t *c)
 {
     size_t n = c->tok.n;
+    if (n == 0)
+        return;
     if (n > c->mcap) {
         c->mcap = n * 2;
         c->mark = antt_xrealloc(c->mark, c->mcap);

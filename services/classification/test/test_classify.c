@@ -106,6 +106,9 @@ static void test_rules_words_negation_and_hint(void **state)
     /* a hint decides only when the text says little */
     s_run(cl, "xin hãy kiểm tra", "drugs", "drugs", 0);
     s_run(cl, "cháy nhà lửa bốc cao", "theft", "fire", 1);
+    /* nothing to go on: "other", or the hint */
+    s_run(cl, "", NULL, "other", 0);
+    s_run(cl, "!!!", "fire", "fire", 0);
     /* an unknown hint is ignored */
     s_run(cl, "bị trộm", "no_such_code", "theft", 0);
     /* each phrase counts once: repetition does not outvote */
