@@ -20,6 +20,7 @@
 #include "antt_json.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
+#include "antt_migrate.h"
 #include "antt_service.h"
 #include "antt_util.h"
 #include "classify.h"
@@ -32,7 +33,6 @@
 /* What the worker keeps of a report between classifying and publishing. */
 typedef struct s_item {
     char report_id[ANTT_UUID_LEN + 1]; /* the report */
-    float confidence;                  /* category confidence */
     classify_result_t res;             /* reasons (owned) */
     uint64_t t0;                       /* when it arrived, monotonic ns */
     int has_pt;                        /* lat/lon given */
@@ -106,7 +106,7 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
     m.has_priority = 1;
     m.priority = (Antt__V1__Priority)atoi(PQgetvalue(res, row, 7));
     m.has_confidence = 1;
-    m.confidence = it->confidence;
+    m.confidence = it->res.confidence;
     m.n_reasons = (size_t)it->res.nreasons;
     m.reasons = it->res.reasons;
     m.area_code = PQgetisnull(res, row, 8) ? "" : PQgetvalue(res, row, 8);
@@ -315,7 +315,6 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     char incident_id[ANTT_UUID_LEN + 1];
     antt_uuid7(incident_id);
     snprintf(it->report_id, sizeof(it->report_id), "%s", r->report_id);
-    it->confidence = it->res.confidence;
     it->t0 = t0;
     it->has_pt = loc && loc->has_lat && loc->has_lon;
     it->lat = it->has_pt ? loc->lat : 0;
@@ -350,13 +349,6 @@ static void s_on_areas(antt_db_job_t *job, int status, void *arg)
     antt_metric_set(w->m_areas, classify_areas_count(a));
 }
 
-static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
-{
-    (void)arg;
-    if (status != 0 && status != -ECANCELED)
-        ANTT_LOG(ANTT_WARN, "could not create partitions: %s", antt_db_job_error(job));
-}
-
 static void s_upkeep(uv_timer_t *t)
 {
     s_worker_t *w = t->data;
@@ -369,10 +361,8 @@ static void s_upkeep(uv_timer_t *t)
                     "WHERE valid_to IS NULL AND name_ascii <> name",
                     0, NULL, NULL, NULL);
     antt_db_submit(w->rdb, job);
-    job = antt_db_job_new(s_on_partitions, w);
-    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('incident_events', current_date, 3)", 0, NULL,
-                    NULL, NULL);
-    antt_db_submit(w->rdb, job);
+    static const char *const tables[] = {"incident_events", NULL};
+    antt_migrate_partitions_ahead(w->rdb, tables);
 }
 
 static void s_on_rdb_state(antt_db_t *db, int connected, void *arg)

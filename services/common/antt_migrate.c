@@ -100,3 +100,21 @@ out:
     antt_db_exec_sync(c, "SELECT pg_advisory_unlock(" S_LOCK_KEY ")", e2, sizeof(e2));
     return rc;
 }
+
+static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
+{
+    (void)arg;
+    if (status != 0 && status != -ECANCELED)
+        ANTT_LOG(ANTT_WARN, "could not create partitions: %s", antt_db_job_error(job));
+}
+
+int antt_migrate_partitions_ahead(antt_db_t *db, const char *const *tables)
+{
+    if (!antt_db_connected(db))
+        return -ENOTCONN;
+    antt_db_job_t *job = antt_db_job_new(s_on_partitions, NULL);
+    for (int i = 0; tables[i]; i++)
+        antt_db_job_add(job, "SELECT antt_ensure_month_partitions($1::regclass, current_date, 3)", 1, &tables[i],
+                        NULL, NULL);
+    return antt_db_submit(db, job);
+}

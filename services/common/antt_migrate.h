@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <libpq-fe.h>
 
+#include "antt_db.h"
+
 typedef struct antt_migration_s {
     int version;      /* NNN of NNN_name.sql */
     const char *name; /* name part */
@@ -22,5 +24,11 @@ extern const int antt_migrations_count;
 int antt_migrate(PGconn *c, char *err, size_t errlen);
 /* Highest version known to this binary. */
 int antt_migrate_latest(void);
+
+/* Makes sure the monthly partitions of each table in the NULL-terminated list
+ * exist for this month and the next three (antt_ensure_month_partitions), in
+ * one job on db; a failure is logged. Loop thread. Returns 0, or -ENOTCONN
+ * when db is down (nothing done: call again later). */
+int antt_migrate_partitions_ahead(antt_db_t *db, const char *const *tables);
 
 #endif

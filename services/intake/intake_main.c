@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "antt_log.h"
+#include "antt_migrate.h"
 #include "intake.h"
 
 static int s_ready(void *arg, char *why, size_t whylen)
@@ -34,24 +35,11 @@ static void s_on_db_state(antt_db_t *db, int connected, void *arg)
     }
 }
 
-static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
-{
-    (void)arg;
-    if (status != 0 && status != -ECANCELED)
-        ANTT_LOG(ANTT_WARN, "could not create partitions: %s", antt_db_job_error(job));
-}
-
 static void s_ensure_partitions(uv_timer_t *t)
 {
     intake_t *in = t->data;
-    if (!antt_db_connected(in->rdb))
-        return;
-    antt_db_job_t *job = antt_db_job_new(s_on_partitions, in);
-    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('reports', current_date, 3)", 0, NULL,
-                    NULL, NULL);
-    antt_db_job_add(job, "SELECT antt_ensure_month_partitions('incident_events', current_date, 3)", 0,
-                    NULL, NULL, NULL);
-    antt_db_submit(in->rdb, job);
+    static const char *const tables[] = {"reports", "incident_events", NULL};
+    antt_migrate_partitions_ahead(in->rdb, tables);
 }
 
 static void s_on_stop(antt_service_t *svc, void *arg)

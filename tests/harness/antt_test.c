@@ -22,6 +22,9 @@
 #include <curl/curl.h>
 #include <zmq.h>
 
+#include <sodium.h>
+
+#include "antt_crypto.h"
 #include "antt_migrate.h"
 #include "antt_util.h"
 
@@ -326,6 +329,22 @@ void at_env_add(char **envv, size_t cap, const char *fmt, const char *v)
         i++;
     assert_true(i + 1 < cap);
     envv[i] = antt_xasprintf(fmt, v);
+}
+
+void at_env_intake_keys(char **envv, size_t cap, uint8_t pk[32], uint8_t sk[32])
+{
+    uint8_t p[ANTT_KEY_BYTES], k[ANTT_KEY_BYTES], h[ANTT_KEY_BYTES];
+    char hex[2 * ANTT_KEY_BYTES + 1];
+    antt_seal_keypair(p, k);
+    randombytes_buf(h, sizeof(h));
+    antt_key_encode(p, hex);
+    at_env_add(envv, cap, "ANTT_KEYS_DISPATCH_PUBLIC=%s", hex);
+    antt_key_encode(h, hex);
+    at_env_add(envv, cap, "ANTT_KEYS_REPORTER_HASH=%s", hex);
+    if (pk)
+        memcpy(pk, p, sizeof(p));
+    if (sk)
+        memcpy(sk, k, sizeof(k));
 }
 
 void *at_zmq_monitor(void *zctx, void *sock, const char *inproc)

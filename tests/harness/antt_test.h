@@ -60,6 +60,10 @@ const char *at_http_last_header(const char *name);
 
 /* Appends "fmt % v" to a NULL-terminated environment list of cap entries. */
 void at_env_add(char **envv, size_t cap, const char *fmt, const char *v);
+/* Adds intake's keys to envv: the public half of a fresh dispatchers' sealing
+ * keypair and a fresh reporter-hash key. pk and sk (both may be NULL) receive
+ * the keypair, for tests that open sealed contacts. */
+void at_env_intake_keys(char **envv, size_t cap, uint8_t pk[32], uint8_t sk[32]);
 /* Starts monitoring sock for completed ZMTP handshakes; returns the PAIR
  * socket to read them from (close it after zmq_socket_monitor(sock, NULL, 0)). */
 void *at_zmq_monitor(void *zctx, void *sock, const char *inproc);

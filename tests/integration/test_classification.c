@@ -172,12 +172,7 @@ static int s_setup(void **state)
     E.db = at_db_connect(E.conninfo);
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
-    uint8_t pk[32], sk[32], hkey[32];
-    char pkhex[65], hk[65], ep[64];
-    antt_seal_keypair(pk, sk);
-    randombytes_buf(hkey, sizeof(hkey));
-    antt_key_encode(pk, pkhex);
-    antt_key_encode(hkey, hk);
+    char ep[64];
     E.http_port = at_free_port();
     for (int k = 0; k < S_WORKERS; k++)
         E.worker_port[k] = at_free_port();
@@ -190,8 +185,7 @@ static int s_setup(void **state)
     s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", ep);
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
-    s_env_add("ANTT_KEYS_DISPATCH_PUBLIC=%s", pkhex);
-    s_env_add("ANTT_KEYS_REPORTER_HASH=%s", hk);
+    at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
     s_env_add("ANTT_INTAKE_REPORTER_PER_HOUR=%s", "100000");
     s_env_add("ANTT_INTAKE_REPORTER_BURST=%s", "100000");
     s_env_add("ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "200");

@@ -81,12 +81,6 @@ static int s_setup(void **state)
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
                      " ('sms', 'SMS', sha256('key-sms'::bytea), 1000, 1000),"
                      " ('slow', 'Slow', sha256('key-slow'::bytea), 0.2, 3)");
-    antt_seal_keypair(E.pk, E.sk);
-    char pkhex[65], hk[65];
-    uint8_t hkey[32];
-    randombytes_buf(hkey, sizeof(hkey));
-    antt_key_encode(E.pk, pkhex);
-    antt_key_encode(hkey, hk);
     E.http_port = at_free_port();
     snprintf(E.gw_ep, sizeof(E.gw_ep), "tcp://127.0.0.1:%d", at_free_port());
     snprintf(E.push_ep, sizeof(E.push_ep), "tcp://127.0.0.1:%d", at_free_port());
@@ -97,8 +91,7 @@ static int s_setup(void **state)
     s_env_add("ANTT_INTAKE_HTTP=127.0.0.1:%s", port);
     s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gw_ep);
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", E.push_ep);
-    s_env_add("ANTT_KEYS_DISPATCH_PUBLIC=%s", pkhex);
-    s_env_add("ANTT_KEYS_REPORTER_HASH=%s", hk);
+    at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), E.pk, E.sk);
     s_env_add("ANTT_INTAKE_REPORTER_BURST=%s", "5");
     s_env_add("ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "300");
     s_env_add("ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "1000");

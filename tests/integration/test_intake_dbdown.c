@@ -59,20 +59,13 @@ static void test_db_down_and_back(void **state)
     at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash) VALUES ('app', 'App', sha256('key-app'::bytea))");
     PQfinish(db);
 
-    uint8_t pk[32], sk[32], hk[32];
-    char pkhex[65], hkhex[65];
-    antt_seal_keypair(pk, sk);
-    randombytes_buf(hk, sizeof(hk));
-    antt_key_encode(pk, pkhex);
-    antt_key_encode(hk, hkhex);
     int http = at_free_port();
-    char *env[] = {antt_xasprintf("ANTT_DB_CONNINFO=%s", ci),
-                   antt_xasprintf("ANTT_INTAKE_HTTP=127.0.0.1:%d", http),
-                   antt_xasprintf("ANTT_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", at_free_port()),
-                   antt_xasprintf("ANTT_INTAKE_PUSH_ENDPOINT=tcp://127.0.0.1:%d", at_free_port()),
-                   antt_xasprintf("ANTT_KEYS_DISPATCH_PUBLIC=%s", pkhex),
-                   antt_xasprintf("ANTT_KEYS_REPORTER_HASH=%s", hkhex),
-                   NULL};
+    char *env[8] = {antt_xasprintf("ANTT_DB_CONNINFO=%s", ci),
+                    antt_xasprintf("ANTT_INTAKE_HTTP=127.0.0.1:%d", http),
+                    antt_xasprintf("ANTT_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:%d", at_free_port()),
+                    antt_xasprintf("ANTT_INTAKE_PUSH_ENDPOINT=tcp://127.0.0.1:%d", at_free_port()),
+                    NULL};
+    at_env_intake_keys(env, sizeof(env) / sizeof(env[0]), NULL, NULL);
     snprintf(g_url, sizeof(g_url), "http://127.0.0.1:%d/open311/v2/requests.json", http);
     snprintf(g_ready, sizeof(g_ready), "http://127.0.0.1:%d/readyz", http);
     at_proc_t intake = {0};

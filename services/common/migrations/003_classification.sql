@@ -30,21 +30,19 @@ LANGUAGE sql IMMUTABLE AS $$
                       ELSE 4 END
 $$;
 
--- The desk owning an area: its own, else the nearest ancestor's (up to five
--- levels up: country > city > district > ward > neighbourhood is four), for
--- tools and queries; antt_classify_apply() has the same joins written out.
-CREATE FUNCTION antt_area_desk(area text) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT COALESCE(d0.code, d1.code, d2.code, d3.code, d4.code, d5.code)
+-- The desk owning each area: its own, else the nearest ancestor's (up to five
+-- levels up: country > city > district > ward > neighbourhood is four). A
+-- view of plain joins, so that the planner inlines it into the queries that
+-- use it (a SQL function with a FROM would be planned at every call).
+CREATE VIEW area_desks AS
+    SELECT a0.code AS area_code, COALESCE(d0.code, d1.code, d2.code, d3.code, d4.code, d5.code) AS desk_code
       FROM areas a0
       LEFT JOIN desks d0 ON d0.area_code = a0.code
       LEFT JOIN areas a1 ON a1.code = a0.parent_code LEFT JOIN desks d1 ON d1.area_code = a1.code
       LEFT JOIN areas a2 ON a2.code = a1.parent_code LEFT JOIN desks d2 ON d2.area_code = a2.code
       LEFT JOIN areas a3 ON a3.code = a2.parent_code LEFT JOIN desks d3 ON d3.area_code = a3.code
       LEFT JOIN areas a4 ON a4.code = a3.parent_code LEFT JOIN desks d4 ON d4.area_code = a4.code
-      LEFT JOIN areas a5 ON a5.code = a4.parent_code LEFT JOIN desks d5 ON d5.area_code = a5.code
-     WHERE a0.code = area
-$$;
+      LEFT JOIN areas a5 ON a5.code = a4.parent_code LEFT JOIN desks d5 ON d5.area_code = a5.code;
 
 -- Records a batch of classified reports in one transaction. Each item
 -- (jsonb object): report_id, incident_id (used if a new incident is made),
@@ -111,17 +109,10 @@ BEGIN
           ON ac.code IS NULL AND it.pt IS NOT NULL
         LEFT JOIN areas aa ON aa.code = it.e->>'address_area'
         LEFT JOIN incident_reports ir ON ir.report_id = it.rid),
-    -- (antt_area_desk() written out: a function call would be planned per area)
     owners AS (
-        SELECT a0.code AS area, COALESCE(d0.code, d1.code, d2.code, d3.code, d4.code, d5.code) AS desk
+        SELECT ad.area_code AS area, ad.desk_code AS desk
           FROM (SELECT DISTINCT l.area FROM located l WHERE l.area IS NOT NULL) d
-          JOIN areas a0 ON a0.code = d.area
-          LEFT JOIN desks d0 ON d0.area_code = a0.code
-          LEFT JOIN areas a1 ON a1.code = a0.parent_code LEFT JOIN desks d1 ON d1.area_code = a1.code
-          LEFT JOIN areas a2 ON a2.code = a1.parent_code LEFT JOIN desks d2 ON d2.area_code = a2.code
-          LEFT JOIN areas a3 ON a3.code = a2.parent_code LEFT JOIN desks d3 ON d3.area_code = a3.code
-          LEFT JOIN areas a4 ON a4.code = a3.parent_code LEFT JOIN desks d4 ON d4.area_code = a4.code
-          LEFT JOIN areas a5 ON a5.code = a4.parent_code LEFT JOIN desks d5 ON d5.area_code = a5.code),
+          JOIN area_desks ad ON ad.area_code = d.area),
     -- the nearest open incident of the same category within radius and window
     matched AS (
         SELECT l.*, COALESCE(o.desk, (SELECT dd.code FROM desks dd WHERE dd.code = unlocated_desk)) AS desk,
