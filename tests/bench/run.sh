@@ -19,6 +19,7 @@ HTTP=${HTTP:-24}       # HTTP connections per thread
 ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
 THREADS=${THREADS:-2}
 PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
+PHASES=${PHASES:-12345}       # which phases to run (e.g. PHASES=5)
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 work=$(mktemp -d /tmp/antt-bench.XXXXXX)
@@ -80,14 +81,14 @@ settle() {
 }
 
 settle
-: > "$work/fixed"
-for i in $(seq 1 "$RUNS"); do
+: > "$work/fixed"; : > "$work/max"; : > "$work/pgb"; : > "$work/cls"; : > "$work/metrics"
+has() { case $PHASES in *$1*) return 0;; esac; return 1; }
+has 1 && for i in $(seq 1 "$RUNS"); do
   line=$(gen --rate 5000); echo "  5000/s run $i:   $line"; echo "$line" >> "$work/fixed"
 done
 
-settle
-: > "$work/max"
-for i in $(seq 1 "${MAXRUNS:-$RUNS}"); do
+has 2 && settle
+has 2 && for i in $(seq 1 "${MAXRUNS:-$RUNS}"); do
   line=$(gen --rate 0); echo "  full load run $i: $line"; echo "$line" >> "$work/max"
 done
 cat > "$work/insert.sql" <<'SQL'
@@ -104,17 +105,15 @@ batch=$(awk '/^antt_intake_batch_reports_sum/ {s=$2} /^antt_intake_batch_reports
 slow=$(awk '/^antt_intake_commit_seconds_bucket\{le="0.025"\}/ {a=$2} /^antt_intake_commit_seconds_count/ {c=$2} END {if (c) printf "%.3f", 100 * (c - a) / c}' "$work/metrics")
 commit=$(awk '/^antt_intake_commit_seconds_sum/ {s=$2} /^antt_intake_commit_seconds_count/ {c=$2} END {if (c) printf "%.2f", 1000 * s / c}' "$work/metrics")
 kill "$intake_pid"; wait "$intake_pid" 2>/dev/null || true; intake_pid=
-settle
-: > "$work/pgb"
-for i in $(seq 1 "$RUNS"); do
+has 3 && settle
+has 3 && for i in $(seq 1 "$RUNS"); do
   tps=$("$bindir/pgbench" -n -f "$work/insert.sql" -c "$clients" -j "$THREADS" -T "$DURATION" "$ANTT_DB_CONNINFO" 2>/dev/null \
         | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
   echo "  pgbench run $i: tps=$tps"; echo "$tps" >> "$work/pgb"
 done
 
 # 4. the classifier alone, one core
-: > "$work/cls"
-for i in $(seq 1 "$RUNS"); do
+has 4 && for i in $(seq 1 "$RUNS"); do
   line=$("$build/tests/bench/bench_classify" "$root/config/classification.rules" "$build/classify.model" "$DURATION" \
          "$root"/tests/data/train.tsv "$root"/tests/data/heldout/*.tsv)
   echo "  classifier run $i: $line"; echo "$line" >> "$work/cls"
@@ -162,7 +161,7 @@ quantiles() {
     }' "$1" "$2"
 }
 : > "$work/pipe"
-for i in $(seq 1 "$RUNS"); do
+has 5 && for i in $(seq 1 "$RUNS"); do
   curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/m0"
   line=$(gen --rate "$PIPE_RATE")
   for _ in $(seq 1 100); do  # until the worker has caught up
