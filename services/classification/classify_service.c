@@ -38,6 +38,7 @@ typedef struct s_item {
     int has_pt;                        /* lat/lon given */
     double lat, lon;                   /* degrees */
     int64_t occ_ms;                    /* occurred (else received) time */
+    int64_t received_ms;               /* when intake received it */
 } s_item_t;
 
 /* A batch of reports recorded by one job. */
@@ -124,6 +125,8 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
     m.occurred_at_ms = s_ms(PQgetvalue(res, row, 13));
     m.created_at_ms = s_ms(PQgetvalue(res, row, 14));
     m.ack_deadline_ms = s_ms(PQgetvalue(res, row, 15));
+    m.has_received_at_ms = 1;
+    m.received_at_ms = it->received_ms;
     if (antt_bus_send(w->pub, S_TOPIC, sizeof(S_TOPIC) - 1, 1) == 0)
         antt_bus_send_pb(w->pub, (const ProtobufCMessage *)&m, 0);
     ANTT_LOG(ANTT_DEBUG, "classified report=%s incident=%s new=%d category=%s priority=P%s area=%s desk=%s",
@@ -320,6 +323,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     it->lat = it->has_pt ? loc->lat : 0;
     it->lon = it->has_pt ? loc->lon : 0;
     it->occ_ms = r->has_occurred_at_ms && r->occurred_at_ms > 0 ? r->occurred_at_ms : r->received_at_ms;
+    it->received_ms = r->received_at_ms;
     s_item_json(&b->json, r, &it->res, incident_id, address_area);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
@@ -426,23 +430,19 @@ int classify_main(int argc, char **argv)
         return 1;
     }
     w.cl = classify_new(w.rules, w.model);
-    long batch, depth, p[4];
+    long batch, depth;
     double radius, window;
     antt_config_get_long(cfg, "classification.batch_max", 200, &batch);
     antt_config_get_long(cfg, "classification.pipeline_depth", 2, &depth);
     antt_config_get_double(cfg, "classification.duplicate_radius_m", 150, &radius);
     antt_config_get_double(cfg, "classification.duplicate_window_s", 3600, &window);
-    antt_config_get_long(cfg, "sla.ack_p1_s", 60, &p[0]);
-    antt_config_get_long(cfg, "sla.ack_p2_s", 300, &p[1]);
-    antt_config_get_long(cfg, "sla.ack_p3_s", 3600, &p[2]);
-    antt_config_get_long(cfg, "sla.ack_p4_s", 86400, &p[3]);
     w.batch_max = batch > 0 && batch <= 10000 ? (int)batch : 200;
     w.max_inflight = depth > 0 && depth <= 16 ? (int)depth : 2;
     w.radius_m = radius;
     w.window_s = window;
     snprintf(w.radius, sizeof(w.radius), "%.1f", radius);
     snprintf(w.window, sizeof(w.window), "%.0f", window);
-    snprintf(w.ack_s, sizeof(w.ack_s), "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+    antt_config_ack_seconds(cfg, w.ack_s, sizeof(w.ack_s));
     w.unlocated_desk = antt_config_get(cfg, "classification.unlocated_desk", "");
 
     w.m_new = antt_metrics_counter("antt_classify_reports_total", "Reports classified and recorded",

@@ -150,3 +150,16 @@ int antt_config_get_double(const antt_config_t *self, const char *key, double de
     *out = x;
     return 0;
 }
+
+void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen)
+{
+    static const long defaults[4] = {60, 300, 3600, 86400};
+    long p[4];
+    for (int i = 0; i < 4; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), "sla.ack_p%d_s", i + 1);
+        if (antt_config_get_long(self, key, defaults[i], &p[i]) != 0 || p[i] <= 0)
+            p[i] = defaults[i];
+    }
+    snprintf(out, outlen, "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+}

@@ -23,4 +23,8 @@ const char *antt_config_get(const antt_config_t *self, const char *key, const ch
 int antt_config_get_long(const antt_config_t *self, const char *key, long def, long *out);
 int antt_config_get_double(const antt_config_t *self, const char *key, double def, double *out);
 
+/* The acknowledgement deadlines by priority (sla.ack_p1_s .. sla.ack_p4_s,
+ * seconds) as a PostgreSQL integer array literal "{60,300,3600,86400}". */
+void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen);
+
 #endif

@@ -1,9 +1,7 @@
-/* antt-notification: placeholder until its issue lands (see antt_stub.h). */
-#include <stddef.h>
-
-#include "antt_stub.h"
+/* antt-notification: desk feeds, escalation and triage (see notify.h). */
+#include "notify.h"
 
 int main(int argc, char **argv)
 {
-    return antt_stub_main("notification", NULL, argc, argv);
+    return notify_main(argc, argv);
 }
