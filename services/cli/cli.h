@@ -2,10 +2,14 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <libpq-fe.h>
+
 #include "antt_config.h"
 
 /* Loads settings like the services do: -c FILE / ANTT_CONFIG, then ANTT_*. */
 antt_config_t *cli_config(const char *path);
+/* Connects to db.conninfo of those settings; NULL after printing why. */
+PGconn *cli_connect(const char *cfg_path);
 
 int cli_keygen(int argc, char **argv);
 int cli_gateway(int argc, char **argv);
@@ -13,5 +17,10 @@ int cli_submit(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_classify(int argc, char **argv);
+int cli_dispatcher(int argc, char **argv);
+int cli_webhook(int argc, char **argv);
+int cli_route(int argc, char **argv);
+int cli_triage(int argc, char **argv);
+int cli_console(int argc, char **argv);
 
 #endif

@@ -34,7 +34,7 @@ int cli_keygen(int argc, char **argv)
     return 0;
 }
 
-static PGconn *s_connect(const char *cfg_path)
+PGconn *cli_connect(const char *cfg_path)
 {
     antt_config_t *cfg = cli_config(cfg_path);
     if (cfg == NULL)
@@ -51,7 +51,7 @@ int cli_migrate(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    PGconn *c = s_connect(NULL);
+    PGconn *c = cli_connect(NULL);
     if (c == NULL)
         return 1;
     char err[1024];
@@ -104,7 +104,7 @@ int cli_gateway(int argc, char **argv)
     char hex[2 * ANTT_HASH_BYTES + 3] = "\\x";
     antt_api_key_hash(key, strlen(key), h);
     sodium_bin2hex(hex + 2, sizeof(hex) - 2, h, sizeof(h));
-    PGconn *c = s_connect(cfg);
+    PGconn *c = cli_connect(cfg);
     if (c == NULL)
         return 1;
     const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst};

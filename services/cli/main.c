@@ -33,6 +33,14 @@ static void s_usage(FILE *f)
             "  submit [--http URL | --zmq ENDPOINT] --key API_KEY [options] TEXT\n"
             "                                      submit a report; prints the report id\n"
             "  migrate                             apply database migrations\n"
+            "  dispatcher add NAME --desk CODE     register a dispatcher; prints the token once\n"
+            "  webhook add CODE URL (--desk D | --gateway G)\n"
+            "                                      register a webhook; prints its signing secret once\n"
+            "  route add CATEGORY DESK [--max-priority P]\n"
+            "                                      also show a category on another desk's feed\n"
+            "  triage [--token T] list | ACTION INCIDENT [ARG...]\n"
+            "                                      one dispatcher command\n"
+            "  console --desk CODE [--token T]     terminal console of a dispatcher desk\n"
             "  train --corpus FILE -o MODEL [--cv K]\n"
             "                                      train the classifier model (or cross-validate)\n"
             "  classify [--json] [--hint CODE] TEXT | --tsv < FILE\n"
@@ -65,6 +73,16 @@ int main(int argc, char **argv)
         return cli_classify(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cli_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dispatcher"))
+        return cli_dispatcher(argc - 1, argv + 1);
+    if (!strcmp(cmd, "webhook"))
+        return cli_webhook(argc - 1, argv + 1);
+    if (!strcmp(cmd, "route"))
+        return cli_route(argc - 1, argv + 1);
+    if (!strcmp(cmd, "triage"))
+        return cli_triage(argc - 1, argv + 1);
+    if (!strcmp(cmd, "console"))
+        return cli_console(argc - 1, argv + 1);
     fprintf(stderr, "antt: unknown command '%s'\n", cmd);
     s_usage(stderr);
     return 2;

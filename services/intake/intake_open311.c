@@ -292,7 +292,8 @@ static const char S_LIST_SQL[] =
     "SELECT r.id, coalesce(i.category, r.service_code),"
     "  to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  to_char(coalesce(i.updated_at, r.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-    "  r.description, r.address, r.lat, r.lon, r.media_urls[1], i.status, i.area_code"
+    "  r.description, r.address, r.lat, r.lon, r.media_urls[1], i.status, i.area_code,"
+    "  antt_status_note(i.status)"
     " FROM reports r"
     " LEFT JOIN incident_reports ir ON ir.report_id = r.id"
     " LEFT JOIN incidents i ON i.id = ir.incident_id"
@@ -302,25 +303,6 @@ static const char S_LIST_SQL[] =
     "  AND ($6::text IS NULL OR (CASE WHEN i.status IN ('resolved', 'rejected', 'merged')"
     "       THEN 'closed' ELSE 'open' END) = $6)"
     " ORDER BY r.received_at DESC LIMIT 1000";
-
-static const char *s_status_note(const char *status)
-{
-    if (status == NULL || *status == '\0')
-        return "received; being classified";
-    if (strcmp(status, "new") == 0)
-        return "waiting for a dispatcher";
-    if (strcmp(status, "acknowledged") == 0)
-        return "a dispatcher has taken it";
-    if (strcmp(status, "assigned") == 0)
-        return "officers are assigned";
-    if (strcmp(status, "resolved") == 0)
-        return "resolved";
-    if (strcmp(status, "rejected") == 0)
-        return "closed: could not be confirmed";
-    if (strcmp(status, "merged") == 0)
-        return "closed: joined with a report of the same event";
-    return "";
-}
 
 static void s_on_list(antt_db_job_t *job, int status, void *arg)
 {
@@ -350,7 +332,7 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
         const antt_category_t *c = antt_category_find(code);
         json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "service_request_id",
                               PQgetvalue(res, i, 0), "status", closed ? "closed" : "open",
-                              "status_notes", s_status_note(st), "requested_datetime",
+                              "status_notes", PQgetvalue(res, i, 11), "requested_datetime",
                               PQgetvalue(res, i, 2), "updated_datetime", PQgetvalue(res, i, 3),
                               "description", PQgetvalue(res, i, 4), "agency_responsible",
                               PQgetisnull(res, i, 10) ? "" : PQgetvalue(res, i, 10));

@@ -16,6 +16,8 @@
 #include "antt_service.h"
 #include "antt_util.h"
 #include "notify.h"
+#include "notify_webhook.h"
+#include <curl/curl.h>
 
 #define N_CLASSIFIED "incident.classified"
 #define N_MAX_DESKS 32         /* desks one update goes to */
@@ -51,6 +53,7 @@ typedef struct n_svc {
     antt_bus_t *sub;          /* classified incidents (bound) */
     antt_bus_t *pub;          /* desk feeds and incident updates (bound) */
     antt_bus_t *router;       /* triage commands (bound) */
+    notify_webhook_t *wh;     /* webhook sender */
     n_desk_t *desks;          /* the desk tree */
     int ndesks;
     n_route_t *routes;        /* extra routes */
@@ -190,6 +193,8 @@ static void s_publish(n_svc_t *n, const Antt__V1__IncidentUpdate *u)
         antt_bus_send(n->pub, buf, len, 0);
     free(buf);
     antt_metric_inc(n->m_published);
+    if (u->kind != ANTT__V1__UPDATE_KIND__UPDATE_REPORT_JOINED && u->kind != ANTT__V1__UPDATE_KIND__UPDATE_NOTE)
+        notify_webhook_kick(n->wh);
     if (n->sse) {
         char *json = notify_update_json(u);
         char *ev = antt_xasprintf("event: incident\nid: %s:%lld\ndata: %s\n\n", u->incident_id,
@@ -336,6 +341,8 @@ static void s_on_classified(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, 
     u.has_received_at_ms = c->has_received_at_ms;
     u.received_at_ms = c->received_at_ms;
     s_publish(n, &u);
+    ANTT_LOG(ANTT_DEBUG, "published incident=%s kind=%s desk=%s", u.incident_id, notify_kind_name(u.kind),
+             u.desk_code ? u.desk_code : "");
     if (c->has_received_at_ms && c->received_at_ms > 0)
         antt_metric_observe(n->m_feed_s, (double)(antt_now_ms() - c->received_at_ms) / 1000.0);
     if (c->new_incident && c->has_ack_deadline_ms)
@@ -675,7 +682,7 @@ static void s_http_incidents(antt_http_req_t *req, void *arg)
         s_json_error(req, 404, "not_found", "no such resource");
         return;
     }
-    char id[64] = "", act[32] = "";
+    char id[160] = "", act[160] = "";
     char *slash = strchr(rest, '/');
     if (slash) {
         *slash = 0;
@@ -846,6 +853,8 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     }
     antt_bus_close(n->sub, NULL, NULL);
     antt_bus_close(n->router, NULL, NULL);
+    notify_webhook_close(n->wh);
+    n->wh = NULL;
     antt_db_close(n->db, NULL, NULL);
     antt_bus_close(n->pub, NULL, NULL);
 }
@@ -890,6 +899,13 @@ int notify_main(int argc, char **argv)
     n.db = antt_db_new(&svc.loop, svc.conninfo, "notify");
     antt_db_set_state_cb(n.db, s_on_db_state, &n);
     antt_db_start(n.db);
+    long group_at, max_attempts;
+    double backoff;
+    antt_config_get_long(cfg, "notification.webhook_group_at", 20, &group_at);
+    antt_config_get_long(cfg, "notification.webhook_max_attempts", 15, &max_attempts);
+    antt_config_get_double(cfg, "notification.webhook_backoff_max_s", 3600, &backoff);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    n.wh = notify_webhook_new(&svc.loop, n.db, (int)group_at, (int)max_attempts, backoff);
     n.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 0, NULL, NULL);
     n.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, s_on_classified, &n);
     n.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 1000, s_on_command, &n);
@@ -910,5 +926,6 @@ int notify_main(int argc, char **argv)
     int rc = antt_service_run(&svc);
     s_desks_free(&n);
     sodium_memzero(n.sk, sizeof(n.sk));
+    curl_global_cleanup();
     return rc;
 }

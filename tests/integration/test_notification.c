@@ -12,9 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "antt/v1/incident.pb-c.h"
@@ -45,6 +53,172 @@ typedef struct s_env {
 } s_env_t;
 
 static s_env_t E;
+
+/* ---- a webhook receiver: a plain HTTP/1.1 server on a thread ---- */
+
+#define S_HOOK_MAX 256
+#define S_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+typedef struct s_msg {
+    char id[96], ts[32], sig[128];
+    char *body;
+} s_msg_t;
+
+typedef struct s_hook {
+    int port;
+    int fd;                 /* listening socket, -1 while down */
+    volatile int refuse;    /* "down": connections are closed unanswered */
+    int stop;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    s_msg_t msgs[S_HOOK_MAX];
+    int n;
+} s_hook_t;
+
+static s_hook_t H = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void s_header(const char *req, const char *name, char *out, size_t outlen)
+{
+    out[0] = 0;
+    const char *p = strcasestr(req, name);
+    if (p == NULL)
+        return;
+    p += strlen(name);
+    while (*p == ' ' || *p == ':')
+        p++;
+    size_t n = strcspn(p, "\r\n");
+    snprintf(out, outlen, "%.*s", (int)n, p);
+}
+
+static void s_serve(int c)
+{
+    char buf[65536];
+    size_t len = 0;
+    char *end = NULL;
+    while (len < sizeof(buf) - 1) {
+        struct pollfd pf = {c, POLLIN, 0};
+        if (poll(&pf, 1, 2000) <= 0)
+            return;
+        ssize_t k = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
+        if (k <= 0)
+            return;
+        len += (size_t)k;
+        buf[len] = 0;
+        if ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char cl[32];
+            s_header(buf, "content-length", cl, sizeof(cl));
+            size_t want = (size_t)(end + 4 - buf) + (size_t)atol(cl);
+            if (len >= want)
+                break;
+        }
+    }
+    if (end == NULL)
+        return;
+    pthread_mutex_lock(&H.mu);
+    if (H.n < S_HOOK_MAX) {
+        s_msg_t *m = &H.msgs[H.n++];
+        s_header(buf, "webhook-id", m->id, sizeof(m->id));
+        s_header(buf, "webhook-timestamp", m->ts, sizeof(m->ts));
+        s_header(buf, "webhook-signature", m->sig, sizeof(m->sig));
+        m->body = antt_xstrdup(end + 4);
+    }
+    pthread_mutex_unlock(&H.mu);
+    const char *ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+    (void)!send(c, ok, strlen(ok), MSG_NOSIGNAL);
+}
+
+static void *s_hook_run(void *arg)
+{
+    (void)arg;
+    while (!H.stop) {
+        struct pollfd pf = {H.fd, POLLIN, 0};
+        if (poll(&pf, 1, 50) == 1) {
+            int c = accept(H.fd, NULL, NULL);
+            if (c >= 0) {
+                if (!H.refuse)
+                    s_serve(c);
+                close(c);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Starts the receiver on H.port. */
+static int s_hook_start(void)
+{
+    H.fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(H.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)H.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(H.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(H.fd, 64) != 0)
+        return -1;
+    H.stop = 0;
+    return pthread_create(&H.thread, NULL, s_hook_run, NULL);
+}
+
+/* The receiver goes down (every request fails: the connection is closed
+ * without an answer) and comes up again. (Closing the port instead would let
+ * another socket of the machine take it meanwhile.) */
+static void s_hook_down(void)
+{
+    H.refuse = 1;
+}
+
+static int s_hook_up(void)
+{
+    H.refuse = 0;
+    return 0;
+}
+
+static void s_hook_stop(void)
+{
+    if (H.fd < 0)
+        return;
+    H.stop = 1;
+    pthread_join(H.thread, NULL);
+    close(H.fd);
+    H.fd = -1;
+}
+
+/* How many messages arrived whose body contains needle (any when NULL). */
+static int s_hook_count(const char *needle)
+{
+    int k = 0;
+    pthread_mutex_lock(&H.mu);
+    for (int i = 0; i < H.n; i++)
+        if (needle == NULL || strstr(H.msgs[i].body, needle))
+            k++;
+    pthread_mutex_unlock(&H.mu);
+    return k;
+}
+
+static const char *s_hook_needle;
+static int s_hook_has(void *arg)
+{
+    return s_hook_count(s_hook_needle) >= *(int *)arg;
+}
+
+/* Checks a message's signature as a receiver would (Standard Webhooks). */
+static int s_signature_ok(const s_msg_t *m)
+{
+    uint8_t key[64], mac[crypto_auth_hmacsha256_BYTES];
+    size_t klen = 0;
+    const char *b64 = S_SECRET + 6;
+    if (sodium_base642bin(key, sizeof(key), b64, strlen(b64), NULL, &klen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+        return 0;
+    char *signed_text = antt_xasprintf("%s.%s.%s", m->id, m->ts, m->body);
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, key, klen);
+    crypto_auth_hmacsha256_update(&st, (const uint8_t *)signed_text, strlen(signed_text));
+    crypto_auth_hmacsha256_final(&st, mac);
+    free(signed_text);
+    char want[128] = "v1,";
+    sodium_bin2base64(want + 3, sizeof(want) - 3, mac, sizeof(mac), sodium_base64_VARIANT_ORIGINAL);
+    long long ts = atoll(m->ts);
+    return !strcmp(want, m->sig) && llabs(ts - antt_now_ms() / 1000) < 300;
+}
 
 static void s_env_add(const char *fmt, const char *v)
 {
@@ -266,6 +440,21 @@ static int s_setup(void **state)
     s_env_add("ANTT_NOTIFICATION_FEED_ENDPOINT=%s", E.feed_ep);
     snprintf(E.triage_ep, sizeof(E.triage_ep), "tcp://127.0.0.1:%d", at_free_port());
     s_env_add("ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", E.triage_ep);
+    s_env_add("ANTT_NOTIFICATION_WEBHOOK_BACKOFF_MAX_S=%s", "1");
+
+    /* webhooks: the ward's receiver (this test's), a dead one for the same
+     * desk, and the app gateway's status hook on the same receiver */
+    H.port = at_free_port();
+    if (s_hook_start() != 0)
+        return -1;
+    char *sql = antt_xasprintf(
+        "INSERT INTO webhook_destinations (code, url, secret, desk_code, gateway_id) VALUES"
+        " ('ward', 'http://127.0.0.1:%d/hook', '" S_SECRET "', '" S_WARD "', NULL),"
+        " ('dead', 'http://127.0.0.1:%d/hook', '" S_SECRET "', '" S_WARD "', NULL),"
+        " ('app-status', 'http://127.0.0.1:%d/status', '" S_SECRET "', NULL, (SELECT id FROM gateways WHERE code = 'app'))",
+        H.port, at_free_port(), H.port);
+    at_db_exec(E.db, sql);
+    free(sql);
 
     char *env[40], wport[64];
     if (s_start_notify() != 0)
@@ -318,6 +507,9 @@ static int s_teardown(void **state)
     at_stop(&E.worker, SIGTERM, 10000);
     at_stop(&E.intake, SIGTERM, 10000);
     at_stop(&E.notify, SIGTERM, 10000);
+    s_hook_stop();
+    for (int i = 0; i < H.n; i++)
+        free(H.msgs[i].body);
     zmq_close(E.sub);
     zmq_close(E.dealer);
     zmq_ctx_term(E.zctx);
@@ -334,15 +526,14 @@ static int s_teardown(void **state)
 static void test_feed(void **state)
 {
     (void)state;
-    char *rid = s_submit("description=bi%20trom%20xe%20may%20trong%20hem" S_AT);
-    assert_non_null(rid);
-    Antt__V1__IncidentUpdate *u = s_expect_feed("desk." S_WARD ".", NULL, ANTT__V1__UPDATE_KIND__UPDATE_CREATED, 10000);
+    char *rid = NULL;
+    char *inc = s_incident("description=bi%20trom%20xe%20may%20trong%20hem" S_AT, &rid);
+    Antt__V1__IncidentUpdate *u = s_expect_feed("desk." S_WARD ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_CREATED, 10000);
     assert_non_null(u);
     assert_string_equal(u->category, "theft");
     assert_string_equal(u->desk_code, S_WARD);
     assert_int_equal(u->status, ANTT__V1__INCIDENT_STATUS__STATUS_NEW);
     assert_true(u->has_ack_deadline_ms && u->ack_deadline_ms > antt_now_ms());
-    char *inc = antt_xstrdup(u->incident_id);
     antt__v1__incident_update__free_unpacked(u, NULL);
     u = s_expect_feed("desk." S_DISTRICT ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_CREATED, 5000);
     assert_non_null(u);
@@ -561,6 +752,80 @@ static void test_escalation(void **state)
     free(inc);
 }
 
+/* Webhooks: signed; delivered once per id after the receiver was down and
+ * notification was killed meanwhile; a dead destination holds nothing else
+ * back; a reporter's gateway hears of the status. */
+static void test_webhooks(void **state)
+{
+    (void)state;
+    char *rid = NULL;
+    char *inc = s_incident("description=bi%20trom%20dien%20thoai%20tai%20cho&lat=10.7650&long=106.6150"
+                           "&phone=0912000222",
+                           &rid);
+    int one = 1;
+    s_hook_needle = inc;
+    assert_true(at_wait_until(s_hook_has, &one, 10000));
+    pthread_mutex_lock(&H.mu);
+    for (int i = 0; i < H.n; i++)
+        if (strstr(H.msgs[i].body, inc)) {
+            assert_true(s_signature_ok(&H.msgs[i]));
+            assert_non_null(strstr(H.msgs[i].body, "incident.created"));
+        }
+    pthread_mutex_unlock(&H.mu);
+
+    /* the reporter's gateway is told when a dispatcher takes it */
+    Antt__V1__TriageReply *r = s_triage("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, inc, NULL);
+    assert_non_null(r);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    s_hook_needle = "request.status";
+    assert_true(at_wait_until(s_hook_has, &one, 10000));
+    assert_int_equal(s_hook_count(rid), 1); /* the status names the report, not the incident */
+    assert_true(s_hook_count("a dispatcher has taken it") >= 1);
+    assert_int_equal(s_hook_count("0912000222"), 0); /* never the contact */
+
+    /* receiver down, notification killed and restarted, receiver up */
+    s_hook_down();
+    char *ids[3];
+    for (int i = 0; i < 3; i++) {
+        char f[160];
+        snprintf(f, sizeof(f), "description=co%%20nguoi%%20dua%%20xe%%20lang%%20lach%%20so%%20%d&lat=10.76%d5&long=106.62%d",
+                 i, i + 1, 3 * i);
+        ids[i] = s_incident(f, NULL);
+    }
+    assert_int_equal(at_stop(&E.notify, SIGKILL, 5000), 0);
+    assert_int_equal(s_start_notify(), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries d JOIN webhook_destinations w"
+                                 " ON w.id = d.destination_id WHERE w.code = 'ward' AND d.state = 'pending'"
+                                 " AND d.payload->'data'->>'incident_id' = '%s'",
+                                 ids[i]),
+                         1);
+    assert_int_equal(s_hook_up(), 0);
+    for (int i = 0; i < 3; i++) {
+        s_hook_needle = ids[i];
+        assert_true(at_wait_until(s_hook_has, &one, 15000));
+    }
+    /* every webhook-id once (a grouped request counts as its group) */
+    pthread_mutex_lock(&H.mu);
+    for (int i = 0; i < H.n; i++)
+        for (int j = i + 1; j < H.n; j++)
+            if (!strcmp(H.msgs[i].id, H.msgs[j].id))
+                fail_msg("webhook-id %s arrived twice", H.msgs[i].id);
+    pthread_mutex_unlock(&H.mu);
+    /* the dead destination still holds its messages, retried, and held
+     * nothing else back */
+    assert_true(s_count("SELECT count(*) FROM webhook_deliveries d JOIN webhook_destinations w"
+                        " ON w.id = d.destination_id WHERE w.code = %s AND d.state = 'pending'",
+                        "'dead'") >= 5);
+    assert_true(s_count("SELECT count(*) FROM webhook_deliveries d JOIN webhook_destinations w"
+                        " ON w.id = d.destination_id WHERE w.code = %s AND d.attempts > 0 AND d.last_error <> ''",
+                        "'dead'") >= 1);
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+    free(inc);
+    free(rid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -568,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_triage_zmq),
         cmocka_unit_test(test_triage_http),
         cmocka_unit_test(test_escalation),
+        cmocka_unit_test(test_webhooks),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

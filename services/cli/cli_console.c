@@ -1,0 +1,361 @@
+/* antt triage: one dispatcher command over notification's triage ROUTER.
+ * antt console: a terminal console for a dispatcher desk: the live queue by
+ * priority and deadline, updates as they happen (the desk's feed), and
+ * commands typed on a line. Reporter contact is shown only when asked for. */
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "antt/v1/incident.pb-c.h"
+#include "antt/v1/triage.pb-c.h"
+#include "antt_util.h"
+#include "cli.h"
+
+static const char *const s_actions[] = {"",      "acknowledge", "assign", "note",           "escalate", "merge",
+                                        "split", "resolve",     "reject", "reopen", "unseal_contact", "list",
+                                        "get"};
+static const char *const s_status[] = {"?", "new", "acknowledged", "assigned", "resolved", "rejected", "merged"};
+static const char *const s_errors[] = {"ok", "bad request", "forbidden", "not found", "conflict", "unavailable"};
+
+typedef struct c_conn {
+    void *zctx;
+    void *dealer;   /* triage */
+    const char *token;
+    int seq;        /* request ids */
+} c_conn_t;
+
+static int s_open(c_conn_t *c, antt_config_t *cfg, const char *token)
+{
+    c->token = token;
+    c->zctx = zmq_ctx_new();
+    c->dealer = zmq_socket(c->zctx, ZMQ_DEALER);
+    int linger = 0;
+    zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    const char *ep = antt_config_get(cfg, "notification.triage_endpoint", "tcp://127.0.0.1:5581");
+    if (zmq_connect(c->dealer, ep) != 0) {
+        fprintf(stderr, "antt: cannot connect to %s\n", ep);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_close(c_conn_t *c)
+{
+    zmq_close(c->dealer);
+    zmq_ctx_term(c->zctx);
+}
+
+/* Sends cmd (token and request id filled in) and waits up to 10 s. */
+static Antt__V1__TriageReply *s_call(c_conn_t *c, Antt__V1__TriageCommand *cmd)
+{
+    char rid[32];
+    snprintf(rid, sizeof(rid), "cli-%d", ++c->seq);
+    cmd->token = (char *)c->token;
+    cmd->request_id = rid;
+    size_t len = antt__v1__triage_command__get_packed_size(cmd);
+    uint8_t *buf = antt_xmalloc(len + 1);
+    antt__v1__triage_command__pack(cmd, buf);
+    zmq_send(c->dealer, buf, len, 0);
+    free(buf);
+    for (;;) {
+        zmq_pollitem_t pi = {c->dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&pi, 1, 10000) <= 0) {
+            fprintf(stderr, "antt: no answer from notification\n");
+            return NULL;
+        }
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, c->dealer, 0);
+        Antt__V1__TriageReply *r = antt__v1__triage_reply__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (r && r->request_id && !strcmp(r->request_id, rid))
+            return r;
+        if (r) /* a late answer to an earlier request */
+            antt__v1__triage_reply__free_unpacked(r, NULL);
+    }
+}
+
+static void s_print(FILE *f, int idx, const Antt__V1__IncidentUpdate *u)
+{
+    char dl[40] = "-";
+    if (u->has_ack_deadline_ms && u->ack_deadline_ms > 0) {
+        long long left = (u->ack_deadline_ms - antt_now_ms()) / 1000;
+        snprintf(dl, sizeof(dl), "%s%llds", left < 0 ? "late " : "", left < 0 ? -left : left);
+    }
+    if (idx > 0)
+        fprintf(f, "%3d ", idx);
+    fprintf(f, "P%d %-12s %-13s %-18s %3u report%s  deadline %-10s %.8s%s%s\n", (int)u->priority,
+            u->category ? u->category : "?", (unsigned)u->status < 7 ? s_status[u->status] : "?",
+            u->desk_code ? u->desk_code : "", u->report_count, u->report_count == 1 ? " " : "s", dl,
+            u->incident_id ? u->incident_id : "", u->assignee ? "  -> " : "", u->assignee ? u->assignee : "");
+}
+
+/* Prints a reply; returns the exit status for `antt triage`. */
+static int s_show(const Antt__V1__TriageReply *r)
+{
+    if (r->status != ANTT__V1__TRIAGE_REPLY__STATUS__OK) {
+        printf("refused (%s): %s\n", (unsigned)r->status < 6 ? s_errors[r->status] : "?", r->error ? r->error : "");
+        return 1;
+    }
+    for (size_t i = 0; i < r->n_incidents; i++)
+        s_print(stdout, (int)i + 1, r->incidents[i]);
+    if (r->incident) {
+        s_print(stdout, 0, r->incident);
+        printf("    incident %s version %lld\n", r->incident->incident_id, (long long)r->incident->version);
+    }
+    if (r->contact_json)
+        printf("    reporter contact (this was logged): %s\n", r->contact_json);
+    return 0;
+}
+
+/* Fills cmd from words: ACTION [INCIDENT] [ARG...]. */
+static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf, size_t arglen)
+{
+    if (n < 1)
+        return -1;
+    const char *a = w[0];
+    if (!strcmp(a, "ack"))
+        a = "acknowledge";
+    else if (!strcmp(a, "contact"))
+        a = "unseal_contact";
+    cmd->has_action = 1;
+    cmd->action = ANTT__V1__TRIAGE_ACTION__ACTION_UNSPECIFIED;
+    for (size_t i = 1; i < ANTT_ARRAY_SIZE(s_actions); i++)
+        if (!strcmp(a, s_actions[i]))
+            cmd->action = (Antt__V1__TriageAction)i;
+    if (cmd->action == ANTT__V1__TRIAGE_ACTION__ACTION_UNSPECIFIED)
+        return -1;
+    if (cmd->action == ANTT__V1__TRIAGE_ACTION__ACTION_LIST)
+        return 0;
+    if (n < 2)
+        return -1;
+    cmd->incident_id = w[1];
+    argbuf[0] = 0;
+    for (int i = 2; i < n; i++) {
+        strncat(argbuf, w[i], arglen - strlen(argbuf) - 2);
+        if (i + 1 < n)
+            strcat(argbuf, " ");
+    }
+    char *arg = argbuf[0] ? argbuf : NULL;
+    switch (cmd->action) {
+    case ANTT__V1__TRIAGE_ACTION__ACTION_ASSIGN: cmd->assignee = arg; break;
+    case ANTT__V1__TRIAGE_ACTION__ACTION_RESOLVE:
+    case ANTT__V1__TRIAGE_ACTION__ACTION_REJECT: cmd->outcome = arg; break;
+    case ANTT__V1__TRIAGE_ACTION__ACTION_MERGE: cmd->target_incident_id = arg; break;
+    case ANTT__V1__TRIAGE_ACTION__ACTION_SPLIT: cmd->report_id = arg; break;
+    default: cmd->note = arg; break;
+    }
+    return 0;
+}
+
+static const char *s_token(const char *given)
+{
+    const char *t = given ? given : getenv("ANTT_TOKEN");
+    if (t == NULL || !*t)
+        fprintf(stderr, "antt: a dispatcher token is needed (--token or ANTT_TOKEN)\n");
+    return t && *t ? t : NULL;
+}
+
+/* The token, the settings and the connection to the triage ROUTER. Returns
+ * 0, or the exit status after printing why. */
+static int s_begin(c_conn_t *c, const char *token, const char *cfgp, antt_config_t **cfg)
+{
+    if ((token = s_token(token)) == NULL)
+        return 2;
+    if ((*cfg = cli_config(cfgp)) == NULL)
+        return 1;
+    if (s_open(c, *cfg, token) != 0) {
+        s_close(c);
+        antt_config_destroy(cfg);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_triage(int argc, char **argv)
+{
+    static const struct option opts[] = {{"token", required_argument, NULL, 't'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *token = NULL, *cfgp = NULL, *usage =
+        "usage: antt triage [--token T] list | ACTION INCIDENT [ARG...]\n"
+        "  actions: ack, assign WHO, note TEXT, escalate, merge INTO, split REPORT, resolve OUTCOME,\n"
+        "           reject [unfounded|false_report], reopen, get, contact\n";
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
+        switch (o) {
+        case 't': token = optarg; break;
+        case 'c': cfgp = optarg; break;
+        default: fputs(usage, o == 'h' ? stdout : stderr); return o == 'h' ? 0 : 2;
+        }
+    }
+    Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
+    char arg[2048];
+    if (s_command(&cmd, argc - optind, argv + optind, arg, sizeof(arg)) != 0) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    c_conn_t c = {0};
+    antt_config_t *cfg = NULL;
+    int rc = s_begin(&c, token, cfgp, &cfg);
+    if (rc != 0)
+        return rc;
+    rc = 1;
+    Antt__V1__TriageReply *r = s_call(&c, &cmd);
+    if (r) {
+        rc = s_show(r);
+        antt__v1__triage_reply__free_unpacked(r, NULL);
+    }
+    s_close(&c);
+    antt_config_destroy(&cfg);
+    return rc;
+}
+
+/* The console's last listing: a number on screen stands for an incident. */
+typedef struct c_list {
+    char (*ids)[ANTT_UUID_LEN + 1];
+    int n;
+} c_list_t;
+
+static void s_list(c_conn_t *c, c_list_t *l)
+{
+    Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
+    cmd.has_action = 1;
+    cmd.action = ANTT__V1__TRIAGE_ACTION__ACTION_LIST;
+    Antt__V1__TriageReply *r = s_call(c, &cmd);
+    if (r == NULL)
+        return;
+    if (r->status == ANTT__V1__TRIAGE_REPLY__STATUS__OK) {
+        free(l->ids);
+        l->n = (int)r->n_incidents;
+        l->ids = antt_xcalloc((size_t)l->n + 1, sizeof(*l->ids));
+        for (int i = 0; i < l->n; i++)
+            snprintf(l->ids[i], sizeof(l->ids[i]), "%s", r->incidents[i]->incident_id);
+        printf("-- %d open incident%s, most urgent first --\n", l->n, l->n == 1 ? "" : "s");
+    }
+    s_show(r);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+}
+
+int cli_console(int argc, char **argv)
+{
+    static const struct option opts[] = {{"desk", required_argument, NULL, 'd'},
+                                         {"token", required_argument, NULL, 't'},
+                                         {"config", required_argument, NULL, 'c'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *desk = NULL, *token = NULL, *cfgp = NULL,
+               *usage = "usage: antt console --desk CODE [--token T]\n";
+    int o;
+    optind = 1;
+    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'd': desk = optarg; break;
+        case 't': token = optarg; break;
+        case 'c': cfgp = optarg; break;
+        default: fputs(usage, o == 'h' ? stdout : stderr); return o == 'h' ? 0 : 2;
+        }
+    }
+    if (desk == NULL || optind != argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    c_conn_t c = {0};
+    antt_config_t *cfg = NULL;
+    int rc = s_begin(&c, token, cfgp, &cfg);
+    if (rc != 0)
+        return rc;
+    void *sub = zmq_socket(c.zctx, ZMQ_SUB);
+    int linger = 0;
+    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
+    char topic[160];
+    snprintf(topic, sizeof(topic), "desk.%s.", desk);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    zmq_connect(sub, antt_config_get(cfg, "notification.feed_endpoint", "tcp://127.0.0.1:5580"));
+    printf("antt console, desk %s. Commands: list, ack N, assign N WHO, note N TEXT, escalate N,\n"
+           "resolve N OUTCOME, reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
+           "N is a number from the last list or an incident id.\n",
+           desk);
+    c_list_t l = {0};
+    s_list(&c, &l);
+    char line[4096];
+    for (int running = 1; running;) {
+        printf("> ");
+        fflush(stdout);
+        zmq_pollitem_t pi[2] = {{sub, 0, ZMQ_POLLIN, 0}, {NULL, STDIN_FILENO, ZMQ_POLLIN, 0}};
+        int got = 0;
+        while (!got) {
+            if (zmq_poll(pi, 2, -1) < 0) {
+                running = 0;
+                break;
+            }
+            if (pi[0].revents & ZMQ_POLLIN) {
+                zmq_msg_t t, b;
+                zmq_msg_init(&t);
+                zmq_msg_init(&b);
+                zmq_msg_recv(&t, sub, 0);
+                zmq_msg_recv(&b, sub, 0);
+                Antt__V1__IncidentUpdate *u =
+                    antt__v1__incident_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
+                if (u) {
+                    static const char *const kinds[] = {"update", "NEW", "+1 report", "acknowledged", "assigned",
+                                                        "note", "ESCALATED", "merged", "split", "resolved",
+                                                        "rejected", "reopened", "contact unsealed"};
+                    printf("\r* %s: ", (unsigned)u->kind < ANTT_ARRAY_SIZE(kinds) ? kinds[u->kind] : "update");
+                    s_print(stdout, 0, u);
+                    antt__v1__incident_update__free_unpacked(u, NULL);
+                }
+                zmq_msg_close(&t);
+                zmq_msg_close(&b);
+                printf("> ");
+                fflush(stdout);
+            }
+            if (pi[1].revents & ZMQ_POLLIN)
+                got = 1;
+        }
+        if (!running || fgets(line, sizeof(line), stdin) == NULL)
+            break;
+        char *w[64];
+        int n = 0;
+        for (char *save = NULL, *tok = strtok_r(line, " \t\r\n", &save); tok && n < 64;
+             tok = strtok_r(NULL, " \t\r\n", &save))
+            w[n++] = tok;
+        if (n == 0)
+            continue;
+        if (!strcmp(w[0], "quit") || !strcmp(w[0], "q"))
+            break;
+        if (!strcmp(w[0], "list") || !strcmp(w[0], "l")) {
+            s_list(&c, &l);
+            continue;
+        }
+        if (n >= 2) { /* a number from the list stands for its incident */
+            char *end;
+            long k = strtol(w[1], &end, 10);
+            if (*end == 0 && k >= 1 && k <= l.n)
+                w[1] = l.ids[k - 1];
+        }
+        Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
+        char arg[2048];
+        if (s_command(&cmd, n, w, arg, sizeof(arg)) != 0) {
+            printf("unknown command; try: list, ack N, assign N WHO, note N TEXT, resolve N OUTCOME, quit\n");
+            continue;
+        }
+        Antt__V1__TriageReply *r = s_call(&c, &cmd);
+        if (r) {
+            s_show(r);
+            antt__v1__triage_reply__free_unpacked(r, NULL);
+        }
+    }
+    free(l.ids);
+    zmq_close(sub);
+    s_close(&c);
+    antt_config_destroy(&cfg);
+    return 0;
+}

@@ -1,0 +1,29 @@
+/* notify_webhook: the webhook sender of notification (see notify_webhook.c). */
+#ifndef NOTIFY_WEBHOOK_H
+#define NOTIFY_WEBHOOK_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "antt_db.h"
+
+typedef struct notify_webhook_s notify_webhook_t;
+
+/* A sender on loop, reading and updating the outbox through db. group_at:
+ * due messages of one destination from which they are grouped; max_attempts:
+ * attempts before a message is dead; backoff_max_s: the longest wait
+ * between two attempts. */
+notify_webhook_t *notify_webhook_new(uv_loop_t *loop, antt_db_t *db, int group_at, int max_attempts,
+                                     double backoff_max_s);
+/* Looks for due messages now (after an incident event was committed). */
+void notify_webhook_kick(notify_webhook_t *wh);
+/* Abandons requests in flight (their messages stay pending), closes the
+ * handles and frees wh once they are closed. Call before closing db. */
+void notify_webhook_close(notify_webhook_t *wh);
+
+/* The webhook-signature value ("v1,<base64>") of body for msg_id and ts
+ * under secret ("whsec_<base64 key>"). Returns 0 or -EINVAL. */
+int notify_webhook_sign(const char *secret, const char *msg_id, long long ts, const char *body, size_t len,
+                        char *out, size_t outlen);
+
+#endif
