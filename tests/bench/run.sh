@@ -9,6 +9,9 @@
 #   5. intake + one classification worker at 5,000 reports/s: the time a
 #      report spends in classification (arrival at the worker to its incident
 #      published after commit), from the worker's histogram
+#   6. intake + classification + notification at 1,000 and 5,000 reports/s:
+#      from intake receiving a report to its desk feed message at a
+#      subscriber (bench_feed)
 # and prints the figures and the ratio intake / pgbench from the same run.
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -19,13 +22,15 @@ HTTP=${HTTP:-24}       # HTTP connections per thread
 ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
 THREADS=${THREADS:-2}
 PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
-PHASES=${PHASES:-12345}       # which phases to run (e.g. PHASES=5)
+PHASES=${PHASES:-123456}      # which phases to run (e.g. PHASES=5)
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 work=$(mktemp -d /tmp/antt-bench.XXXXXX)
 intake_pid=
 worker_pid=
+notify_pid=
 cleanup() {
+  [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null && wait "$notify_pid" 2>/dev/null || true
   [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
   [ -n "$intake_pid" ] && kill "$intake_pid" 2>/dev/null && wait "$intake_pid" 2>/dev/null || true
   bash "$root/tests/pg/pg-fixture.sh" stop "$work/pg" >/dev/null 2>&1 || true
@@ -176,6 +181,41 @@ curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/wm"
 cbatch=$(awk '/^antt_classify_batch_size_sum/ {s=$2} /^antt_classify_batch_size_count/ {c=$2} END {if (c) printf "%.1f", s / c}' "$work/wm")
 joined=$(awk '/^antt_classify_reports_total\{result="joined"\}/ {j=$2} /^antt_classify_reports_total\{result="new_incident"\}/ {n=$2} END {if (j + n) printf "%.0f", 100 * j / (j + n)}' "$work/wm")
 
+# 6. the whole path to a dispatcher's feed: intake, one classification worker
+# and notification; bench_feed subscribes to every desk's feed
+: > "$work/feed1000"; : > "$work/feed5000"
+if has 6; then
+  kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true; worker_pid=
+  psql "$ANTT_DB_CONNINFO" -qc "TRUNCATE report_queue"
+  settle
+  export ANTT_NOTIFICATION_HTTP=127.0.0.1:$((port + 4))
+  export ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 5))
+  export ANTT_NOTIFICATION_FEED_ENDPOINT=tcp://127.0.0.1:$((port + 6))
+  export ANTT_NOTIFICATION_TRIAGE_ENDPOINT=tcp://127.0.0.1:$((port + 7))
+  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT
+  "$build/services/notification/antt-notification" > "$work/notify.log" 2>&1 &
+  notify_pid=$!
+  "$build/services/classification/antt-classification" > "$work/worker2.log" 2>&1 &
+  worker_pid=$!
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$((port + 4))/readyz" >/dev/null 2>&1 && \
+      curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  for rate in 1000 5000; do
+    for i in $(seq 1 "$RUNS"); do
+      "$build/tests/bench/bench_feed" "$ANTT_NOTIFICATION_FEED_ENDPOINT" $((DURATION + 4)) > "$work/feed.out" &
+      feed_pid=$!
+      for _ in $(seq 1 50); do grep -q ready "$work/feed.out" 2>/dev/null && break; sleep 0.1; done
+      sleep 1  # the subscription reaches the publisher (updates before it are not counted)
+      line=$(gen --rate "$rate")
+      wait "$feed_pid"
+      f=$(tail -1 "$work/feed.out")
+      echo "  feed ${rate}/s run $i: $line $f"; echo "$f" >> "$work/feed$rate"
+    done
+  done
+fi
+
 rps=$(field rps < "$work/max" | median)
 p50=$(field p50_ms < "$work/max" | median); p99=$(field p99_ms < "$work/max" | median); p999=$(field p999_ms < "$work/max" | median)
 f50=$(field p50_ms < "$work/fixed" | median); f99=$(field p99_ms < "$work/fixed" | median); f999=$(field p999_ms < "$work/fixed" | median)
@@ -194,4 +234,8 @@ echo "classifier, one core: ${crps} reports/s; ${cu50} us p50, ${cu99} us p99 pe
 echo "classification stage at ${PIPE_RATE}/s: p50 ${s50} ms, p99 ${s99} ms from arrival at the worker to the incident"
 echo "  published after commit (mean $cbatch reports per transaction, $joined% joined an open incident);"
 echo "  intake ack p99 in the same runs ${a99} ms"
+for rate in 1000 5000; do
+  [ -s "$work/feed$rate" ] || continue
+  echo "report to desk feed at ${rate}/s: p50 $(field p50_ms < "$work/feed$rate" | median) ms, p99 $(field p99_ms < "$work/feed$rate" | median) ms, p99.9 $(field p999_ms < "$work/feed$rate" | median) ms (intake receipt to the subscriber, $(field updates < "$work/feed$rate" | median) updates)"
+done
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"

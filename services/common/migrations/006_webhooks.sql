@@ -101,3 +101,10 @@ END $$;
 
 CREATE TRIGGER incident_events_webhooks AFTER INSERT ON incident_events
     REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION antt_webhook_outbox();
+
+-- antt_classify_apply() runs with sequential scans "off", which PostgreSQL
+-- implements as a huge cost: any plan that still needs one (such as the
+-- trigger above reading webhook_destinations) crossed jit_above_cost and was
+-- compiled by LLVM at every call, 17 ms each. Small transactional statements
+-- never gain from JIT.
+ALTER FUNCTION antt_classify_apply(jsonb, double precision, integer, integer[], text, integer[]) SET jit = off;
