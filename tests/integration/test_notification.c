@@ -826,6 +826,81 @@ static void test_webhooks(void **state)
     free(rid);
 }
 
+/* ---- SSE: a browser console's feed ---- */
+
+typedef struct s_sse {
+    char token[64];
+    const char *want;   /* stop once this text arrived */
+    antt_buf_t got;     /* what arrived */
+    long status;
+    int connected;      /* the response has started */
+    long timeout_ms;    /* then the stream is closed */
+} s_sse_t;
+
+static size_t s_sse_write(char *p, size_t size, size_t n, void *arg)
+{
+    s_sse_t *c = arg;
+    antt_buf_append(&c->got, p, size * n);
+    c->connected = 1;
+    return strstr(c->got.data, c->want) ? 0 : size * n; /* 0: enough, stop */
+}
+
+static void *s_sse_run(void *arg)
+{
+    s_sse_t *c = arg;
+    char url[128], auth[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/feed", E.notify_port);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hs = curl_slist_append(NULL, auth);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_sse_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+static int s_sse_connected(void *arg)
+{
+    return ((s_sse_t *)arg)->connected;
+}
+
+/* The ward's console gets its incident as an SSE event; another ward's
+ * console does not; a wrong token gets 403. */
+static void test_sse(void **state)
+{
+    (void)state;
+    s_sse_t ward = {.token = "tok-ward", .want = "event: incident", .timeout_ms = 15000},
+            other = {.token = "tok-other", .want = "xx", .timeout_ms = 4000},
+            bad = {.token = "nope", .want = "xx", .timeout_ms = 5000};
+    antt_buf_init(&ward.got);
+    antt_buf_init(&other.got);
+    antt_buf_init(&bad.got);
+    pthread_t tw, to;
+    pthread_create(&tw, NULL, s_sse_run, &ward);
+    pthread_create(&to, NULL, s_sse_run, &other);
+    s_sse_run(&bad);
+    assert_int_equal(bad.status, 403);
+    assert_true(at_wait_until(s_sse_connected, &ward, 10000));
+    assert_true(at_wait_until(s_sse_connected, &other, 10000));
+    char *inc = s_incident("description=bi%20trom%20xe%20dap%20dien%20truoc%20cong&lat=10.7720&long=106.6280", NULL);
+    pthread_join(tw, NULL);
+    assert_int_equal(ward.status, 200);
+    assert_non_null(strstr(ward.got.data, inc));
+    assert_non_null(strstr(ward.got.data, "\"kind\":\"created\""));
+    pthread_join(to, NULL); /* ends at its timeout, having seen its desk's feed only */
+    assert_null(strstr(other.got.data ? other.got.data : "", inc));
+    antt_buf_cleanup(&ward.got);
+    antt_buf_cleanup(&other.got);
+    antt_buf_cleanup(&bad.got);
+    free(inc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_triage_http),
         cmocka_unit_test(test_escalation),
         cmocka_unit_test(test_webhooks),
+        cmocka_unit_test(test_sse),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
