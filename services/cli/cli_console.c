@@ -285,11 +285,13 @@ int cli_console(int argc, char **argv)
            desk);
     c_list_t l = {0};
     s_list(&c, &l);
+    /* no hidden stdio buffer: poll must see every line that is waiting */
+    setvbuf(stdin, NULL, _IONBF, 0);
     char line[4096];
     for (int running = 1; running;) {
         printf("> ");
         fflush(stdout);
-        zmq_pollitem_t pi[2] = {{sub, 0, ZMQ_POLLIN, 0}, {NULL, STDIN_FILENO, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t pi[2] = {{sub, 0, ZMQ_POLLIN, 0}, {NULL, STDIN_FILENO, ZMQ_POLLIN | ZMQ_POLLERR, 0}};
         int got = 0;
         while (!got) {
             if (zmq_poll(pi, 2, -1) < 0) {
@@ -317,7 +319,7 @@ int cli_console(int argc, char **argv)
                 printf("> ");
                 fflush(stdout);
             }
-            if (pi[1].revents & ZMQ_POLLIN)
+            if (pi[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR)) /* a line, or the end of input */
                 got = 1;
         }
         if (!running || fgets(line, sizeof(line), stdin) == NULL)

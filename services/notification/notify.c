@@ -548,8 +548,10 @@ static void s_on_triage(antt_db_job_t *job, int status, void *arg)
         rep.incident = ptrs[0];
         if (t->action == ANTT__V1__TRIAGE_ACTION__ACTION_UNSEAL_CONTACT)
             rep.contact_json = contacts = s_unseal(n, PQgetvalue(r, 0, 17));
-        /* every change goes to the feeds and to aggregation */
-        if (t->action != ANTT__V1__TRIAGE_ACTION__ACTION_GET)
+        /* every change goes to the feeds and to aggregation (reading the
+         * contact changes nothing but the event log) */
+        if (t->action != ANTT__V1__TRIAGE_ACTION__ACTION_GET &&
+            t->action != ANTT__V1__TRIAGE_ACTION__ACTION_UNSEAL_CONTACT)
             for (int i = 0; i < rows; i++)
                 s_publish(n, &ups[i]);
         if (t->action == ANTT__V1__TRIAGE_ACTION__ACTION_ESCALATE ||
