@@ -85,6 +85,12 @@ antt_db_job_t *antt_db_job_new(antt_db_job_cb cb, void *arg)
     return job;
 }
 
+void antt_db_job_set_cb(antt_db_job_t *job, antt_db_job_cb cb, void *arg)
+{
+    job->cb = cb;
+    job->arg = arg;
+}
+
 void antt_db_job_add(antt_db_job_t *job, const char *sql, int nparams, const char *const *values,
                      const int *lengths, const int *formats)
 {

@@ -46,6 +46,8 @@ size_t antt_db_backlog(const antt_db_t *db);
 
 /* A new empty job; cb is called exactly once if antt_db_submit accepts it. */
 antt_db_job_t *antt_db_job_new(antt_db_job_cb cb, void *arg);
+/* Sets (or replaces) the callback of a job not yet submitted. */
+void antt_db_job_set_cb(antt_db_job_t *job, antt_db_job_cb cb, void *arg);
 /* Appends a statement; sql and parameter values are copied. values[i] NULL
  * is SQL NULL; lengths/formats may be NULL for text parameters. */
 void antt_db_job_add(antt_db_job_t *job, const char *sql, int nparams, const char *const *values,

@@ -1,4 +1,5 @@
 /* antt_service: start-up, health endpoints and clean shutdown. */
+#include "antt_bus.h"
 #include "antt_service.h"
 
 #include <errno.h>
@@ -205,4 +206,14 @@ int antt_service_run(antt_service_t *svc)
         ANTT_LOG(ANTT_INFO, "stopped with client connections still open");
     }
     return 0;
+}
+
+int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def)
+{
+    const char *ep = antt_config_get(svc->cfg, key, def);
+    if (ep == NULL || !*ep || antt_bus_bind(bus, ep) != 0) {
+        ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");
+        return -1;
+    }
+    return antt_bus_start(bus);
 }

@@ -38,6 +38,10 @@ void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *ar
 /* Runs the loop until every handle is closed, then frees what init made.
  * Returns the process exit status. */
 int antt_service_run(antt_service_t *svc);
+/* Binds bus to the endpoint configured under key (default def) and starts
+ * it. Returns 0, or -1 after logging why. */
+struct antt_bus_s;
+int antt_service_bind(antt_service_t *svc, struct antt_bus_s *bus, const char *key, const char *def);
 /* Requests a stop as if SIGTERM had arrived. */
 void antt_service_stop(antt_service_t *svc);
 

@@ -286,6 +286,12 @@ END $$;
 
 -- ---- reading ------------------------------------------------------------
 
+-- Raises an error with a SQLSTATE from inside an expression.
+CREATE FUNCTION antt_raise(code text, msg text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', msg USING ERRCODE = code;
+END $$;
+
 -- The leaf areas whose counts make up `code`: the area, its descendants, and
 -- the areas it succeeded (transitively, with their descendants) where it is
 -- their only successor (a merger or a rename). A split's predecessor belongs
