@@ -22,5 +22,8 @@ int cli_webhook(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_triage(int argc, char **argv);
 int cli_console(int argc, char **argv);
+int cli_trends(int argc, char **argv);
+int cli_summary(int argc, char **argv);
+int cli_rebuild_trends(int argc, char **argv);
 
 #endif

@@ -41,6 +41,10 @@ static void s_usage(FILE *f)
             "  triage [--token T] list | ACTION INCIDENT [ARG...]\n"
             "                                      one dispatcher command\n"
             "  console --desk CODE [--token T]     terminal console of a dispatcher desk\n"
+            "  trends --area CODE [--group G] [--period P] [--from D] [--to D] [--csv]\n"
+            "                                      trend counts with the same period a year before\n"
+            "  summary --area CODE [--year YYYY]   the year's figures and the sentence to publish\n"
+            "  rebuild-trends                      recompute trend statistics from the incidents\n"
             "  train --corpus FILE -o MODEL [--cv K]\n"
             "                                      train the classifier model (or cross-validate)\n"
             "  classify [--json] [--hint CODE] TEXT | --tsv < FILE\n"
@@ -71,6 +75,12 @@ int main(int argc, char **argv)
         return cli_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "classify"))
         return cli_classify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "trends"))
+        return cli_trends(argc - 1, argv + 1);
+    if (!strcmp(cmd, "summary"))
+        return cli_summary(argc - 1, argv + 1);
+    if (!strcmp(cmd, "rebuild-trends"))
+        return cli_rebuild_trends(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cli_migrate(argc - 1, argv + 1);
     if (!strcmp(cmd, "dispatcher"))
