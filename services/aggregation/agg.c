@@ -673,9 +673,14 @@ static void s_http_trends(antt_http_req_t *req, void *arg)
     const char *area = s_area_query(req, &f);
     if (area == NULL)
         return;
-    const char *dim = s_param(&f, "dimension") ? s_param(&f, "dimension")
-                      : s_param(&f, "group")   ? s_param(&f, "group")
-                                               : s_param(&f, "category");
+    /* group=G and category=C are short for dimension=group:G and category:C */
+    char dimbuf[96];
+    const char *dim = s_param(&f, "dimension");
+    if (dim == NULL && (s_param(&f, "group") || s_param(&f, "category"))) {
+        snprintf(dimbuf, sizeof(dimbuf), "%s:%s", s_param(&f, "group") ? "group" : "category",
+                 s_param(&f, "group") ? s_param(&f, "group") : s_param(&f, "category"));
+        dim = dimbuf;
+    }
     const char *v[5] = {area, dim ? dim : "all", s_param(&f, "period") ? s_param(&f, "period") : "month",
                         s_param(&f, "from"), s_param(&f, "to")};
     antt_db_job_t *job = antt_db_job_new(NULL, NULL);

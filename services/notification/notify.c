@@ -861,16 +861,6 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     antt_bus_close(n->pub, NULL, NULL);
 }
 
-static int s_bind(antt_bus_t *bus, antt_config_t *cfg, const char *key, const char *def)
-{
-    const char *ep = antt_config_get(cfg, key, def);
-    if (ep == NULL || !*ep || antt_bus_bind(bus, ep) != 0) {
-        ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");
-        return -1;
-    }
-    return antt_bus_start(bus);
-}
-
 int notify_main(int argc, char **argv)
 {
     antt_service_t svc;
@@ -912,9 +902,9 @@ int notify_main(int argc, char **argv)
     n.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, s_on_classified, &n);
     n.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 1000, s_on_command, &n);
     zmq_setsockopt(antt_bus_socket(n.sub), ZMQ_SUBSCRIBE, N_CLASSIFIED, strlen(N_CLASSIFIED));
-    if (s_bind(n.pub, cfg, "notification.feed_endpoint", "tcp://127.0.0.1:5580") != 0 ||
-        s_bind(n.router, cfg, "notification.triage_endpoint", "tcp://127.0.0.1:5581") != 0 ||
-        s_bind(n.sub, cfg, "notification.classified_endpoint", "tcp://127.0.0.1:5560") != 0)
+    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", "tcp://127.0.0.1:5580") != 0 ||
+        antt_service_bind(&svc, n.router, "notification.triage_endpoint", "tcp://127.0.0.1:5581") != 0 ||
+        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", "tcp://127.0.0.1:5560") != 0)
         return 1;
     antt_http_route(svc.http, "/api/v1/incidents", s_http_incidents, &n);
     antt_http_route(svc.http, "/api/v1/feed", s_http_feed, &n);

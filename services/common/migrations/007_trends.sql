@@ -328,8 +328,12 @@ BEGIN
             RAISE EXCEPTION 'unknown statistic group %', regexp_replace(d, '^group:', '') USING ERRCODE = 'AT400';
         END IF;
         RETURN r;
-    ELSIF d ~ '^(category:)?[a-z_]{1,32}$' THEN
+    ELSIF regexp_replace(d, '^category:', '') = ANY (ARRAY['theft', 'robbery', 'assault', 'domestic_violence',
+            'drugs', 'gambling', 'fraud', 'cybercrime', 'loan_sharking', 'fire', 'traffic', 'public_order',
+            'dispute', 'suspicious', 'weapons', 'other']) THEN
         RETURN ARRAY[regexp_replace(d, '^category:', '')];
+    ELSIF d LIKE 'category:%' THEN
+        RAISE EXCEPTION 'unknown category %', regexp_replace(d, '^category:', '') USING ERRCODE = 'AT400';
     END IF;
     RAISE EXCEPTION 'bad dimension "%" (all, group:CODE or category:CODE)', d USING ERRCODE = 'AT400';
 END $$;

@@ -1,0 +1,585 @@
+/* Aggregation against a real PostgreSQL and real ZeroMQ sockets: known
+ * tables from generated incidents (the district's 434 -> 285 year), a ward
+ * merger adding up, rejection and merge correcting the counts live, replays
+ * changing nothing, a rebuild equal to the live numbers, the Clone pattern
+ * (snapshot + sequenced updates), SSE resume, CSV and bad queries. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <zmq.h>
+
+#include "antt_test.h"
+#include "antt_util.h"
+#include "antt/v1/trend.pb-c.h"
+
+#define S_DISTRICT "VN-HCM-BTA"
+
+static struct {
+    char *conninfo;
+    PGconn *db;
+    at_proc_t agg;
+    int port;
+    char pub_ep[64], snap_ep[64];
+    char *envv[40];
+    void *zctx, *sub, *dealer;
+    int y;       /* last year: the tables' year Y */
+    char ys[16], yps[16];
+} E;
+
+static int s_start(void)
+{
+    char *env[44];
+    int i = 0;
+    for (; E.envv[i]; i++)
+        env[i] = E.envv[i];
+    env[i] = NULL;
+    if (at_spawn(&E.agg, "aggregation", env) != 0)
+        return -1;
+    return at_wait_ready(E.port, 20000);
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    E.conninfo = at_db_create("antt_aggregation");
+    E.db = at_db_connect(E.conninfo);
+    E.port = at_free_port();
+    size_t cap = sizeof(E.envv) / sizeof(E.envv[0]);
+    char v[128];
+    at_env_add(E.envv, cap, "ANTT_DB_CONNINFO=%s", E.conninfo);
+    snprintf(v, sizeof(v), "127.0.0.1:%d", E.port);
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_HTTP=%s", v);
+    snprintf(E.pub_ep, sizeof(E.pub_ep), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", E.pub_ep);
+    snprintf(E.snap_ep, sizeof(E.snap_ep), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", E.snap_ep);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", v);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", v);
+    at_env_add(E.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "200");
+    E.y = (int)at_db_long(E.db, "SELECT extract(year FROM antt_trend_today())::int - 1");
+    snprintf(E.ys, sizeof(E.ys), "%d", E.y);
+    snprintf(E.yps, sizeof(E.yps), "%d", E.y - 1);
+    if (s_start() != 0)
+        return -1;
+    E.zctx = zmq_ctx_new();
+    int linger = 0;
+    E.sub = zmq_socket(E.zctx, ZMQ_SUB);
+    zmq_setsockopt(E.sub, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(E.sub, ZMQ_SUBSCRIBE, "trend." S_DISTRICT "|", strlen("trend." S_DISTRICT "|"));
+    E.dealer = zmq_socket(E.zctx, ZMQ_DEALER);
+    zmq_setsockopt(E.dealer, ZMQ_LINGER, &linger, sizeof(linger));
+    if (zmq_connect(E.sub, E.pub_ep) != 0 || zmq_connect(E.dealer, E.snap_ep) != 0)
+        return -1;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    at_stop(&E.agg, 15, 10000);
+    zmq_close(E.sub);
+    zmq_close(E.dealer);
+    zmq_ctx_term(E.zctx);
+    PQfinish(E.db);
+    return 0;
+}
+
+/* n incidents of category in area, spread over the year from its 1 January
+ * (every step hours), local time. */
+static void s_gen(const char *area, const char *category, int year, int n, int step_h, int prio)
+{
+    char *sql = antt_xasprintf(
+        "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+        " SELECT gen_random_uuid(), make_timestamptz(%d, 1, 1, 0, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '%d hours',"
+        " '%s', %d, '%s', (SELECT desk_code FROM area_desks WHERE area_code = '%s'), 'new'"
+        " FROM generate_series(0, %d) g",
+        year, step_h, category, prio, area, area, n - 1);
+    at_db_exec(E.db, sql);
+    free(sql);
+}
+
+static int s_queue_empty(void *arg)
+{
+    (void)arg;
+    return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
+}
+
+static char *s_get(const char *path, int *status)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, path);
+    char *resp = NULL;
+    *status = at_http("GET", url, NULL, NULL, 0, &resp);
+    return resp;
+}
+
+typedef struct s_wait_body {
+    const char *path;
+    const char *want;
+} s_wait_body_t;
+
+static int s_body_has(void *arg)
+{
+    s_wait_body_t *w = arg;
+    int st;
+    char *b = s_get(w->path, &st);
+    int ok = st == 200 && b && strstr(b, w->want);
+    free(b);
+    return ok;
+}
+
+/* The district publishes its year: 434 criminal incidents in Y-1, 285 in Y;
+ * 16 fires, then 10. */
+static void test_known_tables(void **state)
+{
+    (void)state;
+    s_gen("VN-HCM-BTA-AL", "theft", E.y - 1, 300, 29, 3);
+    s_gen("VN-HCM-BTA-TT-KP2", "robbery", E.y - 1, 134, 65, 2);
+    s_gen("VN-HCM-BTA-AL", "theft", E.y, 200, 43, 3);
+    s_gen("VN-HCM-BTA-TT", "fraud", E.y, 85, 100, 3);
+    s_gen("VN-HCM-BTA-AL-KP1", "fire", E.y - 1, 16, 500, 1);
+    s_gen("VN-HCM-BTA-TT", "fire", E.y, 10, 800, 1);
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "Năm %d ghi nhận 285 vụ phạm pháp hình sự (giảm 149 vụ so với cùng kỳ năm %d, tỉ lệ giảm 34,33%%);"
+             " xảy ra 10 vụ cháy (giảm 06 vụ, tỉ lệ giảm 37,5%%)",
+             E.y, E.y - 1);
+    s_wait_body_t w = {path, want};
+    assert_true(at_wait_until(s_body_has, &w, 10000));
+    int st;
+    char *b = s_get(path, &st);
+    assert_non_null(strstr(b, "\"total\": 295"));
+    assert_non_null(strstr(b, "\"prior_total\": 450"));
+    assert_non_null(strstr(b, "phường đạt chuẩn"));
+    free(b);
+
+    /* the same by quarter, as JSON and CSV, and one range */
+    snprintf(path, sizeof(path), "/api/v1/trends?area=" S_DISTRICT "&group=criminal&period=year&from=%d-01-01&to=%d-12-31",
+             E.y - 1, E.y);
+    b = s_get(path, &st);
+    assert_int_equal(st, 200);
+    snprintf(want, sizeof(want), "{\"bucket\":\"%d\",\"from\":\"%d-01-01\",\"to\":\"%d-12-31\",\"count\":285,\"prior\":434,"
+             "\"change\":-149,\"change_pct\":-34.33}", E.y, E.y, E.y);
+    assert_non_null(strstr(b, want));
+    free(b);
+    snprintf(path, sizeof(path), "/api/v1/trends?area=" S_DISTRICT "&dimension=category:fire&period=year&from=%d-01-01&to=%d-12-31&format=csv",
+             E.y, E.y);
+    b = s_get(path, &st);
+    assert_int_equal(st, 200);
+    snprintf(want, sizeof(want), "bucket,from,to,count,prior,change,change_pct\r\n%d,%d-01-01,%d-12-31,10,16,-6,-37.50\r\n",
+             E.y, E.y, E.y);
+    assert_string_equal(b, want);
+    free(b);
+    /* a prior of 0: the percentage is null, not a division by zero */
+    snprintf(path, sizeof(path), "/api/v1/trends?area=VN-HCM-BTA-TT&category=fraud&period=range&from=%d-01-01&to=%d-12-31", E.y, E.y);
+    b = s_get(path, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b, "\"count\":85,\"prior\":0,\"change\":85,\"change_pct\":null"));
+    free(b);
+    /* quarters add up to the year */
+    long q = at_db_long(E.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'group:criminal', 'quarter',"
+                              " make_date(extract(year FROM antt_trend_today())::int - 1, 1, 1),"
+                              " make_date(extract(year FROM antt_trend_today())::int - 1, 12, 31))");
+    assert_int_equal(q, 285);
+    long wk = at_db_long(E.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'all', 'day',"
+                               " make_date(extract(year FROM antt_trend_today())::int - 1, 3, 1),"
+                               " make_date(extract(year FROM antt_trend_today())::int - 1, 5, 31))");
+    long rg = at_db_long(E.db, "SELECT n FROM antt_trends('VN-HCM-BTA', 'all', 'range',"
+                               " make_date(extract(year FROM antt_trend_today())::int - 1, 3, 1),"
+                               " make_date(extract(year FROM antt_trend_today())::int - 1, 5, 31))");
+    assert_true(wk > 0);
+    assert_int_equal(wk, rg);
+}
+
+/* Bình Trị Đông and Bình Trị Đông A merge into a new ward on 1 July of Y:
+ * the new ward's year Y compares with both predecessors' Y-1. */
+static void test_merger(void **state)
+{
+    (void)state;
+    char *sql = antt_xasprintf(
+        "INSERT INTO areas (code, parent_code, level, name, name_ascii, valid_from) VALUES"
+        " ('VN-HCM-BTA-BTDM', 'VN-HCM-BTA', 'ward', 'Phường Bình Trị Đông (mới)', 'Phuong Binh Tri Dong (moi)', '%d-07-01');"
+        " UPDATE areas SET valid_to = '%d-06-30' WHERE code IN ('VN-HCM-BTA-BTD', 'VN-HCM-BTA-BTDA');"
+        " INSERT INTO area_successors VALUES ('VN-HCM-BTA-BTD', 'VN-HCM-BTA-BTDM', '%d-07-01'),"
+        " ('VN-HCM-BTA-BTDA', 'VN-HCM-BTA-BTDM', '%d-07-01')",
+        E.y, E.y, E.y, E.y);
+    at_db_exec(E.db, sql);
+    free(sql);
+    s_gen("VN-HCM-BTA-BTD-KP3", "assault", E.y - 1, 30, 250, 2);
+    s_gen("VN-HCM-BTA-BTDA", "assault", E.y - 1, 20, 400, 2);
+    s_gen("VN-HCM-BTA-BTD", "assault", E.y, 5, 500, 2); /* before the merger */
+    sql = antt_xasprintf(
+        "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+        " SELECT gen_random_uuid(), make_timestamptz(%d, 7, 1, 8, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '90 hours',"
+        " 'assault', 2, 'VN-HCM-BTA-BTDM', 'DESK-HCM-BTA', 'new' FROM generate_series(1, 40) g",
+        E.y);
+    at_db_exec(E.db, sql);
+    free(sql);
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char path[256], want[256];
+    snprintf(path, sizeof(path), "/api/v1/trends?area=VN-HCM-BTA-BTDM&category=assault&period=year&from=%d-01-01&to=%d-12-31",
+             E.y, E.y);
+    snprintf(want, sizeof(want), "\"count\":45,\"prior\":50,\"change\":-5,\"change_pct\":-10.00");
+    s_wait_body_t w = {path, want};
+    assert_true(at_wait_until(s_body_has, &w, 10000));
+    /* the district's standard counts the wards that exist at the end of Y */
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    int st;
+    char *b = s_get(path, &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b, "/9 phường đạt chuẩn"));
+    assert_non_null(strstr(b, "\"total\": 9"));
+    free(b);
+}
+
+/* Reads TrendUpdates until one for key has count; 1 when found. */
+static int s_wait_update(const char *key, long count, int ms, int64_t *seq)
+{
+    int64_t end = antt_now_ms() + ms;
+    while (antt_now_ms() < end) {
+        zmq_pollitem_t it = {E.sub, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        zmq_msg_t t, m;
+        zmq_msg_init(&t);
+        zmq_msg_init(&m);
+        zmq_msg_recv(&t, E.sub, 0);
+        zmq_msg_recv(&m, E.sub, 0);
+        Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        int hit = u && u->key && !strcmp(u->key, key) && u->count == count;
+        if (hit && seq)
+            *seq = u->sequence;
+        if (u)
+            antt__v1__trend_update__free_unpacked(u, NULL);
+        zmq_msg_close(&t);
+        zmq_msg_close(&m);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+/* Asks for a snapshot; returns the count of key in it (-1 absent) and the
+ * end's sequence, epoch and error. */
+static long s_snapshot(const char *area, const char *period, const char *key, int64_t *seq, char *epoch,
+                       char *error)
+{
+    Antt__V1__TrendSnapshotRequest q = ANTT__V1__TREND_SNAPSHOT_REQUEST__INIT;
+    q.area_code = (char *)area;
+    q.period = (char *)period;
+    uint8_t buf[256];
+    size_t len = antt__v1__trend_snapshot_request__pack(&q, buf);
+    zmq_send(E.dealer, buf, len, 0);
+    long found = -1;
+    error[0] = 0;
+    for (;;) {
+        zmq_pollitem_t it = {E.dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 10000) <= 0)
+            return -2;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, E.dealer, 0);
+        Antt__V1__TrendSnapshotItem *x = antt__v1__trend_snapshot_item__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        zmq_msg_close(&m);
+        if (x == NULL)
+            return -3;
+        int end = x->end;
+        if (x->update && x->update->key && !strcmp(x->update->key, key))
+            found = x->update->count;
+        if (end) {
+            *seq = x->sequence;
+            snprintf(epoch, 48, "%s", x->epoch ? x->epoch : "");
+            snprintf(error, 128, "%s", x->error ? x->error : "");
+        }
+        antt__v1__trend_snapshot_item__free_unpacked(x, NULL);
+        if (end)
+            return found;
+    }
+}
+
+/* A rejection and a merge (a duplicate) take incidents out of the counts,
+ * live: the PUB carries the new value with a sequence above the snapshot's. */
+static void test_corrections_live(void **state)
+{
+    (void)state;
+    char key[128], epoch[48], err[128];
+    snprintf(key, sizeof(key), S_DISTRICT "|year|%d|group:criminal", E.y);
+    int64_t snap_seq = 0, seq = 0;
+    long before = s_snapshot(S_DISTRICT, "year", key, &snap_seq, epoch, err);
+    assert_string_equal(err, "");
+    long expect = before;
+    assert_true(before >= 285);
+    char *sql = antt_xasprintf(
+        "WITH x AS (SELECT id FROM incidents WHERE category = 'theft' AND status = 'new'"
+        " AND occurred_at >= make_timestamptz(%d, 1, 1, 0, 0, 0, 'Asia/Ho_Chi_Minh') ORDER BY occurred_at LIMIT 3)"
+        " UPDATE incidents i SET status = 'rejected', outcome = 'unfounded', version = version + 1, updated_at = now()"
+        " FROM x WHERE i.id = x.id",
+        E.y);
+    at_db_exec(E.db, sql);
+    free(sql);
+    expect -= 3;
+    assert_true(s_wait_update(key, expect, 10000, &seq));
+    assert_true(seq > snap_seq);
+    sql = antt_xasprintf(
+        "WITH x AS (SELECT id FROM incidents WHERE category = 'fraud' AND status = 'new' ORDER BY occurred_at LIMIT 2),"
+        " t AS (SELECT id FROM incidents WHERE category = 'fraud' AND status = 'new' ORDER BY occurred_at DESC LIMIT 1)"
+        " UPDATE incidents i SET status = 'merged', merged_into = t.id, version = version + 1 FROM x, t WHERE i.id = x.id");
+    at_db_exec(E.db, sql);
+    free(sql);
+    expect -= 2;
+    assert_true(s_wait_update(key, expect, 10000, NULL));
+    /* the HTTP figures agree */
+    char path[256], want[64];
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    snprintf(want, sizeof(want), "%ld vụ phạm pháp hình sự", expect);
+    s_wait_body_t w = {path, want};
+    assert_true(at_wait_until(s_body_has, &w, 5000));
+    /* reopening a rejected incident counts it again */
+    at_db_exec(E.db, "UPDATE incidents SET status = 'acknowledged', version = version + 1"
+                     " WHERE id = (SELECT id FROM incidents WHERE status = 'rejected' LIMIT 1)");
+    expect += 1;
+    assert_true(s_wait_update(key, expect, 10000, NULL));
+    /* a snapshot agrees with the updates */
+    long now = s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err);
+    assert_int_equal(now, expect);
+    assert_true(seq > snap_seq);
+    /* bad snapshot requests get an error end, not silence */
+    assert_int_equal(s_snapshot("VN-NOWHERE", NULL, key, &seq, epoch, err), -1);
+    assert_string_equal(err, "unknown area");
+    assert_int_equal(s_snapshot(S_DISTRICT, "decade", key, &seq, epoch, err), -1);
+    assert_non_null(strstr(err, "bad period"));
+}
+
+#define S_FINGERPRINT                                                                                        \
+    "SELECT md5(COALESCE((SELECT string_agg(concat_ws(',', area_code, grain, bucket, category, priority, n," \
+    " resolved, escalated), ';' ORDER BY area_code, grain, bucket, category, priority)"                      \
+    " FROM trend_counts WHERE n <> 0 OR resolved <> 0 OR escalated <> 0), '') ||"                            \
+    " (SELECT count(*) FROM trend_contributions WHERE counted))"
+
+static char s_fp[64];
+
+static int s_fingerprint_is(void *arg)
+{
+    (void)arg;
+    PGresult *r = PQexec(E.db, S_FINGERPRINT);
+    int same = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), s_fp);
+    PQclear(r);
+    return same;
+}
+
+/* Replayed, duplicated and out-of-order changes change nothing; a rebuild
+ * from the incidents table gives identical numbers, and the service
+ * reloads (new epoch) without a change of value. */
+static void test_idempotent_rebuild(void **state)
+{
+    (void)state;
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    PGresult *r = PQexec(E.db, S_FINGERPRINT);
+    snprintf(s_fp, sizeof(s_fp), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    /* every incident applied again, directly: nothing changes */
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM antt_trend_apply_ids(ARRAY(SELECT id FROM incidents))"), 0);
+    /* every incident queued three times, in reverse order */
+    at_db_exec(E.db, "INSERT INTO trend_queue (incident_id) SELECT id FROM incidents, generate_series(1, 3)"
+                     " ORDER BY id DESC");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(s_fingerprint_is(NULL));
+    /* a rebuild by the command */
+    char key[128], epoch[48], epoch2[48], err[128];
+    int64_t seq;
+    snprintf(key, sizeof(key), S_DISTRICT "|year|%d|all", E.y);
+    long live = s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err);
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' %s/services/cli/antt rebuild-trends > %s/rebuild.out 2>&1",
+             E.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/rebuild.out", ANTT_BUILD_DIR);
+    char *out = at_read_file(cmd, NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "identical to the live numbers"));
+    free(out);
+    assert_true(s_fingerprint_is(NULL));
+    /* the service notices the rebuild, reloads under a new epoch, same values */
+    int64_t end = antt_now_ms() + 15000;
+    do {
+        s_snapshot(S_DISTRICT, "year", key, &seq, epoch2, err);
+    } while (!strcmp(epoch, epoch2) && antt_now_ms() < end && at_wait_until(s_queue_empty, NULL, 100));
+    assert_string_not_equal(epoch, epoch2);
+    assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, epoch2, err), live);
+    /* a tampered counter is found and corrected by the rebuild */
+    at_db_exec(E.db, "UPDATE trend_counts SET n = n + 7 WHERE ctid = (SELECT ctid FROM trend_counts WHERE n > 0 LIMIT 1)");
+    snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' %s/services/cli/antt rebuild-trends > %s/rebuild.out 2>&1",
+             E.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof(cmd), "%s/rebuild.out", ANTT_BUILD_DIR);
+    out = at_read_file(cmd, NULL);
+    assert_non_null(strstr(out, "differed and are now corrected"));
+    free(out);
+    assert_true(s_fingerprint_is(NULL));
+}
+
+/* ---- SSE ---- */
+
+typedef struct s_sse {
+    const char *path;
+    char last_id[96]; /* sent as Last-Event-ID when set */
+    const char *want; /* stop once this arrived */
+    antt_buf_t got;
+    long status;
+} s_sse_t;
+
+static size_t s_sse_write(char *p, size_t size, size_t n, void *arg)
+{
+    s_sse_t *c = arg;
+    antt_buf_append(&c->got, p, size * n);
+    return strstr(c->got.data, c->want) ? 0 : size * n;
+}
+
+static void s_sse_run(s_sse_t *c, long timeout_ms)
+{
+    char url[512], hdr[160];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, c->path);
+    CURL *h = curl_easy_init();
+    struct curl_slist *hs = NULL;
+    if (c->last_id[0]) {
+        snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s", c->last_id);
+        hs = curl_slist_append(hs, hdr);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_sse_write);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
+    curl_slist_free_all(hs);
+    curl_easy_cleanup(h);
+}
+
+/* A dashboard gets a snapshot, goes away, and on its return with
+ * Last-Event-ID gets only what changed meanwhile. */
+static void test_sse_resume(void **state)
+{
+    (void)state;
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    s_sse_t a = {.path = "/api/v1/stream?area=VN-HCM-BTA-TT&period=year", .want = "]}\n\n"};
+    antt_buf_init(&a.got);
+    s_sse_run(&a, 10000);
+    assert_int_equal(a.status, 200);
+    assert_non_null(strstr(a.got.data, "event: snapshot"));
+    const char *id = strstr(a.got.data, "id: ");
+    assert_non_null(id);
+    s_sse_t b = {.path = a.path, .want = "xx-never"};
+    sscanf(id + 4, "%95s", b.last_id);
+    /* meanwhile: two fires in Tân Tạo this year */
+    s_gen("VN-HCM-BTA-TT-KP4", "fire", E.y + 1, 2, 1, 1);
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char want[128];
+    snprintf(want, sizeof(want), "\"key\":\"VN-HCM-BTA-TT|year|%d|group:fire\"", E.y + 1);
+    b.want = want;
+    antt_buf_init(&b.got);
+    s_sse_run(&b, 10000);
+    assert_int_equal(b.status, 200);
+    assert_non_null(strstr(b.got.data, want));
+    assert_null(strstr(b.got.data, "event: snapshot"));
+    /* a stale epoch gets a snapshot */
+    s_sse_t c = {.path = a.path, .last_id = "0000:5", .want = "event: snapshot"};
+    antt_buf_init(&c.got);
+    s_sse_run(&c, 10000);
+    assert_non_null(strstr(c.got.data, "event: snapshot"));
+    antt_buf_cleanup(&a.got);
+    antt_buf_cleanup(&b.got);
+    antt_buf_cleanup(&c.got);
+}
+
+/* Bad queries get a clear 4xx; spikes, hotspots, response and the dashboard
+ * answer. */
+static void test_http_edges(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        int status;
+        const char *want;
+    } cases[] = {
+        {"/api/v1/trends", 400, "area= must be an area code"},
+        {"/api/v1/trends?area=bad%20code", 400, "area="},
+        {"/api/v1/trends?area=VN-NOWHERE", 404, "unknown area"},
+        {"/api/v1/trends?area=VN-HCM-BTA&period=decade", 400, "bad period"},
+        {"/api/v1/trends?area=VN-HCM-BTA&from=2025-02-30", 400, "out of range"},
+        {"/api/v1/trends?area=VN-HCM-BTA&from=2025-05-01&to=2025-01-01", 400, "bad range"},
+        {"/api/v1/trends?area=VN-HCM-BTA&group=nosuch", 400, "unknown statistic group"},
+        {"/api/v1/trends?area=VN-HCM-BTA&category=nosuch", 400, "unknown category"},
+        {"/api/v1/trends?area=VN-HCM-BTA&dimension=nosuch", 400, "bad dimension"},
+        {"/api/v1/trends?area=VN-HCM-BTA&period=day&from=2000-01-01&to=2025-01-01", 400, "more than 1000 buckets"},
+        {"/api/v1/trends?area=VN-HCM-BTA&from=%ZZ", 400, "malformed"},
+        {"/api/v1/summary?area=VN-HCM-BTA&year=abc", 400, "invalid input syntax"},
+        {"/api/v1/summary?area=VN-HCM-BTA&year=9000", 400, "has not begun"},
+        {"/api/v1/stream?area=VN-NOWHERE", 404, "unknown area"},
+        {"/api/v1/response?area=VN-NOWHERE", 404, "unknown area"},
+        {"/dashboard/nothing.js", 404, "no such file"},
+        {"/api/v1/response?area=VN-HCM-BTA", 200, "\"by_priority\""},
+        {"/api/v1/spikes?area=VN-HCM-BTA", 200, "["},
+        {"/api/v1/hotspots?area=VN-HCM-BTA&days=30", 200, "["},
+        {"/api/v1/areas?root=VN-HCM-BTA", 200, "\"boundary\""},
+        {"/", 200, "<title>antt"},
+        {"/dashboard/dashboard.js", 200, "EventSource"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st;
+        char *b = s_get(cases[i].path, &st);
+        if (st != cases[i].status || !b || !strstr(b, cases[i].want))
+            fail_msg("%s: %d %s", cases[i].path, st, b ? b : "");
+        free(b);
+    }
+}
+
+/* A day far above its baseline is a spike; a cluster of recent incidents
+ * is a hotspot, with its centre coarsened. */
+static void test_spikes_hotspots(void **state)
+{
+    (void)state;
+    at_db_exec(E.db,
+               "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status, lat, lon)"
+               " SELECT gen_random_uuid(), now() - g * interval '1 minute', 'drugs', 3, 'VN-HCM-BTA-BHH',"
+               " 'DESK-HCM-BTA-BHH', 'new', 10.8051 + g * 0.00001, 106.6032 + g * 0.00001 FROM generate_series(1, 6) g");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    int st;
+    char *b = s_get("/api/v1/spikes?area=VN-HCM-BTA", &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b, "\"area_code\":\"VN-HCM-BTA-BHH\",\"category\":\"drugs\""));
+    free(b);
+    b = s_get("/api/v1/hotspots?area=VN-HCM-BTA&days=7", &st);
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(b, "\"n\":6"));
+    assert_non_null(strstr(b, "\"lat\":10.806"));  /* 10.8051.. snapped to 0.002 */
+    assert_non_null(strstr(b, "\"lon\":106.604")); /* 106.6032.. snapped */
+    free(b);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_known_tables),
+        cmocka_unit_test(test_merger),
+        cmocka_unit_test(test_corrections_live),
+        cmocka_unit_test(test_idempotent_rebuild),
+        cmocka_unit_test(test_sse_resume),
+        cmocka_unit_test(test_http_edges),
+        cmocka_unit_test(test_spikes_hotspots),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
