@@ -1,0 +1,260 @@
+/* The dashboard end to end, in headless Chromium driven over WebDriver
+ * (Debian's chromium and chromium-driver): the real stack (intake,
+ * classification, notification, aggregation), the page opened on the
+ * district, reports submitted through Open311, and the page's numbers
+ * changing live (SSE) without a reload. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "antt_test.h"
+#include "antt_util.h"
+
+static struct {
+    char *conninfo;
+    PGconn *db;
+    at_proc_t intake, worker, notify, agg, driver;
+    int http_port, worker_port, notify_port, agg_port, driver_port;
+    char *envv[48];
+    char session[128];
+} E;
+
+static void s_env_add(const char *fmt, const char *v)
+{
+    at_env_add(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), fmt, v);
+}
+
+static int s_spawn(at_proc_t *p, const char *service, const char *key, int port)
+{
+    char *env[52], v[96];
+    int i = 0;
+    for (; E.envv[i]; i++)
+        env[i] = E.envv[i];
+    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", key, port);
+    env[i++] = v;
+    env[i] = NULL;
+    if (at_spawn(p, service, env) != 0)
+        return -1;
+    return at_wait_ready(port, 20000);
+}
+
+/* One WebDriver command; returns the response's "value" (new reference) or NULL. */
+static json_t *s_wd(const char *method, const char *path, json_t *body)
+{
+    char url[256], *resp = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.driver_port, path);
+    char *b = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    const char *hdr[] = {"Content-Type: application/json", NULL};
+    int st = at_http(method, url, hdr, b, b ? strlen(b) : 0, &resp);
+    free(b);
+    json_decref(body);
+    json_t *j = resp ? json_loads(resp, 0, NULL) : NULL;
+    if (st != 200)
+        print_message("webdriver %s %s: %d %s\n", method, path, st, resp ? resp : "");
+    free(resp);
+    json_t *v = st == 200 && j ? json_incref(json_object_get(j, "value")) : NULL;
+    json_decref(j);
+    return v;
+}
+
+static int s_driver_up(void *arg)
+{
+    (void)arg;
+    char url[128], *resp = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/status", E.driver_port);
+    int st = at_http("GET", url, NULL, NULL, 0, &resp);
+    int ok = st == 200 && resp && strstr(resp, "\"ready\":true");
+    free(resp);
+    return ok;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    E.conninfo = at_db_create("t_dashboard");
+    E.db = at_db_connect(E.conninfo);
+    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
+    E.http_port = at_free_port();
+    E.worker_port = at_free_port();
+    E.notify_port = at_free_port();
+    E.agg_port = at_free_port();
+    char ep[64];
+    s_env_add("ANTT_DB_CONNINFO=%s", E.conninfo);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", ep);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
+    at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
+    s_env_add("ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
+    char pub[140], cls[64], agg_in[64];
+    snprintf(cls, sizeof(cls), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(agg_in, sizeof(agg_in), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(pub, sizeof(pub), "%s %s", cls, agg_in);
+    s_env_add("ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", pub);
+    s_env_add("ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
+    s_env_add("ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg_in);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_NOTIFICATION_FEED_ENDPOINT=%s", ep);
+    s_env_add("ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", ep);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", ep);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", ep);
+    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", ep);
+    if (s_spawn(&E.agg, "aggregation", "ANTT_AGGREGATION_HTTP", E.agg_port) != 0 ||
+        s_spawn(&E.notify, "notification", "ANTT_NOTIFICATION_HTTP", E.notify_port) != 0 ||
+        s_spawn(&E.intake, "intake", "ANTT_INTAKE_HTTP", E.http_port) != 0 ||
+        s_spawn(&E.worker, "classification", "ANTT_CLASSIFICATION_HTTP", E.worker_port) != 0)
+        return -1;
+
+    /* chromedriver, then a headless Chromium session (no sandbox: the tests
+     * may run as root in a container) */
+    E.driver_port = at_free_port();
+    char portarg[32];
+    snprintf(portarg, sizeof(portarg), "--port=%d", E.driver_port);
+    E.driver.pid = fork();
+    if (E.driver.pid == 0) {
+        snprintf(E.driver.log, sizeof(E.driver.log), "%s/chromedriver.log", ANTT_BUILD_DIR);
+        FILE *f = freopen(E.driver.log, "w", stdout);
+        (void)f;
+        dup2(1, 2);
+        execlp("chromedriver", "chromedriver", portarg, (char *)NULL);
+        _exit(127);
+    }
+    snprintf(E.driver.name, sizeof(E.driver.name), "chromedriver");
+    if (!at_wait_until(s_driver_up, NULL, 20000))
+        return -1;
+    json_t *v = s_wd("POST", "/session",
+                     json_pack("{s:{s:{s:s, s:{s:s, s:[s,s,s,s,s]}}}}", "capabilities", "alwaysMatch", "browserName",
+                               "chrome", "goog:chromeOptions", "binary", "/usr/bin/chromium", "args",
+                               "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                               "--window-size=1200,900"));
+    const char *sid = json_string_value(json_object_get(v, "sessionId"));
+    if (sid == NULL) {
+        json_decref(v);
+        return -1;
+    }
+    snprintf(E.session, sizeof(E.session), "%s", sid);
+    json_decref(v);
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    if (E.session[0]) {
+        char path[200];
+        snprintf(path, sizeof(path), "/session/%s", E.session);
+        json_decref(s_wd("DELETE", path, NULL));
+    }
+    at_stop(&E.driver, 15, 10000);
+    at_stop(&E.worker, 15, 10000);
+    at_stop(&E.intake, 15, 10000);
+    at_stop(&E.notify, 15, 10000);
+    at_stop(&E.agg, 15, 10000);
+    PQfinish(E.db);
+    return 0;
+}
+
+/* Runs script in the page; returns its string result (malloc'd) or NULL. */
+static char *s_eval(const char *script)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/session/%s/execute/sync", E.session);
+    json_t *v = s_wd("POST", path, json_pack("{s:s, s:[]}", "script", script, "args"));
+    char *out = json_is_string(v) ? antt_xstrdup(json_string_value(v)) : NULL;
+    json_decref(v);
+    return out;
+}
+
+typedef struct s_want {
+    const char *script;
+    const char *want; /* NULL: any non-null */
+    char *got;
+} s_want_t;
+
+static int s_page_shows(void *arg)
+{
+    s_want_t *w = arg;
+    free(w->got);
+    w->got = s_eval(w->script);
+    return w->got && (w->want == NULL || !strcmp(w->got, w->want));
+}
+
+static int s_submit(const char *desc, const char *cat, double lat, double lon)
+{
+    char url[128], body[512];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", E.http_port);
+    snprintf(body, sizeof(body), "api_key=key-app&service_code=%s&lat=%.5f&long=%.5f&description=%s", cat, lat, lon,
+             desc);
+    char *resp = NULL;
+    int st = at_http("POST", url, NULL, body, strlen(body), &resp);
+    free(resp);
+    return st;
+}
+
+static void test_dashboard_live(void **state)
+{
+    (void)state;
+    char path[200], url[160];
+    snprintf(path, sizeof(path), "/session/%s/url", E.session);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?area=VN-HCM-BTA", E.agg_port);
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    /* the page has loaded its figures and is connected live */
+    s_want_t w = {"return document.body.dataset.ready === '1' && !document.getElementById('live').classList.contains('off')"
+                  " ? document.getElementById('total').textContent : null",
+                  "0", NULL};
+    assert_true(at_wait_until(s_page_shows, &w, 30000));
+    s_want_t s = {"return document.getElementById('sentence').textContent || null", NULL, NULL};
+    assert_true(at_wait_until(s_page_shows, &s, 10000));
+    assert_non_null(strstr(s.got, "Năm "));
+    assert_non_null(strstr(s.got, "phường đạt chuẩn"));
+    free(s.got);
+    s_want_t opt = {"return document.querySelectorAll('#area option').length > 10 ? 'many' : null", "many", NULL};
+    assert_true(at_wait_until(s_page_shows, &opt, 5000));
+    free(opt.got);
+
+    /* three reports in three wards (far apart: not duplicates) */
+    assert_int_equal(s_submit("Nha%20toi%20bi%20trom%20xe%20may%20dem%20qua", "theft", 10.7750, 106.6200), 201);
+    assert_int_equal(s_submit("Bi%20cuop%20giat%20dien%20thoai%20tren%20duong", "robbery", 10.8050, 106.5800), 201);
+    assert_int_equal(s_submit("Chay%20nha%20dan%2C%20khoi%20bay%20mu%20mit", "fire", 10.7400, 106.6250), 201);
+    /* the total changes on the page without a reload */
+    free(w.got);
+    w.got = NULL;
+    w.script = "return document.getElementById('total').textContent";
+    w.want = "3";
+    if (!at_wait_until(s_page_shows, &w, 30000))
+        fail_msg("the page's total is %s, not 3", w.got ? w.got : "(none)");
+    s_want_t g = {"var e = document.getElementById('count-criminal'); return e ? e.textContent : null", "2", NULL};
+    if (!at_wait_until(s_page_shows, &g, 10000))
+        fail_msg("the page's criminal count is %s, not 2", g.got ? g.got : "(none)");
+    s_want_t f = {"var e = document.getElementById('count-fire'); return e ? e.textContent : null", "1", NULL};
+    assert_true(at_wait_until(s_page_shows, &f, 10000));
+    /* and a reload shows the same from the database */
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    s_want_t r = {"return document.body.dataset.ready === '1' ? document.getElementById('total').textContent : null", "3",
+                  NULL};
+    assert_true(at_wait_until(s_page_shows, &r, 30000));
+    free(w.got);
+    free(g.got);
+    free(f.got);
+    free(r.got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dashboard_live),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
