@@ -25,5 +25,6 @@ int cli_console(int argc, char **argv);
 int cli_trends(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_rebuild_trends(int argc, char **argv);
+int cli_import(int argc, char **argv);
 
 #endif

@@ -45,6 +45,8 @@ static void s_usage(FILE *f)
             "                                      trend counts with the same period a year before\n"
             "  summary --area CODE [--year YYYY]   the year's figures and the sentence to publish\n"
             "  rebuild-trends                      recompute trend statistics from the incidents\n"
+            "  import FILE --key API_KEY [--token T]\n"
+            "                                      bulk-load historical incidents (CSV or JSON lines)\n"
             "  train --corpus FILE -o MODEL [--cv K]\n"
             "                                      train the classifier model (or cross-validate)\n"
             "  classify [--json] [--hint CODE] TEXT | --tsv < FILE\n"
@@ -79,6 +81,8 @@ int main(int argc, char **argv)
         return cli_trends(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary"))
         return cli_summary(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import"))
+        return cli_import(argc - 1, argv + 1);
     if (!strcmp(cmd, "rebuild-trends"))
         return cli_rebuild_trends(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))

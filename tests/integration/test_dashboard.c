@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +26,7 @@ static struct {
     int http_port, worker_port, notify_port, agg_port, driver_port;
     char *envv[48];
     char session[128];
+    char gateway_ep[64];
 } E;
 
 static void s_env_add(const char *fmt, const char *v)
@@ -89,8 +91,8 @@ static int s_setup(void **state)
     E.agg_port = at_free_port();
     char ep[64];
     s_env_add("ANTT_DB_CONNINFO=%s", E.conninfo);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", ep);
+    snprintf(E.gateway_ep, sizeof(E.gateway_ep), "tcp://127.0.0.1:%d", at_free_port());
+    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gateway_ep);
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
     at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
@@ -251,10 +253,101 @@ static void test_dashboard_live(void **state)
     free(r.got);
 }
 
+static int s_queue_empty(void *arg)
+{
+    (void)arg;
+    return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
+}
+
+static int s_run(const char *args, char **out)
+{
+    char cmd[2048], path[512];
+    snprintf(path, sizeof(path), "%s/import.out", ANTT_BUILD_DIR);
+    snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' ANTT_INTAKE_GATEWAY_ENDPOINT='%s' %s/services/cli/antt %s > %s 2>&1",
+             E.conninfo, E.gateway_ep, ANTT_BUILD_DIR, args, path);
+    int rc = system(cmd);
+    *out = at_read_file(path, NULL);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void s_write(const char *name, const char *text, char *path, size_t len)
+{
+    snprintf(path, len, "%s/%s", ANTT_BUILD_DIR, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* antt import: past years through intake's path, statuses by triage, bad
+ * files refused whole, a second run creating nothing. */
+static void test_import(void **state)
+{
+    (void)state;
+    at_db_exec(E.db, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES"
+                     " ('district', 'DESK-HCM-BTA', sha256('tok-district'))");
+    int y = (int)at_db_long(E.db, "SELECT extract(year FROM antt_trend_today())::int - 2");
+    char csv[2048], path[512], args[1024], *out = NULL;
+    snprintf(csv, sizeof(csv),
+             "occurred_at,category,area_code,lat,lon,status,description\n"
+             "%d-03-04,theft,VN-HCM-BTA-AL,,,resolved,\"Trộm xe máy, khu phố 2\"\n"
+             "%d-03-04,theft,VN-HCM-BTA-AL,,,resolved,\"Trộm xe máy, khu phố 2\"\n"
+             "%d-05-06T21:30:00+07:00,robbery,,10.7750,106.6200,resolved,\n"
+             "%d-07-08,fraud,VN-HCM-BTA-TT,,,rejected,Lừa đảo qua điện thoại\n"
+             "%d-09-10,fire,VN-HCM-BTA-BHH,,,new,\n",
+             y, y, y, y, y);
+    s_write("import.csv", csv, path, sizeof(path));
+    long reports = at_db_long(E.db, "SELECT count(*) FROM reports");
+    /* a bad file: nothing at all is sent */
+    char bad[512], badpath[512];
+    snprintf(bad, sizeof(bad),
+             "{\"occurred_at\": \"%d-01-02\", \"category\": \"theft\", \"area_code\": \"VN-HCM-BTA-AL\"}\n"
+             "{\"occurred_at\": \"yesterday\", \"category\": \"theft\", \"area_code\": \"VN-HCM-BTA-AL\"}\n"
+             "{\"occurred_at\": \"%d-01-02\", \"category\": \"stealing\", \"area_code\": \"VN-HCM-BTA-AL\"}\n"
+             "{\"occurred_at\": \"%d-01-02\", \"category\": \"theft\"}\n",
+             y, y, y);
+    s_write("import-bad.jsonl", bad, badpath, sizeof(badpath));
+    snprintf(args, sizeof(args), "import %s --key key-app --token tok-district", badpath);
+    assert_int_equal(s_run(args, &out), 1);
+    assert_non_null(strstr(out, ":2: occurred_at must be"));
+    assert_non_null(strstr(out, ":3: unknown category"));
+    assert_non_null(strstr(out, ":4: area_code or lat and lon is required"));
+    assert_non_null(strstr(out, "nothing was imported"));
+    free(out);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), reports);
+
+    snprintf(args, sizeof(args), "import %s --key key-app --token tok-district", path);
+    if (s_run(args, &out) != 0)
+        fail_msg("import failed: %s", out);
+    assert_non_null(strstr(out, "imported 5 incident(s)"));
+    free(out);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), reports + 5);
+    /* two identical rows are two incidents (area only: no duplicate search);
+     * the rejected one does not count; the new one stays new */
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char q[512];
+    snprintf(q, sizeof(q), "SELECT (antt_summary('VN-HCM-BTA', %d)->>'total')::int", y);
+    assert_int_equal(at_db_long(E.db, q), 4);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM incidents WHERE status = 'resolved' AND outcome = 'imported'"), 3);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM incidents WHERE status = 'rejected'"), 1);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM incidents WHERE status = 'new' AND category = 'fire'"
+                           " AND occurred_at = make_timestamptz(%d, 9, 10, 12, 0, 0, 'Asia/Ho_Chi_Minh')", y);
+    assert_int_equal(at_db_long(E.db, q), 1);
+    /* imported incidents are no sample of response times */
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM trend_contributions c JOIN incidents i ON i.id = c.incident_id"
+                                      " WHERE i.outcome = 'imported' AND c.resolve_s IS NOT NULL"), 0);
+    /* again: the same reports, nothing new */
+    assert_int_equal(s_run(args, &out), 0);
+    free(out);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), reports + 5);
+    assert_int_equal(at_db_long(E.db, q), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dashboard_live),
+        cmocka_unit_test(test_import),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -147,10 +147,13 @@ CREATE VIEW trend_targets AS
            i.status NOT IN ('rejected', 'merged') AS counted,
            i.status = 'resolved' AS resolved,
            i.escalations > 0 AS escalated,
-           extract(epoch FROM i.acknowledged_at - i.created_at)::double precision AS ack_s,
-           CASE WHEN i.status = 'resolved'
+           CASE WHEN NOT late THEN extract(epoch FROM i.acknowledged_at - i.created_at)::double precision END AS ack_s,
+           CASE WHEN i.status = 'resolved' AND NOT late
                 THEN extract(epoch FROM i.closed_at - i.created_at)::double precision END AS resolve_s
-      FROM incidents i LEFT JOIN desks d ON d.code = i.desk_code;
+      FROM incidents i LEFT JOIN desks d ON d.code = i.desk_code
+      -- reported more than 7 days after it happened (an imported past year,
+      -- a late report): its handling is no sample of response times
+      CROSS JOIN LATERAL (SELECT COALESCE(i.created_at - i.occurred_at > interval '7 days', false) AS late) l;
 
 -- antt_trend_apply_ids(ids): brings the contributions of these incidents
 -- up to date with their rows and the rollups with them. Returns the changed
