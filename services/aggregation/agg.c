@@ -131,12 +131,12 @@ static void s_load(a_svc_t *a)
                     " - date '1970-01-01' FROM trend_meta",
                     0, NULL, NULL, NULL);
     antt_db_job_add(job,
-                    "SELECT area_code, bucket - date '1970-01-01', category, sum(n) FROM trend_counts"
-                    " WHERE grain = 'd' AND bucket >= " A_DAY_MIN " GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
+                    "SELECT area_code, bucket - date '1970-01-01', category, sum(n1 + n2 + n3 + n4) FROM trend_counts"
+                    " WHERE grain = 'd' AND bucket >= " A_DAY_MIN " GROUP BY 1, 2, 3 HAVING sum(n1 + n2 + n3 + n4) <> 0",
                     0, NULL, NULL, NULL);
     antt_db_job_add(job,
-                    "SELECT area_code, bucket - date '1970-01-01', category, sum(n) FROM trend_counts"
-                    " WHERE grain = 'm' AND bucket >= " A_YEAR_MIN " GROUP BY 1, 2, 3 HAVING sum(n) <> 0",
+                    "SELECT area_code, bucket - date '1970-01-01', category, sum(n1 + n2 + n3 + n4) FROM trend_counts"
+                    " WHERE grain = 'm' AND bucket >= " A_YEAR_MIN " GROUP BY 1, 2, 3 HAVING sum(n1 + n2 + n3 + n4) <> 0",
                     0, NULL, NULL, NULL);
     if (antt_db_submit(a->db, job) != 0)
         a->need_load = 1;

@@ -185,11 +185,14 @@ int cli_summary(int argc, char **argv)
     return 0;
 }
 
-#define S_FINGERPRINT                                                                                         \
-    "SELECT md5(COALESCE((SELECT string_agg(concat_ws(',', area_code, grain, bucket, category, priority, n,"  \
-    " resolved, escalated), ';' ORDER BY area_code, grain, bucket, category, priority)"                       \
-    " FROM trend_counts WHERE n <> 0 OR resolved <> 0 OR escalated <> 0), '') ||"                             \
-    " COALESCE((SELECT string_agg(concat_ws(',', area_code, month, priority, metric, bucket, n), ';'"         \
+#define S_FINGERPRINT                                                                                     \
+    "SELECT md5(COALESCE((SELECT string_agg(concat_ws(',', area_code, grain, bucket, category, n1, n2, n3, n4)," \
+    " ';' ORDER BY area_code, grain, bucket, category)"                                                     \
+    " FROM trend_counts WHERE n1 <> 0 OR n2 <> 0 OR n3 <> 0 OR n4 <> 0), '') ||"                            \
+    " COALESCE((SELECT string_agg(concat_ws(',', area_code, month, priority, n, resolved, escalated), ';'"  \
+    " ORDER BY area_code, month, priority) FROM trend_outcomes"                                             \
+    " WHERE n <> 0 OR resolved <> 0 OR escalated <> 0), '') ||"                                             \
+    " COALESCE((SELECT string_agg(concat_ws(',', area_code, month, priority, metric, bucket, n), ';'"       \
     " ORDER BY area_code, month, priority, metric, bucket) FROM trend_response WHERE n <> 0), ''))"
 
 int cli_rebuild_trends(int argc, char **argv)

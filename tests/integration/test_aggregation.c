@@ -362,10 +362,13 @@ static void test_corrections_live(void **state)
     assert_non_null(strstr(err, "bad period"));
 }
 
-#define S_FINGERPRINT                                                                                        \
-    "SELECT md5(COALESCE((SELECT string_agg(concat_ws(',', area_code, grain, bucket, category, priority, n," \
-    " resolved, escalated), ';' ORDER BY area_code, grain, bucket, category, priority)"                      \
-    " FROM trend_counts WHERE n <> 0 OR resolved <> 0 OR escalated <> 0), '') ||"                            \
+#define S_FINGERPRINT                                                                                     \
+    "SELECT md5(COALESCE((SELECT string_agg(concat_ws(',', area_code, grain, bucket, category, n1, n2, n3, n4)," \
+    " ';' ORDER BY area_code, grain, bucket, category)"                                                     \
+    " FROM trend_counts WHERE n1 <> 0 OR n2 <> 0 OR n3 <> 0 OR n4 <> 0), '') ||"                            \
+    " COALESCE((SELECT string_agg(concat_ws(',', area_code, month, priority, n, resolved, escalated), ';'"  \
+    " ORDER BY area_code, month, priority) FROM trend_outcomes"                                             \
+    " WHERE n <> 0 OR resolved <> 0 OR escalated <> 0), '') ||"                                             \
     " (SELECT count(*) FROM trend_contributions WHERE counted))"
 
 static char s_fp[64];
@@ -419,7 +422,7 @@ static void test_idempotent_rebuild(void **state)
     assert_string_not_equal(epoch, epoch2);
     assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, epoch2, err), live);
     /* a tampered counter is found and corrected by the rebuild */
-    at_db_exec(E.db, "UPDATE trend_counts SET n = n + 7 WHERE ctid = (SELECT ctid FROM trend_counts WHERE n > 0 LIMIT 1)");
+    at_db_exec(E.db, "UPDATE trend_counts SET n3 = n3 + 7 WHERE ctid = (SELECT ctid FROM trend_counts WHERE n3 > 0 LIMIT 1)");
     snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' %s/services/cli/antt rebuild-trends > %s/rebuild.out 2>&1",
              E.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
     assert_int_equal(system(cmd), 0);

@@ -74,17 +74,31 @@ CREATE TABLE trend_contributions (
 );
 
 -- Sums of counted contributions: grain 'd' (bucket = the day) and 'm'
--- (bucket = the first day of the month), per leaf area.
+-- (bucket = the first day of the month), per leaf area and category, one
+-- counter per priority (n1 .. n4) in the same row: a district's year is
+-- then some ten thousand rows of the month rollup, not forty.
 CREATE TABLE trend_counts (
     area_code  text NOT NULL,
     grain      "char" NOT NULL CHECK (grain IN ('d', 'm')),
     bucket     date NOT NULL,
     category   text NOT NULL,
+    n1         integer NOT NULL,
+    n2         integer NOT NULL,
+    n3         integer NOT NULL,
+    n4         integer NOT NULL,
+    PRIMARY KEY (area_code, grain, bucket, category)
+);
+
+-- Per leaf area, month and priority: counted incidents, how many of them are
+-- resolved and how many were escalated (the response shares).
+CREATE TABLE trend_outcomes (
+    area_code  text NOT NULL,
+    month      date NOT NULL,
     priority   smallint NOT NULL,
     n          integer NOT NULL,
     resolved   integer NOT NULL,
     escalated  integer NOT NULL,
-    PRIMARY KEY (area_code, grain, bucket, category, priority)
+    PRIMARY KEY (area_code, month, priority)
 );
 
 -- Response-time histograms per leaf area, month and priority: metric 'a'
@@ -206,19 +220,28 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM tgt t WHERE t.incident_id = c.incident_id AND t.area_code IS NOT NULL)
     ), counts AS (
         SELECT d.area_code, g.grain, CASE g.grain WHEN 'd' THEN d.day ELSE date_trunc('month', d.day)::date END AS bucket,
-               d.category, d.priority, sum(d.sign)::integer AS n,
-               sum(d.sign * d.resolved::integer)::integer AS resolved,
-               sum(d.sign * d.escalated::integer)::integer AS escalated
+               d.category,
+               COALESCE(sum(d.sign) FILTER (WHERE d.priority = 1), 0)::integer AS n1,
+               COALESCE(sum(d.sign) FILTER (WHERE d.priority = 2), 0)::integer AS n2,
+               COALESCE(sum(d.sign) FILTER (WHERE d.priority = 3), 0)::integer AS n3,
+               COALESCE(sum(d.sign) FILTER (WHERE d.priority >= 4), 0)::integer AS n4
           FROM diff d CROSS JOIN (VALUES ('d'::"char"), ('m'::"char")) g(grain)
          WHERE d.counted
-         GROUP BY 1, 2, 3, 4, 5
+         GROUP BY 1, 2, 3, 4
     ), up AS (
         -- (data-modifying WITH parts always run, whether read or not; all
         -- parts see the snapshot from before any of them)
         INSERT INTO trend_counts AS c SELECT * FROM counts
-        ON CONFLICT (area_code, grain, bucket, category, priority) DO UPDATE SET
-            n = c.n + EXCLUDED.n, resolved = c.resolved + EXCLUDED.resolved,
-            escalated = c.escalated + EXCLUDED.escalated
+        ON CONFLICT (area_code, grain, bucket, category) DO UPDATE SET
+            n1 = c.n1 + EXCLUDED.n1, n2 = c.n2 + EXCLUDED.n2, n3 = c.n3 + EXCLUDED.n3, n4 = c.n4 + EXCLUDED.n4
+    ), oc AS (
+        INSERT INTO trend_outcomes AS o
+        SELECT d.area_code, date_trunc('month', d.day)::date, d.priority, sum(d.sign)::integer,
+               sum(d.sign * d.resolved::integer)::integer, sum(d.sign * d.escalated::integer)::integer
+          FROM diff d WHERE d.counted
+         GROUP BY 1, 2, 3
+        ON CONFLICT (area_code, month, priority) DO UPDATE SET
+            n = o.n + EXCLUDED.n, resolved = o.resolved + EXCLUDED.resolved, escalated = o.escalated + EXCLUDED.escalated
     ), rt AS (
         INSERT INTO trend_response AS r
         SELECT d.area_code, date_trunc('month', d.day)::date, d.priority, m.metric,
@@ -263,7 +286,7 @@ DECLARE
     counted bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(7470001);
-    TRUNCATE trend_contributions, trend_counts, trend_response;
+    TRUNCATE trend_contributions, trend_counts, trend_outcomes, trend_response;
     DELETE FROM trend_queue;
     INSERT INTO trend_contributions
     SELECT t.incident_id, t.version, t.area_code, t.day, t.category, t.priority, t.counted,
@@ -271,11 +294,16 @@ BEGIN
       FROM trend_targets t WHERE t.area_code IS NOT NULL;
     INSERT INTO trend_counts
     SELECT c.area_code, g.grain, CASE g.grain WHEN 'd' THEN c.day ELSE date_trunc('month', c.day)::date END,
-           c.category, c.priority, count(*), count(*) FILTER (WHERE c.resolved),
-           count(*) FILTER (WHERE c.escalated)
+           c.category, count(*) FILTER (WHERE c.priority = 1), count(*) FILTER (WHERE c.priority = 2),
+           count(*) FILTER (WHERE c.priority = 3), count(*) FILTER (WHERE c.priority >= 4)
       FROM trend_contributions c CROSS JOIN (VALUES ('d'::"char"), ('m'::"char")) g(grain)
      WHERE c.counted
-     GROUP BY 1, 2, 3, 4, 5;
+     GROUP BY 1, 2, 3, 4;
+    INSERT INTO trend_outcomes
+    SELECT c.area_code, date_trunc('month', c.day)::date, c.priority, count(*),
+           count(*) FILTER (WHERE c.resolved), count(*) FILTER (WHERE c.escalated)
+      FROM trend_contributions c WHERE c.counted
+     GROUP BY 1, 2, 3;
     INSERT INTO trend_response
     SELECT c.area_code, date_trunc('month', c.day)::date, c.priority, m.metric,
            antt_rt_bucket(CASE m.metric WHEN 'a' THEN c.ack_s ELSE c.resolve_s END), count(*)
@@ -341,23 +369,86 @@ BEGIN
     RAISE EXCEPTION 'bad dimension "%" (all, group:CODE or category:CODE)', d USING ERRCODE = 'AT400';
 END $$;
 
--- Counted incidents in [d0, d1) over the given leaf areas and categories
--- (NULL: all) and priorities up to max_prio (NULL: all): whole months from
--- the month rollup, the ragged edges from the day rollup.
+-- Counted incidents in [d0, d1) over the given leaf areas, per area,
+-- category and priority. Whole months come from the month rollup; a ragged
+-- edge from the day rollup, or, when that is shorter, as its month less the
+-- days outside the range (a year to date is then its months less the days
+-- after today, of which there are none). Each part is one range of the
+-- primary key.
+CREATE TYPE antt_trend_cell AS (area_code text, category text, priority smallint, n bigint);
+
+CREATE FUNCTION antt_trend_cells(areas text[], d0 date, d1 date) RETURNS SETOF antt_trend_cell
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    g "char"[] := '{}';
+    f date[] := '{}';
+    t date[] := '{}';
+    sg integer[] := '{}';
+    ms date;
+    me date;
+    m0 date;
+    m1 date;
+BEGIN
+    IF d1 <= d0 THEN
+        RETURN;
+    END IF;
+    ms := date_trunc('month', d0)::date;
+    IF date_trunc('month', d1 - 1)::date = ms THEN
+        -- within one month: its days, or the month less the days outside
+        me := (ms + interval '1 month')::date;
+        IF (d1 - d0) <= (me - ms) - (d1 - d0) THEN
+            g := g || '{d}'::"char"[]; f := f || d0; t := t || d1; sg := sg || 1;
+        ELSE
+            g := g || '{m,d,d}'::"char"[]; f := f || ARRAY[ms, ms, d1]; t := t || ARRAY[me, d0, me];
+            sg := sg || ARRAY[1, -1, -1];
+        END IF;
+    ELSE
+        m0 := CASE WHEN ms = d0 THEN d0 ELSE (ms + interval '1 month')::date END;
+        m1 := date_trunc('month', d1)::date;
+        IF m0 < m1 THEN
+            g := g || '{m}'::"char"[]; f := f || m0; t := t || m1; sg := sg || 1;
+        END IF;
+        IF d0 < m0 THEN  -- the head [d0, m0)
+            IF (m0 - d0) <= (d0 - ms) THEN
+                g := g || '{d}'::"char"[]; f := f || d0; t := t || m0; sg := sg || 1;
+            ELSE
+                g := g || '{m,d}'::"char"[]; f := f || ARRAY[ms, ms]; t := t || ARRAY[m0, d0]; sg := sg || ARRAY[1, -1];
+            END IF;
+        END IF;
+        IF m1 < d1 THEN  -- the tail [m1, d1)
+            me := (m1 + interval '1 month')::date;
+            IF (d1 - m1) <= (me - d1) THEN
+                g := g || '{d}'::"char"[]; f := f || m1; t := t || d1; sg := sg || 1;
+            ELSE
+                g := g || '{m,d}'::"char"[]; f := f || ARRAY[m1, d1]; t := t || ARRAY[me, me]; sg := sg || ARRAY[1, -1];
+            END IF;
+        END IF;
+    END IF;
+    RETURN QUERY
+    WITH w AS (
+        SELECT c.area_code, c.category, sum(s.sg * c.n1) AS n1, sum(s.sg * c.n2) AS n2,
+               sum(s.sg * c.n3) AS n3, sum(s.sg * c.n4) AS n4
+          FROM unnest(g, f, t, sg) AS s(grain, f, t, sg)
+         CROSS JOIN LATERAL (SELECT x.* FROM trend_counts x
+                              WHERE x.area_code = ANY (areas) AND x.grain = s.grain
+                                AND x.bucket >= s.f AND x.bucket < s.t) c
+         GROUP BY 1, 2
+    )
+    SELECT w.area_code, w.category, p.p::smallint,
+           (CASE p.p WHEN 1 THEN w.n1 WHEN 2 THEN w.n2 WHEN 3 THEN w.n3 ELSE w.n4 END)::bigint
+      FROM w CROSS JOIN (VALUES (1), (2), (3), (4)) p(p)
+     WHERE CASE p.p WHEN 1 THEN w.n1 WHEN 2 THEN w.n2 WHEN 3 THEN w.n3 ELSE w.n4 END <> 0;
+END $$
+-- a district is most of the table: without this the planner reads all of it
+-- (in parallel) where a few ranges of the key are wanted
+SET enable_seqscan = off SET max_parallel_workers_per_gather = 0 SET jit = off;
+
+-- The same summed over categories cats (NULL: all) and priorities up to
+-- max_prio (NULL: all).
 CREATE FUNCTION antt_trend_count(areas text[], cats text[], d0 date, d1 date, max_prio smallint DEFAULT NULL)
 RETURNS bigint LANGUAGE sql STABLE AS $$
-    WITH b AS (
-        SELECT CASE WHEN date_trunc('month', d0)::date = d0 THEN d0
-                    ELSE (date_trunc('month', d0) + interval '1 month')::date END AS m0,
-               date_trunc('month', d1)::date AS m1
-    )
-    SELECT COALESCE(sum(c.n), 0)::bigint FROM b, trend_counts c
-     WHERE c.area_code = ANY (areas)
-       AND (cats IS NULL OR c.category = ANY (cats))
-       AND (max_prio IS NULL OR c.priority <= max_prio)
-       AND ((b.m0 < b.m1 AND c.grain = 'm' AND c.bucket >= b.m0 AND c.bucket < b.m1)
-         OR (c.grain = 'd' AND c.bucket >= d0 AND c.bucket < d1
-             AND (b.m0 >= b.m1 OR c.bucket < b.m0 OR c.bucket >= b.m1)))
+    SELECT COALESCE(sum(c.n), 0)::bigint FROM antt_trend_cells(areas, d0, d1) c
+     WHERE (cats IS NULL OR c.category = ANY (cats)) AND (max_prio IS NULL OR c.priority <= max_prio)
 $$;
 
 -- Percentage change with two decimals; NULL when the prior count is 0
@@ -413,9 +504,9 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     areas text[];
     cats text[] := antt_dimension_categories(dim);
-    b date;
-    e date;
-    k integer := 0;
+    v_b date;
+    v_e date;
+    per integer;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM areas a WHERE a.code = area) THEN
         RAISE EXCEPTION 'unknown area %', area USING ERRCODE = 'AT404';
@@ -436,21 +527,43 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
-    b := antt_period_start(period, d_from);
-    WHILE b <= d_to LOOP
-        k := k + 1;
-        IF k > 1000 THEN
-            RAISE EXCEPTION 'more than 1000 buckets: choose a longer period' USING ERRCODE = 'AT400';
-        END IF;
-        e := antt_period_next(period, b);
-        bucket := antt_period_label(period, b);
-        bucket_from := b; bucket_to := e - 1;
-        n := antt_trend_count(areas, cats, b, e);
-        prior := antt_trend_count(areas, cats, (b - interval '1 year')::date, (e - interval '1 year')::date);
-        change := n - prior; change_pct := antt_pct_change(n, prior);
-        RETURN NEXT;
-        b := e;
-    END LOOP;
+    -- whole buckets: month, quarter and year from the month rollup, day and
+    -- week from the day rollup; one scan for the buckets, one for the year
+    -- before (a day d of the year before belongs to the bucket of d + 1 year)
+    v_b := antt_period_start(period, d_from);
+    v_e := antt_period_next(period, antt_period_start(period, d_to));
+    per := CASE period WHEN 'day' THEN 1 WHEN 'week' THEN 7 ELSE 28 END;
+    IF (v_e - v_b) / per > 1000 THEN
+        RAISE EXCEPTION 'more than 1000 buckets: choose a longer period' USING ERRCODE = 'AT400';
+    END IF;
+    RETURN QUERY
+    WITH g AS (
+        SELECT CASE WHEN period IN ('day', 'week') THEN 'd' ELSE 'm' END::"char" AS grain
+    ), bk AS (
+        SELECT x::date AS b FROM generate_series(v_b, v_e - 1,
+            CASE period WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
+                        WHEN 'month' THEN interval '1 month' WHEN 'quarter' THEN interval '3 months'
+                        ELSE interval '1 year' END) x
+    ), cur AS (
+        SELECT antt_period_start(period, c.bucket) AS b, sum(c.n1 + c.n2 + c.n3 + c.n4)::bigint AS n
+          FROM g, trend_counts c
+         WHERE c.area_code = ANY (areas) AND c.grain = g.grain AND c.bucket >= v_b AND c.bucket < v_e
+           AND (cats IS NULL OR c.category = ANY (cats))
+         GROUP BY 1
+    ), pri AS (
+        SELECT antt_period_start(period, (c.bucket + interval '1 year')::date) AS b,
+               sum(c.n1 + c.n2 + c.n3 + c.n4)::bigint AS n
+          FROM g, trend_counts c
+         WHERE c.area_code = ANY (areas) AND c.grain = g.grain
+           AND c.bucket >= (v_b - interval '1 year')::date AND c.bucket < (v_e - interval '1 year')::date
+           AND (cats IS NULL OR c.category = ANY (cats))
+         GROUP BY 1
+    )
+    SELECT antt_period_label(period, bk.b), bk.b, antt_period_next(period, bk.b) - 1,
+           COALESCE(cur.n, 0), COALESCE(pri.n, 0), COALESCE(cur.n, 0) - COALESCE(pri.n, 0),
+           antt_pct_change(COALESCE(cur.n, 0), COALESCE(pri.n, 0))
+      FROM bk LEFT JOIN cur ON cur.b = bk.b LEFT JOIN pri ON pri.b = bk.b
+     ORDER BY bk.b;
 END $$;
 
 -- Median and p90 (seconds) of one response histogram selection.
@@ -489,8 +602,8 @@ LANGUAGE sql STABLE AS $$
       CROSS JOIN LATERAL (
           SELECT COALESCE(sum(c.n), 0) AS n, COALESCE(sum(c.resolved), 0) AS resolved,
                  COALESCE(sum(c.escalated), 0) AS escalated
-            FROM trend_counts c
-           WHERE c.area_code = ANY (a.areas) AND c.grain = 'm' AND c.bucket >= a.m0 AND c.bucket < a.m1
+            FROM trend_outcomes c
+           WHERE c.area_code = ANY (a.areas) AND c.month >= a.m0 AND c.month < a.m1
              AND (p.prio IS NULL OR c.priority = p.prio)) x
 $$;
 
@@ -512,22 +625,11 @@ CREATE FUNCTION antt_level_vi(level text) RETURNS text LANGUAGE sql IMMUTABLE AS
                       WHEN 'neighbourhood' THEN 'khu phố' WHEN 'city' THEN 'thành phố' ELSE 'tỉnh' END
 $$;
 
--- Whether an area meets the standard over [d0, d1): NULL when its level has
--- no rules.
-CREATE FUNCTION antt_area_meets_standard(area text, d0 date, d1 date) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-    SELECT bool_and(antt_trend_count(antt_area_set(area),
-                                     CASE WHEN r.group_code IS NULL THEN NULL
-                                          ELSE (SELECT array_agg(m.category) FROM stat_group_members m
-                                                 WHERE m.group_code = r.group_code) END,
-                                     d0, d1, r.max_priority) <= r.max_count)
-      FROM area_standard_rules r JOIN areas a ON a.code = area AND a.level = r.level
-$$;
-
 -- antt_summary(area, year): the year's figures per statistic group against
 -- the same period of the year before (the whole year, or 1 January to today
--- while the year runs), the areas below that met the standard, response
--- figures, and the sentence districts publish.
+-- while the year runs), the areas one level below that met the standard,
+-- and the sentence districts publish. The period's counts are read once (per
+-- leaf area, category and priority) and every figure is summed from them.
 CREATE FUNCTION antt_summary(area text, yr integer) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -537,12 +639,14 @@ DECLARE
     d1 date;
     p0 date;
     p1 date;
+    cur antt_trend_cell[];
+    pri antt_trend_cell[];
     g record;
     groups jsonb := '[]';
     parts text[] := '{}';
     first boolean := true;
-    cur bigint;
-    prior bigint;
+    n_cur bigint;
+    n_pri bigint;
     clause text;
     child_level text;
     met integer;
@@ -566,30 +670,37 @@ BEGIN
     END IF;
     p0 := (d0 - interval '1 year')::date;
     p1 := (d1 - interval '1 year')::date;
-    FOR g IN SELECT s.code, s.name_vi, s.verb_vi, array_agg(m.category) AS cats
-               FROM stat_groups s JOIN stat_group_members m ON m.group_code = s.code
-              GROUP BY s.code, s.name_vi, s.verb_vi, s.position ORDER BY s.position, s.code LOOP
-        cur := antt_trend_count(areas, g.cats, d0, d1);
-        prior := antt_trend_count(areas, g.cats, p0, p1);
-        groups := groups || jsonb_build_object('group', g.code, 'name', g.name_vi, 'count', cur, 'prior', prior,
-                                               'change', cur - prior, 'change_pct', antt_pct_change(cur, prior));
-        IF cur = 0 AND prior = 0 THEN
+    cur := ARRAY(SELECT c FROM antt_trend_cells(areas, d0, d1) c);
+    pri := ARRAY(SELECT c FROM antt_trend_cells(areas, p0, p1) c);
+    FOR g IN WITH c AS (SELECT m.group_code, sum(x.n) AS n FROM unnest(cur) x
+                          JOIN stat_group_members m ON m.category = x.category GROUP BY 1),
+                  p AS (SELECT m.group_code, sum(x.n) AS n FROM unnest(pri) x
+                          JOIN stat_group_members m ON m.category = x.category GROUP BY 1)
+             SELECT s.code, s.name_vi, s.verb_vi, COALESCE(c.n, 0) AS n_cur, COALESCE(p.n, 0) AS n_pri
+               FROM stat_groups s LEFT JOIN c ON c.group_code = s.code LEFT JOIN p ON p.group_code = s.code
+              WHERE EXISTS (SELECT 1 FROM stat_group_members m WHERE m.group_code = s.code)
+              ORDER BY s.position, s.code LOOP
+        n_cur := g.n_cur;
+        n_pri := g.n_pri;
+        groups := groups || jsonb_build_object('group', g.code, 'name', g.name_vi, 'count', n_cur, 'prior', n_pri,
+                                               'change', n_cur - n_pri, 'change_pct', antt_pct_change(n_cur, n_pri));
+        IF n_cur = 0 AND n_pri = 0 THEN
             CONTINUE;
         END IF;
-        clause := g.verb_vi || ' ' || antt_vi_int(cur) || ' vụ ' || g.name_vi || ' (';
-        IF cur = prior THEN
+        clause := g.verb_vi || ' ' || antt_vi_int(n_cur) || ' vụ ' || g.name_vi || ' (';
+        IF n_cur = n_pri THEN
             clause := clause || 'bằng';
         ELSE
-            clause := clause || CASE WHEN cur < prior THEN 'giảm ' ELSE 'tăng ' END || antt_vi_change(cur - prior) || ' vụ';
+            clause := clause || CASE WHEN n_cur < n_pri THEN 'giảm ' ELSE 'tăng ' END || antt_vi_change(n_cur - n_pri) || ' vụ';
         END IF;
         IF first THEN
             clause := clause || ' so với cùng kỳ năm ' || (yr - 1);
         END IF;
-        IF prior = 0 THEN
+        IF n_pri = 0 THEN
             clause := clause || CASE WHEN first THEN '' ELSE ' so với cùng kỳ' END || ', cùng kỳ không có vụ nào';
-        ELSIF cur <> prior THEN
-            clause := clause || ', tỉ lệ ' || CASE WHEN cur < prior THEN 'giảm ' ELSE 'tăng ' END
-                      || antt_vi_pct(antt_pct_change(cur, prior)) || '%';
+        ELSIF n_cur <> n_pri THEN
+            clause := clause || ', tỉ lệ ' || CASE WHEN n_cur < n_pri THEN 'giảm ' ELSE 'tăng ' END
+                      || antt_vi_pct(antt_pct_change(n_cur, n_pri)) || '%';
         ELSIF NOT first THEN
             clause := clause || ' cùng kỳ';
         END IF;
@@ -597,18 +708,42 @@ BEGIN
         first := false;
     END LOOP;
 
-    -- the areas one level below that existed at the end of the period
+    -- the areas one level below that existed at the end of the period, each
+    -- against every rule of its level (an area of a level without rules
+    -- does not take part)
     SELECT min(c.level) INTO child_level FROM areas c
      WHERE c.parent_code = area AND EXISTS (SELECT 1 FROM area_standard_rules r WHERE r.level = c.level);
     IF child_level IS NOT NULL THEN
-        SELECT count(*) FILTER (WHERE ok), count(*),
-               jsonb_agg(jsonb_build_object('area', code, 'name', name, 'met', ok) ORDER BY code)
-          INTO met, total, children
-          FROM (SELECT c.code, c.name, COALESCE(antt_area_meets_standard(c.code, d0, d1), false) AS ok
-                  FROM areas c
-                 WHERE c.parent_code = area AND c.level = child_level
-                   AND c.valid_from < d1 AND (c.valid_to IS NULL OR c.valid_to >= d1 - 1)) x;
-        standard := jsonb_build_object('level', child_level, 'met', met, 'total', total, 'areas', children);
+        WITH ch AS (
+            SELECT c.code, c.name FROM areas c
+             WHERE c.parent_code = area AND c.level = child_level
+               AND c.valid_from < d1 AND (c.valid_to IS NULL OR c.valid_to >= d1 - 1)
+        ), leaf AS (
+            SELECT ch.code AS child, unnest(antt_area_set(ch.code)) AS area_code FROM ch
+        ), rc AS (
+            SELECT r.id, r.max_count, r.max_priority, r.group_code FROM area_standard_rules r
+             WHERE r.level = child_level
+        ), rx AS (
+            -- each rule's categories (NULL: any)
+            SELECT rc.id, m.category FROM rc LEFT JOIN stat_group_members m ON m.group_code = rc.group_code
+        ), per AS (
+            SELECT l.child, rc.id, sum(x.n) AS n
+              FROM unnest(cur) x JOIN leaf l ON l.area_code = x.area_code
+              JOIN rx ON rx.category IS NULL OR rx.category = x.category
+              JOIN rc ON rc.id = rx.id AND (rc.max_priority IS NULL OR x.priority <= rc.max_priority)
+             GROUP BY 1, 2
+        ), counts AS (
+            -- every child against every rule, zero when nothing matched
+            SELECT ch.code, ch.name, rc.id, rc.max_count, COALESCE(per.n, 0) AS n
+              FROM ch CROSS JOIN rc LEFT JOIN per ON per.child = ch.code AND per.id = rc.id
+        ), ok AS (
+            SELECT code, name, bool_and(n <= max_count) AS met FROM counts GROUP BY code, name
+        )
+        SELECT count(*) FILTER (WHERE ok.met), count(*),
+               jsonb_agg(jsonb_build_object('area', code, 'name', name, 'met', ok.met) ORDER BY code)
+          INTO met, total, children FROM ok;
+        standard := jsonb_build_object('level', child_level, 'met', met, 'total', total,
+                                       'areas', COALESCE(children, '[]'));
         IF total > 0 THEN
             parts := parts || (met || '/' || total || ' ' || antt_level_vi(child_level)
                                || ' đạt chuẩn “An toàn về an ninh trật tự”');
@@ -619,10 +754,9 @@ BEGIN
                                              ELSE array_to_string(parts, '; ') END || '.';
     RETURN jsonb_build_object(
         'area', a.code, 'name', a.name, 'year', yr, 'from', d0, 'to', d1 - 1, 'prior_from', p0, 'prior_to', p1 - 1,
-        'total', antt_trend_count(areas, NULL, d0, d1), 'prior_total', antt_trend_count(areas, NULL, p0, p1),
-        'groups', groups, 'standard', standard,
-        'response', antt_trend_response(area, d0, d1),
-        'sentence', sentence);
+        'total', (SELECT COALESCE(sum(c.n), 0) FROM unnest(cur) c),
+        'prior_total', (SELECT COALESCE(sum(c.n), 0) FROM unnest(pri) c),
+        'groups', groups, 'standard', standard, 'sentence', sentence);
 END $$;
 
 -- Days whose count in an area (the given one and the wards, communes and
@@ -650,8 +784,8 @@ LANGUAGE sql STABLE AS $$
          WHERE x.code = area OR x.code = ANY (antt_area_set(area)) AND x.level IN ('ward', 'commune', 'neighbourhood')
     ), counts AS (
         SELECT s.code, c.category,
-               sum(c.n) FILTER (WHERE c.bucket = d) AS k,
-               sum(c.n) FILTER (WHERE c.bucket < d) AS before
+               sum(c.n1 + c.n2 + c.n3 + c.n4) FILTER (WHERE c.bucket = d) AS k,
+               sum(c.n1 + c.n2 + c.n3 + c.n4) FILTER (WHERE c.bucket < d) AS before
           FROM sub s JOIN trend_counts c ON c.area_code = ANY (s.areas) AND c.grain = 'd'
                                          AND c.bucket >= d - 28 AND c.bucket <= d
          GROUP BY 1, 2
