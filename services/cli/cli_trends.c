@@ -243,6 +243,6 @@ int cli_rebuild_trends(int argc, char **argv)
     PQclear(r);
     PQfinish(c);
     printf("rebuilt: %s incidents counted; %s\n", counted,
-           strcmp(before, after) ? "the live numbers differed and are now corrected" : "identical to the live numbers");
+           strcmp(before, after) ? "the rollups differed from the incidents (or held changes not yet applied) and are now corrected" : "identical to the live numbers");
     return 0;
 }

@@ -12,6 +12,14 @@
 #   6. intake + classification + notification at 1,000 and 5,000 reports/s:
 #      from intake receiving a report to its desk feed message at a
 #      subscriber (bench_feed)
+#   7. trend queries over TREND_N (1,000,000) generated incidents loaded with
+#      COPY into a database of their own: the district-year summary (last
+#      year, and this year to date), a monthly series, a ward's summary, and
+#      the summary over HTTP from aggregation (bench_trends query)
+#   8. the whole stack with aggregation at 1,000 and 5,000 reports/s: from an
+#      incident's change (its updated_at, in the classifying transaction) to
+#      the district's trend update at a subscriber of the trend PUB
+#      (bench_trends lag)
 # and prints the figures and the ratio intake / pgbench from the same run.
 set -euo pipefail
 build=$(realpath "${1:-build}")
@@ -22,14 +30,17 @@ HTTP=${HTTP:-24}       # HTTP connections per thread
 ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
 THREADS=${THREADS:-2}
 PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
-PHASES=${PHASES:-123456}      # which phases to run (e.g. PHASES=5)
+PHASES=${PHASES:-12345678}    # which phases to run (e.g. PHASES=5)
+TREND_N=${TREND_N:-1000000}   # incidents in the trend-query phase
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 work=$(mktemp -d /tmp/antt-bench.XXXXXX)
 intake_pid=
 worker_pid=
 notify_pid=
+agg_pid=
 cleanup() {
+  [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null && wait "$agg_pid" 2>/dev/null || true
   [ -n "$notify_pid" ] && kill "$notify_pid" 2>/dev/null && wait "$notify_pid" 2>/dev/null || true
   [ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
   [ -n "$intake_pid" ] && kill "$intake_pid" 2>/dev/null && wait "$intake_pid" 2>/dev/null || true
@@ -216,6 +227,82 @@ if has 6; then
   done
 fi
 
+# 7. trend queries over a large history, in a database of their own
+: > "$work/tq"
+if has 7; then
+  tdb="$base dbname=trends"
+  psql "$base dbname=postgres" -qc "CREATE DATABASE trends"
+  ANTT_DB_CONNINFO="$tdb" "$build/services/cli/antt" migrate >/dev/null
+  psql "$tdb" -q -f "$root/deploy/demo/areas.sql" >/dev/null
+  load=$("$build/tests/bench/bench_trends" load "$tdb" "$TREND_N")
+  t0=$(date +%s.%N)
+  rebuilt=$(ANTT_DB_CONNINFO="$tdb" "$build/services/cli/antt" rebuild-trends)
+  rebuild_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  psql "$tdb" -qc "VACUUM ANALYZE"
+  echo "  $load; rebuild ${rebuild_s}s ($rebuilt)"
+  ANTT_DB_CONNINFO="$tdb" ANTT_AGGREGATION_HTTP=127.0.0.1:$((port + 8)) \
+    ANTT_AGGREGATION_PUBLISH_ENDPOINT=tcp://127.0.0.1:$((port + 9)) \
+    ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=tcp://127.0.0.1:$((port + 10)) \
+    ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 11)) \
+    ANTT_AGGREGATION_UPDATE_ENDPOINT=tcp://127.0.0.1:$((port + 12)) \
+    "$build/services/aggregation/antt-aggregation" > "$work/agg-trends.log" 2>&1 &
+  agg_pid=$!
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((port + 8))/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  for i in $(seq 1 "$RUNS"); do
+    line=$("$build/tests/bench/bench_trends" query "$tdb" "$DURATION" "http://127.0.0.1:$((port + 8))")
+    echo "  trend queries run $i: $line"; echo "$line" >> "$work/tq"
+  done
+  kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true; agg_pid=
+fi
+
+# 8. live trends: the phase-6 stack plus aggregation, which binds the
+# endpoint classification also publishes to
+: > "$work/lag1000"; : > "$work/lag5000"
+if has 8; then
+  [ -n "$worker_pid" ] && { kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true; worker_pid=; }
+  psql "$ANTT_DB_CONNINFO" -qc "TRUNCATE report_queue, trend_queue"
+  settle
+  export ANTT_NOTIFICATION_HTTP=127.0.0.1:$((port + 4))
+  export ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 5))
+  export ANTT_NOTIFICATION_FEED_ENDPOINT=tcp://127.0.0.1:$((port + 6))
+  export ANTT_NOTIFICATION_TRIAGE_ENDPOINT=tcp://127.0.0.1:$((port + 7))
+  export ANTT_AGGREGATION_HTTP=127.0.0.1:$((port + 13))
+  export ANTT_AGGREGATION_PUBLISH_ENDPOINT=tcp://127.0.0.1:$((port + 14))
+  export ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=tcp://127.0.0.1:$((port + 15))
+  export ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 16))
+  export ANTT_AGGREGATION_UPDATE_ENDPOINT=$ANTT_NOTIFICATION_FEED_ENDPOINT
+  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS="$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT $ANTT_AGGREGATION_CLASSIFIED_ENDPOINT"
+  if [ -z "$notify_pid" ]; then
+    "$build/services/notification/antt-notification" > "$work/notify2.log" 2>&1 &
+    notify_pid=$!
+  fi
+  "$build/services/aggregation/antt-aggregation" > "$work/agg.log" 2>&1 &
+  agg_pid=$!
+  "$build/services/classification/antt-classification" > "$work/worker3.log" 2>&1 &
+  worker_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$((port + 13))/readyz" >/dev/null 2>&1 && \
+      curl -sf "http://127.0.0.1:$((port + 4))/readyz" >/dev/null 2>&1 && \
+      curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  for rate in 1000 5000; do
+    for i in $(seq 1 "$RUNS"); do
+      "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
+      lag_pid=$!
+      for _ in $(seq 1 50); do grep -q ready "$work/lag.out" 2>/dev/null && break; sleep 0.1; done
+      sleep 1  # the subscription reaches the publisher
+      line=$(gen --rate "$rate")
+      wait "$lag_pid"
+      f=$(tail -1 "$work/lag.out")
+      echo "  trend lag ${rate}/s run $i: $line $f"; echo "$f" >> "$work/lag$rate"
+    done
+  done
+  curl -s "http://127.0.0.1:$((port + 13))/metrics" > "$work/am"
+  drains=$(awk '/^antt_aggregation_drains_total/ {print $2}' "$work/am")
+  changes=$(awk '/^antt_aggregation_changes_total/ {print $2}' "$work/am")
+fi
+
 rps=$(field rps < "$work/max" | median)
 p50=$(field p50_ms < "$work/max" | median); p99=$(field p99_ms < "$work/max" | median); p999=$(field p999_ms < "$work/max" | median)
 f50=$(field p50_ms < "$work/fixed" | median); f99=$(field p99_ms < "$work/fixed" | median); f999=$(field p999_ms < "$work/fixed" | median)
@@ -237,5 +324,14 @@ echo "  intake ack p99 in the same runs ${a99} ms"
 for rate in 1000 5000; do
   [ -s "$work/feed$rate" ] || continue
   echo "report to desk feed at ${rate}/s: p50 $(field p50_ms < "$work/feed$rate" | median) ms, p99 $(field p99_ms < "$work/feed$rate" | median) ms, p99.9 $(field p999_ms < "$work/feed$rate" | median) ms (intake receipt to the subscriber, $(field updates < "$work/feed$rate" | median) updates)"
+done
+if [ -s "$work/tq" ]; then
+  for q in district_last_year district_this_year district_months ward_last_year http_summary; do
+    echo "trend query $q over $TREND_N incidents: p50 $(field "${q}_p50_ms" < "$work/tq" | median) ms, p99 $(field "${q}_p99_ms" < "$work/tq" | median) ms"
+  done
+fi
+for rate in 1000 5000; do
+  [ -s "$work/lag$rate" ] || continue
+  echo "incident change to trend update at ${rate}/s: p50 $(field p50_ms < "$work/lag$rate" | median) ms, p99 $(field p99_ms < "$work/lag$rate" | median) ms (the district's day total at a PUB subscriber, $(field updates < "$work/lag$rate" | median) updates; $drains drains applied $changes counter changes)"
 done
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
