@@ -16,6 +16,7 @@
 #include "antt_metrics.h"
 #include "antt_service.h"
 #include "antt_util.h"
+#include "antt/v1/incident.pb-c.h"
 #include "antt/v1/trend.pb-c.h"
 
 #define A_SSE_MAX_PENDING 2000 /* writes a slow SSE client may owe before it is dropped */
@@ -46,6 +47,9 @@ typedef struct a_svc {
     long batch_max;      /* queue rows per drain */
     a_sse_t *sse;
     uv_timer_t redrive;  /* drains the queue even when no message arrives */
+    uv_timer_t pace;     /* the next drain after a busy one */
+    long interval_ms;    /* at least this long between the starts of two drains */
+    uint64_t last_drain; /* loop time of the last drain's start */
     uv_timer_t upkeep;   /* checks for rebuilds and a new day */
     int closing;
     antt_metric_t *m_applied, *m_published, *m_drains, *m_keys, *m_lag, *m_sse, *m_snapshots, *m_bad;
@@ -335,17 +339,31 @@ static void s_on_drain(antt_db_job_t *job, int status, void *arg)
         return;
     }
     if (a->kicked || rows > 0)
-        s_drain(a);
+        s_drain(a); /* paced: see s_drain */
 }
 
+static void s_on_pace(uv_timer_t *t)
+{
+    s_drain(t->data);
+}
+
+/* Starts a drain now, or at the end of the pacing interval (changes arriving
+ * meanwhile are drained together: one transaction instead of many). */
 static void s_drain(a_svc_t *a)
 {
     if (a->closing || !a->loaded || !antt_db_connected(a->db))
         return;
-    if (a->draining) {
+    if (a->draining || uv_is_active((uv_handle_t *)&a->pace)) {
         a->kicked = 1;
         return;
     }
+    uint64_t now = uv_now(&a->svc->loop);
+    if (a->last_drain && now < a->last_drain + (uint64_t)a->interval_ms) {
+        a->kicked = 1;
+        uv_timer_start(&a->pace, s_on_pace, a->last_drain + (uint64_t)a->interval_ms - now, 0);
+        return;
+    }
+    a->last_drain = now;
     a->kicked = 0;
     char max[24];
     snprintf(max, sizeof(max), "%ld", a->batch_max);
@@ -360,14 +378,35 @@ static void s_drain(a_svc_t *a)
         a->draining = 1;
 }
 
-/* Any incident message is a kick: what changed is read from the queue, so
- * a message's content, order or repetition does not matter. */
+/* An incident message is a kick: what changed is read from the queue, so a
+ * message's content, order or repetition does not matter. Only messages
+ * that can change a count kick: a new incident, not a report joining one;
+ * a state change, not a note. */
 static void s_on_kick(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, void *arg)
 {
     (void)bus;
-    (void)frames;
-    (void)nframes;
-    s_drain(arg);
+    if (nframes != 2)
+        return;
+    const char *topic = zmq_msg_data(&frames[0]);
+    size_t tl = zmq_msg_size(&frames[0]);
+    int kick = 1;
+    if (tl >= 19 && !memcmp(topic, "incident.classified", 19)) {
+        Antt__V1__ClassifiedIncident *c = antt__v1__classified_incident__unpack(NULL, zmq_msg_size(&frames[1]),
+                                                                                zmq_msg_data(&frames[1]));
+        kick = c == NULL || !c->has_new_incident || c->new_incident;
+        if (c)
+            antt__v1__classified_incident__free_unpacked(c, NULL);
+    } else if (tl >= 16 && !memcmp(topic, "incident.update.", 16)) {
+        Antt__V1__IncidentUpdate *u = antt__v1__incident_update__unpack(NULL, zmq_msg_size(&frames[1]),
+                                                                        zmq_msg_data(&frames[1]));
+        kick = u == NULL || !(u->kind == ANTT__V1__UPDATE_KIND__UPDATE_REPORT_JOINED ||
+                              u->kind == ANTT__V1__UPDATE_KIND__UPDATE_NOTE ||
+                              u->kind == ANTT__V1__UPDATE_KIND__UPDATE_CONTACT_UNSEALED);
+        if (u)
+            antt__v1__incident_update__free_unpacked(u, NULL);
+    }
+    if (kick)
+        s_drain(arg);
 }
 
 static void s_on_redrive(uv_timer_t *t)
@@ -986,6 +1025,7 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     a->closing = 1;
     uv_close((uv_handle_t *)&a->redrive, NULL);
     uv_close((uv_handle_t *)&a->upkeep, NULL);
+    uv_close((uv_handle_t *)&a->pace, NULL);
     while (a->sse) {
         a_sse_t *c = a->sse;
         a->sse = c->next;
@@ -1058,6 +1098,9 @@ int agg_main(int argc, char **argv)
     uv_timer_init(&svc.loop, &a.redrive);
     a.redrive.data = &a;
     uv_timer_start(&a.redrive, s_on_redrive, (uint64_t)redrive_ms, (uint64_t)redrive_ms);
+    uv_timer_init(&svc.loop, &a.pace);
+    a.pace.data = &a;
+    antt_config_get_long(cfg, "aggregation.drain_interval_ms", 10, &a.interval_ms);
     uv_timer_init(&svc.loop, &a.upkeep);
     a.upkeep.data = &a;
     uv_timer_start(&a.upkeep, s_on_upkeep, 5000, 5000);

@@ -9,9 +9,11 @@
  *                                       SECONDS; with URL (aggregation's HTTP)
  *                                       also GET /api/v1/summary. Prints p50
  *                                       and p99 per query.
- *   bench_trends lag ENDPOINT SECONDS   subscribes to aggregation's trend PUB
+ *   bench_trends lag ENDPOINT SECONDS [AREA]
+ *                                       subscribes to aggregation's trend PUB
  *                                       and measures, per update of the
- *                                       district's day total, publish time
+ *                                       area's (default the city's) day total,
+ *                                       arrival time
  *                                       minus the oldest incident change it
  *                                       carries (source_ms). */
 #include <stdint.h>
@@ -213,12 +215,14 @@ static int s_query(const char *conninfo, int seconds, const char *url)
     return 0;
 }
 
-static int s_lag(const char *endpoint, int seconds)
+static int s_lag(const char *endpoint, int seconds, const char *area)
 {
     void *ctx = zmq_ctx_new(), *sub = zmq_socket(ctx, ZMQ_SUB);
     int hwm = 0;
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "trend.VN-HCM-BTA|day|", 21);
+    char topic[128];
+    int tl = snprintf(topic, sizeof(topic), "trend.%s|day|", area);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, (size_t)tl);
     if (zmq_connect(sub, endpoint) != 0)
         return 1;
     size_t n = 0, cap = 1 << 20;
@@ -238,7 +242,7 @@ static int s_lag(const char *endpoint, int seconds)
         double now = s_now_ms();
         Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
         if (u && u->has_source_ms && u->dimension && !strcmp(u->dimension, "all") && u->area_code &&
-            !strcmp(u->area_code, "VN-HCM-BTA") && n < cap)
+            !strcmp(u->area_code, area) && n < cap)
             lat[n++] = now - (double)u->source_ms;
         if (u)
             antt__v1__trend_update__free_unpacked(u, NULL);
@@ -260,7 +264,7 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "query"))
         return s_query(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : NULL);
     if (argc >= 4 && !strcmp(argv[1], "lag"))
-        return s_lag(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: bench_trends load CONNINFO N | query CONNINFO SECONDS [URL] | lag ENDPOINT SECONDS\n");
+        return s_lag(argv[2], atoi(argv[3]), argc > 4 ? argv[4] : "VN-HCM");
+    fprintf(stderr, "usage: bench_trends load CONNINFO N | query CONNINFO SECONDS [URL] | lag ENDPOINT SECONDS [AREA]\n");
     return 2;
 }
