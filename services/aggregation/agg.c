@@ -40,6 +40,7 @@ typedef struct a_svc {
     char epoch[48];      /* this state's identity: a new one means resync */
     int loaded;          /* the state has been loaded once */
     int need_load;       /* reload at the next chance */
+    int loading;         /* a load job is in flight */
     int draining;        /* a drain job is in flight */
     int kicked;          /* something arrived while draining */
     int32_t today;       /* the day the state was loaded for */
@@ -53,7 +54,7 @@ typedef struct a_svc {
     uv_timer_t upkeep;   /* checks for rebuilds and a new day */
     int closing;
     antt_metric_t *m_applied, *m_published, *m_drains, *m_keys, *m_lag, *m_sse, *m_snapshots, *m_bad;
-    antt_metric_t *m_dropped_sse;
+    antt_metric_t *m_dropped_sse, *m_drain_s;
 } a_svc_t;
 
 static void s_drain(a_svc_t *a);
@@ -72,6 +73,7 @@ static void s_sse_resync_all(a_svc_t *a);
 static void s_on_load(antt_db_job_t *job, int status, void *arg)
 {
     a_svc_t *a = arg;
+    a->loading = 0;
     if (status != 0 || a->closing) {
         if (status != -ECANCELED)
             ANTT_LOG(ANTT_WARN, "could not load the trend state: %s",
@@ -127,6 +129,8 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
 
 static void s_load(a_svc_t *a)
 {
+    if (a->loading)
+        return;
     antt_db_job_t *job = antt_db_job_new(s_on_load, a);
     antt_db_job_add(job, "SELECT code, parent_code FROM areas", 0, NULL, NULL, NULL);
     antt_db_job_add(job, "SELECT group_code, category FROM stat_group_members", 0, NULL, NULL, NULL);
@@ -144,6 +148,8 @@ static void s_load(a_svc_t *a)
                     0, NULL, NULL, NULL);
     if (antt_db_submit(a->db, job) != 0)
         a->need_load = 1;
+    else
+        a->loading = 1;
 }
 
 /* ---- publishing ----------------------------------------------------------------- */
@@ -321,6 +327,7 @@ static void s_on_drain(antt_db_job_t *job, int status, void *arg)
         return; /* the redrive timer tries again */
     }
     antt_metric_inc(a->m_drains);
+    antt_metric_observe(a->m_drain_s, antt_db_job_seconds(job));
     PGresult *r = antt_db_job_result(job, 0);
     int rows = PQntuples(r);
     int64_t now = antt_now_ms();
@@ -725,12 +732,12 @@ static void s_http_trends(antt_http_req_t *req, void *arg)
     antt_db_job_t *job = antt_db_job_new(NULL, NULL);
     antt_db_job_add(job,
                     "SELECT jsonb_build_object('area', $1::text, 'dimension', $2::text, 'period', $3::text,"
-                    " 'from', COALESCE($4::date, date_trunc('year', antt_trend_today())::date),"
+                    " 'from', COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
                     " 'to', COALESCE($5::date, antt_trend_today()))::text",
                     5, v, NULL, NULL);
     antt_db_job_add(job,
                     "SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change, change_pct"
-                    " FROM antt_trends($1, $2, $3, COALESCE($4::date, date_trunc('year', antt_trend_today())::date),"
+                    " FROM antt_trends($1, $2, $3, COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
                     " COALESCE($5::date, antt_trend_today()))",
                     5, v, NULL, NULL);
     antt_db_job_add(job,
@@ -919,6 +926,11 @@ static void s_http_stream(antt_http_req_t *req, void *arg)
     if (s_query(req, &f) != 0)
         return;
     const char *area = s_param(&f, "area"), *period = s_param(&f, "period");
+    if (!a->loaded) {
+        antt_form_cleanup(&f);
+        s_json_error(req, 503, "unavailable", "trend state not loaded yet");
+        return;
+    }
     if ((area && !agg_state_has_area(a->st, area)) ||
         (period && strcmp(period, "day") && strcmp(period, "week") && strcmp(period, "month") &&
          strcmp(period, "quarter") && strcmp(period, "year"))) {
@@ -926,11 +938,6 @@ static void s_http_stream(antt_http_req_t *req, void *arg)
         s_json_error(req, area && !agg_state_has_area(a->st, area) ? 404 : 400,
                      area && !agg_state_has_area(a->st, area) ? "not_found" : "bad_request",
                      "unknown area or bad period");
-        return;
-    }
-    if (!a->loaded) {
-        antt_form_cleanup(&f);
-        s_json_error(req, 503, "unavailable", "trend state not loaded yet");
         return;
     }
     a_sse_t *c = antt_xcalloc(1, sizeof(*c));
@@ -1000,6 +1007,7 @@ static void s_on_db_state(antt_db_t *db, int connected, void *arg)
     a_svc_t *a = arg;
     (void)db;
     a->draining = 0;
+    a->loading = 0;
     if (connected && !a->closing)
         s_load(a);
 }
@@ -1067,6 +1075,8 @@ int agg_main(int argc, char **argv)
     a.m_lag = antt_metrics_histogram("antt_aggregation_lag_seconds",
                                      "From an incident change (its updated_at) to its trend update being published",
                                      NULL, antt_latency_buckets, antt_latency_nbuckets);
+    a.m_drain_s = antt_metrics_histogram("antt_aggregation_drain_seconds", "Queue drain transactions, submit to commit",
+                                         NULL, antt_latency_buckets, antt_latency_nbuckets);
     a.db = antt_db_new(&svc.loop, svc.conninfo, "trends");
     antt_db_set_max_inflight(a.db, 2);
     antt_db_set_state_cb(a.db, s_on_db_state, &a);

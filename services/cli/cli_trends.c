@@ -95,7 +95,7 @@ int cli_trends(int argc, char **argv)
                    "                   [--period day|week|month|quarter|year|range] [--from YYYY-MM-DD]\n"
                    "                   [--to YYYY-MM-DD] [--csv]\n"
                    "Counts per bucket with the same bucket a year before (cùng kỳ).\n"
-                   "Defaults: all categories, by month, 1 January to today.\n");
+                   "Defaults: all categories, by month, 1 January (of --to's year) to today.\n");
             return 0;
         default: return 2;
         }
@@ -111,7 +111,7 @@ int cli_trends(int argc, char **argv)
     PGresult *r = PQexecParams(c,
                                "SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change,"
                                " change_pct FROM antt_trends($1, $2, $3,"
-                               " COALESCE($4::date, date_trunc('year', antt_trend_today())::date),"
+                               " COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
                                " COALESCE($5::date, antt_trend_today()))",
                                5, NULL, v, NULL, NULL, 0);
     if (s_failed(c, r))

@@ -249,8 +249,8 @@ static int s_lag(const char *endpoint, int seconds, const char *area)
         zmq_msg_close(&t);
         zmq_msg_close(&b);
     }
-    printf("updates=%zu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", n, s_q(lat, n, 0.5), s_q(lat, n, 0.99),
-           n ? lat[n - 1] : 0.0);
+    double p50 = s_q(lat, n, 0.5), p99 = s_q(lat, n, 0.99), max = n ? lat[n - 1] : 0.0; /* sorted by s_q */
+    printf("updates=%zu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", n, p50, p99, max);
     free(lat);
     zmq_close(sub);
     zmq_ctx_term(ctx);

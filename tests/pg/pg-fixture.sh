@@ -57,6 +57,7 @@ wal_buffers = 16MB
 max_wal_size = 2GB
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
+track_commit_timestamp = on
 CONF
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
       echo "$port" >"$dir/port"

@@ -171,8 +171,8 @@ CREATE VIEW trend_targets AS
 
 -- antt_trend_apply_ids(ids): brings the contributions of these incidents
 -- up to date with their rows and the rollups with them. Returns the changed
--- day counters and, per counter, the oldest updated_at of the incidents that
--- changed it (for the live lag). Serialised with rebuilds by an advisory lock.
+-- day counters and, per counter, the oldest commit time (or updated_at) of
+-- the incidents that changed it (for the live lag). Serialised with rebuilds by an advisory lock.
 CREATE FUNCTION antt_trend_apply_ids(ids uuid[])
 RETURNS TABLE (area_code text, day date, category text, delta bigint, changed_at timestamptz)
 LANGUAGE plpgsql AS $$
@@ -181,7 +181,11 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7470001);
     RETURN QUERY
     WITH tgt AS (
-        SELECT t.*, i.updated_at FROM trend_targets t JOIN incidents i ON i.id = t.incident_id
+        -- changed_at: when the incident's row was committed (with
+        -- track_commit_timestamp on), else when its transaction began
+        SELECT t.*, COALESCE(CASE WHEN current_setting('track_commit_timestamp') = 'on'
+                                  THEN pg_xact_commit_timestamp(i.xmin) END, i.updated_at) AS updated_at
+          FROM trend_targets t JOIN incidents i ON i.id = t.incident_id
          WHERE t.incident_id = ANY (ids)
     ), old AS (
         SELECT c.* FROM trend_contributions c WHERE c.incident_id = ANY (ids)
