@@ -931,13 +931,12 @@ static void s_http_stream(antt_http_req_t *req, void *arg)
         s_json_error(req, 503, "unavailable", "trend state not loaded yet");
         return;
     }
-    if ((area && !agg_state_has_area(a->st, area)) ||
-        (period && strcmp(period, "day") && strcmp(period, "week") && strcmp(period, "month") &&
-         strcmp(period, "quarter") && strcmp(period, "year"))) {
+    int unknown = area && !agg_state_has_area(a->st, area);
+    if (unknown || (period && strcmp(period, "day") && strcmp(period, "week") && strcmp(period, "month") &&
+                    strcmp(period, "quarter") && strcmp(period, "year"))) {
         antt_form_cleanup(&f);
-        s_json_error(req, area && !agg_state_has_area(a->st, area) ? 404 : 400,
-                     area && !agg_state_has_area(a->st, area) ? "not_found" : "bad_request",
-                     "unknown area or bad period");
+        s_json_error(req, unknown ? 404 : 400, unknown ? "not_found" : "bad_request",
+                     unknown ? "unknown area" : "bad period (day, week, month, quarter or year)");
         return;
     }
     a_sse_t *c = antt_xcalloc(1, sizeof(*c));

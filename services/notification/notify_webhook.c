@@ -51,6 +51,7 @@ struct w_send {
 };
 
 struct notify_webhook_s {
+    int open_handles;           /* timers not yet closed, while closing */
     uv_loop_t *loop;
     antt_db_t *db;
     CURLM *multi;
@@ -486,10 +487,11 @@ notify_webhook_t *notify_webhook_new(uv_loop_t *loop, antt_db_t *db, int group_a
     return wh;
 }
 
+/* libuv runs close callbacks in no promised order: the last one frees. */
 static void s_closed(uv_handle_t *h)
 {
     notify_webhook_t *wh = h->data;
-    if (h == (uv_handle_t *)&wh->poll_timer) {
+    if (--wh->open_handles == 0) {
         free(wh->busy);
         free(wh);
     }
@@ -509,6 +511,7 @@ void notify_webhook_close(notify_webhook_t *wh)
         s_send_free(s);
     }
     curl_multi_cleanup(wh->multi);
+    wh->open_handles = 2;
     uv_close((uv_handle_t *)&wh->curl_timer, s_closed);
     uv_close((uv_handle_t *)&wh->poll_timer, s_closed);
 }

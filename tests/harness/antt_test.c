@@ -304,7 +304,19 @@ int at_stop(at_proc_t *p, int sig, int ms)
     if (p->pid <= 0)
         return 0;
     kill(p->pid, sig);
-    return at_wait_until(s_ended, p, ms) ? 0 : -1;
+    int rc = at_wait_until(s_ended, p, ms) ? 0 : -1;
+    /* a service built with sanitizers reports there, on its way out */
+    char *log = p->log[0] ? at_read_file(p->log, NULL) : NULL;
+    const char *bad = log ? strstr(log, "Sanitizer") : NULL;
+    if (bad == NULL && log)
+        bad = strstr(log, "runtime error:");
+    if (bad) {
+        fprintf(stderr, "%s (%s): %.2000s\n", p->name, p->log, bad);
+        free(log);
+        fail_msg("%s reported a sanitizer error", p->name);
+    }
+    free(log);
+    return rc;
 }
 
 char *at_read_file(const char *path, size_t *len)
