@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
 #include <zmq.h>
 
 #include "antt_test.h"
@@ -575,6 +577,47 @@ static void test_spikes_hotspots(void **state)
     free(b);
 }
 
+/* Response times: ten P2 incidents of a ward, acknowledged after 1..10
+ * minutes and resolved after 1..10 hours; eight resolved, two escalated. */
+static void test_response_times(void **state)
+{
+    (void)state;
+    char *sql = antt_xasprintf(
+        "INSERT INTO incidents (id, created_at, occurred_at, category, priority, area_code, desk_code, status,"
+        " acknowledged_at, closed_at, outcome, escalations)"
+        " SELECT gen_random_uuid(), t, t, 'theft', 2, 'VN-HCM-BTA-BTDB', 'DESK-HCM-BTA-BTDB',"
+        " CASE WHEN g <= 8 THEN 'resolved' ELSE 'acknowledged' END, t + g * interval '1 minute',"
+        " CASE WHEN g <= 8 THEN t + g * interval '1 hour' END, CASE WHEN g <= 8 THEN 'done' END,"
+        " CASE WHEN g > 8 THEN 1 ELSE 0 END"
+        " FROM generate_series(1, 10) g, (SELECT make_timestamptz(%d, 3, 10, 9, 0, 0, 'Asia/Ho_Chi_Minh') AS t) x",
+        E.y);
+    at_db_exec(E.db, sql);
+    free(sql);
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/response?area=VN-HCM-BTA-BTDB&from=%d-03-01&to=%d-03-31", E.y, E.y);
+    int st;
+    char *b = s_get(path, &st);
+    assert_int_equal(st, 200);
+    json_t *j = json_loads(b, 0, NULL);
+    free(b);
+    json_t *p2 = json_array_get(json_object_get(j, "by_priority"), 2); /* [all, P1, P2, ...] */
+    assert_int_equal(json_integer_value(json_object_get(p2, "priority")), 2);
+    assert_int_equal(json_integer_value(json_object_get(p2, "incidents")), 10);
+    assert_true(fabs(json_number_value(json_object_get(p2, "resolved_share")) - 0.8) < 1e-9);
+    assert_true(fabs(json_number_value(json_object_get(p2, "escalated_share")) - 0.2) < 1e-9);
+    json_t *ack = json_object_get(p2, "acknowledge"), *res = json_object_get(p2, "resolve");
+    assert_int_equal(json_integer_value(json_object_get(ack, "n")), 10);
+    assert_int_equal(json_integer_value(json_object_get(res, "n")), 8);
+    /* the 5th of 10 is 300 s, the 9th 540 s; of 8 resolutions the 4th is 4 h and
+     * the 8th 8 h: histogram buckets are 2% wide */
+    double am = json_number_value(json_object_get(ack, "median_s")), a90 = json_number_value(json_object_get(ack, "p90_s"));
+    double rm = json_number_value(json_object_get(res, "median_s")), r90 = json_number_value(json_object_get(res, "p90_s"));
+    if (fabs(am - 300) > 6 || fabs(a90 - 540) > 11 || fabs(rm - 14400) > 288 || fabs(r90 - 28800) > 576)
+        fail_msg("ack median %g p90 %g, resolve median %g p90 %g", am, a90, rm, r90);
+    json_decref(j);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -586,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_sse_resume),
         cmocka_unit_test(test_http_edges),
         cmocka_unit_test(test_spikes_hotspots),
+        cmocka_unit_test(test_response_times),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
