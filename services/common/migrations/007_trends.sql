@@ -260,7 +260,8 @@ BEGIN
      WHERE d.counted
      GROUP BY 1, 2, 3
     HAVING sum(d.sign) <> 0;
-END $$;
+END $$
+SET enable_seqscan = off SET jit = off;
 
 -- Drains up to max_rows rows of the queue and applies their incidents.
 CREATE FUNCTION antt_trend_apply_queue(max_rows integer)
@@ -271,8 +272,8 @@ DECLARE
     ids uuid[];
 BEGIN
     WITH q AS (
-        DELETE FROM trend_queue WHERE seq IN
-            (SELECT seq FROM trend_queue ORDER BY seq LIMIT max_rows FOR UPDATE SKIP LOCKED)
+        DELETE FROM trend_queue WHERE seq = ANY (ARRAY(
+            SELECT seq FROM trend_queue ORDER BY seq LIMIT max_rows FOR UPDATE SKIP LOCKED))
         RETURNING incident_id
     )
     SELECT array_agg(DISTINCT incident_id) INTO ids FROM q;
@@ -280,7 +281,11 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY SELECT * FROM antt_trend_apply_ids(ids);
-END $$;
+END $$
+-- a queue is small but its statistics may say otherwise (a burst, a vacuum
+-- not yet run): every read here is by key, whatever the planner believes
+-- (the lesson of 004)
+SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off SET jit = off;
 
 -- Recomputes every contribution and rollup from the incidents table, in one
 -- transaction (readers see the old numbers until it commits). Returns the
