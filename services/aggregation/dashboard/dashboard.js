@@ -78,6 +78,10 @@ async function loadChart() {
     svg.append(el("text", { x: x + bw / 2, y: h - pad + 14, "font-size": 11, "text-anchor": "middle" }, String(i + 1)));
   });
   svg.append(el("text", { x: pad, y: 14, "font-size": 11 }, "tối đa " + fmt(max) + " vụ/tháng"));
+  svg.append(el("rect", { x: w - 250, y: 5, width: 10, height: 10, fill: "#8b1a1a" }));
+  svg.append(el("text", { x: w - 236, y: 14, "font-size": 11 }, String(y)));
+  svg.append(el("rect", { x: w - 190, y: 5, width: 10, height: 10, fill: "#c9ced8" }));
+  svg.append(el("text", { x: w - 176, y: 14, "font-size": 11 }, "cùng kỳ " + (y - 1)));
 }
 
 function project(bbox) {
