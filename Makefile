@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan run bench stop status clean
+.PHONY: all deps build test test-asan run bench soak stop status clean
 
 all: build
 
@@ -41,6 +41,11 @@ status:
 
 bench: build
 	@bash tests/bench/run.sh $(BUILD)
+
+# the long versions of the fault tests (the quick ones run in `make test`)
+soak: build
+	cd $(BUILD) && ANTT_FAULT_SECONDS=$${ANTT_FAULT_SECONDS:-600} ctest --output-on-failure -V \
+	  -R '^(pg_start|faults_integration|pg_stop)$$' --timeout 3600
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)

@@ -3,6 +3,7 @@
 #   pg-fixture.sh start DIR [PORT]   initdb DIR/data if needed, start on 127.0.0.1,
 #                                    write DIR/conninfo and DIR/port
 #   pg-fixture.sh stop DIR           fast shutdown
+#   pg-fixture.sh crash DIR          immediate shutdown (recovery at the next start)
 #   pg-fixture.sh status DIR
 # As root, the server runs as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root). Durability settings are PostgreSQL's defaults
@@ -77,11 +78,16 @@ stop)
     as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
   ;;
+crash)
+  # what a power cut or a kill -9 of the postmaster leaves: no shutdown
+  # checkpoint, recovery from the WAL at the next start
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+  ;;
 status)
   as_pg "$bindir/pg_ctl" -D "$dir/data" status
   ;;
 *)
-  echo "usage: pg-fixture.sh start|stop|status DIR [PORT]" >&2
+  echo "usage: pg-fixture.sh start|stop|crash|status DIR [PORT]" >&2
   exit 2
   ;;
 esac

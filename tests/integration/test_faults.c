@@ -1,0 +1,292 @@
+/* Crash loop: a steady load of unique reports while a random service is
+ * killed with SIGKILL every few seconds and PostgreSQL is stopped with
+ * `pg_ctl stop -m immediate` twice. Afterwards every acknowledged report is
+ * stored exactly once, classified and routed, the trend counts equal a count
+ * over the incidents table, and every restarted service was ready within
+ * 5 s. Prints the totals.
+ *
+ * ANTT_FAULT_SECONDS sets how long the chaos lasts (default 24: the quick
+ * version `make test` runs; `make soak` runs it for 10 minutes). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "antt_test.h"
+#include "antt_util.h"
+
+#define F_NSVC 4
+#define F_MAX_REPORTS 200000
+
+static const char *const s_names[F_NSVC] = {"intake", "classification", "notification", "aggregation"};
+static const char *const s_http_keys[F_NSVC] = {"ANTT_INTAKE_HTTP", "ANTT_CLASSIFICATION_HTTP",
+                                               "ANTT_NOTIFICATION_HTTP", "ANTT_AGGREGATION_HTTP"};
+
+static struct {
+    char dir[256];
+    int pgport;
+    char *base, *conninfo;
+    at_proc_t svc[F_NSVC];
+    int port[F_NSVC];
+    char *envv[48];
+    volatile int stop_load;
+    /* the load generator's books */
+    pthread_mutex_t mu;
+    long sent, acked, retries;
+    char (*acked_ids)[40];
+} F;
+
+static int s_spawn(int i)
+{
+    char *env[52], v[96];
+    int k = 0;
+    for (; F.envv[k]; k++)
+        env[k] = F.envv[k];
+    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], F.port[i]);
+    env[k++] = v;
+    env[k] = NULL;
+    return at_spawn(&F.svc[i], s_names[i], env);
+}
+
+/* One unique report, retried with its idempotency key until it is
+ * acknowledged (as a gateway does) or the test ends. */
+static void s_submit_one(long n, const char *url)
+{
+    char body[512], hdr[96];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: fault-%ld", n);
+    /* spread over the district so that reports are separate incidents */
+    double lat = 10.735 + (double)(n % 80) * 0.001, lon = 106.575 + (double)((n / 80) % 50) * 0.001;
+    snprintf(body, sizeof(body),
+             "api_key=key-app&service_code=theft&lat=%.5f&long=%.5f&description=bi%%20trom%%20xe%%20may%%20so%%20%ld",
+             lat, lon, n);
+    const char *hs[] = {hdr, NULL};
+    while (!F.stop_load) {
+        char *resp = NULL;
+        int st = at_http("POST", url, hs, body, strlen(body), &resp);
+        const char *id = resp ? strstr(resp, "\"service_request_id\":\"") : NULL;
+        if (st == 201 && id) {
+            pthread_mutex_lock(&F.mu);
+            if (F.acked < F_MAX_REPORTS) {
+                snprintf(F.acked_ids[F.acked], 40, "%.36s", id + 22);
+                F.acked++;
+            }
+            pthread_mutex_unlock(&F.mu);
+            free(resp);
+            return;
+        }
+        free(resp);
+        pthread_mutex_lock(&F.mu);
+        F.retries++;
+        pthread_mutex_unlock(&F.mu);
+        usleep(50 * 1000); /* a gateway's retry pause, not a synchronisation */
+    }
+}
+
+static void *s_load(void *arg)
+{
+    long first = (long)(intptr_t)arg;
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", F.port[0]);
+    for (long n = first; !F.stop_load; n += 2) {
+        pthread_mutex_lock(&F.mu);
+        F.sent++;
+        pthread_mutex_unlock(&F.mu);
+        s_submit_one(n, url);
+        usleep(10 * 1000); /* about 100 reports/s from two threads: a steady load */
+    }
+    return NULL;
+}
+
+static int s_setup(void **state)
+{
+    (void)state;
+    snprintf(F.dir, sizeof(F.dir), "%s/faultpg", ANTT_BUILD_DIR);
+    if (system("true") != 0)
+        return -1;
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", F.dir);
+    if (system(cmd) != 0)
+        return -1;
+    F.base = at_pg_start(F.dir, 0);
+    if (F.base == NULL)
+        return -1;
+    char path[300];
+    snprintf(path, sizeof(path), "%s/port", F.dir);
+    char *p = at_read_file(path, NULL);
+    F.pgport = p ? atoi(p) : 0;
+    free(p);
+    F.conninfo = at_db_create_in(F.base, "antt_faults");
+    PGconn *db = at_db_connect(F.conninfo);
+    at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                   " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    PQfinish(db);
+    F.acked_ids = calloc(F_MAX_REPORTS, 40);
+    pthread_mutex_init(&F.mu, NULL);
+    size_t cap = sizeof(F.envv) / sizeof(F.envv[0]);
+    char v[160];
+    at_env_add(F.envv, cap, "ANTT_DB_CONNINFO=%s", F.conninfo);
+    at_env_intake_keys(F.envv, cap, NULL, NULL);
+    at_env_add(F.envv, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
+    at_env_add(F.envv, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
+    at_env_add(F.envv, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
+    at_env_add(F.envv, cap, "ANTT_INTAKE_REPORTER_PER_HOUR=%s", "1000000");
+    at_env_add(F.envv, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
+    at_env_add(F.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", v);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", v);
+    char cls[64], agg[64];
+    snprintf(cls, sizeof(cls), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(agg, sizeof(agg), "tcp://127.0.0.1:%d", at_free_port());
+    snprintf(v, sizeof(v), "%s %s", cls, agg);
+    at_env_add(F.envv, cap, "ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", v);
+    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
+    at_env_add(F.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_FEED_ENDPOINT=%s", v);
+    at_env_add(F.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", v);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", v);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", v);
+    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
+    at_env_add(F.envv, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", v);
+    for (int i = 0; i < F_NSVC; i++) {
+        F.port[i] = at_free_port();
+        if (s_spawn(i) != 0 || at_wait_ready(F.port[i], 20000) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < F_NSVC; i++)
+        at_stop(&F.svc[i], SIGTERM, 10000);
+    at_pg_stop(F.dir);
+    free(F.acked_ids);
+    return 0;
+}
+
+static long s_long(PGconn *c, const char *sql)
+{
+    return at_db_long(c, sql);
+}
+
+typedef struct s_done {
+    PGconn *db;
+    long expect;
+} s_done_t;
+
+/* Everything acknowledged is stored, classified (linked to an incident with
+ * a desk) and applied to the trends. */
+static int s_settled(void *arg)
+{
+    s_done_t *d = arg;
+    if (PQstatus(d->db) != CONNECTION_OK)
+        PQreset(d->db);
+    return s_long(d->db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id") == d->expect &&
+           s_long(d->db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id"
+                         " JOIN incidents i ON i.id = l.incident_id AND i.desk_code IS NOT NULL") == d->expect &&
+           s_long(d->db, "SELECT count(*) FROM report_queue") == 0 &&
+           s_long(d->db, "SELECT count(*) FROM trend_queue") == 0;
+}
+
+static void test_crash_loop(void **state)
+{
+    (void)state;
+    const char *secs = getenv("ANTT_FAULT_SECONDS");
+    int seconds = secs && atoi(secs) > 0 ? atoi(secs) : 24;
+    pthread_t load[2];
+    for (long t = 0; t < 2; t++)
+        pthread_create(&load[t], NULL, s_load, (void *)(intptr_t)t);
+    unsigned seed = (unsigned)getpid();
+    int kills[F_NSVC] = {0}, pg_crashes = 0;
+    int64_t end = antt_now_ms() + seconds * 1000LL, next_pg = antt_now_ms() + seconds * 1000LL / 3;
+    while (antt_now_ms() < end) {
+        /* every ~2 s: one service killed, restarted, ready within 5 s */
+        int64_t until = antt_now_ms() + 1500 + rand_r(&seed) % 1000;
+        while (antt_now_ms() < until)
+            usleep(50 * 1000); /* the pace of the chaos, not a synchronisation */
+        if (pg_crashes < 2 && antt_now_ms() >= next_pg) {
+            char cmd[512];
+            snprintf(cmd, sizeof(cmd), "bash %s/tests/pg/pg-fixture.sh crash %s", ANTT_SOURCE_DIR, F.dir);
+            assert_int_equal(system(cmd), 0);
+            pg_crashes++;
+            usleep(300 * 1000); /* PostgreSQL stays down a moment */
+            char *again = at_pg_start(F.dir, F.pgport);
+            assert_non_null(again);
+            free(again);
+            next_pg = antt_now_ms() + seconds * 1000LL / 3;
+            continue;
+        }
+        int i = rand_r(&seed) % F_NSVC;
+        kill(F.svc[i].pid, SIGKILL);
+        at_stop(&F.svc[i], SIGKILL, 5000);
+        assert_int_equal(s_spawn(i), 0);
+        if (at_wait_ready(F.port[i], 5000) != 0)
+            fail_msg("%s was not ready within 5 s of its restart (log %s)", s_names[i], F.svc[i].log);
+        kills[i]++;
+    }
+    F.stop_load = 1;
+    for (int t = 0; t < 2; t++)
+        pthread_join(load[t], NULL);
+
+    /* the books against the database */
+    PGconn *db = at_db_connect(F.conninfo);
+    at_db_exec(db, "CREATE TEMP TABLE acked (id uuid)");
+    antt_buf_t b;
+    antt_buf_init(&b);
+    antt_buf_puts(&b, "INSERT INTO acked VALUES ");
+    for (long k = 0; k < F.acked; k++)
+        antt_buf_printf(&b, "%s('%s')", k ? "," : "", F.acked_ids[k]);
+    if (F.acked)
+        at_db_exec(db, b.data);
+    antt_buf_cleanup(&b);
+    s_done_t d = {db, F.acked};
+    int settled = at_wait_until(s_settled, &d, 90000);
+    long stored = s_long(db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id");
+    long distinct_stored = s_long(db, "SELECT count(DISTINCT a.id) FROM acked a JOIN reports r ON r.id = a.id");
+    long keys = s_long(db, "SELECT count(*) FROM reports WHERE idempotency_key LIKE 'fault-%'");
+    long distinct_keys = s_long(db, "SELECT count(DISTINCT idempotency_key) FROM reports WHERE idempotency_key LIKE 'fault-%'");
+    long routed = s_long(db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id"
+                             " JOIN incidents i ON i.id = l.incident_id AND i.desk_code IS NOT NULL");
+    long counted = s_long(db, "SELECT count(*) FROM incidents WHERE status NOT IN ('rejected', 'merged')");
+    long trend = s_long(db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'd'");
+    long trend_m = s_long(db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'm'");
+    printf("crash loop, %d s: sent %ld, acked %ld, stored %ld, duplicates %ld, lost %ld, routed %ld;"
+           " retries %ld; kills intake %d, classification %d, notification %d, aggregation %d;"
+           " PostgreSQL crashes %d; incidents counted %ld, trend total %ld (days) %ld (months)\n",
+           seconds, F.sent, F.acked, stored, keys - distinct_keys, F.acked - distinct_stored, routed, F.retries,
+           kills[0], kills[1], kills[2], kills[3], pg_crashes, counted, trend, trend_m);
+    PQfinish(db);
+    assert_true(settled);
+    assert_true(F.acked > 0);
+    assert_int_equal(stored, F.acked);
+    assert_int_equal(distinct_stored, F.acked);
+    assert_int_equal(keys, distinct_keys);
+    assert_int_equal(routed, F.acked);
+    assert_int_equal(trend, counted);
+    assert_int_equal(trend_m, counted);
+    assert_int_equal(pg_crashes, 2);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crash_loop),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
