@@ -383,3 +383,75 @@ int at_zmq_handshakes(void *mon)
     zmq_msg_close(&ev);
     return n;
 }
+
+const char *const at_service_names[AT_NSERVICES] = {"intake", "classification", "notification", "aggregation"};
+static const char *const s_http_keys[AT_NSERVICES] = {"ANTT_INTAKE_HTTP", "ANTT_CLASSIFICATION_HTTP",
+                                                      "ANTT_NOTIFICATION_HTTP", "ANTT_AGGREGATION_HTTP"};
+
+static void s_ep(char *out, size_t len)
+{
+    snprintf(out, len, "tcp://127.0.0.1:%d", at_free_port());
+}
+
+void at_stack_init(at_stack_t *s, const char *conninfo)
+{
+    memset(s, 0, sizeof(*s));
+    size_t cap = sizeof(s->env) / sizeof(s->env[0]);
+    uint8_t sk[ANTT_KEY_BYTES];
+    char hex[2 * ANTT_KEY_BYTES + 1], v[160], cls[64], agg[64], push[64];
+    at_env_add(s->env, cap, "ANTT_DB_CONNINFO=%s", conninfo);
+    at_env_intake_keys(s->env, cap, NULL, sk);
+    antt_key_encode(sk, hex);
+    sodium_memzero(sk, sizeof(sk));
+    at_env_add(s->env, cap, "ANTT_KEYS_DISPATCH_SECRET=%s", hex);
+    at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
+    s_ep(s->gateway_ep, sizeof(s->gateway_ep));
+    at_env_add(s->env, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", s->gateway_ep);
+    s_ep(push, sizeof(push));
+    at_env_add(s->env, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", push);
+    s_ep(cls, sizeof(cls));
+    s_ep(agg, sizeof(agg));
+    snprintf(v, sizeof(v), "%s %s", cls, agg);
+    at_env_add(s->env, cap, "ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", v);
+    at_env_add(s->env, cap, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
+    at_env_add(s->env, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg);
+    s_ep(s->feed_ep, sizeof(s->feed_ep));
+    at_env_add(s->env, cap, "ANTT_NOTIFICATION_FEED_ENDPOINT=%s", s->feed_ep);
+    at_env_add(s->env, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", s->feed_ep);
+    s_ep(s->triage_ep, sizeof(s->triage_ep));
+    at_env_add(s->env, cap, "ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", s->triage_ep);
+    s_ep(s->trend_ep, sizeof(s->trend_ep));
+    at_env_add(s->env, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", s->trend_ep);
+    s_ep(s->snapshot_ep, sizeof(s->snapshot_ep));
+    at_env_add(s->env, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", s->snapshot_ep);
+    for (int i = 0; i < AT_NSERVICES; i++)
+        s->port[i] = at_free_port();
+}
+
+int at_stack_start(at_stack_t *s, int i, int ms)
+{
+    char *env[70], v[96];
+    int k = 0;
+    for (; s->env[k] && k < 66; k++)
+        env[k] = s->env[k];
+    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], s->port[i]);
+    env[k++] = v;
+    env[k] = NULL;
+    if (at_spawn(&s->svc[i], at_service_names[i], env) != 0)
+        return -1;
+    return at_wait_ready(s->port[i], ms);
+}
+
+int at_stack_start_all(at_stack_t *s)
+{
+    for (int i = 0; i < AT_NSERVICES; i++)
+        if (at_stack_start(s, i, 20000) != 0)
+            return -1;
+    return 0;
+}
+
+void at_stack_stop(at_stack_t *s)
+{
+    for (int i = AT_NSERVICES - 1; i >= 0; i--)
+        at_stop(&s->svc[i], SIGTERM, 10000);
+}

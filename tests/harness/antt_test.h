@@ -64,6 +64,31 @@ void at_env_add(char **envv, size_t cap, const char *fmt, const char *v);
  * keypair and a fresh reporter-hash key. pk and sk (both may be NULL) receive
  * the keypair, for tests that open sealed contacts. */
 void at_env_intake_keys(char **envv, size_t cap, uint8_t pk[32], uint8_t sk[32]);
+/* The four services wired together on free ports: intake's gateway and
+ * push sockets, classification publishing to notification and aggregation,
+ * aggregation hearing notification's feed, fresh keys (notification holds
+ * the dispatchers' secret key). env holds all of it; extra settings may be
+ * added with at_env_add before the services start. */
+enum { AT_INTAKE, AT_CLASSIFICATION, AT_NOTIFICATION, AT_AGGREGATION, AT_NSERVICES };
+typedef struct at_stack_s {
+    char *env[64];          /* "K=V", NULL-terminated */
+    at_proc_t svc[AT_NSERVICES];
+    int port[AT_NSERVICES]; /* each service's HTTP port */
+    char gateway_ep[64];    /* intake's gateway ROUTER */
+    char feed_ep[64];       /* notification's desk feed PUB */
+    char triage_ep[64];     /* notification's triage ROUTER */
+    char trend_ep[64];      /* aggregation's trend PUB */
+    char snapshot_ep[64];   /* aggregation's snapshot ROUTER */
+} at_stack_t;
+extern const char *const at_service_names[AT_NSERVICES];
+void at_stack_init(at_stack_t *s, const char *conninfo);
+/* Starts (or restarts) service i; 0 once it answers /readyz within ms. */
+int at_stack_start(at_stack_t *s, int i, int ms);
+/* Starts the four services in order. 0 or -1. */
+int at_stack_start_all(at_stack_t *s);
+/* Stops every running service with SIGTERM. */
+void at_stack_stop(at_stack_t *s);
+
 /* Starts monitoring sock for completed ZMTP handshakes; returns the PAIR
  * socket to read them from (close it after zmq_socket_monitor(sock, NULL, 0)). */
 void *at_zmq_monitor(void *zctx, void *sock, const char *inproc);

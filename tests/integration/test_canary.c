@@ -19,7 +19,6 @@
 #include <zmq.h>
 
 #include "antt/v1/report.pb-c.h"
-#include "antt_crypto.h"
 #include "antt_test.h"
 #include "antt_util.h"
 
@@ -32,18 +31,12 @@ static const char *const s_canary[] = {"0938475612", "938475612", "+84938475612"
 static struct {
     char *conninfo;
     PGconn *db;
-    at_proc_t svc[4];
-    int port[4];
-    char *envv[48];
-    char gateway_ep[64], feed_ep[64], trend_ep[64];
+    at_stack_t st;
     volatile int stop;
     antt_buf_t seen; /* every byte the subscribers and SSE clients received */
     pthread_mutex_t mu;
 } C;
 
-static const char *const s_names[4] = {"intake", "classification", "notification", "aggregation"};
-static const char *const s_keys[4] = {"ANTT_INTAKE_HTTP", "ANTT_CLASSIFICATION_HTTP", "ANTT_NOTIFICATION_HTTP",
-                                      "ANTT_AGGREGATION_HTTP"};
 
 static void s_seen(const void *p, size_t n)
 {
@@ -63,8 +56,8 @@ static void *s_subscriber(void *arg)
     zmq_setsockopt(b, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(a, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(b, ZMQ_SUBSCRIBE, "", 0);
-    zmq_connect(a, C.feed_ep);
-    zmq_connect(b, C.trend_ep);
+    zmq_connect(a, C.st.feed_ep);
+    zmq_connect(b, C.st.trend_ep);
     while (!C.stop) {
         zmq_pollitem_t it[2] = {{a, 0, ZMQ_POLLIN, 0}, {b, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(it, 2, 100) <= 0)
@@ -139,56 +132,19 @@ static int s_setup(void **state)
                                at_free_port(), at_free_port());
     at_db_exec(C.db, sql);
     free(sql);
-    size_t cap = sizeof(C.envv) / sizeof(C.envv[0]);
-    uint8_t pk[32], sk[32];
-    char hex[65], v[160];
-    at_env_add(C.envv, cap, "ANTT_DB_CONNINFO=%s", C.conninfo);
-    at_env_intake_keys(C.envv, cap, pk, sk);
-    antt_key_encode(sk, hex);
-    at_env_add(C.envv, cap, "ANTT_KEYS_DISPATCH_SECRET=%s", hex);
-    at_env_add(C.envv, cap, "ANTT_LOG_LEVEL=%s", "debug");
-    at_env_add(C.envv, cap, "ANTT_INTAKE_REPORTER_BURST=%s", "100"); /* one reporter, many reports */
-    at_env_add(C.envv, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
-    snprintf(C.gateway_ep, sizeof(C.gateway_ep), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", C.gateway_ep);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", v);
-    char cls[64], agg[64];
-    snprintf(cls, sizeof(cls), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(agg, sizeof(agg), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(v, sizeof(v), "%s %s", cls, agg);
-    at_env_add(C.envv, cap, "ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", v);
-    at_env_add(C.envv, cap, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
-    at_env_add(C.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg);
-    snprintf(C.feed_ep, sizeof(C.feed_ep), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_NOTIFICATION_FEED_ENDPOINT=%s", C.feed_ep);
-    at_env_add(C.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", C.feed_ep);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", v);
-    snprintf(C.trend_ep, sizeof(C.trend_ep), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", C.trend_ep);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(C.envv, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", v);
-    for (int i = 0; i < 4; i++) {
-        char *env[52], pv[96];
-        int k = 0;
-        for (; C.envv[k]; k++)
-            env[k] = C.envv[k];
-        C.port[i] = at_free_port();
-        snprintf(pv, sizeof(pv), "%s=127.0.0.1:%d", s_keys[i], C.port[i]);
-        env[k++] = pv;
-        env[k] = NULL;
-        if (at_spawn(&C.svc[i], s_names[i], env) != 0 || at_wait_ready(C.port[i], 20000) != 0)
-            return -1;
-    }
+    at_stack_init(&C.st, C.conninfo);
+    size_t cap = sizeof(C.st.env) / sizeof(C.st.env[0]);
+    at_env_add(C.st.env, cap, "ANTT_LOG_LEVEL=%s", "debug");
+    at_env_add(C.st.env, cap, "ANTT_INTAKE_REPORTER_BURST=%s", "100"); /* one reporter, many reports */
+    if (at_stack_start_all(&C.st) != 0)
+        return -1;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < 4; i++)
-        at_stop(&C.svc[i], 15, 10000);
+    at_stack_stop(&C.st);
     PQfinish(C.db);
     antt_buf_cleanup(&C.seen);
     return 0;
@@ -208,7 +164,7 @@ static void s_zmq_submit(int n)
     int linger = 0, timeout = 20000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-    assert_int_equal(zmq_connect(s, C.gateway_ep), 0);
+    assert_int_equal(zmq_connect(s, C.st.gateway_ep), 0);
     Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
     Antt__V1__Location loc = ANTT__V1__LOCATION__INIT;
     Antt__V1__Contact contact = ANTT__V1__CONTACT__INIT;
@@ -252,8 +208,8 @@ static void test_canary(void **state)
     (void)state;
     pthread_t sub, sse[2];
     s_sse_arg_t feed = {.auth = "Authorization: Bearer tok-district"}, trends = {.auth = NULL};
-    snprintf(feed.url, sizeof(feed.url), "http://127.0.0.1:%d/api/v1/feed", C.port[2]);
-    snprintf(trends.url, sizeof(trends.url), "http://127.0.0.1:%d/api/v1/stream", C.port[3]);
+    snprintf(feed.url, sizeof(feed.url), "http://127.0.0.1:%d/api/v1/feed", C.st.port[2]);
+    snprintf(trends.url, sizeof(trends.url), "http://127.0.0.1:%d/api/v1/stream", C.st.port[3]);
     pthread_create(&sub, NULL, s_subscriber, NULL);
     pthread_create(&sse[0], NULL, s_sse, &feed);
     pthread_create(&sse[1], NULL, s_sse, &trends);
@@ -261,7 +217,7 @@ static void test_canary(void **state)
     /* half over Open311 (phone written three ways), half over ZeroMQ */
     static const char *const phones[] = {"0938475612", "0938%20475%20612", "%2B84938475612"};
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", C.port[0]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", C.st.port[0]);
     for (int n = 0; n < C_REPORTS / 2; n++) {
         char body[512], *resp = NULL;
         snprintf(body, sizeof(body),
@@ -276,7 +232,7 @@ static void test_canary(void **state)
     /* a dispatcher reads the contact: the one legitimate sight of it */
     PGresult *r = PQexec(C.db, "SELECT id FROM incidents ORDER BY created_at LIMIT 1");
     char path[200], *resp = NULL;
-    snprintf(path, sizeof(path), "http://127.0.0.1:%d/api/v1/incidents/%s/unseal_contact", C.port[2],
+    snprintf(path, sizeof(path), "http://127.0.0.1:%d/api/v1/incidents/%s/unseal_contact", C.st.port[2],
              PQgetvalue(r, 0, 0));
     PQclear(r);
     const char *auth[] = {"Authorization: Bearer tok-district", NULL};
@@ -285,7 +241,7 @@ static void test_canary(void **state)
     free(resp);
     /* and a triage change, so that webhooks and the feeds carry states */
     r = PQexec(C.db, "SELECT id FROM incidents ORDER BY created_at LIMIT 1");
-    snprintf(path, sizeof(path), "http://127.0.0.1:%d/api/v1/incidents/%s/acknowledge", C.port[2], PQgetvalue(r, 0, 0));
+    snprintf(path, sizeof(path), "http://127.0.0.1:%d/api/v1/incidents/%s/acknowledge", C.st.port[2], PQgetvalue(r, 0, 0));
     PQclear(r);
     assert_int_equal(at_http("POST", path, auth, "{}", 2, &resp), 200);
     free(resp);
@@ -312,24 +268,24 @@ static void test_canary(void **state)
                                         "/api/v1/hotspots?area=VN-HCM-BTA", "/api/v1/spikes?area=VN-HCM-BTA"};
     for (int i = 0; i < 4; i++)
         for (size_t k = 0; k < (i == 3 ? 5u : 1u); k++) {
-            snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", C.port[i], paths[k]);
+            snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", C.st.port[i], paths[k]);
             char *b = NULL;
             at_http("GET", url, NULL, NULL, 0, &b);
             leaks += s_has_canary(b, url);
             free(b);
         }
     /* Open311 GET of the requests: public status, never the contact */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json?api_key=key-app", C.port[0]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json?api_key=key-app", C.st.port[0]);
     char *b = NULL;
     at_http("GET", url, NULL, NULL, 0, &b);
     leaks += s_has_canary(b, "Open311 GET");
     free(b);
     /* every log (stopped first, so that everything is flushed) */
     for (int i = 0; i < 4; i++) {
-        at_stop(&C.svc[i], 15, 10000);
-        char *log = at_read_file(C.svc[i].log, NULL);
+        at_stop(&C.st.svc[i], 15, 10000);
+        char *log = at_read_file(C.st.svc[i].log, NULL);
         assert_non_null(log);
-        leaks += s_has_canary(log, C.svc[i].log);
+        leaks += s_has_canary(log, C.st.svc[i].log);
         free(log);
     }
     /* the whole database, webhook outbox included */

@@ -22,31 +22,11 @@
 static struct {
     char *conninfo;
     PGconn *db;
-    at_proc_t intake, worker, notify, agg, driver;
-    int http_port, worker_port, notify_port, agg_port, driver_port;
-    char *envv[48];
+    at_stack_t st;
+    at_proc_t driver;
+    int driver_port;
     char session[128];
-    char gateway_ep[64];
 } E;
-
-static void s_env_add(const char *fmt, const char *v)
-{
-    at_env_add(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), fmt, v);
-}
-
-static int s_spawn(at_proc_t *p, const char *service, const char *key, int port)
-{
-    char *env[52], v[96];
-    int i = 0;
-    for (; E.envv[i]; i++)
-        env[i] = E.envv[i];
-    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", key, port);
-    env[i++] = v;
-    env[i] = NULL;
-    if (at_spawn(p, service, env) != 0)
-        return -1;
-    return at_wait_ready(port, 20000);
-}
 
 /* One WebDriver command; returns the response's "value" (new reference) or NULL. */
 static json_t *s_wd(const char *method, const char *path, json_t *body)
@@ -85,38 +65,8 @@ static int s_setup(void **state)
     E.db = at_db_connect(E.conninfo);
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
-    E.http_port = at_free_port();
-    E.worker_port = at_free_port();
-    E.notify_port = at_free_port();
-    E.agg_port = at_free_port();
-    char ep[64];
-    s_env_add("ANTT_DB_CONNINFO=%s", E.conninfo);
-    snprintf(E.gateway_ep, sizeof(E.gateway_ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gateway_ep);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
-    at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
-    s_env_add("ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
-    char pub[140], cls[64], agg_in[64];
-    snprintf(cls, sizeof(cls), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(agg_in, sizeof(agg_in), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(pub, sizeof(pub), "%s %s", cls, agg_in);
-    s_env_add("ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", pub);
-    s_env_add("ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
-    s_env_add("ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg_in);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_NOTIFICATION_FEED_ENDPOINT=%s", ep);
-    s_env_add("ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", ep);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", ep);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", ep);
-    snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
-    s_env_add("ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", ep);
-    if (s_spawn(&E.agg, "aggregation", "ANTT_AGGREGATION_HTTP", E.agg_port) != 0 ||
-        s_spawn(&E.notify, "notification", "ANTT_NOTIFICATION_HTTP", E.notify_port) != 0 ||
-        s_spawn(&E.intake, "intake", "ANTT_INTAKE_HTTP", E.http_port) != 0 ||
-        s_spawn(&E.worker, "classification", "ANTT_CLASSIFICATION_HTTP", E.worker_port) != 0)
+    at_stack_init(&E.st, E.conninfo);
+    if (at_stack_start_all(&E.st) != 0)
         return -1;
 
     /* chromedriver, then a headless Chromium session (no sandbox: the tests
@@ -160,10 +110,7 @@ static int s_teardown(void **state)
         json_decref(s_wd("DELETE", path, NULL));
     }
     at_stop(&E.driver, 15, 10000);
-    at_stop(&E.worker, 15, 10000);
-    at_stop(&E.intake, 15, 10000);
-    at_stop(&E.notify, 15, 10000);
-    at_stop(&E.agg, 15, 10000);
+    at_stack_stop(&E.st);
     PQfinish(E.db);
     return 0;
 }
@@ -196,7 +143,7 @@ static int s_page_shows(void *arg)
 static int s_submit(const char *desc, const char *cat, double lat, double lon)
 {
     char url[128], body[512];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", E.http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", E.st.port[AT_INTAKE]);
     snprintf(body, sizeof(body), "api_key=key-app&service_code=%s&lat=%.5f&long=%.5f&description=%s", cat, lat, lon,
              desc);
     char *resp = NULL;
@@ -210,7 +157,7 @@ static void test_dashboard_live(void **state)
     (void)state;
     char path[200], url[160];
     snprintf(path, sizeof(path), "/session/%s/url", E.session);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?area=VN-HCM-BTA", E.agg_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?area=VN-HCM-BTA", E.st.port[AT_AGGREGATION]);
     json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
     /* the page has loaded its figures and is connected live */
     s_want_t w = {"return document.body.dataset.ready === '1' && !document.getElementById('live').classList.contains('off')"
@@ -264,7 +211,7 @@ static int s_run(const char *args, char **out)
     char cmd[2048], path[512];
     snprintf(path, sizeof(path), "%s/import.out", ANTT_BUILD_DIR);
     snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' ANTT_INTAKE_GATEWAY_ENDPOINT='%s' %s/services/cli/antt %s > %s 2>&1",
-             E.conninfo, E.gateway_ep, ANTT_BUILD_DIR, args, path);
+             E.conninfo, E.st.gateway_ep, ANTT_BUILD_DIR, args, path);
     int rc = system(cmd);
     *out = at_read_file(path, NULL);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

@@ -24,38 +24,19 @@
 #include "antt_test.h"
 #include "antt_util.h"
 
-#define F_NSVC 4
 #define F_MAX_REPORTS 200000
-
-static const char *const s_names[F_NSVC] = {"intake", "classification", "notification", "aggregation"};
-static const char *const s_http_keys[F_NSVC] = {"ANTT_INTAKE_HTTP", "ANTT_CLASSIFICATION_HTTP",
-                                               "ANTT_NOTIFICATION_HTTP", "ANTT_AGGREGATION_HTTP"};
 
 static struct {
     char dir[256];
     int pgport;
     char *base, *conninfo;
-    at_proc_t svc[F_NSVC];
-    int port[F_NSVC];
-    char *envv[48];
+    at_stack_t st;
     volatile int stop_load;
     /* the load generator's books */
     pthread_mutex_t mu;
     long sent, acked, retries;
     char (*acked_ids)[40];
 } F;
-
-static int s_spawn(int i)
-{
-    char *env[52], v[96];
-    int k = 0;
-    for (; F.envv[k]; k++)
-        env[k] = F.envv[k];
-    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], F.port[i]);
-    env[k++] = v;
-    env[k] = NULL;
-    return at_spawn(&F.svc[i], s_names[i], env);
-}
 
 /* One unique report, retried with its idempotency key until it is
  * acknowledged (as a gateway does) or the test ends. */
@@ -95,7 +76,7 @@ static void *s_load(void *arg)
 {
     long first = (long)(intptr_t)arg;
     char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", F.port[0]);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", F.st.port[AT_INTAKE]);
     for (long n = first; !F.stop_load; n += 2) {
         pthread_mutex_lock(&F.mu);
         F.sent++;
@@ -131,49 +112,21 @@ static int s_setup(void **state)
     PQfinish(db);
     F.acked_ids = calloc(F_MAX_REPORTS, 40);
     pthread_mutex_init(&F.mu, NULL);
-    size_t cap = sizeof(F.envv) / sizeof(F.envv[0]);
-    char v[160];
-    at_env_add(F.envv, cap, "ANTT_DB_CONNINFO=%s", F.conninfo);
-    at_env_intake_keys(F.envv, cap, NULL, NULL);
-    at_env_add(F.envv, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
-    at_env_add(F.envv, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
-    at_env_add(F.envv, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
-    at_env_add(F.envv, cap, "ANTT_INTAKE_REPORTER_PER_HOUR=%s", "1000000");
-    at_env_add(F.envv, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
-    at_env_add(F.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", v);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", v);
-    char cls[64], agg[64];
-    snprintf(cls, sizeof(cls), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(agg, sizeof(agg), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(v, sizeof(v), "%s %s", cls, agg);
-    at_env_add(F.envv, cap, "ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", v);
-    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
-    at_env_add(F.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_FEED_ENDPOINT=%s", v);
-    at_env_add(F.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", v);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_NOTIFICATION_TRIAGE_ENDPOINT=%s", v);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", v);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(F.envv, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", v);
-    for (int i = 0; i < F_NSVC; i++) {
-        F.port[i] = at_free_port();
-        if (s_spawn(i) != 0 || at_wait_ready(F.port[i], 20000) != 0)
-            return -1;
-    }
+    at_stack_init(&F.st, F.conninfo);
+    size_t cap = sizeof(F.st.env) / sizeof(F.st.env[0]);
+    at_env_add(F.st.env, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
+    at_env_add(F.st.env, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
+    at_env_add(F.st.env, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
+    at_env_add(F.st.env, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
+    if (at_stack_start_all(&F.st) != 0)
+        return -1;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
     (void)state;
-    for (int i = 0; i < F_NSVC; i++)
-        at_stop(&F.svc[i], SIGTERM, 10000);
+    at_stack_stop(&F.st);
     at_pg_stop(F.dir);
     free(F.acked_ids);
     return 0;
@@ -212,7 +165,7 @@ static void test_crash_loop(void **state)
     for (long t = 0; t < 2; t++)
         pthread_create(&load[t], NULL, s_load, (void *)(intptr_t)t);
     unsigned seed = (unsigned)getpid();
-    int kills[F_NSVC] = {0}, pg_crashes = 0;
+    int kills[AT_NSERVICES] = {0}, pg_crashes = 0;
     int64_t end = antt_now_ms() + seconds * 1000LL, next_pg = antt_now_ms() + seconds * 1000LL / 3;
     while (antt_now_ms() < end) {
         /* every ~2 s: one service killed, restarted, ready within 5 s */
@@ -231,12 +184,10 @@ static void test_crash_loop(void **state)
             next_pg = antt_now_ms() + seconds * 1000LL / 3;
             continue;
         }
-        int i = rand_r(&seed) % F_NSVC;
-        kill(F.svc[i].pid, SIGKILL);
-        at_stop(&F.svc[i], SIGKILL, 5000);
-        assert_int_equal(s_spawn(i), 0);
-        if (at_wait_ready(F.port[i], 5000) != 0)
-            fail_msg("%s was not ready within 5 s of its restart (log %s)", s_names[i], F.svc[i].log);
+        int i = rand_r(&seed) % AT_NSERVICES;
+        at_stop(&F.st.svc[i], SIGKILL, 5000);
+        if (at_stack_start(&F.st, i, 5000) != 0)
+            fail_msg("%s was not ready within 5 s of its restart (log %s)", at_service_names[i], F.st.svc[i].log);
         kills[i]++;
     }
     F.stop_load = 1;
