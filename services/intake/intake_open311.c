@@ -134,6 +134,8 @@ static int s_field(s_fields_t *f, const char *name, const char **out, size_t *le
             *len = json_string_length(v);
         return 0;
     }
+    if (antt_form_count(&f->form, name) > 1)
+        return -1; /* given twice: which one was meant is anybody's guess */
     const antt_form_field_t *ff = antt_form_get(&f->form, name);
     if (ff) {
         *out = ff->value;
@@ -251,7 +253,7 @@ static void s_post_request(intake_t *in, antt_http_req_t *req)
         antt_form_cleanup(&f.form);
         json_decref(f.json);
         intake_reply_error(reply, 400, "bad_field",
-                           "a field has the wrong type (text fields must be strings) or holds a NUL byte",
+                           "a field has the wrong type (text fields must be strings), holds a NUL byte or is given twice",
                            0);
         return;
     }
