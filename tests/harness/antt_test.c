@@ -2,6 +2,7 @@
 #include "antt_test.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -204,10 +205,25 @@ static size_t s_collect(char *ptr, size_t size, size_t n, void *arg)
 }
 
 static __thread antt_buf_t s_hdrs;
+static pthread_key_t s_hdrs_key;
+static pthread_once_t s_hdrs_once = PTHREAD_ONCE_INIT;
+
+/* the last response's headers of a thread die with the thread */
+static void s_hdrs_free(void *p)
+{
+    antt_buf_cleanup(p);
+}
+
+static void s_hdrs_key_init(void)
+{
+    pthread_key_create(&s_hdrs_key, s_hdrs_free);
+}
 
 static size_t s_header(char *ptr, size_t size, size_t n, void *arg)
 {
     (void)arg;
+    pthread_once(&s_hdrs_once, s_hdrs_key_init);
+    pthread_setspecific(s_hdrs_key, &s_hdrs);
     antt_buf_append(&s_hdrs, ptr, size * n);
     return size * n;
 }
