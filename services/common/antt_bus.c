@@ -102,6 +102,13 @@ antt_bus_t *antt_bus_new(uv_loop_t *loop, void *zctx, int type, int linger_ms,
     if (sock == NULL)
         return NULL;
     zmq_setsockopt(sock, ZMQ_LINGER, &linger_ms, sizeof(linger_ms));
+    /* ZMTP heartbeats: a peer that stops answering (a paused or hung
+     * process, a cut link) is dropped after ANTT_BUS_HEARTBEAT_TIMEOUT_MS, so
+     * that PUSH stops routing to it and a SUB's publisher frees its queue */
+    int ivl = ANTT_BUS_HEARTBEAT_IVL_MS, timeout = ANTT_BUS_HEARTBEAT_TIMEOUT_MS, ttl = 2 * ANTT_BUS_HEARTBEAT_TIMEOUT_MS;
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout));
+    zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl));
     antt_bus_t *bus = antt_xcalloc(1, sizeof(*bus));
     bus->loop = loop;
     bus->sock = sock;

@@ -17,6 +17,10 @@
 #include <protobuf-c/protobuf-c.h>
 
 #define ANTT_BUS_MAX_FRAMES 16
+/* Every socket sends a ZMTP PING each ANTT_BUS_HEARTBEAT_IVL_MS and drops a
+ * connection whose peer has not answered for ANTT_BUS_HEARTBEAT_TIMEOUT_MS. */
+#define ANTT_BUS_HEARTBEAT_IVL_MS 1000
+#define ANTT_BUS_HEARTBEAT_TIMEOUT_MS 3000
 
 typedef struct antt_bus_s antt_bus_t;
 
