@@ -1086,8 +1086,14 @@ int agg_main(int argc, char **argv)
     a.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 0, NULL, NULL);
     a.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, s_on_kick, &a);
     a.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 0, s_on_snapshot, &a);
-    int hwm = 1000000; /* a snapshot is many messages to one peer */
+    /* a snapshot is many messages to one peer (the city's state is some
+     * 100,000 keys); a peer that does not read stops costing memory there */
+    int hwm = 200000;
     zmq_setsockopt(antt_bus_socket(a.router), ZMQ_SNDHWM, &hwm, sizeof(hwm));
+    /* a slow subscriber loses updates beyond this (and resynchronises from a
+     * snapshot on the gap) rather than growing the publisher's memory */
+    hwm = 10000;
+    zmq_setsockopt(antt_bus_socket(a.pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a.sub), ZMQ_SUBSCRIBE, "incident.", 9);
     if (antt_service_bind(&svc, a.pub, "aggregation.publish_endpoint", "tcp://127.0.0.1:5590") != 0 ||
         antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591") != 0 ||

@@ -618,6 +618,107 @@ static void test_response_times(void **state)
     json_decref(j);
 }
 
+static long s_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *st = at_read_file(path, NULL);
+    const char *p = st ? strstr(st, "VmRSS:") : NULL;
+    long kb = p ? atol(p + 6) : -1;
+    free(st);
+    return kb;
+}
+
+static long s_metric(const char *name)
+{
+    char url[128], *b = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.port);
+    at_http("GET", url, NULL, NULL, 0, &b);
+    char line[160];
+    snprintf(line, sizeof(line), "\n%s ", name); /* the sample, not its # HELP */
+    const char *p = b ? strstr(b, line) : NULL;
+    long v = p ? atol(p + strlen(line)) : -1;
+    free(b);
+    return v;
+}
+
+/* One incident of every category in every neighbourhood on each of the last
+ * 20 days: the same keys every time, new values. */
+static void s_round(void)
+{
+    at_db_exec(E.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+                     " SELECT gen_random_uuid(), now() - d * interval '1 day', c, 3, a.code,"
+                     " (SELECT desk_code FROM area_desks WHERE area_code = a.code), 'new'"
+                     " FROM areas a, generate_series(0, 19) d,"
+                     " unnest(ARRAY['theft','robbery','fraud','fire','drugs','traffic','dispute']) c"
+                     " WHERE a.level = 'neighbourhood' AND a.code LIKE 'VN-HCM-BTA-%'");
+    assert_true(at_wait_until(s_queue_empty, NULL, 60000));
+}
+
+/* A subscriber that does not read: the publisher's memory stays bounded
+ * (ZeroMQ drops beyond the high-water mark); when the subscriber reads
+ * again it sees the gap in the sequence and resynchronises from a snapshot
+ * that agrees with the database. */
+static void test_slow_subscriber(void **state)
+{
+    (void)state;
+    void *slow = zmq_socket(E.zctx, ZMQ_SUB);
+    int linger = 0, hwm = 100;
+    zmq_setsockopt(slow, ZMQ_LINGER, &linger, sizeof(linger));
+    zmq_setsockopt(slow, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(slow, ZMQ_SUBSCRIBE, "trend.", 6);
+    assert_int_equal(zmq_connect(slow, E.pub_ep), 0);
+    s_round(); /* the keys exist from now on */
+    long rss0 = s_rss_kb(E.agg.pid), pub0 = s_metric("antt_aggregation_updates_total");
+    for (int i = 0; i < 8; i++)
+        s_round();
+    long rss1 = s_rss_kb(E.agg.pid), pub1 = s_metric("antt_aggregation_updates_total");
+    printf("slow subscriber: %ld updates published while it did not read; aggregation RSS %ld -> %ld kB\n",
+           pub1 - pub0, rss0, rss1);
+    /* unbounded, the queue would hold them all: some 25 MB */
+    assert_true(pub1 - pub0 > 120000);
+    assert_true(rss1 - rss0 < 8 * 1024);
+    /* it reads again: the sequence jumps */
+    int64_t last = -1, gap = 0;
+    char epoch[48] = "";
+    for (int n = 0; n < 200000; n++) { /* past what the queues held, to the gap */
+        zmq_pollitem_t it = {slow, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 500) <= 0)
+            break;
+        zmq_msg_t t, m;
+        zmq_msg_init(&t);
+        zmq_msg_init(&m);
+        zmq_msg_recv(&t, slow, 0);
+        zmq_msg_recv(&m, slow, 0);
+        Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+        if (u) {
+            if (last >= 0 && u->sequence != last + 1)
+                gap = 1;
+            last = u->sequence;
+            snprintf(epoch, sizeof(epoch), "%s", u->epoch ? u->epoch : "");
+            antt__v1__trend_update__free_unpacked(u, NULL);
+        }
+        zmq_msg_close(&t);
+        zmq_msg_close(&m);
+        if (gap)
+            break;
+    }
+    zmq_close(slow);
+    assert_true(gap);
+    /* so it takes a snapshot: its figures are the database's */
+    char key[128], ep[48], err[128];
+    int64_t seq;
+    PGresult *r = PQexec(E.db, "SELECT extract(year FROM antt_trend_today())::int, count(*) FROM incidents"
+                               " WHERE status NOT IN ('rejected', 'merged') AND area_code LIKE 'VN-HCM-BTA%'"
+                               " AND antt_trend_day(occurred_at) >= date_trunc('year', antt_trend_today())");
+    snprintf(key, sizeof(key), S_DISTRICT "|year|%s|all", PQgetvalue(r, 0, 0));
+    long want = atol(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, ep, err), want);
+    assert_true(seq >= last);
+    assert_string_equal(ep, epoch);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -630,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_http_edges),
         cmocka_unit_test(test_spikes_hotspots),
         cmocka_unit_test(test_response_times),
+        cmocka_unit_test(test_slow_subscriber),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
