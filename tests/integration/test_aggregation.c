@@ -663,9 +663,10 @@ static void test_slow_subscriber(void **state)
 {
     (void)state;
     void *slow = zmq_socket(E.zctx, ZMQ_SUB);
-    int linger = 0, hwm = 100;
+    int linger = 0, hwm = 100, rcvbuf = 4096; /* little kept in the kernel either */
     zmq_setsockopt(slow, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(slow, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+    zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     zmq_setsockopt(slow, ZMQ_SUBSCRIBE, "trend.", 6);
     assert_int_equal(zmq_connect(slow, E.pub_ep), 0);
     s_round(); /* the keys exist from now on */
@@ -678,30 +679,36 @@ static void test_slow_subscriber(void **state)
     /* unbounded, the queue would hold them all: some 25 MB */
     assert_true(pub1 - pub0 > 120000);
     assert_true(rss1 - rss0 < 8 * 1024);
-    /* it reads again: the sequence jumps */
+    /* it reads again what was kept for it; the next update after that
+     * shows the jump in the sequence (what was dropped was newer) */
     int64_t last = -1, gap = 0;
     char epoch[48] = "";
-    for (int n = 0; n < 200000; n++) { /* past what the queues held, to the gap */
-        zmq_pollitem_t it = {slow, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 500) <= 0)
-            break;
-        zmq_msg_t t, m;
-        zmq_msg_init(&t);
-        zmq_msg_init(&m);
-        zmq_msg_recv(&t, slow, 0);
-        zmq_msg_recv(&m, slow, 0);
-        Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        if (u) {
-            if (last >= 0 && u->sequence != last + 1)
-                gap = 1;
-            last = u->sequence;
-            snprintf(epoch, sizeof(epoch), "%s", u->epoch ? u->epoch : "");
-            antt__v1__trend_update__free_unpacked(u, NULL);
+    for (int fresh = 0; fresh < 2 && !gap; fresh++) {
+        if (fresh)
+            at_db_exec(E.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+                             " VALUES (gen_random_uuid(), now(), 'theft', 3, 'VN-HCM-BTA-AL', 'DESK-HCM-BTA-AL', 'new')");
+        for (;;) {
+            zmq_pollitem_t it = {slow, 0, ZMQ_POLLIN, 0};
+            if (zmq_poll(&it, 1, fresh ? 5000 : 500) <= 0)
+                break;
+            zmq_msg_t t, m;
+            zmq_msg_init(&t);
+            zmq_msg_init(&m);
+            zmq_msg_recv(&t, slow, 0);
+            zmq_msg_recv(&m, slow, 0);
+            Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+            if (u) {
+                if (last >= 0 && u->sequence != last + 1)
+                    gap = 1;
+                last = u->sequence;
+                snprintf(epoch, sizeof(epoch), "%s", u->epoch ? u->epoch : "");
+                antt__v1__trend_update__free_unpacked(u, NULL);
+            }
+            zmq_msg_close(&t);
+            zmq_msg_close(&m);
+            if (gap)
+                break;
         }
-        zmq_msg_close(&t);
-        zmq_msg_close(&m);
-        if (gap)
-            break;
     }
     zmq_close(slow);
     assert_true(gap);
