@@ -5,7 +5,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test test-asan run bench soak stop status clean
+.PHONY: all deps build test test-asan run bench soak fuzz stop status clean
 
 all: build
 
@@ -42,10 +42,26 @@ status:
 bench: build
 	@bash tests/bench/run.sh $(BUILD)
 
+# libFuzzer on every target for FUZZ_SECONDS each (clang, ASan, UBSan); new
+# inputs go to $(BUILD_FUZZ)/corpus, the seeds in tests/fuzz/corpus are read
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = submit messages form text classify
+fuzz:
+	@bash deploy/local/deps.sh fuzz
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DANTT_ASAN=ON -DANTT_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD_FUZZ)/corpus/$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  $(BUILD_FUZZ)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    $(BUILD_FUZZ)/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
+
 # the long versions of the fault tests (the quick ones run in `make test`)
 soak: build
 	cd $(BUILD) && ANTT_FAULT_SECONDS=$${ANTT_FAULT_SECONDS:-600} ctest --output-on-failure -V \
 	  -R '^(pg_start|faults_integration|pg_stop)$$' --timeout 3600
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

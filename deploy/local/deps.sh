@@ -12,6 +12,9 @@ PKGS=(
   chromium chromium-driver
 )
 
+# `deps.sh fuzz`: also clang, for libFuzzer (make fuzz)
+[ "${1:-}" = fuzz ] && PKGS+=(clang)
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

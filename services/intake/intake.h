@@ -79,6 +79,11 @@ void intake_open311_error(antt_http_req_t *req, int status, const char *code, co
                           int retry_after_s);
 /* The ZeroMQ gateway protocol (intake_zmq.c). */
 void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg);
+/* The fields of a SubmitReport as intake_validate takes them (borrowed from
+ * m). Returns 0, or -1 with a stable error code and message. */
+struct Antt__V1__SubmitReport;
+int intake_input_from_pb(const struct Antt__V1__SubmitReport *m, intake_input_t *in, const char **code,
+                         const char **msg);
 void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
                       int replayed, const char *code, const char *message, int retry_after_s);
 /* Push and re-drive (intake_push.c). */

@@ -54,6 +54,47 @@ void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, 
         zmq_msg_close(&reply->env[i]);
 }
 
+int intake_input_from_pb(const Antt__V1__SubmitReport *m, intake_input_t *in, const char **code, const char **msg)
+{
+    memset(in, 0, sizeof(*in));
+    if (m->idempotency_key == NULL || *m->idempotency_key == '\0') {
+        *code = "missing_idempotency_key";
+        *msg = "idempotency_key is required over ZeroMQ";
+        return -1;
+    }
+    in->idempotency_key = m->idempotency_key;
+    in->description = m->description;
+    in->description_len = m->description ? strlen(m->description) : 0;
+    in->service_code = m->service_code;
+    if (m->location) {
+        Antt__V1__Location *l = m->location;
+        if (l->has_lat != l->has_lon) {
+            *code = "incomplete_location";
+            *msg = "lat and lon must be given together";
+            return -1;
+        }
+        in->has_latlon = l->has_lat;
+        in->lat = l->lat;
+        in->lon = l->lon;
+        in->area_code = l->area_code;
+        in->address = l->address;
+        in->address_len = l->address ? strlen(l->address) : 0;
+    }
+    if (m->has_occurred_at_ms) {
+        in->has_occurred_ms = 1;
+        in->occurred_ms = m->occurred_at_ms;
+    }
+    in->media_urls = (const char *const *)m->media_urls;
+    in->nmedia = m->n_media_urls;
+    if (m->contact) {
+        in->name = m->contact->name;
+        in->phone = m->contact->phone;
+        in->email = m->contact->email;
+    }
+    in->language = m->language;
+    return 0;
+}
+
 void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
 {
     intake_t *in = arg;
@@ -80,43 +121,13 @@ void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *a
         intake_reply_error(reply, 400, "bad_message", "the message is not a SubmitReport", 0);
         return;
     }
-    if (m->idempotency_key == NULL || *m->idempotency_key == '\0') {
+    intake_input_t input;
+    const char *code, *msg;
+    if (intake_input_from_pb(m, &input, &code, &msg) != 0) {
         antt__v1__submit_report__free_unpacked(m, NULL);
-        intake_reply_error(reply, 400, "missing_idempotency_key",
-                           "idempotency_key is required over ZeroMQ", 0);
+        intake_reply_error(reply, 400, code, msg, 0);
         return;
     }
-    intake_input_t input = {0};
-    input.idempotency_key = m->idempotency_key;
-    input.description = m->description;
-    input.description_len = m->description ? strlen(m->description) : 0;
-    input.service_code = m->service_code;
-    if (m->location) {
-        Antt__V1__Location *l = m->location;
-        if (l->has_lat != l->has_lon) {
-            antt__v1__submit_report__free_unpacked(m, NULL);
-            intake_reply_error(reply, 400, "incomplete_location", "lat and lon must be given together", 0);
-            return;
-        }
-        input.has_latlon = l->has_lat;
-        input.lat = l->lat;
-        input.lon = l->lon;
-        input.area_code = l->area_code;
-        input.address = l->address;
-        input.address_len = l->address ? strlen(l->address) : 0;
-    }
-    if (m->has_occurred_at_ms) {
-        input.has_occurred_ms = 1;
-        input.occurred_ms = m->occurred_at_ms;
-    }
-    input.media_urls = (const char *const *)m->media_urls;
-    input.nmedia = m->n_media_urls;
-    if (m->contact) {
-        input.name = m->contact->name;
-        input.phone = m->contact->phone;
-        input.email = m->contact->email;
-    }
-    input.language = m->language;
     /* protobuf strings are NUL-terminated by protobuf-c: an embedded NUL
      * shortens them, and the validator refuses what is left if it is bad */
     intake_submit(in, m->api_key, m->api_key ? strlen(m->api_key) : 0, &input, reply);
