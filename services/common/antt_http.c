@@ -423,6 +423,13 @@ void antt_http_set_max_body(antt_http_t *http, size_t bytes)
     http->config.max_request_entity_size = bytes;
 }
 
+int antt_http_ready(antt_http_t *http, char *why, size_t whylen)
+{
+    if (why && whylen)
+        why[0] = 0;
+    return http->ready_cb == NULL || http->ready_cb(http->ready_arg, why, whylen);
+}
+
 void antt_http_set_ready_cb(antt_http_t *http, antt_http_ready_cb cb, void *arg)
 {
     http->ready_cb = cb;

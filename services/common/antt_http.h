@@ -31,6 +31,8 @@ antt_http_t *antt_http_new(uv_loop_t *loop);
 /* Largest accepted request body; larger ones get 413 from the server. */
 void antt_http_set_max_body(antt_http_t *http, size_t bytes);
 void antt_http_set_ready_cb(antt_http_t *http, antt_http_ready_cb cb, void *arg);
+/* What GET /readyz would say now: 1, or 0 with the reason in why. */
+int antt_http_ready(antt_http_t *http, char *why, size_t whylen);
 void antt_http_route(antt_http_t *http, const char *prefix, antt_http_handler_cb cb, void *arg);
 /* Listens on host:port (port 0: any free port). Returns 0 or a UV error. */
 int antt_http_listen(antt_http_t *http, const char *host, int port);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
 #include <zmq.h>
 
 #include "antt_crypto.h"
@@ -168,11 +169,33 @@ static void s_http_closed(void *arg)
     svc->http = NULL;
 }
 
+/* systemd: readiness once, and the watchdog from the loop itself (a loop
+ * that hangs stops petting it, and systemd restarts the service). A
+ * database outage is not a hang: the watchdog goes on, /readyz says why. */
+static void s_on_notify(uv_timer_t *t)
+{
+    antt_service_t *svc = t->data;
+    if (!svc->notified_ready) {
+        char why[128];
+        if (antt_http_ready(svc->http, why, sizeof(why))) {
+            sd_notifyf(0, "READY=1\nSTATUS=ready\nMAINPID=%d", (int)getpid());
+            svc->notified_ready = 1;
+        } else {
+            sd_notifyf(0, "STATUS=starting: %s", why);
+        }
+    }
+    if (svc->watchdog_usec)
+        sd_notify(0, "WATCHDOG=1");
+}
+
 void antt_service_stop(antt_service_t *svc)
 {
     if (svc->stopping)
         return;
     svc->stopping = 1;
+    sd_notify(0, "STOPPING=1");
+    if (svc->notify.data) /* started by antt_service_run */
+        uv_close((uv_handle_t *)&svc->notify, NULL);
     uv_close((uv_handle_t *)&svc->sigint, NULL);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
     uv_timer_init(&svc->loop, &svc->grace);
@@ -185,6 +208,18 @@ void antt_service_stop(antt_service_t *svc)
 
 int antt_service_run(antt_service_t *svc)
 {
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0)
+        svc->watchdog_usec = usec;
+    uint64_t every = svc->watchdog_usec ? svc->watchdog_usec / 2000 : 200;
+    if (every < 50)
+        every = 50;
+    if (every > 1000)
+        every = 1000;
+    uv_timer_init(&svc->loop, &svc->notify);
+    svc->notify.data = svc;
+    uv_timer_start(&svc->notify, s_on_notify, 0, every);
+    uv_unref((uv_handle_t *)&svc->notify);
     uv_run(&svc->loop, UV_RUN_DEFAULT);
     /* a loop that ends without a stop request (nothing left to do) is a stop too */
     if (!svc->stopping) {

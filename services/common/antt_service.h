@@ -3,7 +3,9 @@
  * libsodium, the libuv loop and the ZeroMQ context, applies the database
  * migrations (waiting for PostgreSQL up to db.connect_timeout_s), serves
  * /livez, /readyz and /metrics on <name>.http, and stops cleanly on SIGINT
- * or SIGTERM. */
+ * or SIGTERM. Under systemd (Type=notify) it sends READY=1 when /readyz would
+ * first say ready, WATCHDOG=1 from the loop at half the watchdog interval,
+ * and STOPPING=1 on a stop request; elsewhere these are no-ops. */
 #ifndef ANTT_SERVICE_H
 #define ANTT_SERVICE_H
 
@@ -27,6 +29,9 @@ struct antt_service_s {
     void *stop_arg;              /* on_stop argument */
     int stopping;                /* a stop was requested */
     uv_timer_t grace;            /* ends the loop if clients hold connections open */
+    uv_timer_t notify;           /* systemd: READY=1 once ready, WATCHDOG=1 from the loop */
+    int notified_ready;          /* READY=1 was sent */
+    uint64_t watchdog_usec;      /* systemd's WatchdogSec, 0 when off */
 };
 
 /* Parses argv (-c FILE, -h), loads config, initializes everything, applies
