@@ -338,10 +338,13 @@ static void s_connect_step(antt_db_t *db)
     PostgresPollingStatusType st = PQconnectPoll(db->conn);
     switch (st) {
     case PGRES_POLLING_READING:
-        s_watch(db, UV_READABLE);
-        return;
     case PGRES_POLLING_WRITING:
-        s_watch(db, UV_WRITABLE);
+        /* While connecting, libpq may close its socket and open another
+         * (the next host of a multi-host conninfo, or a retry without SSL),
+         * often under the same descriptor number: the kernel forgot the old
+         * registration, so the watcher is made anew at every step. */
+        s_unwatch(db);
+        s_watch(db, st == PGRES_POLLING_READING ? UV_READABLE : UV_WRITABLE);
         return;
     case PGRES_POLLING_OK:
         PQsetnonblocking(db->conn, 1);

@@ -471,3 +471,108 @@ void at_stack_stop(at_stack_t *s)
     for (int i = AT_NSERVICES - 1; i >= 0; i--)
         at_stop(&s->svc[i], SIGTERM, 10000);
 }
+
+/* ---- a steady load ---- */
+
+typedef struct at_load_thread {
+    at_load_t *l;
+    long first;
+} at_load_thread_t;
+
+static void s_load_one(at_load_t *l, long n)
+{
+    char body[512], hdr[96];
+    snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s-%ld", l->prefix, n);
+    /* spread over the district so that reports are separate incidents */
+    double lat = 10.735 + (double)(n % 80) * 0.001, lon = 106.575 + (double)((n / 80) % 50) * 0.001;
+    snprintf(body, sizeof(body),
+             "api_key=%s&service_code=theft&lat=%.5f&long=%.5f&description=bi%%20trom%%20xe%%20may%%20so%%20%ld",
+             l->api_key, lat, lon, n);
+    const char *hs[] = {hdr, NULL};
+    pthread_mutex_t *mu = l->mu;
+    while (!l->stop) {
+        char *resp = NULL;
+        int st = at_http("POST", l->url, hs, body, strlen(body), &resp);
+        const char *id = resp ? strstr(resp, "\"service_request_id\":\"") : NULL;
+        if (st == 201 && id) {
+            pthread_mutex_lock(mu);
+            if (l->acked < l->cap)
+                snprintf(l->ids[l->acked++], 40, "%.36s", id + 22);
+            pthread_mutex_unlock(mu);
+            free(resp);
+            return;
+        }
+        free(resp);
+        pthread_mutex_lock(mu);
+        l->retries++;
+        pthread_mutex_unlock(mu);
+        usleep(50 * 1000); /* a gateway's retry pause, not a synchronisation */
+    }
+}
+
+static void *s_load_run(void *arg)
+{
+    at_load_thread_t *t = arg;
+    at_load_t *l = t->l;
+    for (long n = t->first; !l->stop; n += l->threads) {
+        pthread_mutex_lock(l->mu);
+        l->sent++;
+        pthread_mutex_unlock(l->mu);
+        s_load_one(l, n);
+        usleep((useconds_t)l->pause_ms * 1000); /* the load's pace */
+    }
+    free(t);
+    return NULL;
+}
+
+void at_load_start(at_load_t *l, int http_port, const char *api_key, const char *prefix, int threads, int pause_ms)
+{
+    memset(l, 0, sizeof(*l));
+    snprintf(l->url, sizeof(l->url), "http://127.0.0.1:%d/open311/v2/requests.json", http_port);
+    snprintf(l->api_key, sizeof(l->api_key), "%s", api_key);
+    snprintf(l->prefix, sizeof(l->prefix), "%s", prefix);
+    l->threads = threads < 1 ? 1 : threads > 4 ? 4 : threads;
+    l->pause_ms = pause_ms;
+    l->cap = 200000;
+    l->ids = calloc((size_t)l->cap, 40);
+    l->mu = antt_xcalloc(1, sizeof(pthread_mutex_t));
+    pthread_mutex_init(l->mu, NULL);
+    for (int i = 0; i < l->threads; i++) {
+        at_load_thread_t *t = antt_xcalloc(1, sizeof(*t));
+        t->l = l;
+        t->first = i;
+        pthread_t th;
+        pthread_create(&th, NULL, s_load_run, t);
+        l->th[i] = (unsigned long)th;
+    }
+}
+
+void at_load_stop(at_load_t *l)
+{
+    l->stop = 1;
+    for (int i = 0; i < l->threads; i++)
+        pthread_join((pthread_t)l->th[i], NULL);
+}
+
+void at_load_table(at_load_t *l, PGconn *c)
+{
+    at_db_exec(c, "CREATE TEMP TABLE acked (id uuid)");
+    antt_buf_t b;
+    antt_buf_init(&b);
+    antt_buf_puts(&b, "INSERT INTO acked VALUES ");
+    for (long k = 0; k < l->acked; k++)
+        antt_buf_printf(&b, "%s('%s')", k ? "," : "", l->ids[k]);
+    if (l->acked)
+        at_db_exec(c, b.data);
+    antt_buf_cleanup(&b);
+}
+
+void at_load_free(at_load_t *l)
+{
+    free(l->ids);
+    if (l->mu)
+        pthread_mutex_destroy(l->mu);
+    free(l->mu);
+    l->ids = NULL;
+    l->mu = NULL;
+}

@@ -89,6 +89,28 @@ int at_stack_start_all(at_stack_t *s);
 /* Stops every running service with SIGTERM. */
 void at_stack_stop(at_stack_t *s);
 
+/* A steady load of unique reports over Open311, as gateways send them:
+ * each retried with its idempotency key until acknowledged (or stopped).
+ * Keeps the acknowledged report ids. */
+typedef struct at_load_s {
+    char url[128];
+    char api_key[64];
+    char prefix[32];     /* idempotency keys are <prefix>-<n> */
+    int threads;         /* at most 4 */
+    int pause_ms;        /* between two reports of one thread */
+    volatile int stop;
+    void *mu;            /* pthread_mutex_t, private */
+    unsigned long th[4]; /* pthread_t, private */
+    long sent, acked, retries;
+    char (*ids)[40];     /* the acknowledged ids, acked of them */
+    long cap;
+} at_load_t;
+void at_load_start(at_load_t *l, int http_port, const char *api_key, const char *prefix, int threads, int pause_ms);
+void at_load_stop(at_load_t *l);
+/* Loads l's acknowledged ids into a temporary table `acked (id uuid)` of c. */
+void at_load_table(at_load_t *l, PGconn *c);
+void at_load_free(at_load_t *l);
+
 /* Starts monitoring sock for completed ZMTP handshakes; returns the PAIR
  * socket to read them from (close it after zmq_socket_monitor(sock, NULL, 0)). */
 void *at_zmq_monitor(void *zctx, void *sock, const char *inproc);

@@ -7,7 +7,6 @@
  *
  * ANTT_FAULT_SECONDS sets how long the chaos lasts (default 24: the quick
  * version `make test` runs; `make soak` runs it for 10 minutes). */
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,75 +23,19 @@
 #include "antt_test.h"
 #include "antt_util.h"
 
-#define F_MAX_REPORTS 200000
 
 static struct {
     char dir[256];
     int pgport;
     char *base, *conninfo;
     at_stack_t st;
-    volatile int stop_load;
-    /* the load generator's books */
-    pthread_mutex_t mu;
-    long sent, acked, retries;
-    char (*acked_ids)[40];
+    at_load_t load;
 } F;
-
-/* One unique report, retried with its idempotency key until it is
- * acknowledged (as a gateway does) or the test ends. */
-static void s_submit_one(long n, const char *url)
-{
-    char body[512], hdr[96];
-    snprintf(hdr, sizeof(hdr), "Idempotency-Key: fault-%ld", n);
-    /* spread over the district so that reports are separate incidents */
-    double lat = 10.735 + (double)(n % 80) * 0.001, lon = 106.575 + (double)((n / 80) % 50) * 0.001;
-    snprintf(body, sizeof(body),
-             "api_key=key-app&service_code=theft&lat=%.5f&long=%.5f&description=bi%%20trom%%20xe%%20may%%20so%%20%ld",
-             lat, lon, n);
-    const char *hs[] = {hdr, NULL};
-    while (!F.stop_load) {
-        char *resp = NULL;
-        int st = at_http("POST", url, hs, body, strlen(body), &resp);
-        const char *id = resp ? strstr(resp, "\"service_request_id\":\"") : NULL;
-        if (st == 201 && id) {
-            pthread_mutex_lock(&F.mu);
-            if (F.acked < F_MAX_REPORTS) {
-                snprintf(F.acked_ids[F.acked], 40, "%.36s", id + 22);
-                F.acked++;
-            }
-            pthread_mutex_unlock(&F.mu);
-            free(resp);
-            return;
-        }
-        free(resp);
-        pthread_mutex_lock(&F.mu);
-        F.retries++;
-        pthread_mutex_unlock(&F.mu);
-        usleep(50 * 1000); /* a gateway's retry pause, not a synchronisation */
-    }
-}
-
-static void *s_load(void *arg)
-{
-    long first = (long)(intptr_t)arg;
-    char url[128];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", F.st.port[AT_INTAKE]);
-    for (long n = first; !F.stop_load; n += 2) {
-        pthread_mutex_lock(&F.mu);
-        F.sent++;
-        pthread_mutex_unlock(&F.mu);
-        s_submit_one(n, url);
-        usleep(10 * 1000); /* about 100 reports/s from two threads: a steady load */
-    }
-    return NULL;
-}
 
 static int s_setup(void **state)
 {
     (void)state;
     snprintf(F.dir, sizeof(F.dir), "%s/faultpg", ANTT_BUILD_DIR);
-    if (system("true") != 0)
-        return -1;
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", F.dir);
     if (system(cmd) != 0)
@@ -110,8 +53,6 @@ static int s_setup(void **state)
     at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                    " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
     PQfinish(db);
-    F.acked_ids = calloc(F_MAX_REPORTS, 40);
-    pthread_mutex_init(&F.mu, NULL);
     at_stack_init(&F.st, F.conninfo);
     size_t cap = sizeof(F.st.env) / sizeof(F.st.env[0]);
     at_env_add(F.st.env, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
@@ -128,7 +69,7 @@ static int s_teardown(void **state)
     (void)state;
     at_stack_stop(&F.st);
     at_pg_stop(F.dir);
-    free(F.acked_ids);
+    at_load_free(&F.load);
     return 0;
 }
 
@@ -161,9 +102,7 @@ static void test_crash_loop(void **state)
     (void)state;
     const char *secs = getenv("ANTT_FAULT_SECONDS");
     int seconds = secs && atoi(secs) > 0 ? atoi(secs) : 24;
-    pthread_t load[2];
-    for (long t = 0; t < 2; t++)
-        pthread_create(&load[t], NULL, s_load, (void *)(intptr_t)t);
+    at_load_start(&F.load, F.st.port[AT_INTAKE], "key-app", "fault", 2, 10); /* about 100 reports/s */
     unsigned seed = (unsigned)getpid();
     int kills[AT_NSERVICES] = {0}, pg_crashes = 0;
     int64_t end = antt_now_ms() + seconds * 1000LL, next_pg = antt_now_ms() + seconds * 1000LL / 3;
@@ -190,22 +129,12 @@ static void test_crash_loop(void **state)
             fail_msg("%s was not ready within 5 s of its restart (log %s)", at_service_names[i], F.st.svc[i].log);
         kills[i]++;
     }
-    F.stop_load = 1;
-    for (int t = 0; t < 2; t++)
-        pthread_join(load[t], NULL);
+    at_load_stop(&F.load);
 
     /* the books against the database */
     PGconn *db = at_db_connect(F.conninfo);
-    at_db_exec(db, "CREATE TEMP TABLE acked (id uuid)");
-    antt_buf_t b;
-    antt_buf_init(&b);
-    antt_buf_puts(&b, "INSERT INTO acked VALUES ");
-    for (long k = 0; k < F.acked; k++)
-        antt_buf_printf(&b, "%s('%s')", k ? "," : "", F.acked_ids[k]);
-    if (F.acked)
-        at_db_exec(db, b.data);
-    antt_buf_cleanup(&b);
-    s_done_t d = {db, F.acked};
+    at_load_table(&F.load, db);
+    s_done_t d = {db, F.load.acked};
     int settled = at_wait_until(s_settled, &d, 90000);
     long stored = s_long(db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id");
     long distinct_stored = s_long(db, "SELECT count(DISTINCT a.id) FROM acked a JOIN reports r ON r.id = a.id");
@@ -219,15 +148,15 @@ static void test_crash_loop(void **state)
     printf("crash loop, %d s: sent %ld, acked %ld, stored %ld, duplicates %ld, lost %ld, routed %ld;"
            " retries %ld; kills intake %d, classification %d, notification %d, aggregation %d;"
            " PostgreSQL crashes %d; incidents counted %ld, trend total %ld (days) %ld (months)\n",
-           seconds, F.sent, F.acked, stored, keys - distinct_keys, F.acked - distinct_stored, routed, F.retries,
+           seconds, F.load.sent, F.load.acked, stored, keys - distinct_keys, F.load.acked - distinct_stored, routed, F.load.retries,
            kills[0], kills[1], kills[2], kills[3], pg_crashes, counted, trend, trend_m);
     PQfinish(db);
     assert_true(settled);
-    assert_true(F.acked > 0);
-    assert_int_equal(stored, F.acked);
-    assert_int_equal(distinct_stored, F.acked);
+    assert_true(F.load.acked > 0);
+    assert_int_equal(stored, F.load.acked);
+    assert_int_equal(distinct_stored, F.load.acked);
     assert_int_equal(keys, distinct_keys);
-    assert_int_equal(routed, F.acked);
+    assert_int_equal(routed, F.load.acked);
     assert_int_equal(trend, counted);
     assert_int_equal(trend_m, counted);
     assert_int_equal(pg_crashes, 2);

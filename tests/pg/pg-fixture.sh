@@ -4,6 +4,9 @@
 #                                    write DIR/conninfo and DIR/port
 #   pg-fixture.sh stop DIR           fast shutdown
 #   pg-fixture.sh crash DIR          immediate shutdown (recovery at the next start)
+#   pg-fixture.sh standby DIR PRIMARY_PORT [PORT]
+#                                    a streaming standby of a running cluster
+#   pg-fixture.sh promote DIR        the standby becomes a primary
 #   pg-fixture.sh status DIR
 # As root, the server runs as the unprivileged "postgres" user (PostgreSQL
 # refuses to run as root). Durability settings are PostgreSQL's defaults
@@ -60,6 +63,8 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] '
 track_commit_timestamp = on
 CONF
+    # a standby's own settings (primary_conninfo), kept across restarts
+    [ -f "$dir/standby.conf" ] && cat "$dir/standby.conf" >>"$dir/data/postgresql.auto.conf"
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
       echo "$port" >"$dir/port"
       echo "host=127.0.0.1 port=$port user=antt" >"$dir/conninfo"
@@ -77,6 +82,21 @@ stop)
   if [ -f "$dir/data/PG_VERSION" ]; then
     as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
+  ;;
+standby)
+  # a streaming standby of the cluster on 127.0.0.1:PRIMARY_PORT, started on
+  # PORT (or a free one): pg-fixture.sh standby DIR PRIMARY_PORT [PORT]
+  primary=${3:?missing PRIMARY_PORT}
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres: "$dir"; fi
+  rm -rf "$dir/data"
+  as_pg "$bindir/pg_basebackup" -h 127.0.0.1 -p "$primary" -U antt -D "$dir/data" -X stream -R -c fast >/dev/null
+  grep '^primary_conninfo' "$dir/data/postgresql.auto.conf" >"$dir/standby.conf"
+  exec bash "$0" start "$dir" ${4:-}
+  ;;
+promote)
+  as_pg "$bindir/pg_ctl" -D "$dir/data" -w promote >/dev/null
+  rm -f "$dir/standby.conf"
   ;;
 crash)
   # what a power cut or a kill -9 of the postmaster leaves: no shutdown
