@@ -576,3 +576,26 @@ void at_load_free(at_load_t *l)
     l->ids = NULL;
     l->mu = NULL;
 }
+
+typedef struct at_settle {
+    PGconn *c;
+    long expect;
+} at_settle_t;
+
+static int s_settled(void *arg)
+{
+    at_settle_t *d = arg;
+    if (PQstatus(d->c) != CONNECTION_OK)
+        PQreset(d->c);
+    return at_db_long(d->c, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id") == d->expect &&
+           at_db_long(d->c, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id"
+                            " JOIN incidents i ON i.id = l.incident_id AND i.desk_code IS NOT NULL") == d->expect &&
+           at_db_long(d->c, "SELECT count(*) FROM report_queue") == 0 &&
+           at_db_long(d->c, "SELECT count(*) FROM trend_queue") == 0;
+}
+
+int at_load_settled(PGconn *c, long expect, int ms)
+{
+    at_settle_t d = {c, expect};
+    return at_wait_until(s_settled, &d, ms);
+}

@@ -110,6 +110,10 @@ void at_load_stop(at_load_t *l);
 /* Loads l's acknowledged ids into a temporary table `acked (id uuid)` of c. */
 void at_load_table(at_load_t *l, PGconn *c);
 void at_load_free(at_load_t *l);
+/* Waits (up to ms) until every acknowledged report of `acked` is stored and
+ * linked to an incident with a desk, and the report and trend queues are
+ * empty. 1 or 0. */
+int at_load_settled(PGconn *c, long expect, int ms);
 
 /* Starts monitoring sock for completed ZMTP handshakes; returns the PAIR
  * socket to read them from (close it after zmq_socket_monitor(sock, NULL, 0)). */

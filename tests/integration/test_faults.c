@@ -78,25 +78,6 @@ static long s_long(PGconn *c, const char *sql)
     return at_db_long(c, sql);
 }
 
-typedef struct s_done {
-    PGconn *db;
-    long expect;
-} s_done_t;
-
-/* Everything acknowledged is stored, classified (linked to an incident with
- * a desk) and applied to the trends. */
-static int s_settled(void *arg)
-{
-    s_done_t *d = arg;
-    if (PQstatus(d->db) != CONNECTION_OK)
-        PQreset(d->db);
-    return s_long(d->db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id") == d->expect &&
-           s_long(d->db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id"
-                         " JOIN incidents i ON i.id = l.incident_id AND i.desk_code IS NOT NULL") == d->expect &&
-           s_long(d->db, "SELECT count(*) FROM report_queue") == 0 &&
-           s_long(d->db, "SELECT count(*) FROM trend_queue") == 0;
-}
-
 static void test_crash_loop(void **state)
 {
     (void)state;
@@ -134,8 +115,7 @@ static void test_crash_loop(void **state)
     /* the books against the database */
     PGconn *db = at_db_connect(F.conninfo);
     at_load_table(&F.load, db);
-    s_done_t d = {db, F.load.acked};
-    int settled = at_wait_until(s_settled, &d, 90000);
+    int settled = at_load_settled(db, F.load.acked, 90000);
     long stored = s_long(db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id");
     long distinct_stored = s_long(db, "SELECT count(DISTINCT a.id) FROM acked a JOIN reports r ON r.id = a.id");
     long keys = s_long(db, "SELECT count(*) FROM reports WHERE idempotency_key LIKE 'fault-%'");

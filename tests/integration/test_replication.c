@@ -101,19 +101,6 @@ static int s_teardown(void **state)
     return 0;
 }
 
-typedef struct s_done {
-    PGconn *db;
-    long expect;
-} s_done_t;
-
-static int s_settled(void *arg)
-{
-    s_done_t *d = arg;
-    return at_db_long(d->db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id") == d->expect &&
-           at_db_long(d->db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id") == d->expect &&
-           at_db_long(d->db, "SELECT count(*) FROM report_queue") == 0;
-}
-
 static void test_failover(void **state)
 {
     (void)state;
@@ -139,8 +126,7 @@ static void test_failover(void **state)
     snprintf(ci, sizeof(ci), "host=127.0.0.1 port=%d user=antt dbname=antt_repl", R.sport);
     PGconn *db = at_db_connect(ci);
     at_load_table(&R.load, db);
-    s_done_t d = {db, R.load.acked};
-    int settled = at_wait_until(s_settled, &d, 60000);
+    int settled = at_load_settled(db, R.load.acked, 60000);
     long stored = at_db_long(db, "SELECT count(DISTINCT a.id) FROM acked a JOIN reports r ON r.id = a.id");
     long dup = at_db_long(db, "SELECT count(*) - count(DISTINCT idempotency_key) FROM reports");
     long classified = at_db_long(db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id");
