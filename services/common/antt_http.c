@@ -228,6 +228,11 @@ static void s_gone(antt_http_req_t *w)
         antt_http_gone_cb cb = w->on_gone;
         w->on_gone = NULL;
         cb(w, w->gone_arg);
+        /* the service lets go of a stream whose client is gone (it may no
+         * longer use it): it is released here, or it would be kept, with
+         * its unsent bytes, for the life of the process */
+        if (!w->ended)
+            s_release(w);
     }
 }
 

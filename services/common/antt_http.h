@@ -60,7 +60,7 @@ void antt_http_respond(antt_http_req_t *req, int status, const char *content_typ
 /* Server-sent events and other streamed responses: starts a response that
  * stays open; antt_http_stream_write sends more; antt_http_stream_end
  * finishes and releases req. on_gone is called once when the client goes
- * away first (the request may then no longer be used). */
+ * away first; req is released when it returns (it may no longer be used). */
 typedef void (*antt_http_gone_cb)(antt_http_req_t *req, void *arg);
 void antt_http_stream_start(antt_http_req_t *req, int status, const char *content_type,
                             antt_http_gone_cb on_gone, void *arg);

@@ -466,6 +466,14 @@ int at_stack_start_all(at_stack_t *s)
     return 0;
 }
 
+void at_stack_free(at_stack_t *s)
+{
+    for (size_t i = 0; i < sizeof(s->env) / sizeof(s->env[0]) && s->env[i]; i++) {
+        free(s->env[i]);
+        s->env[i] = NULL;
+    }
+}
+
 void at_stack_stop(at_stack_t *s)
 {
     for (int i = AT_NSERVICES - 1; i >= 0; i--)

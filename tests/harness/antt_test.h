@@ -88,6 +88,8 @@ int at_stack_start(at_stack_t *s, int i, int ms);
 int at_stack_start_all(at_stack_t *s);
 /* Stops every running service with SIGTERM. */
 void at_stack_stop(at_stack_t *s);
+/* Frees the environment strings (after at_stack_stop). */
+void at_stack_free(at_stack_t *s);
 
 /* A steady load of unique reports over Open311, as gateways send them:
  * each retried with its idempotency key until acknowledged (or stopped).

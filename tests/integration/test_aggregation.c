@@ -676,9 +676,13 @@ static void test_slow_subscriber(void **state)
     long rss1 = s_rss_kb(E.agg.pid), pub1 = s_metric("antt_aggregation_updates_total");
     printf("slow subscriber: %ld updates published while it did not read; aggregation RSS %ld -> %ld kB\n",
            pub1 - pub0, rss0, rss1);
-    /* unbounded, the queue would hold them all: some 25 MB */
-    assert_true(pub1 - pub0 > 120000);
-    assert_true(rss1 - rss0 < 8 * 1024);
+    /* unbounded, the queue would hold them all: some 25 MB (under ASan its
+     * quarantine of freed memory makes RSS say nothing about this) */
+    int bounded = getenv("ASAN_OPTIONS") != NULL || rss1 - rss0 < 8 * 1024;
+    if (pub1 - pub0 <= 120000 || !bounded) {
+        zmq_close(slow); /* or the context could not end */
+        fail_msg("published %ld, RSS grew %ld kB", pub1 - pub0, rss1 - rss0);
+    }
     /* it reads again what was kept for it; the next update after that
      * shows the jump in the sequence (what was dropped was newer) */
     int64_t last = -1, gap = 0;

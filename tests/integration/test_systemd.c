@@ -73,6 +73,7 @@ static void test_notify_protocol(void **state)
     }
     assert_true(stopping);
     at_stack_stop(&st);
+    at_stack_free(&st);
     close(fd);
     unlink(path);
     free(conninfo);
