@@ -1,5 +1,4 @@
 /* antt_service: start-up, health endpoints and clean shutdown. */
-#include "antt_bus.h"
 #include "antt_service.h"
 
 #include <errno.h>
@@ -12,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 #include <zmq.h>
 
+#include "antt_bus.h"
 #include "antt_crypto.h"
 #include "antt_db.h"
 #include "antt_log.h"
@@ -186,6 +186,8 @@ static void s_on_notify(uv_timer_t *t)
     }
     if (svc->watchdog_usec)
         sd_notify(0, "WATCHDOG=1");
+    else if (svc->notified_ready)
+        uv_timer_stop(t); /* nothing more to say */
 }
 
 void antt_service_stop(antt_service_t *svc)
