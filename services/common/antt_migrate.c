@@ -101,6 +101,28 @@ out:
     return rc;
 }
 
+int antt_migrate_check(PGconn *c, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, "SELECT count(*), coalesce(max(version), 0) FROM schema_migrations");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        int missing = state && !strcmp(state, "42P01"); /* undefined_table */
+        snprintf(err, errlen, "%s: %s", missing ? "database has no schema yet (run antt migrate)"
+                                                : "could not read schema_migrations",
+                 PQresultErrorMessage(r));
+        PQclear(r);
+        return missing ? -EAGAIN : -EIO;
+    }
+    int have = atoi(PQgetvalue(r, 0, 0)), at = atoi(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (have < antt_migrations_count) {
+        snprintf(err, errlen, "database schema is at version %d, this build needs %d: run antt migrate", at,
+                 antt_migrate_latest());
+        return -EAGAIN;
+    }
+    return 0;
+}
+
 static void s_on_partitions(antt_db_job_t *job, int status, void *arg)
 {
     (void)arg;

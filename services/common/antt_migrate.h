@@ -22,6 +22,12 @@ extern const int antt_migrations_count;
 /* Applies every migration not yet recorded, each in its own transaction.
  * Blocking. Returns the number applied (>= 0), or -EIO with err set. */
 int antt_migrate(PGconn *c, char *err, size_t errlen);
+/* Whether every migration of this binary is recorded in c's database:
+ * 0 when it is, -EAGAIN when the schema is behind or not there (err says
+ * which version it is at), -EIO when it cannot be read. Services call this
+ * instead of migrating: they log in as roles that cannot change the schema.
+ * Blocking. */
+int antt_migrate_check(PGconn *c, char *err, size_t errlen);
 /* Highest version known to this binary. */
 int antt_migrate_latest(void);
 

@@ -58,30 +58,35 @@ static void s_usage(const char *name)
             name);
 }
 
-static int s_migrate(antt_service_t *svc)
+/* Waits (up to db.connect_timeout_s) until PostgreSQL answers and its schema
+ * has every migration of this build. The service does not migrate: it logs
+ * in as a role that cannot change the schema; `antt migrate` does, as the
+ * owner. Returns 0, or -1 after logging why. */
+static int s_wait_schema(antt_service_t *svc)
 {
     long timeout_s;
-    char err[1024];
+    char err[1024], last[1024] = "";
     antt_config_get_long(svc->cfg, "db.connect_timeout_s", 30, &timeout_s);
     uint64_t deadline = antt_mono_ns() + (uint64_t)timeout_s * 1000000000u;
-    PGconn *c = NULL;
     for (;;) {
-        c = antt_db_connect_sync(svc->conninfo, err, sizeof(err));
-        if (c != NULL || antt_mono_ns() > deadline)
-            break;
+        int rc = -EAGAIN;
+        PGconn *c = antt_db_connect_sync(svc->conninfo, err, sizeof(err));
+        if (c != NULL) {
+            rc = antt_migrate_check(c, err, sizeof(err));
+            PQfinish(c);
+        }
+        if (rc == 0)
+            return 0;
+        if (rc == -EIO || antt_mono_ns() > deadline) {
+            ANTT_LOG(ANTT_ERROR, "%s", err);
+            return -1;
+        }
+        if (strcmp(err, last) != 0) {
+            ANTT_LOG(ANTT_WARN, "waiting for the database: %s", err);
+            snprintf(last, sizeof(last), "%s", err);
+        }
         usleep(200 * 1000);
     }
-    if (c == NULL) {
-        ANTT_LOG(ANTT_ERROR, "%s", err);
-        return -1;
-    }
-    int rc = antt_migrate(c, err, sizeof(err));
-    PQfinish(c);
-    if (rc < 0) {
-        ANTT_LOG(ANTT_ERROR, "%s", err);
-        return -1;
-    }
-    return 0;
 }
 
 static void s_on_signal(uv_signal_t *h, int signum)
@@ -123,8 +128,11 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         ANTT_LOG(ANTT_ERROR, "could not initialize libsodium");
         return -1;
     }
-    svc->conninfo = antt_config_get(svc->cfg, "db.conninfo", "dbname=antt");
-    if (s_migrate(svc) != 0)
+    /* <service>.db_conninfo (the service's own role) before db.conninfo */
+    char key[64], host[256];
+    snprintf(key, sizeof(key), "%s.db_conninfo", name);
+    svc->conninfo = antt_config_get(svc->cfg, key, antt_config_get(svc->cfg, "db.conninfo", "dbname=antt"));
+    if (s_wait_schema(svc) != 0)
         return -1;
 
     uv_loop_init(&svc->loop);
@@ -135,7 +143,6 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     uv_signal_start(&svc->sigint, s_on_signal, SIGINT);
     uv_signal_start(&svc->sigterm, s_on_signal, SIGTERM);
 
-    char key[64], host[256];
     int port;
     snprintf(key, sizeof(key), "%s.http", name);
     const char *listen = antt_config_get(svc->cfg, key, "127.0.0.1:0");

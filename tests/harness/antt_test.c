@@ -1,6 +1,7 @@
 /* antt_test: integration test harness. */
 #include "antt_test.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -178,12 +179,36 @@ int at_spawn(at_proc_t *p, const char *service, char *const *env)
     snprintf(p->name, sizeof(p->name), "%s", service);
     if (p->log[0] == '\0')
         snprintf(p->log, sizeof(p->log), ANTT_BUILD_DIR "/tests/%s-%d.log", service, (int)getpid());
+    /* a service logs in as its own role, as deployed (migration 008):
+     * <SERVICE>_DB_CONNINFO is ANTT_DB_CONNINFO with user=antt_<service> */
+    static __thread char own[1024];
+    const char *ci = getenv("ANTT_DB_CONNINFO");
+    for (char *const *e = env; e && *e; e++)
+        if (!strncmp(*e, "ANTT_DB_CONNINFO=", 17))
+            ci = *e + 17;
+    own[0] = '\0';
+    if (ci) {
+        char up[32];
+        size_t i = 0;
+        for (; service[i] && i < sizeof(up) - 1; i++)
+            up[i] = (char)toupper((unsigned char)service[i]);
+        up[i] = '\0';
+        snprintf(own, sizeof(own), "ANTT_%s_DB_CONNINFO=%s user=antt_%s", up, ci, service);
+    }
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
         for (char *const *e = env; e && *e; e++)
             putenv(*e);
+        if (own[0]) {
+            /* unless the test chose the service's conninfo itself */
+            char name[64];
+            size_t n = (size_t)(strchr(own, '=') - own);
+            snprintf(name, sizeof(name), "%.*s", (int)n, own);
+            if (getenv(name) == NULL)
+                putenv(own);
+        }
         int fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);

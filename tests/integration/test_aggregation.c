@@ -726,8 +726,11 @@ static void test_slow_subscriber(void **state)
     long want = atol(PQgetvalue(r, 0, 1));
     PQclear(r);
     assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, ep, err), want);
-    assert_true(seq >= last);
-    assert_string_equal(ep, epoch);
+    /* within one state the snapshot is at or past what was seen; a reload
+     * meanwhile (an earlier test's rebuild is noticed within 5 s) starts a
+     * new epoch, which tells the client to take the snapshot whole */
+    if (!strcmp(ep, epoch))
+        assert_true(seq >= last);
 }
 
 int main(void)
