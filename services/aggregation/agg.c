@@ -1095,13 +1095,16 @@ int agg_main(int argc, char **argv)
     hwm = 10000;
     zmq_setsockopt(antt_bus_socket(a.pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a.sub), ZMQ_SUBSCRIBE, "incident.", 9);
-    if (antt_service_bind(&svc, a.pub, "aggregation.publish_endpoint", "tcp://127.0.0.1:5590") != 0 ||
-        antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591") != 0 ||
-        antt_service_bind(&svc, a.sub, "aggregation.classified_endpoint", "tcp://127.0.0.1:5570") != 0)
+    if (antt_service_bind(&svc, a.pub, "aggregation.publish_endpoint", "tcp://127.0.0.1:5590", ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591", ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, a.sub, "aggregation.classified_endpoint", "tcp://127.0.0.1:5570", ANTT_CURVE_SERVICES) != 0)
         return 1;
     const char *feed = antt_config_get(cfg, "aggregation.update_endpoint", "tcp://127.0.0.1:5580");
-    if (feed && *feed && antt_bus_connect(a.sub, feed) != 0)
-        ANTT_LOG(ANTT_WARN, "could not connect to %s", feed);
+    /* the options of the bind above stay with its listener: the same
+     * socket is a CURVE server for classification and a client of
+     * notification's feed */
+    if (feed && *feed && antt_service_connect(&svc, a.sub, feed, "notification") != 0)
+        return 1;
     antt_http_route(svc.http, "/api/v1/trends", s_http_trends, &a);
     antt_http_route(svc.http, "/api/v1/summary", s_http_summary, &a);
     antt_http_route(svc.http, "/api/v1/response", s_http_response, &a);

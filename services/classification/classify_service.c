@@ -480,8 +480,22 @@ int classify_main(int argc, char **argv)
     w.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 1000, NULL, NULL);
     const char *subs = antt_config_get(cfg, "classification.publish_endpoints", "");
     char *copy = antt_xstrdup(subs), *save = NULL;
+    /* each entry is SERVICE=ENDPOINT (notification=tcp://...): with CURVE
+     * the worker must know whose key the endpoint's listener holds */
     for (char *ep = strtok_r(copy, " ,", &save); ep; ep = strtok_r(NULL, " ,", &save)) {
-        if (antt_bus_connect(w.pub, ep) != 0) {
+        char *eq = strchr(ep, '='), *scheme = strstr(ep, "://"), *peer = NULL;
+        if (eq && scheme && eq < scheme) {
+            *eq = '\0';
+            peer = ep;
+            ep = eq + 1;
+        }
+        if (peer == NULL && svc.curve) {
+            ANTT_LOG(ANTT_ERROR, "classification.publish_endpoints: name the subscriber of %s"
+                                 " (notification=%s or aggregation=%s)", ep, ep, ep);
+            free(copy);
+            return 1;
+        }
+        if (peer ? antt_service_connect(&svc, w.pub, ep, peer) != 0 : antt_bus_connect(w.pub, ep) != 0) {
             ANTT_LOG(ANTT_ERROR, "could not connect to subscriber %s", ep);
             free(copy);
             return 1;
@@ -495,7 +509,8 @@ int classify_main(int argc, char **argv)
         return 1;
     }
     w.pull = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PULL, 0, s_on_report, &w);
-    if (antt_bus_connect(w.pull, pull_ep) != 0 || antt_bus_start(w.pull) != 0 || antt_bus_start(w.pub) != 0)
+    if (antt_service_connect(&svc, w.pull, pull_ep, "intake") != 0 || antt_bus_start(w.pull) != 0 ||
+        antt_bus_start(w.pub) != 0)
         return 1;
     uv_timer_init(&svc.loop, &w.timer);
     w.timer.data = &w;

@@ -8,6 +8,11 @@
 
 /* Loads settings like the services do: -c FILE / ANTT_CONFIG, then ANTT_*. */
 antt_config_t *cli_config(const char *path);
+/* Makes sock's next connect a CURVE client of the service peer with the
+ * client keypair of cfg (keys.client_curve_secret, curve.enabled; cfg NULL:
+ * the default settings). Returns 0 (also when CURVE is off), or -1 after
+ * printing why. */
+int cli_curve_client(const antt_config_t *cfg, void *sock, const char *peer);
 /* Connects to db.conninfo of those settings; NULL after printing why. */
 PGconn *cli_connect(const char *cfg_path);
 

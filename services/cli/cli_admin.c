@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "antt_crypto.h"
+#include "antt_curve.h"
 #include "antt_db.h"
 #include "antt_migrate.h"
 #include "cli.h"
@@ -15,6 +16,22 @@
 int cli_keygen(int argc, char **argv)
 {
     int env = argc > 1 && !strcmp(argv[1], "--env");
+    if (argc > 1 && !strcmp(argv[1], "--curve")) {
+        /* one CURVE keypair, for a gateway (antt gateway add --curve-public)
+         * or a person's tool (curve.clients) */
+        char pub[ANTT_CURVE_KEY_LEN + 1], sec[ANTT_CURVE_KEY_LEN + 1];
+        if (antt_curve_keypair(pub, sec) != 0) {
+            fprintf(stderr, "antt: could not make a CURVE keypair\n");
+            return 1;
+        }
+        printf("public: %s\nsecret: %s\n", pub, sec);
+        sodium_memzero(sec, sizeof(sec));
+        return 0;
+    }
+    if (argc > 1 && !env) {
+        fprintf(stderr, "usage: antt keygen [--env | --curve]\n");
+        return 2;
+    }
     uint8_t pk[ANTT_KEY_BYTES], sk[ANTT_KEY_BYTES], hk[ANTT_KEY_BYTES];
     char a[65], b[65], c[65];
     antt_seal_keypair(pk, sk);
@@ -29,6 +46,35 @@ int cli_keygen(int argc, char **argv)
                "keys.dispatch_public = %s\nkeys.dispatch_secret = %s\n"
                "# reporter pseudonym key: intake only\nkeys.reporter_hash = %s\n",
                a, b, c);
+    /* CURVE: a keypair per service (each secret stays on its service's
+     * machines; every public key goes everywhere) and one for people's
+     * tools, admitted by curve.clients */
+    static const char *const who[] = {"intake", "classification", "notification", "aggregation", "client"};
+    char pub[ANTT_CURVE_KEY_LEN + 1], sec[ANTT_CURVE_KEY_LEN + 1], client_pub[ANTT_CURVE_KEY_LEN + 1] = "";
+    if (!env)
+        printf("# CURVE keypairs: each service's secret on its own machines only\n");
+    for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+        if (antt_curve_keypair(pub, sec) != 0) {
+            fprintf(stderr, "antt: could not make a CURVE keypair\n");
+            return 1;
+        }
+        if (env) {
+            char up[32];
+            size_t k = 0;
+            for (; who[i][k] && k < sizeof(up) - 1; k++)
+                up[k] = (char)(who[i][k] - 'a' + 'A');
+            up[k] = '\0';
+            printf("ANTT_KEYS_%s_CURVE_PUBLIC='%s'\nANTT_KEYS_%s_CURVE_SECRET='%s'\n", up, pub, up, sec);
+        } else {
+            printf("keys.%s_curve_public = %s\nkeys.%s_curve_secret = %s\n", who[i], pub, who[i], sec);
+        }
+        memcpy(client_pub, pub, sizeof(client_pub));
+    }
+    if (env)
+        printf("ANTT_CURVE_CLIENTS='%s'\n", client_pub);
+    else
+        printf("curve.clients = %s\n", client_pub);
+    sodium_memzero(sec, sizeof(sec));
     sodium_memzero(sk, sizeof(sk));
     sodium_memzero(hk, sizeof(hk));
     return 0;
@@ -70,10 +116,11 @@ int cli_gateway(int argc, char **argv)
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
                                          {"burst", required_argument, NULL, 'b'},
                                          {"key", required_argument, NULL, 'k'},
+                                         {"curve-public", required_argument, NULL, 'p'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *rate = "20", *burst = "100", *given_key = NULL, *cfg = NULL;
+    const char *rate = "20", *burst = "100", *given_key = NULL, *cfg = NULL, *curve = NULL;
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -81,14 +128,19 @@ int cli_gateway(int argc, char **argv)
         case 'r': rate = optarg; break;
         case 'b': burst = optarg; break;
         case 'k': given_key = optarg; break;
+        case 'p': curve = optarg; break;
         case 'c': cfg = optarg; break;
         default:
-            fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY]\n");
+            fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]\n");
             return o == 'h' ? 0 : 2;
         }
     }
     if (argc - optind != 3 || strcmp(argv[optind], "add") != 0) {
-        fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY]\n");
+        fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]\n");
+        return 2;
+    }
+    if (curve && !antt_curve_key_valid(curve)) {
+        fprintf(stderr, "antt: --curve-public must be a Z85 CURVE public key of 40 characters (antt keygen --curve)\n");
         return 2;
     }
     char key[64];
@@ -107,13 +159,14 @@ int cli_gateway(int argc, char **argv)
     PGconn *c = cli_connect(cfg);
     if (c == NULL)
         return 1;
-    const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst};
+    const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst, curve};
     PGresult *r = PQexecParams(c,
-                               "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst)"
-                               " VALUES ($1, $2, $3::bytea, $4, $5)"
+                               "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, curve_public)"
+                               " VALUES ($1, $2, $3::bytea, $4, $5, $6)"
                                " ON CONFLICT (code) DO UPDATE SET api_key_hash = EXCLUDED.api_key_hash,"
-                               " name = EXCLUDED.name, rate_per_s = EXCLUDED.rate_per_s, burst = EXCLUDED.burst",
-                               5, NULL, params, NULL, NULL, 0);
+                               " name = EXCLUDED.name, rate_per_s = EXCLUDED.rate_per_s, burst = EXCLUDED.burst,"
+                               " curve_public = EXCLUDED.curve_public",
+                               6, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         fprintf(stderr, "antt: could not add gateway: %s", PQresultErrorMessage(r));

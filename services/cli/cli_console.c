@@ -37,7 +37,7 @@ static int s_open(c_conn_t *c, antt_config_t *cfg, const char *token)
     int linger = 0;
     zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof(linger));
     const char *ep = antt_config_get(cfg, "notification.triage_endpoint", "tcp://127.0.0.1:5581");
-    if (zmq_connect(c->dealer, ep) != 0) {
+    if (cli_curve_client(cfg, c->dealer, "notification") != 0 || zmq_connect(c->dealer, ep) != 0) {
         fprintf(stderr, "antt: cannot connect to %s\n", ep);
         return -1;
     }
@@ -278,7 +278,14 @@ int cli_console(int argc, char **argv)
     char topic[160];
     snprintf(topic, sizeof(topic), "desk.%s.", desk);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
-    zmq_connect(sub, antt_config_get(cfg, "notification.feed_endpoint", "tcp://127.0.0.1:5580"));
+    if (cli_curve_client(cfg, sub, "notification") != 0 ||
+        zmq_connect(sub, antt_config_get(cfg, "notification.feed_endpoint", "tcp://127.0.0.1:5580")) != 0) {
+        fprintf(stderr, "antt: cannot connect to the desk feed\n");
+        zmq_close(sub);
+        s_close(&c);
+        antt_config_destroy(&cfg);
+        return 1;
+    }
     printf("antt console, desk %s. Commands: list, ack N, assign N WHO, note N TEXT, escalate N,\n"
            "resolve N OUTCOME, reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
            "N is a number from the last list or an incident id.\n",

@@ -319,12 +319,12 @@ static int s_send(void *s, i_row_t *r, int idx, const char *api_key)
 
 /* Sends every row, I_WINDOW at a time; retries what intake asks to retry.
  * Returns 0 when all were accepted. */
-static int s_submit_all(i_row_t *rows, int n, const char *endpoint, const char *api_key)
+static int s_submit_all(const antt_config_t *cfg, i_row_t *rows, int n, const char *endpoint, const char *api_key)
 {
     void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
     int linger = 0, ret = 0;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    if (zmq_connect(s, endpoint) != 0) {
+    if (cli_curve_client(cfg, s, "intake") != 0 || zmq_connect(s, endpoint) != 0) {
         fprintf(stderr, "antt import: cannot connect to %s\n", endpoint);
         zmq_close(s);
         zmq_ctx_term(ctx);
@@ -517,7 +517,7 @@ int cli_import(int argc, char **argv)
         goto out;
     if (zep == NULL)
         zep = antt_config_get(cfg, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
-    if (s_submit_all(rows, n, zep, key) != 0)
+    if (s_submit_all(cfg, rows, n, zep, key) != 0)
         goto out;
     fprintf(stderr, "antt import: %d report(s) accepted\n", n);
     if (needs_token && s_statuses(c, rows, n, token) != 0)

@@ -128,7 +128,9 @@ static int s_zmq(const s_args_t *a)
     size_t len = antt__v1__submit_report__get_packed_size(&m);
     uint8_t *buf = antt_xmalloc(len + 1);
     antt__v1__submit_report__pack(&m, buf);
-    if (zmq_connect(s, a->zmq) != 0 || zmq_send(s, buf, len, 0) < 0) {
+    if (cli_curve_client(NULL, s, "intake") != 0) {
+        /* said why */
+    } else if (zmq_connect(s, a->zmq) != 0 || zmq_send(s, buf, len, 0) < 0) {
         fprintf(stderr, "antt: could not send to %s: %s\n", a->zmq, zmq_strerror(zmq_errno()));
     } else {
         zmq_msg_t msg;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "antt_crypto.h"
+#include "antt_curve.h"
 #include "antt_log.h"
 #include "cli.h"
 
@@ -23,12 +24,30 @@ antt_config_t *cli_config(const char *path)
     return cfg;
 }
 
+int cli_curve_client(const antt_config_t *cfg, void *sock, const char *peer)
+{
+    antt_config_t *own = NULL;
+    if (cfg == NULL && (cfg = own = cli_config(NULL)) == NULL)
+        return -1;
+    char err[256];
+    antt_curve_t *c = NULL;
+    int rc = antt_curve_new(cfg, "client", &c, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "antt: %s\n", err);
+    else if ((rc = antt_curve_client(c, sock, peer)) != 0)
+        fprintf(stderr, "antt: CURVE is on but keys.%s_curve_public is not set\n", peer);
+    antt_curve_destroy(&c);
+    antt_config_destroy(&own);
+    return rc == 0 ? 0 : -1;
+}
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: antt COMMAND [options]\n"
-            "  keygen [--env]                      new dispatcher sealing keypair and reporter-hash key\n"
-            "  gateway add CODE NAME [--rate R] [--burst B]\n"
+            "  keygen [--env]                      new dispatcher sealing keypair, reporter-hash key and CURVE keys\n"
+            "  keygen --curve                      one CURVE keypair (a gateway's or a console's)\n"
+            "  gateway add CODE NAME [--rate R] [--burst B] [--curve-public KEY]\n"
             "                                      register a gateway; prints its API key once\n"
             "  submit [--http URL | --zmq ENDPOINT] --key API_KEY [options] TEXT\n"
             "                                      submit a report; prints the report id\n"

@@ -13,6 +13,7 @@
 
 #include "antt_bus.h"
 #include "antt_crypto.h"
+#include "antt_curve.h"
 #include "antt_db.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
@@ -137,6 +138,17 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
 
     uv_loop_init(&svc->loop);
     svc->zctx = zmq_ctx_new();
+    char cerr[256];
+    if (antt_curve_new(svc->cfg, name, &svc->curve, cerr, sizeof(cerr)) != 0) {
+        ANTT_LOG(ANTT_ERROR, "%s", cerr);
+        return -1;
+    }
+    int zrc = antt_curve_start_zap(svc->curve, svc->zctx);
+    if (zrc != 0) {
+        ANTT_LOG(ANTT_ERROR, "could not start the ZAP handler: %s", zmq_strerror(-zrc));
+        return -1;
+    }
+    ANTT_LOG(ANTT_INFO, "zeromq security curve=%s", svc->curve ? "on" : "off");
     uv_signal_init(&svc->loop, &svc->sigint);
     uv_signal_init(&svc->loop, &svc->sigterm);
     svc->sigint.data = svc->sigterm.data = svc;
@@ -240,6 +252,9 @@ int antt_service_run(antt_service_t *svc)
         uv_run(&svc->loop, UV_RUN_DEFAULT);
     }
     if (uv_loop_close(&svc->loop) == 0) {
+        /* the ZAP handler's thread ends when the context shuts down */
+        zmq_ctx_shutdown(svc->zctx);
+        antt_curve_destroy(&svc->curve);
         zmq_ctx_term(svc->zctx);
         antt_config_destroy(&svc->cfg);
         antt_metrics_reset();
@@ -252,12 +267,23 @@ int antt_service_run(antt_service_t *svc)
     return 0;
 }
 
-int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def)
+int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def,
+                      const char *domain)
 {
     const char *ep = antt_config_get(svc->cfg, key, def);
-    if (ep == NULL || !*ep || antt_bus_bind(bus, ep) != 0) {
+    if (antt_curve_server(svc->curve, antt_bus_socket(bus), domain) != 0 || ep == NULL || !*ep ||
+        antt_bus_bind(bus, ep) != 0) {
         ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");
         return -1;
     }
     return antt_bus_start(bus);
+}
+
+int antt_service_connect(antt_service_t *svc, antt_bus_t *bus, const char *endpoint, const char *peer)
+{
+    if (antt_curve_client(svc->curve, antt_bus_socket(bus), peer) != 0 || antt_bus_connect(bus, endpoint) != 0) {
+        ANTT_LOG(ANTT_ERROR, "could not connect to %s at %s", peer, endpoint);
+        return -1;
+    }
+    return 0;
 }

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "antt_config.h"
+#include "antt_curve.h"
 #include "antt_http.h"
 
 typedef struct antt_service_s antt_service_t;
@@ -32,6 +33,7 @@ struct antt_service_s {
     uv_timer_t notify;           /* systemd: READY=1 once ready, WATCHDOG=1 from the loop */
     int notified_ready;          /* READY=1 was sent */
     uint64_t watchdog_usec;      /* systemd's WatchdogSec, 0 when off */
+    struct antt_curve_s *curve;  /* CURVE keys and ZAP handler, NULL when off */
 };
 
 /* Parses argv (-c FILE, -h), loads config, initializes everything, applies
@@ -43,10 +45,16 @@ void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *ar
 /* Runs the loop until every handle is closed, then frees what init made.
  * Returns the process exit status. */
 int antt_service_run(antt_service_t *svc);
-/* Binds bus to the endpoint configured under key (default def) and starts
- * it. Returns 0, or -1 after logging why. */
+/* Binds bus to the endpoint configured under key (default def) as a CURVE
+ * server admitting domain (ANTT_CURVE_*, when CURVE is on) and starts it.
+ * Returns 0, or -1 after logging why. */
 struct antt_bus_s;
-int antt_service_bind(antt_service_t *svc, struct antt_bus_s *bus, const char *key, const char *def);
+int antt_service_bind(antt_service_t *svc, struct antt_bus_s *bus, const char *key, const char *def,
+                      const char *domain);
+/* Connects bus to endpoint as a CURVE client of the service peer ("intake",
+ * ...; when CURVE is on). Does not start it. Returns 0, or -1 after logging
+ * why. */
+int antt_service_connect(antt_service_t *svc, struct antt_bus_s *bus, const char *endpoint, const char *peer);
 /* Requests a stop as if SIGTERM had arrived. */
 void antt_service_stop(antt_service_t *svc);
 

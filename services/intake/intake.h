@@ -67,9 +67,11 @@ void intake_reply_error(intake_reply_t *reply, int status, const char *code, con
                         int retry_after_s);
 
 /* Authenticates, validates, rate-limits and stores one report; answers
- * through reply in every case. */
+ * through reply in every case. curve_gateway: the gateway code whose CURVE
+ * key the connection was admitted with (the api_key must be that
+ * gateway's), or NULL. */
 void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
-                   const intake_input_t *input, intake_reply_t *reply);
+                   const intake_input_t *input, const char *curve_gateway, intake_reply_t *reply);
 
 /* Registers the Open311 routes (intake_open311.c). */
 void intake_open311_register(intake_t *in);

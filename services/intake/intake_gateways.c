@@ -23,6 +23,7 @@ struct intake_gateways_s {
     int loading;              /* a load is in flight */
     int closing;              /* close requested */
     uint64_t last_load_ns;    /* when the last load was sent */
+    antt_curve_t *curve;      /* ZAP handler told the gateways' keys, or NULL */
 };
 
 static int s_cmp(const void *a, const void *b)
@@ -59,6 +60,18 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
             if (g->gw[k].id == gw[i].id)
                 gw[i].bucket = g->gw[k].bucket;
     }
+    /* the ZAP handler admits the active gateways' CURVE keys */
+    const char **keys = antt_xcalloc(n ? n : 1, sizeof(*keys)), **codes = antt_xcalloc(n ? n : 1, sizeof(*codes));
+    size_t nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!gw[i].active || PQgetisnull(gr, (int)i, 6))
+            continue;
+        keys[nk] = PQgetvalue(gr, (int)i, 6);
+        codes[nk++] = gw[i].code;
+    }
+    antt_curve_set_gateways(g->curve, keys, codes, nk);
+    free(keys);
+    free(codes);
     free(g->gw);
     g->gw = gw;
     g->ngw = n;
@@ -82,7 +95,7 @@ static void s_load(intake_gateways_t *g)
         return;
     antt_db_job_t *job = antt_db_job_new(s_on_load, g);
     antt_db_job_add(job,
-                    "SELECT id, code, encode(api_key_hash, 'hex'), rate_per_s, burst, active"
+                    "SELECT id, code, encode(api_key_hash, 'hex'), rate_per_s, burst, active, curve_public"
                     " FROM gateways",
                     0, NULL, NULL, NULL);
     antt_db_job_add(job,
@@ -108,6 +121,11 @@ intake_gateways_t *intake_gateways_new(uv_loop_t *loop, antt_db_t *db, long refr
     uv_timer_init(loop, &g->timer);
     g->timer.data = g;
     return g;
+}
+
+void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve)
+{
+    g->curve = curve;
 }
 
 void intake_gateways_start(intake_gateways_t *g)

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "antt_crypto.h"
+#include "antt_curve.h"
 #include "antt_db.h"
 #include "intake_limits.h"
 
@@ -25,6 +26,9 @@ typedef struct intake_gateway_s {
 typedef struct intake_gateways_s intake_gateways_t;
 
 intake_gateways_t *intake_gateways_new(uv_loop_t *loop, antt_db_t *db, long refresh_ms);
+/* Tells curve's ZAP handler the active gateways' CURVE keys at every load.
+ * curve may be NULL (CURVE off). */
+void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve);
 /* Loads now (and then every refresh_ms). ready_cb runs after each load. */
 void intake_gateways_start(intake_gateways_t *g);
 /* 1 once a load succeeded. */

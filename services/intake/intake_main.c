@@ -124,7 +124,12 @@ int intake_main(int argc, char **argv)
     in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)batch, in.redrive_after_ms);
     for (int i = 0; i < in.ndbs; i++)
         antt_db_start(in.dbs[i]);
-    in.gateways = intake_gateways_new(&svc.loop, in.rdb, 30000);
+    long gw_refresh_ms;
+    antt_config_get_long(cfg, "intake.gateway_refresh_ms", 30000, &gw_refresh_ms);
+    if (gw_refresh_ms < 100)
+        gw_refresh_ms = 100;
+    in.gateways = intake_gateways_new(&svc.loop, in.rdb, gw_refresh_ms);
+    intake_gateways_set_curve(in.gateways, svc.curve);
     in.reporters = intake_reporters_new(65536, (double)per_hour, (double)burst);
 
     const char *gw_ep = antt_config_get(cfg, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
@@ -135,7 +140,9 @@ int intake_main(int argc, char **argv)
     zmq_setsockopt(antt_bus_socket(in.push), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     int64_t maxmsg = 64 * 1024;
     zmq_setsockopt(antt_bus_socket(in.router), ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-    if (antt_bus_bind(in.router, gw_ep) != 0 || antt_bus_bind(in.push, push_ep) != 0 ||
+    if (antt_curve_server(svc.curve, antt_bus_socket(in.router), ANTT_CURVE_GATEWAYS) != 0 ||
+        antt_curve_server(svc.curve, antt_bus_socket(in.push), ANTT_CURVE_SERVICES) != 0 ||
+        antt_bus_bind(in.router, gw_ep) != 0 || antt_bus_bind(in.push, push_ep) != 0 ||
         antt_bus_start(in.router) != 0 || antt_bus_start(in.push) != 0)
         return 1;
     ANTT_LOG(ANTT_INFO, "listening gateway_zmq=%s push=%s", gw_ep, push_ep);

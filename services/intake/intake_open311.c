@@ -275,7 +275,7 @@ static void s_post_request(intake_t *in, antt_http_req_t *req)
         api_key = xk.p; /* authentication uses the length: no copy needed */
         api_key_len = xk.n;
     }
-    intake_submit(in, api_key, api_key_len, &input, reply);
+    intake_submit(in, api_key, api_key_len, &input, NULL, reply);
     free(ik_copy);
     antt_form_cleanup(&f.form);
     json_decref(f.json);

@@ -61,7 +61,7 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
 }
 
 void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
-                   const intake_input_t *input, intake_reply_t *reply)
+                   const intake_input_t *input, const char *curve_gateway, intake_reply_t *reply)
 {
     int64_t now = antt_now_ms();
     if (!intake_gateways_loaded(in->gateways)) {
@@ -72,6 +72,12 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
     if (gw == NULL) {
         intake_reply_error(reply, 403, api_key_len ? "invalid_api_key" : "missing_api_key",
                            api_key_len ? "api_key is not valid" : "api_key is required", 0);
+        return;
+    }
+    if (curve_gateway && strcmp(curve_gateway, gw->code) != 0) {
+        /* a gateway's CURVE key speaks for that gateway only */
+        intake_reply_error(reply, 403, "api_key_not_yours",
+                           "api_key belongs to another gateway than this connection's key", 0);
         return;
     }
     int wait = intake_bucket_take(&gw->bucket, gw->rate_per_s, gw->burst, now);

@@ -130,6 +130,10 @@ void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *a
     }
     /* protobuf strings are NUL-terminated by protobuf-c: an embedded NUL
      * shortens them, and the validator refuses what is left if it is bad */
-    intake_submit(in, m->api_key, m->api_key ? strlen(m->api_key) : 0, &input, reply);
+    /* a connection made with a gateway's CURVE key (User-Id from the ZAP
+     * handler) may only use that gateway's api_key */
+    const char *uid = zmq_msg_gets(body, "User-Id");
+    const char *curve_gateway = uid && !strncmp(uid, "gateway:", 8) ? uid + 8 : NULL;
+    intake_submit(in, m->api_key, m->api_key ? strlen(m->api_key) : 0, &input, curve_gateway, reply);
     antt__v1__submit_report__free_unpacked(m, NULL);
 }

@@ -201,6 +201,8 @@ int at_spawn(at_proc_t *p, const char *service, char *const *env)
     if (pid == 0) {
         for (char *const *e = env; e && *e; e++)
             putenv(*e);
+        if (getenv("ANTT_CURVE_ENABLED") == NULL)
+            putenv("ANTT_CURVE_ENABLED=false");
         if (own[0]) {
             /* unless the test chose the service's conninfo itself */
             char name[64];
@@ -446,13 +448,28 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
     sodium_memzero(sk, sizeof(sk));
     at_env_add(s->env, cap, "ANTT_KEYS_DISPATCH_SECRET=%s", hex);
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
+    at_env_add(s->env, cap, "ANTT_CURVE_ENABLED=%s", "true");
+    for (int i = 0; i < AT_NSERVICES; i++) {
+        char sec[41], name[64], up[32];
+        assert_int_equal(zmq_curve_keypair(s->curve_pub[i], sec), 0);
+        size_t k = 0;
+        for (; at_service_names[i][k]; k++)
+            up[k] = (char)toupper((unsigned char)at_service_names[i][k]);
+        up[k] = '\0';
+        snprintf(name, sizeof(name), "ANTT_KEYS_%s_CURVE_SECRET=%%s", up);
+        at_env_add(s->env, cap, name, sec);
+        snprintf(name, sizeof(name), "ANTT_KEYS_%s_CURVE_PUBLIC=%%s", up);
+        at_env_add(s->env, cap, name, s->curve_pub[i]);
+    }
+    assert_int_equal(zmq_curve_keypair(s->client_pub, s->client_sec), 0);
+    at_env_add(s->env, cap, "ANTT_CURVE_CLIENTS=%s", s->client_pub);
     s_ep(s->gateway_ep, sizeof(s->gateway_ep));
     at_env_add(s->env, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", s->gateway_ep);
     s_ep(push, sizeof(push));
     at_env_add(s->env, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", push);
     s_ep(cls, sizeof(cls));
     s_ep(agg, sizeof(agg));
-    snprintf(v, sizeof(v), "%s %s", cls, agg);
+    snprintf(v, sizeof(v), "notification=%s aggregation=%s", cls, agg);
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=%s", v);
     at_env_add(s->env, cap, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=%s", cls);
     at_env_add(s->env, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", agg);
@@ -467,6 +484,21 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
     at_env_add(s->env, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", s->snapshot_ep);
     for (int i = 0; i < AT_NSERVICES; i++)
         s->port[i] = at_free_port();
+}
+
+void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *pub, const char *sec)
+{
+    assert_int_equal(zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, s->curve_pub[i], 40), 0);
+    assert_int_equal(zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub ? pub : s->client_pub, 40), 0);
+    assert_int_equal(zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec ? sec : s->client_sec, 40), 0);
+}
+
+void at_stack_cli_env(const at_stack_t *s, char *out, size_t len)
+{
+    snprintf(out, len,
+             "ANTT_CURVE_ENABLED=true ANTT_KEYS_CLIENT_CURVE_SECRET='%s' ANTT_KEYS_INTAKE_CURVE_PUBLIC='%s'"
+             " ANTT_KEYS_NOTIFICATION_CURVE_PUBLIC='%s' ANTT_KEYS_AGGREGATION_CURVE_PUBLIC='%s'",
+             s->client_sec, s->curve_pub[AT_INTAKE], s->curve_pub[AT_NOTIFICATION], s->curve_pub[AT_AGGREGATION]);
 }
 
 int at_stack_start(at_stack_t *s, int i, int ms)

@@ -42,7 +42,11 @@ typedef struct at_proc_s {
 } at_proc_t;
 
 /* Starts build/services/<service>/antt-<service> with the current
- * environment plus env ("K=V", NULL-terminated). Output goes to p->log. */
+ * environment plus env ("K=V", NULL-terminated). Output goes to p->log.
+ * The service logs in as its own role (ANTT_<SERVICE>_DB_CONNINFO is
+ * ANTT_DB_CONNINFO with user=antt_<service>), and CURVE is off unless env
+ * sets ANTT_CURVE_ENABLED (at_stack_t does, with keys): tests of a single
+ * service talk to it in plain ZMTP. */
 int at_spawn(at_proc_t *p, const char *service, char *const *env);
 /* Waits until GET /readyz on port answers 200. 0 or -1 after ms. */
 int at_wait_ready(int port, int ms);
@@ -67,11 +71,15 @@ void at_env_intake_keys(char **envv, size_t cap, uint8_t pk[32], uint8_t sk[32])
 /* The four services wired together on free ports: intake's gateway and
  * push sockets, classification publishing to notification and aggregation,
  * aggregation hearing notification's feed, fresh keys (notification holds
- * the dispatchers' secret key). env holds all of it; extra settings may be
+ * the dispatchers' secret key), CURVE on every socket with fresh keypairs
+ * and a ZAP handler in each service, as deployed. env holds all of it; extra settings may be
  * added with at_env_add before the services start. */
 enum { AT_INTAKE, AT_CLASSIFICATION, AT_NOTIFICATION, AT_AGGREGATION, AT_NSERVICES };
 typedef struct at_stack_s {
     char *env[64];          /* "K=V", NULL-terminated */
+    char curve_pub[AT_NSERVICES][41]; /* each service's CURVE public key (Z85) */
+    char client_pub[41];    /* a client keypair listed in curve.clients */
+    char client_sec[41];
     at_proc_t svc[AT_NSERVICES];
     int port[AT_NSERVICES]; /* each service's HTTP port */
     char gateway_ep[64];    /* intake's gateway ROUTER */
@@ -82,6 +90,12 @@ typedef struct at_stack_s {
 } at_stack_t;
 extern const char *const at_service_names[AT_NSERVICES];
 void at_stack_init(at_stack_t *s, const char *conninfo);
+/* Makes sock's next connect a CURVE client of service i with the stack's
+ * client keypair (or with pub/sec when given, e.g. an unknown key). */
+void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *pub, const char *sec);
+/* The environment a CLI command needs to reach the stack (CURVE client
+ * keys and the services' public keys) as "K='V' ..." for a shell line. */
+void at_stack_cli_env(const at_stack_t *s, char *out, size_t len);
 /* Starts (or restarts) service i; 0 once it answers /readyz within ms. */
 int at_stack_start(at_stack_t *s, int i, int ms);
 /* Starts the four services in order. 0 or -1. */

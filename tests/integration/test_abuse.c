@@ -193,6 +193,10 @@ static uint8_t *s_zmq_ask(const char *ep, const void *data, size_t len, size_t *
 {
     void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_REQ);
     int linger = 0, timeout = 10000;
+    /* an admitted client's key: hostile bytes reach the decoders */
+    at_stack_curve_client(&A.st, s,
+                          ep == A.st.gateway_ep ? AT_INTAKE : ep == A.st.triage_ep ? AT_NOTIFICATION : AT_AGGREGATION,
+                          NULL, NULL);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
     uint8_t *out = NULL;

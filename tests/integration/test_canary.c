@@ -56,6 +56,8 @@ static void *s_subscriber(void *arg)
     zmq_setsockopt(b, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(a, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(b, ZMQ_SUBSCRIBE, "", 0);
+    at_stack_curve_client(&C.st, a, AT_NOTIFICATION, NULL, NULL);
+    at_stack_curve_client(&C.st, b, AT_AGGREGATION, NULL, NULL);
     zmq_connect(a, C.st.feed_ep);
     zmq_connect(b, C.st.trend_ep);
     while (!C.stop) {
@@ -164,6 +166,7 @@ static void s_zmq_submit(int n)
     int linger = 0, timeout = 20000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+    at_stack_curve_client(&C.st, s, AT_INTAKE, NULL, NULL);
     assert_int_equal(zmq_connect(s, C.st.gateway_ep), 0);
     Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
     Antt__V1__Location loc = ANTT__V1__LOCATION__INIT;

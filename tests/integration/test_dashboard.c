@@ -208,10 +208,11 @@ static int s_queue_empty(void *arg)
 
 static int s_run(const char *args, char **out)
 {
-    char cmd[2048], path[512];
+    char cmd[3072], path[512], keys[1024];
     snprintf(path, sizeof(path), "%s/import.out", ANTT_BUILD_DIR);
-    snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' ANTT_INTAKE_GATEWAY_ENDPOINT='%s' %s/services/cli/antt %s > %s 2>&1",
-             E.conninfo, E.st.gateway_ep, ANTT_BUILD_DIR, args, path);
+    at_stack_cli_env(&E.st, keys, sizeof(keys));
+    snprintf(cmd, sizeof(cmd), "%s ANTT_DB_CONNINFO='%s' ANTT_INTAKE_GATEWAY_ENDPOINT='%s' %s/services/cli/antt %s > %s 2>&1",
+             keys, E.conninfo, E.st.gateway_ep, ANTT_BUILD_DIR, args, path);
     int rc = system(cmd);
     *out = at_read_file(path, NULL);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
