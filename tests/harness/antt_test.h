@@ -136,6 +136,27 @@ int at_load_settled(PGconn *c, long expect, int ms);
 void *at_zmq_monitor(void *zctx, void *sock, const char *inproc);
 /* Reads the monitor's pending events; returns how many were handshakes. */
 int at_zmq_handshakes(void *mon);
+/* A TCP relay on 127.0.0.1 between a service and its peer, run by a thread
+ * of the test: a link the test can cut and heal. Cut, it stops moving bytes
+ * either way and leaves the connections open (a silent network, as a
+ * pulled cable or a dropped route: only heartbeats notice) and holds new
+ * ones unanswered; healed, it moves them again. It keeps the first
+ * AT_RELAY_KEEP bytes that went towards the target, for tests that read
+ * the wire. */
+#define AT_RELAY_KEEP (1 << 20)
+typedef struct at_relay_s at_relay_t;
+/* Listens on a free port (*port) and relays each connection to
+ * 127.0.0.1:target_port. NULL on failure. */
+at_relay_t *at_relay_start(int target_port, int *port);
+void at_relay_cut(at_relay_t *r, int cut);
+/* Connections that an endpoint closed since the start (while cut too). */
+int at_relay_closed(at_relay_t *r);
+/* Connections open now. */
+int at_relay_open(at_relay_t *r);
+/* The bytes kept so far (borrowed until at_relay_stop) and their count. */
+const uint8_t *at_relay_bytes(at_relay_t *r, size_t *len);
+void at_relay_stop(at_relay_t *r);
+
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *at_read_file(const char *path, size_t *len);
 
