@@ -61,7 +61,7 @@ fuzz:
 # the long versions of the fault tests (the quick ones run in `make test`)
 soak: build
 	cd $(BUILD) && ANTT_FAULT_SECONDS=$${ANTT_FAULT_SECONDS:-600} ctest --output-on-failure -V \
-	  -R '^(pg_start|faults_integration|network_integration|abuse_integration|pg_stop)$$' --timeout 3600
+	  -R '^(pg_start|faults_integration|network_integration|partition_integration|abuse_integration|pg_stop)$$' --timeout 3600
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -834,7 +834,7 @@ int at_relay_open(at_relay_t *r)
 {
     int n = 0;
     for (int i = 0; i < R_PAIRS; i++)
-        n += r->fds[i][0] >= 0;
+        n += r->fds[i][0] >= 0 && !r->dead[i][0] && !r->dead[i][1];
     return n;
 }
 

@@ -151,7 +151,7 @@ at_relay_t *at_relay_start(int target_port, int *port);
 void at_relay_cut(at_relay_t *r, int cut);
 /* Connections that an endpoint closed since the start (while cut too). */
 int at_relay_closed(at_relay_t *r);
-/* Connections open now. */
+/* Connections open now, neither side of which went away during a cut. */
 int at_relay_open(at_relay_t *r);
 /* The bytes kept so far (borrowed until at_relay_stop) and their count. */
 const uint8_t *at_relay_bytes(at_relay_t *r, size_t *len);
