@@ -1,7 +1,8 @@
 /* antt_migrate: numbered SQL migrations compiled into every service and the
- * CLI, applied at start under a PostgreSQL advisory lock and recorded in
- * schema_migrations. Several services starting at once apply each migration
- * exactly once. */
+ * CLI. `antt migrate` applies them as the schema's owner under a PostgreSQL
+ * advisory lock and records them in schema_migrations (two runs at once
+ * apply each migration exactly once); a service only checks that its
+ * schema is there (antt_migrate_check). */
 #ifndef ANTT_MIGRATE_H
 #define ANTT_MIGRATE_H
 

@@ -120,33 +120,33 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         char err[512];
         if (antt_config_load(svc->cfg, cfg_path, err, sizeof(err)) != 0) {
             ANTT_LOG(ANTT_ERROR, "%s", err);
-            return -1;
+            goto fail;
         }
     }
     int lvl = antt_log_parse_level(antt_config_get(svc->cfg, "log.level", "info"));
     antt_log_init(name, lvl < 0 ? ANTT_INFO : (antt_log_level_t)lvl);
     if (antt_crypto_init() != 0) {
         ANTT_LOG(ANTT_ERROR, "could not initialize libsodium");
-        return -1;
+        goto fail;
     }
     /* <service>.db_conninfo (the service's own role) before db.conninfo */
     char key[64], host[256];
     snprintf(key, sizeof(key), "%s.db_conninfo", name);
     svc->conninfo = antt_config_get(svc->cfg, key, antt_config_get(svc->cfg, "db.conninfo", "dbname=antt"));
     if (s_wait_schema(svc) != 0)
-        return -1;
+        goto fail;
 
     uv_loop_init(&svc->loop);
     svc->zctx = zmq_ctx_new();
     char cerr[256];
     if (antt_curve_new(svc->cfg, name, &svc->curve, cerr, sizeof(cerr)) != 0) {
         ANTT_LOG(ANTT_ERROR, "%s", cerr);
-        return -1;
+        goto fail;
     }
     int zrc = antt_curve_start_zap(svc->curve, svc->zctx);
     if (zrc != 0) {
         ANTT_LOG(ANTT_ERROR, "could not start the ZAP handler: %s", zmq_strerror(-zrc));
-        return -1;
+        goto fail;
     }
     ANTT_LOG(ANTT_INFO, "zeromq security curve=%s", svc->curve ? "on" : "off");
     uv_signal_init(&svc->loop, &svc->sigint);
@@ -168,6 +168,17 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     ANTT_LOG(ANTT_INFO, "started service=%s pid=%d schema=%d", name, (int)getpid(),
              antt_migrate_latest());
     return 0;
+fail:
+    /* what was made before the loop has handles: nothing left behind */
+    if (svc->zctx) {
+        zmq_ctx_shutdown(svc->zctx);
+        antt_curve_destroy(&svc->curve);
+        zmq_ctx_term(svc->zctx);
+        svc->zctx = NULL;
+        uv_loop_close(&svc->loop);
+    }
+    antt_config_destroy(&svc->cfg);
+    return -1;
 }
 
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg)

@@ -1,7 +1,9 @@
 /* antt_service: what every service does around its own work: reads the
  * config (-c FILE or ANTT_CONFIG, then ANTT_* overrides), sets up logging,
- * libsodium, the libuv loop and the ZeroMQ context, applies the database
- * migrations (waiting for PostgreSQL up to db.connect_timeout_s), serves
+ * libsodium, the libuv loop and the ZeroMQ context with CURVE keys and a ZAP
+ * handler, waits (up to db.connect_timeout_s) for PostgreSQL and a schema
+ * with every migration of this build (it does not migrate: `antt migrate`
+ * does, as the owner), serves
  * /livez, /readyz and /metrics on <name>.http, and stops cleanly on SIGINT
  * or SIGTERM. Under systemd (Type=notify) it sends READY=1 when /readyz would
  * first say ready, WATCHDOG=1 from the loop at half the watchdog interval,

@@ -491,6 +491,16 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
         s->port[i] = at_free_port();
 }
 
+const char *at_stack_env(const at_stack_t *s, const char *k)
+{
+    size_t n = strlen(k);
+    const char *v = NULL;
+    for (int i = 0; s->env[i]; i++) /* the last one counts, as with putenv */
+        if (!strncmp(s->env[i], k, n) && s->env[i][n] == '=')
+            v = s->env[i] + n + 1;
+    return v;
+}
+
 void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *pub, const char *sec)
 {
     assert_int_equal(zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, s->curve_pub[i], 40), 0);

@@ -90,6 +90,8 @@ typedef struct at_stack_s {
 } at_stack_t;
 extern const char *const at_service_names[AT_NSERVICES];
 void at_stack_init(at_stack_t *s, const char *conninfo);
+/* The value of setting K ("ANTT_…") in the stack's environment, or NULL. */
+const char *at_stack_env(const at_stack_t *s, const char *k);
 /* Makes sock's next connect a CURVE client of service i with the stack's
  * client keypair (or with pub/sec when given, e.g. an unknown key). */
 void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *pub, const char *sec);

@@ -65,16 +65,6 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* The value of K in the stack's environment ("K=V"). */
-static const char *s_env(const char *k)
-{
-    size_t n = strlen(k);
-    for (int i = 0; T.st.env[i]; i++)
-        if (!strncmp(T.st.env[i], k, n) && T.st.env[i][n] == '=')
-            return T.st.env[i] + n + 1;
-    return NULL;
-}
-
 /* How a connect of sock to ep ends: 1 handshake succeeded, -1 refused by
  * the ZAP handler (400), -2 any other handshake failure (e.g. a plain peer
  * on a CURVE socket), 0 nothing within ms. */
@@ -254,8 +244,9 @@ static void test_refused(void **state)
     }
     /* the client key is not a service: intake's PUSH and the classified
      * SUBs admit the services' keys only */
-    const char *services_only[] = {s_env("ANTT_INTAKE_PUSH_ENDPOINT"), s_env("ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT"),
-                                   s_env("ANTT_AGGREGATION_CLASSIFIED_ENDPOINT")};
+    const char *services_only[] = {at_stack_env(&T.st, "ANTT_INTAKE_PUSH_ENDPOINT"),
+                                   at_stack_env(&T.st, "ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT"),
+                                   at_stack_env(&T.st, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT")};
     int types[] = {ZMQ_PULL, ZMQ_PUB, ZMQ_PUB}, svcs[] = {AT_INTAKE, AT_NOTIFICATION, AT_AGGREGATION};
     for (int i = 0; i < 3; i++) {
         assert_non_null(services_only[i]);

@@ -35,11 +35,8 @@ static struct {
 /* The port of "tcp://127.0.0.1:PORT" in the stack's setting k. */
 static int s_port(const char *k)
 {
-    size_t n = strlen(k);
-    for (int i = 0; P.st.env[i]; i++)
-        if (!strncmp(P.st.env[i], k, n) && P.st.env[i][n] == '=')
-            return atoi(strrchr(P.st.env[i], ':') + 1);
-    return -1;
+    const char *v = at_stack_env(&P.st, k);
+    return v ? atoi(strrchr(v, ':') + 1) : -1;
 }
 
 static int s_setup(void **state)
