@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ struct antt_curve_s {
     void *zap;                                        /* the handler's REP socket */
     pthread_t thread;                                 /* the handler */
     int running;                                      /* thread started */
+    atomic_ulong admitted;                            /* handshakes let in */
+    atomic_ulong refused;                             /* handshakes turned away */
 };
 
 int antt_curve_key_valid(const char *text)
@@ -192,7 +195,6 @@ static void s_send_str(void *s, const char *v, int more)
 static void *s_zap_run(void *arg)
 {
     antt_curve_t *c = arg;
-    long refused = 0;
     time_t last_log = 0;
     for (;;) {
         zmq_msg_t f[S_ZAP_FRAMES];
@@ -235,14 +237,16 @@ static void *s_zap_run(void *arg)
         s_send_str(c->zap, ok ? "OK" : "unknown key", 1);
         s_send_str(c->zap, ok ? user : "", 1);
         zmq_send(c->zap, "", 0, 0);
+        if (ok)
+            atomic_fetch_add(&c->admitted, 1);
         if (!ok) {
-            refused++;
+            unsigned long refused = atomic_fetch_add(&c->refused, 1) + 1;
             time_t now = time(NULL);
             if (now != last_log) {
                 char z85[ANTT_CURVE_KEY_LEN + 1] = "-";
                 if (n >= 7 && zmq_msg_size(&f[6]) == 32)
                     zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
-                ANTT_LOG(ANTT_WARN, "refused connection domain=%s mechanism=%s address=%s key=%s refused_total=%ld",
+                ANTT_LOG(ANTT_WARN, "refused connection domain=%s mechanism=%s address=%s key=%s refused_total=%lu",
                          domain, mech, addr, z85, refused);
                 last_log = now;
             }
@@ -329,4 +333,10 @@ void antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const cha
     c->ngateways = m;
     pthread_mutex_unlock(&c->mu);
     free(old);
+}
+
+void antt_curve_counts(const antt_curve_t *c, unsigned long *admitted, unsigned long *refused)
+{
+    *admitted = c ? atomic_load(&c->admitted) : 0;
+    *refused = c ? atomic_load(&c->refused) : 0;
 }

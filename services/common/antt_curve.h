@@ -65,6 +65,10 @@ int antt_curve_client(const antt_curve_t *c, void *sock, const char *peer);
  * skipped. */
 void antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const char *const *codes, size_t n);
 
+/* The handshakes the ZAP handler admitted and refused since the start. Any
+ * thread. c NULL: zeros. */
+void antt_curve_counts(const antt_curve_t *c, unsigned long *admitted, unsigned long *refused);
+
 /* A new keypair, Z85, into pub and sec (ANTT_CURVE_KEY_LEN + 1 each). 0 or -EIO. */
 int antt_curve_keypair(char *pub, char *sec);
 /* 1 when text is a Z85 key of 40 characters. */

@@ -24,6 +24,14 @@ struct antt_metric_s {
 };
 
 static antt_metric_t *s_head, *s_tail;
+static antt_metrics_collect_cb s_collect;
+static void *s_collect_arg;
+
+void antt_metrics_collector(antt_metrics_collect_cb cb, void *arg)
+{
+    s_collect = cb;
+    s_collect_arg = arg;
+}
 
 const double antt_latency_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                        0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
@@ -152,6 +160,8 @@ char *antt_metrics_render(size_t *len)
     static const char *types[] = {"counter", "gauge", "histogram"};
     antt_buf_t b;
     antt_buf_init(&b);
+    if (s_collect)
+        s_collect(s_collect_arg);
     /* families are rendered together: HELP and TYPE once, then every series */
     for (antt_metric_t *m = s_head; m; m = m->next) {
         int seen = 0;
@@ -186,4 +196,6 @@ void antt_metrics_reset(void)
         m = next;
     }
     s_head = s_tail = NULL;
+    s_collect = NULL;
+    s_collect_arg = NULL;
 }

@@ -25,6 +25,10 @@ void antt_metric_set(antt_metric_t *m, double v);
 void antt_metric_observe(antt_metric_t *m, double v);
 double antt_metric_value(const antt_metric_t *m);
 
+/* Sets the one function called (on the loop thread) before each render, to
+ * bring in values kept elsewhere, e.g. by another thread. NULL removes it. */
+typedef void (*antt_metrics_collect_cb)(void *arg);
+void antt_metrics_collector(antt_metrics_collect_cb cb, void *arg);
 /* Renders every metric; the caller frees the returned string. */
 char *antt_metrics_render(size_t *len);
 /* Frees the registry (at exit, so that leak checkers stay quiet). */

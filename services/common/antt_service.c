@@ -90,6 +90,16 @@ static int s_wait_schema(antt_service_t *svc)
     }
 }
 
+/* the ZAP thread counts; the loop brings the counts into /metrics */
+static void s_collect_zap(void *arg)
+{
+    antt_service_t *svc = arg;
+    unsigned long admitted, refused;
+    antt_curve_counts(svc->curve, &admitted, &refused);
+    antt_metric_add(svc->m_zap_admitted, (double)admitted - antt_metric_value(svc->m_zap_admitted));
+    antt_metric_add(svc->m_zap_refused, (double)refused - antt_metric_value(svc->m_zap_refused));
+}
+
 static void s_on_signal(uv_signal_t *h, int signum)
 {
     antt_service_t *svc = h->data;
@@ -149,6 +159,15 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         goto fail;
     }
     ANTT_LOG(ANTT_INFO, "zeromq security curve=%s", svc->curve ? "on" : "off");
+    if (svc->curve) {
+        svc->m_zap_admitted = antt_metrics_counter("antt_zap_handshakes_total",
+                                                   "ZeroMQ connections the ZAP handler admitted or refused",
+                                                   "result=\"admitted\"");
+        svc->m_zap_refused = antt_metrics_counter("antt_zap_handshakes_total",
+                                                  "ZeroMQ connections the ZAP handler admitted or refused",
+                                                  "result=\"refused\"");
+        antt_metrics_collector(s_collect_zap, svc);
+    }
     uv_signal_init(&svc->loop, &svc->sigint);
     uv_signal_init(&svc->loop, &svc->sigterm);
     svc->sigint.data = svc->sigterm.data = svc;

@@ -36,6 +36,7 @@ struct antt_service_s {
     int notified_ready;          /* READY=1 was sent */
     uint64_t watchdog_usec;      /* systemd's WatchdogSec, 0 when off */
     struct antt_curve_s *curve;  /* CURVE keys and ZAP handler, NULL when off */
+    struct antt_metric_s *m_zap_admitted, *m_zap_refused; /* the ZAP handler's counts */
 };
 
 /* Parses argv (-c FILE, -h), loads config, initializes everything, applies

@@ -259,6 +259,17 @@ static void test_refused(void **state)
                               "curve-wrong-key"),
                      ANTT__V1__SUBMIT_REPLY__STATUS__FORBIDDEN);
     assert_int_equal(at_db_long(T.db, "SELECT count(*) FROM reports"), before);
+    /* the refusals are counted where operators look */
+    char url[64], *body = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", T.st.port[AT_INTAKE]);
+    assert_int_equal(at_http("GET", url, NULL, NULL, 0, &body), 200);
+    const char *ref = strstr(body, "antt_zap_handshakes_total{result=\"refused\"} ");
+    const char *adm = strstr(body, "antt_zap_handshakes_total{result=\"admitted\"} ");
+    assert_non_null(ref);
+    assert_non_null(adm);
+    assert_true(atol(ref + strlen("antt_zap_handshakes_total{result=\"refused\"} ")) >= 2); /* gateway ROUTER, PUSH */
+    assert_true(atol(adm + strlen("antt_zap_handshakes_total{result=\"admitted\"} ")) >= 1);
+    free(body);
 }
 
 static int s_admitted(void *arg)
