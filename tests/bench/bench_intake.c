@@ -23,6 +23,8 @@
 
 #include "antt/v1/report.pb-c.h"
 
+#include "bench_curve.h"
+
 typedef struct conn {
     int fd;                 /* HTTP socket, or -1 for a ZeroMQ socket */
     void *zs;               /* DEALER */
@@ -163,6 +165,8 @@ static void *run(void *arg)
             cs[i].zs = zmq_socket(g_zctx, ZMQ_DEALER);
             int linger = 0;
             zmq_setsockopt(cs[i].zs, ZMQ_LINGER, &linger, sizeof(linger));
+            if (bench_curve_client(cs[i].zs, "INTAKE") != 0)
+                exit(1);
             zmq_connect(cs[i].zs, g_zmq);
             items[i].socket = cs[i].zs;
         }

@@ -21,6 +21,8 @@
 #      the city's day-total trend update at a subscriber of the trend PUB
 #      (bench_trends lag; the load's reports fall all over the city)
 # and prints the figures and the ratio intake / pgbench from the same run.
+# The services run as deployed: CURVE on every socket (CURVE=0: off, to
+# measure its cost) and each service as its own database role.
 set -euo pipefail
 build=$(realpath "${1:-build}")
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,6 +57,12 @@ base=$(cat "$work/pg/conninfo")
 psql "$base dbname=postgres" -qc "CREATE DATABASE antt"
 export ANTT_DB_CONNINFO="$base dbname=antt"
 eval "$("$build/services/cli/antt" keygen --env | sed 's/^/export /')"
+# as deployed: CURVE on every socket (CURVE=0 measures without it), each
+# service logged in as its own role
+[ "${CURVE:-1}" = 0 ] && export ANTT_CURVE_ENABLED=false
+for s in intake classification notification aggregation; do
+  export "ANTT_${s^^}_DB_CONNINFO=$ANTT_DB_CONNINFO user=antt_$s"
+done
 "$build/services/cli/antt" migrate >/dev/null
 psql "$ANTT_DB_CONNINFO" -q -f "$root/deploy/demo/areas.sql" >/dev/null
 key=$("$build/services/cli/antt" gateway add bench "Benchmark" --rate 1000000 --burst 1000000)
@@ -203,7 +211,7 @@ if has 6; then
   export ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 5))
   export ANTT_NOTIFICATION_FEED_ENDPOINT=tcp://127.0.0.1:$((port + 6))
   export ANTT_NOTIFICATION_TRIAGE_ENDPOINT=tcp://127.0.0.1:$((port + 7))
-  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT
+  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=notification=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT
   "$build/services/notification/antt-notification" > "$work/notify.log" 2>&1 &
   notify_pid=$!
   "$build/services/classification/antt-classification" > "$work/worker2.log" 2>&1 &
@@ -240,7 +248,8 @@ if has 7; then
   rebuild_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
   psql "$tdb" -qc "VACUUM ANALYZE"
   echo "  $load; rebuild ${rebuild_s}s ($rebuilt)"
-  ANTT_DB_CONNINFO="$tdb" ANTT_AGGREGATION_HTTP=127.0.0.1:$((port + 8)) \
+  ANTT_DB_CONNINFO="$tdb" ANTT_AGGREGATION_DB_CONNINFO="$tdb user=antt_aggregation" \
+    ANTT_AGGREGATION_HTTP=127.0.0.1:$((port + 8)) \
     ANTT_AGGREGATION_PUBLISH_ENDPOINT=tcp://127.0.0.1:$((port + 9)) \
     ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=tcp://127.0.0.1:$((port + 10)) \
     ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 11)) \
@@ -275,7 +284,7 @@ if has 8; then
   export ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=tcp://127.0.0.1:$((port + 15))
   export ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 16))
   export ANTT_AGGREGATION_UPDATE_ENDPOINT=$ANTT_NOTIFICATION_FEED_ENDPOINT
-  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS="$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT $ANTT_AGGREGATION_CLASSIFIED_ENDPOINT"
+  export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS="notification=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT aggregation=$ANTT_AGGREGATION_CLASSIFIED_ENDPOINT"
   if [ -z "$notify_pid" ]; then
     "$build/services/notification/antt-notification" > "$work/notify2.log" 2>&1 &
     notify_pid=$!
