@@ -16,6 +16,7 @@
 #include "antt_service.h"
 #include "antt_util.h"
 #include "notify.h"
+#include "notify_seen.h"
 #include "notify_webhook.h"
 #include <curl/curl.h>
 
@@ -62,6 +63,11 @@ typedef struct n_svc {
     n_sse_t *sse;             /* open SSE streams */
     uv_timer_t escalate;      /* fires at the next unacknowledged deadline */
     uv_timer_t upkeep;        /* reloads desks and routes */
+    uv_timer_t catchup;       /* announces incidents whose classified message was lost */
+    long catchup_ms;          /* its interval, 0 off */
+    notify_seen_t *seen;      /* incidents announced lately */
+    char catchup_hi[64];      /* created_at of the last incident the catch-up read ("" none yet) */
+    int catching;             /* a catch-up job is in flight */
     int64_t next_deadline_ms; /* what escalate is set for; 0 none */
     int escalating;           /* an escalation job is in flight */
     char ack_s[96];           /* "{p1,p2,p3,p4}" */
@@ -70,6 +76,7 @@ typedef struct n_svc {
     int closing;              /* stop requested */
     antt_metric_t *m_classified, *m_published, *m_escalated, *m_triage_ok, *m_triage_err, *m_bad, *m_sse;
     antt_metric_t *m_feed_s;  /* report received -> feed published */
+    antt_metric_t *m_caught_up; /* incidents announced by the catch-up */
 } n_svc_t;
 
 /* ---- desk tree ---------------------------------------------------------- */
@@ -193,6 +200,9 @@ static void s_publish(n_svc_t *n, const Antt__V1__IncidentUpdate *u)
         antt_bus_send(n->pub, buf, len, 0);
     free(buf);
     antt_metric_inc(n->m_published);
+    /* any announcement of an incident shows it on the desks: the catch-up
+     * leaves it alone */
+    notify_seen_add(n->seen, u->incident_id, antt_now_ms());
     if (u->kind != ANTT__V1__UPDATE_KIND__UPDATE_REPORT_JOINED && u->kind != ANTT__V1__UPDATE_KIND__UPDATE_NOTE)
         notify_webhook_kick(n->wh);
     if (n->sse) {
@@ -817,6 +827,77 @@ static void s_on_db_state(antt_db_t *db, int connected, void *arg)
     }
 }
 
+/* ---- catch-up ---------------------------------------------------------------- */
+
+/* The catch-up reads incidents created more than this long ago (their
+ * classified message had time to arrive) and keeps its ids this long. */
+#define N_CATCHUP_LAG "5 seconds"
+#define N_SEEN_KEEP_MS 120000
+#define N_CATCHUP_ROWS 2000
+#define N_STR_(x) #x
+#define N_STR(x) N_STR_(x)
+
+static void s_catchup(uv_timer_t *t);
+
+static void s_on_catchup(antt_db_job_t *job, int status, void *arg)
+{
+    n_svc_t *n = arg;
+    n->catching = 0;
+    if (status == -ECANCELED || n->closing)
+        return;
+    if (status != 0) {
+        ANTT_LOG(ANTT_WARN, "catch-up failed: %s", antt_db_job_error(job) ? antt_db_job_error(job) : "");
+        return;
+    }
+    PGresult *r = antt_db_job_result(job, 0);
+    int rows = PQntuples(r), announced = 0;
+    for (int i = 0; i < rows; i++) {
+        const char *id = PQgetvalue(r, i, 1);
+        if (notify_seen_has(n->seen, id))
+            continue;
+        Antt__V1__IncidentUpdate u = ANTT__V1__INCIDENT_UPDATE__INIT;
+        s_fill_update(&u, r, i);
+        s_publish(n, &u);
+        antt_metric_inc(n->m_caught_up);
+        announced++;
+    }
+    if (rows > 0)
+        snprintf(n->catchup_hi, sizeof(n->catchup_hi), "%s", PQgetvalue(r, rows - 1, 18));
+    ANTT_LOG(ANTT_DEBUG, "catch-up rows=%d announced=%d after=%s seen=%zu", rows, announced, n->catchup_hi,
+             notify_seen_count(n->seen));
+    if (announced > 0) {
+        ANTT_LOG(ANTT_INFO, "catch-up announced incidents=%d (their classified messages did not arrive)", announced);
+        s_next_deadline(n); /* their deadlines may come first */
+    }
+    if (rows == N_CATCHUP_ROWS) /* more behind: go on at once */
+        uv_timer_start(&n->catchup, s_catchup, 10, (uint64_t)n->catchup_ms);
+}
+
+/* Every catchup_ms: the incidents created since the last one read (at start,
+ * in the last 10 minutes) that were not announced live are announced now,
+ * in their current state, and the escalation timer is set anew from the
+ * database. The classified PUB is the fast path; this is the re-drive. */
+static void s_catchup(uv_timer_t *t)
+{
+    n_svc_t *n = t->data;
+    if (n->closing || n->catching || !antt_db_connected(n->db))
+        return;
+    notify_seen_prune(n->seen, antt_now_ms() - N_SEEN_KEEP_MS);
+    s_next_deadline(n);
+    const char *v[1] = {n->catchup_hi[0] ? n->catchup_hi : NULL};
+    antt_db_job_t *job = antt_db_job_new(s_on_catchup, n);
+    antt_db_job_add(job,
+                    N_STATE_COLUMNS ", created_at::text FROM ("
+                    "SELECT (antt_incident_state(i, 'created', 'classification', NULL)).*, i.created_at"
+                    " FROM incidents i"
+                    " WHERE i.created_at > COALESCE($1::timestamptz, now() - interval '10 minutes')"
+                    " AND i.created_at <= now() - interval '" N_CATCHUP_LAG "'"
+                    " ORDER BY i.created_at LIMIT " N_STR(N_CATCHUP_ROWS) ") s ORDER BY created_at",
+                    1, v, NULL, NULL);
+    if (antt_db_submit(n->db, job) == 0)
+        n->catching = 1;
+}
+
 static void s_upkeep(uv_timer_t *t)
 {
     n_svc_t *n = t->data;
@@ -847,6 +928,7 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     n->closing = 1;
     uv_close((uv_handle_t *)&n->escalate, NULL);
     uv_close((uv_handle_t *)&n->upkeep, NULL);
+    uv_close((uv_handle_t *)&n->catchup, NULL);
     while (n->sse) {
         n_sse_t *c = n->sse;
         n->sse = c->next;
@@ -913,9 +995,19 @@ int notify_main(int argc, char **argv)
     uv_timer_init(&svc.loop, &n.upkeep);
     n.upkeep.data = &n;
     uv_timer_start(&n.upkeep, s_upkeep, 60000, 60000);
+    antt_config_get_long(svc.cfg, "notification.catchup_interval_ms", 2000, &n.catchup_ms);
+    n.seen = notify_seen_new();
+    n.m_caught_up = antt_metrics_counter("antt_notify_caught_up_total",
+                                         "Incidents announced by the catch-up from PostgreSQL"
+                                         " (their classified message did not arrive)", NULL);
+    uv_timer_init(&svc.loop, &n.catchup);
+    n.catchup.data = &n;
+    if (n.catchup_ms > 0)
+        uv_timer_start(&n.catchup, s_catchup, (uint64_t)n.catchup_ms, (uint64_t)n.catchup_ms);
     antt_http_set_ready_cb(svc.http, s_ready, &n);
     antt_service_on_stop(&svc, s_on_stop, &n);
     int rc = antt_service_run(&svc);
+    notify_seen_destroy(&n.seen);
     s_desks_free(&n);
     sodium_memzero(n.sk, sizeof(n.sk));
     curl_global_cleanup();
