@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -276,7 +277,13 @@ int antt_curve_start_zap(antt_curve_t *c, void *zctx)
         c->zap = NULL;
         return -e;
     }
+    /* signals are the loop thread's (libuv): the handler is born with all
+     * of them blocked, so that none interrupts a request */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
     int rc = pthread_create(&c->thread, NULL, s_zap_run, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         zmq_close(c->zap);
         c->zap = NULL;
