@@ -37,10 +37,8 @@ struct agg_state {
 
 static uint32_t s_hash(const char *s)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
+    uint64_t h = antt_hash_str(s);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 agg_state_t *agg_state_new(void)

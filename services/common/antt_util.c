@@ -276,3 +276,13 @@ char *antt_buf_steal(antt_buf_t *b, size_t *len)
     antt_buf_init(b);
     return p;
 }
+
+uint64_t antt_hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}

@@ -9,6 +9,10 @@
 #define ANTT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ANTT_UUID_LEN 36 /* text form without the NUL */
 
+/* FNV-1a (64 bits) of a NUL-terminated string: for the in-memory hash
+ * tables (not for anything an attacker's choice of keys could flood). */
+uint64_t antt_hash_str(const char *s);
+
 /* Allocation never fails for the caller: out-of-memory aborts the process. */
 void *antt_xmalloc(size_t n);
 void *antt_xcalloc(size_t n, size_t size);

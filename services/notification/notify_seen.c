@@ -19,16 +19,6 @@ struct notify_seen_s {
     size_t n;        /* used */
 };
 
-static uint64_t s_hash(const char *id)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *id; id++) {
-        h ^= (unsigned char)*id;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 notify_seen_t *notify_seen_new(void)
 {
     notify_seen_t *s = antt_xcalloc(1, sizeof(*s));
@@ -49,7 +39,7 @@ void notify_seen_destroy(notify_seen_t **self_p)
 /* the slot holding id, or the free slot where it would go */
 static s_slot_t *s_find(const notify_seen_t *s, const char *id)
 {
-    size_t i = (size_t)s_hash(id) & (s->cap - 1);
+    size_t i = (size_t)antt_hash_str(id) & (s->cap - 1);
     while (s->slots[i].id[0] && strcmp(s->slots[i].id, id) != 0)
         i = (i + 1) & (s->cap - 1);
     return &s->slots[i];
