@@ -35,7 +35,10 @@ typedef struct intake_s {
     long redrive_interval_ms;          /* timer period */
     long redrive_after_ms;             /* a queued report is due after this */
     int redrive_busy;                  /* a re-drive query is in flight */
-    int redrive_all_once;              /* first pass after start takes every row */
+    int redrive_sweep;                 /* the next pass first makes rows due: 1 re-driven ones, 2 all */
+    int redrive_sweeping;              /* the pass in flight began with a sweep */
+    int64_t last_sweep_ms;             /* when the last sweep was asked for */
+    antt_bus_t *push_monitor;          /* the PUSH socket's handshakes (a worker came) */
     int crash_after_commit;            /* test hook: SIGKILL self after a commit */
     int closing;                       /* stop requested */
     antt_metric_t *m_accepted;         /* replies OK */
@@ -91,5 +94,12 @@ void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, 
 /* Push and re-drive (intake_push.c). */
 void intake_push_report(intake_t *in, const intake_report_t *r, int contact_given, uint32_t attempt);
 void intake_redrive_start(intake_t *in);
+/* A worker connected: the reports whose pushes went nowhere while none was
+ * there (re-driven at least once, waiting out their backoff) are made due
+ * now, at most once per INTAKE_SWEEP_MIN_MS, so that a backlog drains as
+ * soon as classification is back rather than after backoffs of up to 10
+ * minutes. Loop thread. */
+#define INTAKE_SWEEP_MIN_MS 10000
+void intake_redrive_sweep(intake_t *in);
 
 #endif

@@ -42,11 +42,29 @@ static void s_ensure_partitions(uv_timer_t *t)
     antt_migrate_partitions_ahead(in->rdb, tables);
 }
 
+/* The PUSH socket's monitor: a completed handshake is a worker that came
+ * (or came back): what waited for one is due now. */
+static void s_on_push_event(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
+{
+    (void)bus;
+    uint16_t event;
+    if (n >= 1 && zmq_msg_size(&frames[0]) >= sizeof(event)) {
+        memcpy(&event, zmq_msg_data(&frames[0]), sizeof(event));
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            intake_redrive_sweep(arg);
+    }
+}
+
 static void s_on_stop(antt_service_t *svc, void *arg)
 {
     intake_t *in = arg;
     (void)svc;
     in->closing = 1;
+    if (in->push_monitor) {
+        zmq_socket_monitor(antt_bus_socket(in->push), NULL, 0);
+        antt_bus_close(in->push_monitor, NULL, NULL);
+        in->push_monitor = NULL;
+    }
     uv_close((uv_handle_t *)&in->redrive_timer, NULL);
     uv_close((uv_handle_t *)&in->partition_timer, NULL);
     antt_bus_close(in->router, NULL, NULL);
@@ -146,6 +164,13 @@ int intake_main(int argc, char **argv)
         antt_bus_start(in.router) != 0 || antt_bus_start(in.push) != 0)
         return 1;
     ANTT_LOG(ANTT_INFO, "listening gateway_zmq=%s push=%s", gw_ep, push_ep);
+    if (zmq_socket_monitor(antt_bus_socket(in.push), "inproc://intake-push-monitor",
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
+        in.push_monitor = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PAIR, 0, s_on_push_event, &in);
+        if (antt_bus_connect(in.push_monitor, "inproc://intake-push-monitor") != 0 ||
+            antt_bus_start(in.push_monitor) != 0)
+            return 1;
+    }
 
     intake_open311_register(&in);
     antt_http_set_ready_cb(svc.http, s_ready, &in);

@@ -56,16 +56,16 @@ void intake_push_report(intake_t *in, const intake_report_t *r, int contact_give
     antt_metric_inc(attempt ? in->m_redriven : in->m_pushed);
 }
 
-/* Due queue rows (all of them on the first pass after start), their next
- * attempt moved out with exponential backoff capped at 10 minutes. SKIP
- * LOCKED lets several intake processes share the queue. */
+/* Due queue rows, their next attempt moved out with exponential backoff
+ * capped at 10 minutes. SKIP LOCKED lets several intake processes share the
+ * queue. */
 static const char S_REDRIVE_SQL[] =
     "WITH due AS ("
-    "  SELECT report_id FROM report_queue WHERE next_attempt_at <= now() OR $1::bool"
+    "  SELECT report_id FROM report_queue WHERE next_attempt_at <= now()"
     "  ORDER BY next_attempt_at LIMIT 500 FOR UPDATE SKIP LOCKED),"
     " upd AS ("
     "  UPDATE report_queue q SET attempts = q.attempts + 1,"
-    "    next_attempt_at = now() + least($2::bigint * interval '1 millisecond'"
+    "    next_attempt_at = now() + least($1::bigint * interval '1 millisecond'"
     "      * power(2, least(q.attempts, 6)), interval '10 minutes')"
     "  FROM due WHERE q.report_id = due.report_id"
     "  RETURNING q.report_id, q.received_at, q.attempts)"
@@ -118,8 +118,13 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
         s_schedule(in, (uint64_t)in->redrive_interval_ms);
         return;
     }
-    in->redrive_all_once = 0;
-    PGresult *res = antt_db_job_result(job, 0);
+    PGresult *res = antt_db_job_result(job, in->redrive_sweeping ? 1 : 0);
+    if (in->redrive_sweeping) {
+        const char *swept = PQcmdTuples(antt_db_job_result(job, 0));
+        if (swept && atoi(swept) > 0)
+            ANTT_LOG(ANTT_INFO, "a worker connected: %s waiting report(s) due now", swept);
+    }
+    in->redrive_sweeping = 0;
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         intake_report_t r;
@@ -165,18 +170,46 @@ static void s_on_timer(uv_timer_t *t)
     }
     char delay[32];
     snprintf(delay, sizeof(delay), "%ld", in->redrive_after_ms);
-    const char *params[] = {in->redrive_all_once ? "true" : "false", delay};
+    const char *params[] = {delay};
     antt_db_job_t *job = antt_db_job_new(s_on_redrive, in);
-    antt_db_job_add(job, S_REDRIVE_SQL, 2, params, NULL, NULL);
-    if (antt_db_submit(in->rdb, job) == 0)
+    int sweep = in->redrive_sweep;
+    if (sweep) {
+        /* at start (2) every waiting report; when a worker came (1) those
+         * whose pushes went nowhere, not those pushed a moment ago */
+        const char *all[] = {sweep == 2 ? "true" : "false"};
+        antt_db_job_add(job,
+                        "UPDATE report_queue SET next_attempt_at = now()"
+                        " WHERE next_attempt_at > now() AND (attempts > 0 OR $1::bool)",
+                        1, all, NULL, NULL);
+    }
+    antt_db_job_add(job, S_REDRIVE_SQL, 1, params, NULL, NULL);
+    if (antt_db_submit(in->rdb, job) == 0) {
         in->redrive_busy = 1;
-    else
+        in->redrive_sweeping = sweep;
+        in->redrive_sweep = 0;
+    } else {
         s_schedule(in, (uint64_t)in->redrive_interval_ms);
+    }
 }
 
 void intake_redrive_start(intake_t *in)
 {
-    in->redrive_all_once = 1;
+    /* at start every waiting report is due: whatever was pushed before
+     * went with the process that pushed it */
+    in->redrive_sweep = 2;
+    in->last_sweep_ms = antt_now_ms();
     in->redrive_timer.data = in;
     uv_timer_start(&in->redrive_timer, s_on_timer, 0, 0);
+}
+
+void intake_redrive_sweep(intake_t *in)
+{
+    int64_t now = antt_now_ms();
+    if (in->closing || now - in->last_sweep_ms < INTAKE_SWEEP_MIN_MS)
+        return;
+    in->last_sweep_ms = now;
+    if (in->redrive_sweep == 0)
+        in->redrive_sweep = 1;
+    if (!in->redrive_busy)
+        s_schedule(in, 0);
 }

@@ -262,7 +262,13 @@ static void s_hostile_round(void)
     body[big] = 0;
     char *resp = NULL;
     int st = at_http("POST", A.url, NULL, body, big, &resp);
-    assert_true(st == 413 || st == 400);
+    /* intake answers 413 and closes; a client still sending the rest may
+     * see the connection reset before it reads the answer (once in some
+     * thousands of rounds here): never a success, and intake still stands */
+    if (st == -1)
+        assert_int_equal(at_wait_ready(A.st.port[AT_INTAKE], 5000), 0);
+    else if (st != 413 && st != 400)
+        fail_msg("oversized body: %d %s", st, resp ? resp : "");
     free(resp);
     snprintf(body, 60 * 1024, "api_key=key-hostile&service_code=theft&lat=10.75&long=106.62&description=");
     memset(body + strlen(body), 'x', 50 * 1024);
