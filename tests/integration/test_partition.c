@@ -139,6 +139,7 @@ static void test_cut_link(void **state)
 
     at_load_table(&P.load, P.db);
     int settled = at_load_settled(P.db, P.load.acked, 60000);
+    int64_t drained_ms = antt_now_ms() - healed_at;
     long stored = at_db_long(P.db, "SELECT count(*) FROM acked a JOIN reports r ON r.id = a.id");
     long distinct_stored = at_db_long(P.db, "SELECT count(DISTINCT a.id) FROM acked a JOIN reports r ON r.id = a.id");
     long links = at_db_long(P.db, "SELECT count(*) FROM acked a JOIN incident_reports l ON l.report_id = a.id");
@@ -152,9 +153,10 @@ static void test_cut_link(void **state)
     long counted = at_db_long(P.db, "SELECT count(*) FROM incidents WHERE status NOT IN ('rejected', 'merged')");
     long trend = at_db_long(P.db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'd'");
     printf("cut link, %d s: heartbeat noticed after %lld ms, %ld classified during the cut (in flight),"
-           " reconnected %lld ms after the heal; sent %ld, acked %ld (%ld during the cut), stored %ld,"
+           " reconnected %lld ms after the heal, backlog drained %lld ms after it; sent %ld, acked %ld (%ld during the cut), stored %ld,"
            " classified %ld, routed %ld, lost %ld; incidents %ld, trend total %ld\n",
-           seconds, (long long)noticed_ms, during1 - during0, (long long)reconnect_ms, P.load.sent, P.load.acked,
+           seconds, (long long)noticed_ms, during1 - during0, (long long)reconnect_ms, (long long)drained_ms,
+           P.load.sent, P.load.acked,
            acked_during, stored, links, routed, P.load.acked - distinct_stored, counted, trend);
     assert_true(settled);
     assert_true(noticed_ms <= 6000);
