@@ -574,7 +574,9 @@ static void s_load_one(at_load_t *l, long n)
         char *resp = NULL;
         int st = at_http("POST", l->url, hs, body, strlen(body), &resp);
         const char *id = resp ? strstr(resp, "\"service_request_id\":\"") : NULL;
-        if (st == 201 && id) {
+        /* 201 stored; 200 stored before (a retry of a report whose answer
+         * was lost): the same id either way */
+        if ((st == 201 || st == 200) && id) {
             pthread_mutex_lock(mu);
             if (l->acked < l->cap)
                 snprintf(l->ids[l->acked++], 40, "%.36s", id + 22);
@@ -585,6 +587,7 @@ static void s_load_one(at_load_t *l, long n)
         free(resp);
         pthread_mutex_lock(mu);
         l->retries++;
+        l->retry_by[st >= 100 && st < 600 ? st / 100 : 0]++;
         pthread_mutex_unlock(mu);
         usleep(50 * 1000); /* a gateway's retry pause, not a synchronisation */
     }

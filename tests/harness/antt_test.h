@@ -120,6 +120,7 @@ typedef struct at_load_s {
     void *mu;            /* pthread_mutex_t, private */
     unsigned long th[4]; /* pthread_t, private */
     long sent, acked, retries;
+    long retry_by[6];    /* retries by answer: [0] no answer, [4] 4xx, [5] 5xx */
     char (*ids)[40];     /* the acknowledged ids, acked of them */
     long cap;
 } at_load_t;

@@ -126,9 +126,10 @@ static void test_crash_loop(void **state)
     long trend = s_long(db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'd'");
     long trend_m = s_long(db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'm'");
     printf("crash loop, %d s: sent %ld, acked %ld, stored %ld, duplicates %ld, lost %ld, routed %ld;"
-           " retries %ld; kills intake %d, classification %d, notification %d, aggregation %d;"
+           " retries %ld (no answer %ld, 4xx %ld, 5xx %ld); kills intake %d, classification %d, notification %d, aggregation %d;"
            " PostgreSQL crashes %d; incidents counted %ld, trend total %ld (days) %ld (months)\n",
            seconds, F.load.sent, F.load.acked, stored, keys - distinct_keys, F.load.acked - distinct_stored, routed, F.load.retries,
+           F.load.retry_by[0], F.load.retry_by[4], F.load.retry_by[5],
            kills[0], kills[1], kills[2], kills[3], pg_crashes, counted, trend, trend_m);
     PQfinish(db);
     assert_true(settled);
