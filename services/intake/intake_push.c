@@ -155,8 +155,8 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
     }
     if (n > 0)
         ANTT_LOG(ANTT_INFO, "re-drove reports=%d", n);
-    /* a full page means more are due: come back soon */
-    s_schedule(in, n == 500 ? 50 : (uint64_t)in->redrive_interval_ms);
+    /* a full page means more are due, and a sweep may be waiting: come back soon */
+    s_schedule(in, n == 500 || in->redrive_sweep ? 50 : (uint64_t)in->redrive_interval_ms);
 }
 
 static void s_on_timer(uv_timer_t *t)
