@@ -58,20 +58,21 @@ int cli_keygen(int argc, char **argv)
             fprintf(stderr, "antt: could not make a CURVE keypair\n");
             return 1;
         }
-        if (env) {
-            char up[32];
-            size_t k = 0;
-            for (; who[i][k] && k < sizeof(up) - 1; k++)
-                up[k] = (char)(who[i][k] - 'a' + 'A');
-            up[k] = '\0';
-            printf("ANTT_KEYS_%s_CURVE_PUBLIC='%s'\nANTT_KEYS_%s_CURVE_SECRET='%s'\n", up, pub, up, sec);
-        } else {
-            printf("keys.%s_curve_public = %s\nkeys.%s_curve_secret = %s\n", who[i], pub, who[i], sec);
-        }
+        char kp[64], ks[64], vp[96], vs[96];
+        snprintf(kp, sizeof(kp), "keys.%s_curve_public", who[i]);
+        snprintf(ks, sizeof(ks), "keys.%s_curve_secret", who[i]);
+        antt_config_env_name(kp, vp, sizeof(vp));
+        antt_config_env_name(ks, vs, sizeof(vs));
+        if (env)
+            printf("%s='%s'\n%s='%s'\n", vp, pub, vs, sec);
+        else
+            printf("%s = %s\n%s = %s\n", kp, pub, ks, sec);
         memcpy(client_pub, pub, sizeof(client_pub));
     }
+    char vc[64];
+    antt_config_env_name("curve.clients", vc, sizeof(vc));
     if (env)
-        printf("ANTT_CURVE_CLIENTS='%s'\n", client_pub);
+        printf("%s='%s'\n", vc, client_pub);
     else
         printf("curve.clients = %s\n", client_pub);
     sodium_memzero(sec, sizeof(sec));

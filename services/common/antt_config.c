@@ -103,13 +103,18 @@ int antt_config_load(antt_config_t *self, const char *path, char *err, size_t er
     return rc;
 }
 
+void antt_config_env_name(const char *key, char *out, size_t len)
+{
+    size_t j = (size_t)snprintf(out, len, "ANTT_");
+    for (const char *p = key; *p && j + 1 < len; p++)
+        out[j++] = (*p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
+    out[j < len ? j : len - 1] = '\0';
+}
+
 const char *antt_config_get(const antt_config_t *self, const char *key, const char *def)
 {
-    char env[256] = "ANTT_";
-    size_t j = 5;
-    for (const char *p = key; *p && j < sizeof(env) - 1; p++)
-        env[j++] = (*p == '.' || *p == '-') ? '_' : (char)toupper((unsigned char)*p);
-    env[j] = '\0';
+    char env[256];
+    antt_config_env_name(key, env, sizeof(env));
     const char *v = getenv(env);
     if (v != NULL)
         return v;

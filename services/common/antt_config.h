@@ -17,6 +17,9 @@ void antt_config_destroy(antt_config_t **self_p);
 int antt_config_load(antt_config_t *self, const char *path, char *err, size_t errlen);
 /* Sets key to value (copied), replacing any earlier value. */
 void antt_config_set(antt_config_t *self, const char *key, const char *value);
+/* The environment variable that overrides key, into out (size len):
+ * "ANTT_" and the key with dots and dashes as underscores, upper case. */
+void antt_config_env_name(const char *key, char *out, size_t len);
 /* Returns the value (environment first, then file), or def. Borrowed. */
 const char *antt_config_get(const antt_config_t *self, const char *key, const char *def);
 /* Integer value, def when unset. Returns -EINVAL when set but not an integer. */

@@ -4,7 +4,6 @@
 #endif
 #include "antt_test.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -31,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "antt_config.h"
 #include "antt_crypto.h"
 #include "antt_migrate.h"
 #include "antt_util.h"
@@ -193,12 +193,10 @@ int at_spawn(at_proc_t *p, const char *service, char *const *env)
             ci = *e + 17;
     own[0] = '\0';
     if (ci) {
-        char up[32];
-        size_t i = 0;
-        for (; service[i] && i < sizeof(up) - 1; i++)
-            up[i] = (char)toupper((unsigned char)service[i]);
-        up[i] = '\0';
-        snprintf(own, sizeof(own), "ANTT_%s_DB_CONNINFO=%s user=antt_%s", up, ci, service);
+        char key[64], name[96];
+        snprintf(key, sizeof(key), "%s.db_conninfo", service);
+        antt_config_env_name(key, name, sizeof(name));
+        snprintf(own, sizeof(own), "%s=%s user=antt_%s", name, ci, service);
     }
     pid_t pid = fork();
     if (pid < 0)
@@ -455,16 +453,16 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
     at_env_add(s->env, cap, "ANTT_CURVE_ENABLED=%s", "true");
     for (int i = 0; i < AT_NSERVICES; i++) {
-        char sec[41], name[64], up[32];
+        char sec[41], key[64], name[96], fmt[100];
         assert_int_equal(zmq_curve_keypair(s->curve_pub[i], sec), 0);
-        size_t k = 0;
-        for (; at_service_names[i][k]; k++)
-            up[k] = (char)toupper((unsigned char)at_service_names[i][k]);
-        up[k] = '\0';
-        snprintf(name, sizeof(name), "ANTT_KEYS_%s_CURVE_SECRET=%%s", up);
-        at_env_add(s->env, cap, name, sec);
-        snprintf(name, sizeof(name), "ANTT_KEYS_%s_CURVE_PUBLIC=%%s", up);
-        at_env_add(s->env, cap, name, s->curve_pub[i]);
+        snprintf(key, sizeof(key), "keys.%s_curve_secret", at_service_names[i]);
+        antt_config_env_name(key, name, sizeof(name));
+        snprintf(fmt, sizeof(fmt), "%s=%%s", name);
+        at_env_add(s->env, cap, fmt, sec);
+        snprintf(key, sizeof(key), "keys.%s_curve_public", at_service_names[i]);
+        antt_config_env_name(key, name, sizeof(name));
+        snprintf(fmt, sizeof(fmt), "%s=%%s", name);
+        at_env_add(s->env, cap, fmt, s->curve_pub[i]);
     }
     assert_int_equal(zmq_curve_keypair(s->client_pub, s->client_sec), 0);
     at_env_add(s->env, cap, "ANTT_CURVE_CLIENTS=%s", s->client_pub);
