@@ -865,10 +865,10 @@ static void s_on_catchup(antt_db_job_t *job, int status, void *arg)
         snprintf(n->catchup_hi, sizeof(n->catchup_hi), "%s", PQgetvalue(r, rows - 1, 18));
     ANTT_LOG(ANTT_DEBUG, "catch-up rows=%d announced=%d after=%s seen=%zu", rows, announced, n->catchup_hi,
              notify_seen_count(n->seen));
-    if (announced > 0) {
+    /* their deadlines were read by the s_next_deadline submitted just before
+     * this query, on the same connection */
+    if (announced > 0)
         ANTT_LOG(ANTT_INFO, "catch-up announced incidents=%d (their classified messages did not arrive)", announced);
-        s_next_deadline(n); /* their deadlines may come first */
-    }
     if (rows == N_CATCHUP_ROWS) /* more behind: go on at once */
         uv_timer_start(&n->catchup, s_catchup, 10, (uint64_t)n->catchup_ms);
 }
