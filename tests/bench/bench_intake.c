@@ -165,7 +165,7 @@ static void *run(void *arg)
             cs[i].zs = zmq_socket(g_zctx, ZMQ_DEALER);
             int linger = 0;
             zmq_setsockopt(cs[i].zs, ZMQ_LINGER, &linger, sizeof(linger));
-            if (bench_curve_client(cs[i].zs, "INTAKE") != 0)
+            if (bench_curve_client(cs[i].zs, "intake") != 0)
                 exit(1);
             zmq_connect(cs[i].zs, g_zmq);
             items[i].socket = cs[i].zs;

@@ -225,7 +225,7 @@ static int s_lag(const char *endpoint, int seconds, const char *area)
     char topic[128];
     int tl = snprintf(topic, sizeof(topic), "trend.%s|day|", area);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, (size_t)tl);
-    if (bench_curve_client(sub, "AGGREGATION") != 0 || zmq_connect(sub, endpoint) != 0)
+    if (bench_curve_client(sub, "aggregation") != 0 || zmq_connect(sub, endpoint) != 0)
         return 1;
     size_t n = 0, cap = 1 << 20;
     double *lat = malloc(cap * sizeof(double));
