@@ -1,10 +1,18 @@
-/* classify: combines the rule layer and the model into one decision with
- * reasons. Scores are log-odds: rule weights add, the model adds its
- * log-posterior scaled by model_weight, the resident's service_code adds
- * hint_weight; the answer is the arg-max and the confidence its softmax. */
+/* classify: from a report's features to one decision with reasons.
+ *
+ * With a model: the category is the arg-max of the calibrated softmax of the
+ * category head, the resident's chosen category adding hint_weight to its
+ * log-odds (evidence, not the answer). The priority is decided for safety:
+ * P1 as soon as its calibrated probability reaches the model's P1 threshold
+ * (fitted on held-out folds so that missing a P1 is rarer than raising a
+ * P2), else the most probable of P2-P4. A category less probable than
+ * review_threshold, or one the resident did not choose, needs review; an
+ * unsure answer with a danger cue is never below P2.
+ *
+ * Without a model (rules only), the rule votes decide, as log-odds. */
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +20,6 @@
 #include "antt_categories.h"
 #include "antt_util.h"
 #include "classify_int.h"
-
-struct classify_s {
-    const classify_rules_t *rules; /* borrowed */
-    const classify_model_t *model; /* borrowed, may be NULL */
-    classify_tokens_t tok;         /* scratch: tokens of the current text */
-    uint64_t *feat;                /* scratch: model features */
-    size_t fcap;                   /* entries allocated in feat */
-    uint32_t *seen;                /* per phrase id: gen when it last counted */
-    uint32_t gen;                  /* current text's generation */
-    unsigned char *mark;           /* per token: S_NEGATED / S_STOP bits */
-    size_t mcap;                   /* entries allocated in mark */
-};
-
-enum { S_NEGATED = 1, S_STOP = 2 };
 
 classify_t *classify_new(const classify_rules_t *rules, const classify_model_t *model)
 {
@@ -44,8 +38,11 @@ void classify_destroy(classify_t **self_p)
         return;
     classify_tokens_cleanup(&c->tok);
     free(c->feat);
+    free(c->fired);
     free(c->seen);
     free(c->mark);
+    free(c->contrib);
+    free(c->stamp);
     free(c);
     *self_p = NULL;
 }
@@ -54,6 +51,7 @@ void classify_result_cleanup(classify_result_t *r)
 {
     for (int i = 0; i < r->nreasons; i++)
         free(r->reasons[i]);
+    free(r->review_reason);
     memset(r, 0, sizeof(*r));
 }
 
@@ -70,92 +68,6 @@ static void s_reason(classify_result_t *r, int explain, const char *fmt, ...)
     r->reasons[r->nreasons++] = antt_xstrdup(buf);
 }
 
-/* The longest phrase of table starting at token i (not crossing a clause
- * boundary); its length in tokens goes to *len. */
-static const classify_phrase_t *s_match(const classify_t *c, const classify_table_t *t, size_t i, size_t *len)
-{
-    char key[512];
-    size_t kl = 0;
-    const classify_phrase_t *best = NULL;
-    for (size_t l = 0; l < CLASSIFY_MAX_PHRASE && i + l < c->tok.n; l++) {
-        const char *w = c->tok.tok[i + l];
-        size_t wl = strlen(w);
-        if ((w[0] == ',' && wl == 1) || kl + wl + 2 > sizeof(key))
-            break;
-        if (l)
-            key[kl++] = ' ';
-        memcpy(key + kl, w, wl);
-        kl += wl;
-        const classify_phrase_t *p = classify_table_find(t, key, kl);
-        if (p) {
-            best = p;
-            *len = l + 1;
-        }
-    }
-    return best;
-}
-
-/* Marks clause ends and scope ends (S_STOP), then the tokens each negation
- * covers (S_NEGATED): up to negation_window tokens, not past a stop. */
-static void s_mark(classify_t *c)
-{
-    size_t n = c->tok.n;
-    if (n == 0)
-        return;
-    if (n > c->mcap) {
-        c->mcap = n * 2;
-        c->mark = antt_xrealloc(c->mark, c->mcap);
-    }
-    memset(c->mark, 0, n);
-    for (size_t i = 0; i < n;) {
-        size_t len = 1;
-        const char *w = c->tok.tok[i];
-        if (w[0] == ',' && w[1] == '\0')
-            c->mark[i] |= S_STOP;
-        else if (s_match(c, &c->rules->tables[CLASSIFY_K_END], i, &len))
-            for (size_t k = i; k < i + len; k++)
-                c->mark[k] |= S_STOP;
-        i += len;
-    }
-    for (size_t i = 0; i < n;) {
-        size_t len = 1;
-        if (s_match(c, &c->rules->tables[CLASSIFY_K_NEG], i, &len)) {
-            size_t k = i + len;
-            for (int w = 0; w < c->rules->negation_window && k < n && !(c->mark[k] & S_STOP); w++, k++)
-                c->mark[k] |= S_NEGATED;
-        }
-        i += len;
-    }
-}
-
-/* Adds the weights of every phrase of kind found in the text to score[],
- * each phrase once, skipping negated ones. */
-static void s_vote(classify_t *c, int kind, double *score, int offset, classify_result_t *r, int explain)
-{
-    const classify_table_t *t = &c->rules->tables[kind];
-    for (size_t i = 0; i < c->tok.n;) {
-        size_t len = 1;
-        const classify_phrase_t *p = s_match(c, t, i, &len);
-        if (p && c->seen[p->id] != c->gen) {
-            if (c->mark[i] & S_NEGATED) {
-                s_reason(r, explain, "negated \"%s\"", p->hits[0].orig);
-            } else {
-                c->seen[p->id] = c->gen; /* each phrase counts once per text */
-                for (int h = 0; h < p->nhits; h++) {
-                    score[p->hits[h].target - offset] += p->hits[h].weight;
-                    if (kind == CLASSIFY_K_CAT)
-                        s_reason(r, explain, "\"%s\" -> %s %+.1f", p->hits[h].orig,
-                                 antt_categories[p->hits[h].target].code, p->hits[h].weight);
-                    else
-                        s_reason(r, explain, "\"%s\" -> P%d %+.1f", p->hits[h].orig, p->hits[h].target,
-                                 p->hits[h].weight);
-                }
-            }
-        }
-        i += len;
-    }
-}
-
 /* Index of the maximum; ties go to the preferred index. */
 static int s_argmax(const double *s, int n, int preferred)
 {
@@ -166,68 +78,216 @@ static int s_argmax(const double *s, int n, int preferred)
     return best;
 }
 
-static float s_softmax_at(const double *s, int n, int at)
+static void s_softmax(const double *s, int n, double *p)
 {
-    double sum = 0;
+    double mx = s[0], sum = 0;
+    for (int i = 1; i < n; i++)
+        if (s[i] > mx)
+            mx = s[i];
     for (int i = 0; i < n; i++)
-        sum += exp(s[i] - s[at]);
-    return (float)(1.0 / sum);
+        sum += p[i] = exp(s[i] - mx);
+    for (int i = 0; i < n; i++)
+        p[i] /= sum;
+}
+
+/* ---- reasons: the features that weighed most for a class ---------------- */
+
+static void s_label(const classify_t *c, int kind, int src, char *out, size_t outlen)
+{
+    switch (kind) {
+    case CLASSIFY_SRC_WORD: snprintf(out, outlen, "\"%s\"", c->tok.tok[src]); break;
+    case CLASSIFY_SRC_BIGRAM: snprintf(out, outlen, "\"%s %s\"", c->tok.tok[src], c->tok.tok[src + 1]); break;
+    case CLASSIFY_SRC_RULE: snprintf(out, outlen, "luật \"%s\"", c->rules->phrases[src]->hits[0].orig); break;
+    case CLASSIFY_SRC_VOTE: snprintf(out, outlen, "luật tổng hợp"); break;
+    default: snprintf(out, outlen, "dấu hiệu nguy hiểm"); break;
+    }
+}
+
+/* Lists up to max features that pushed class cls (a column of the weights,
+ * within [lo, hi) of its head) up the most, relative to the head's mean: a
+ * word's own feature and its character grams add up to the word. Scores are
+ * summed per source (a token for words and bigrams, a phrase, a vote) in
+ * c->contrib, and labels are made only for the few shown. */
+static void s_top(classify_t *c, int cls, int lo, int hi, int max, classify_result_t *out, const char *what)
+{
+    size_t nrule = 0;
+    for (size_t k = 0; k < c->nfeat; k++)
+        nrule += c->feat[k].kind == CLASSIFY_SRC_RULE;
+    size_t slots = 2 * c->tok.n + nrule + 2, r = 0;
+    if (slots > c->ccap) {
+        c->ccap = slots * 2;
+        c->contrib = antt_xrealloc(c->contrib, c->ccap * sizeof(*c->contrib));
+    }
+    memset(c->contrib, 0, slots * sizeof(*c->contrib));
+    for (size_t k = 0; k < c->nfeat; k++) {
+        const classify_feat_t *f = &c->feat[k];
+        const float *w = c->model->w + (size_t)f->idx * CLASSIFY_NCLS;
+        double mean = 0;
+        for (int j = lo; j < hi; j++)
+            mean += w[j];
+        mean /= hi - lo;
+        size_t slot = f->kind == CLASSIFY_SRC_WORD     ? (size_t)f->src
+                      : f->kind == CLASSIFY_SRC_BIGRAM ? c->tok.n + (size_t)f->src
+                      : f->kind == CLASSIFY_SRC_RULE   ? 2 * c->tok.n + r++
+                      : f->kind == CLASSIFY_SRC_VOTE   ? slots - 2
+                                                       : slots - 1;
+        c->contrib[slot] += f->val * (w[cls] - mean);
+    }
+    char shown[8][96];
+    int nshown = 0;
+    while (nshown < max && nshown < 8) {
+        size_t b = slots;
+        for (size_t i = 0; i < slots; i++)
+            if (c->contrib[i] > 0.05 && (b == slots || c->contrib[i] > c->contrib[b]))
+                b = i;
+        if (b == slots)
+            break;
+        int kind = b < c->tok.n ? CLASSIFY_SRC_WORD
+                   : b < 2 * c->tok.n ? CLASSIFY_SRC_BIGRAM
+                   : b < slots - 2 ? CLASSIFY_SRC_RULE
+                   : b == slots - 2 ? CLASSIFY_SRC_VOTE
+                                    : CLASSIFY_SRC_DANGER;
+        int src = kind == CLASSIFY_SRC_WORD ? (int)b : kind == CLASSIFY_SRC_BIGRAM ? (int)(b - c->tok.n) : 0;
+        if (kind == CLASSIFY_SRC_RULE) /* the (b - 2n)-th rule feature */
+            for (size_t k = 0, i = 0; k < c->nfeat; k++)
+                if (c->feat[k].kind == CLASSIFY_SRC_RULE && i++ == b - 2 * c->tok.n) {
+                    src = c->feat[k].src;
+                    break;
+                }
+        double score = c->contrib[b];
+        c->contrib[b] = 0;
+        char label[96];
+        s_label(c, kind, src, label, sizeof(label));
+        int dup = 0; /* the same word elsewhere in the text */
+        for (int i = 0; i < nshown && !dup; i++)
+            dup = strcmp(shown[i], label) == 0;
+        if (dup)
+            continue;
+        memcpy(shown[nshown++], label, sizeof(label));
+        s_reason(out, 1, "%s -> %s %+.2f", label, what, score);
+    }
+}
+
+/* Marks an answer that needs a dispatcher's eye: the resident chose another
+ * category, or the category is unsure; an unsure answer with a danger cue is
+ * raised to P2 (p2 is the probability of P2, for the confidence). */
+static void s_review(const classify_t *c, const antt_category_t *h, classify_result_t *out, int explain, double p2)
+{
+    int best = out->category;
+    if (h && h != &antt_categories[best]) {
+        out->needs_review = 1;
+        out->review_reason = antt_xasprintf("người báo chọn %s", h->code);
+    } else if (out->confidence < c->rules->review_threshold) {
+        out->needs_review = 1;
+        out->review_reason = antt_xasprintf("không chắc chắn: %s %.0f%%", antt_categories[best].code,
+                                            100 * out->confidence);
+    }
+    if (out->needs_review)
+        s_reason(out, explain, "cần xem lại: %s", out->review_reason);
+    if (h)
+        s_reason(out, explain, "người báo chọn %s %+.1f", h->code, c->rules->hint_weight);
+    /* an unsure model never puts a report with danger cues below P2 */
+    if (out->needs_review && out->danger && out->priority > 2) {
+        out->priority = 2;
+        out->priority_confidence = (float)p2;
+        s_reason(out, explain, "dấu hiệu nguy hiểm khi chưa chắc: không dưới P2");
+    }
+}
+
+/* ---- rules only ---------------------------------------------------------- */
+
+static void s_rules_only(classify_t *c, const antt_category_t *h, classify_result_t *out, int explain)
+{
+    double cat[CLASSIFY_NCAT], prio[CLASSIFY_NPRIO];
+    memcpy(cat, c->rcat, sizeof(cat));
+    if (h)
+        cat[h - antt_categories] += c->rules->hint_weight;
+    const int other = CLASSIFY_NCAT - 1;
+    cat[other] += c->rules->other_bias;
+    double p[CLASSIFY_NCAT];
+    s_softmax(cat, CLASSIFY_NCAT, p);
+    int best = s_argmax(cat, CLASSIFY_NCAT, other);
+    out->category = best;
+    out->confidence = (float)p[best];
+    for (int k = 0; k < CLASSIFY_NPRIO; k++)
+        prio[k] = c->rprio[k] + c->rules->cat_prio[best][k];
+    /* ties go to the less urgent priority: a tie is no evidence of urgency */
+    int pb = CLASSIFY_NPRIO - 1;
+    for (int k = CLASSIFY_NPRIO - 2; k >= 0; k--)
+        if (prio[k] > prio[pb])
+            pb = k;
+    double pp[CLASSIFY_NPRIO];
+    s_softmax(prio, CLASSIFY_NPRIO, pp);
+    out->priority = pb + 1;
+    out->priority_confidence = (float)pp[pb];
+    out->p1 = (float)pp[0];
+    s_review(c, h, out, explain, pp[1]);
+    for (size_t i = 0; explain && i < c->nfired; i++) {
+        const classify_phrase_t *ph = c->fired[i].phrase;
+        for (int k = 0; k < ph->nhits; k++) {
+            int cat_kind = classify_table_find(&c->rules->tables[CLASSIFY_K_CAT], ph->key, strlen(ph->key)) == ph;
+            if (cat_kind)
+                s_reason(out, 1, "\"%s\" -> %s %+.1f", ph->hits[k].orig, antt_categories[ph->hits[k].target].code,
+                         ph->hits[k].weight);
+            else
+                s_reason(out, 1, "\"%s\" -> P%d %+.1f", ph->hits[k].orig, ph->hits[k].target, ph->hits[k].weight);
+        }
+    }
+}
+
+/* ---- with the model -------------------------------------------------------- */
+
+static void s_model(classify_t *c, const antt_category_t *h, classify_result_t *out, int explain)
+{
+    const classify_model_t *m = c->model;
+    double lc[CLASSIFY_NCAT], lp[CLASSIFY_NPRIO], pc[CLASSIFY_NCAT], pp[CLASSIFY_NPRIO];
+    classify_model_logits(m, c->feat, c->nfeat, lc, lp);
+    for (int k = 0; k < CLASSIFY_NCAT; k++)
+        lc[k] /= m->temp_cat;
+    for (int k = 0; k < CLASSIFY_NPRIO; k++)
+        lp[k] /= m->temp_prio;
+    if (h)
+        lc[h - antt_categories] += c->rules->hint_weight;
+    s_softmax(lc, CLASSIFY_NCAT, pc);
+    s_softmax(lp, CLASSIFY_NPRIO, pp);
+    int best = s_argmax(lc, CLASSIFY_NCAT, CLASSIFY_NCAT - 1);
+    out->category = best;
+    out->confidence = (float)pc[best];
+    out->p1 = (float)pp[0];
+    int pb;
+    if (pp[0] >= m->p1_threshold) {
+        pb = 0;
+    } else { /* the most probable of P2-P4; ties go to the more urgent */
+        pb = 1;
+        for (int k = 2; k < CLASSIFY_NPRIO; k++)
+            if (pp[k] > pp[pb])
+                pb = k;
+    }
+    out->priority = pb + 1;
+    out->priority_confidence = (float)pp[pb];
+
+    s_reason(out, explain, "mô hình: %s %.0f%%, P%d %.0f%% (P1 %.0f%%, ngưỡng %.0f%%)",
+             antt_categories[best].code, 100 * pc[best], pb + 1, 100 * pp[pb], 100 * pp[0], 100 * m->p1_threshold);
+    s_review(c, h, out, explain, pp[1]);
+    if (explain) {
+        s_top(c, best, 0, CLASSIFY_NCAT, 5, out, antt_categories[best].code);
+        char what[4] = {'P', (char)('0' + out->priority), 0, 0};
+        s_top(c, CLASSIFY_NCAT + out->priority - 1, CLASSIFY_NCAT, CLASSIFY_NCLS, 3, out, what);
+    }
 }
 
 int classify_run(classify_t *c, const char *text, size_t len, const char *hint, int explain,
                  classify_result_t *out)
 {
     memset(out, 0, sizeof(*out));
-    int rc = classify_tokenize(&c->tok, c->rules, text, len);
+    int rc = classify_featurize(c, text, len, out, explain);
     if (rc != 0)
         return rc;
-    if (++c->gen == 0) { /* wrapped: forget every mark */
-        memset(c->seen, 0, (size_t)c->rules->nphrases * sizeof(*c->seen));
-        c->gen = 1;
-    }
-    s_mark(c);
-
-    double cat[CLASSIFY_NCAT] = {0}, prio[CLASSIFY_NPRIO] = {0};
-    double rcat[CLASSIFY_NCAT] = {0}, rprio[CLASSIFY_NPRIO] = {0};
-    s_vote(c, CLASSIFY_K_CAT, rcat, 0, out, explain);
-    s_vote(c, CLASSIFY_K_PRIO, rprio, 1, out, explain);
-
+    out->danger = c->danger;
     const antt_category_t *h = hint && *hint ? antt_category_find(hint) : NULL;
-    if (h) {
-        rcat[h - antt_categories] += c->rules->hint_weight;
-        s_reason(out, explain, "resident chose %s %+.1f", h->code, c->rules->hint_weight);
-    }
-
-    double mcat[CLASSIFY_NCAT] = {0}, mprio[CLASSIFY_NPRIO] = {0};
-    int known = 0;
-    if (c->model) {
-        size_t nf = classify_features(&c->tok, &c->feat, &c->fcap);
-        known = classify_model_score(c->model, c->feat, nf, mcat, mprio);
-    }
-    const int other = CLASSIFY_NCAT - 1;
-    for (int i = 0; i < CLASSIFY_NCAT; i++)
-        cat[i] = rcat[i] + (known ? c->rules->model_weight * mcat[i] : 0);
-    cat[other] += c->rules->other_bias;
-    int best = s_argmax(cat, CLASSIFY_NCAT, other);
-    out->category = best;
-    out->confidence = s_softmax_at(cat, CLASSIFY_NCAT, best);
-    if (known) {
-        int mb = s_argmax(mcat, CLASSIFY_NCAT, other);
-        s_reason(out, explain, "model -> %s p=%.2f", antt_categories[mb].code, exp(mcat[mb]));
-    }
-
-    for (int p = 0; p < CLASSIFY_NPRIO; p++)
-        prio[p] = rprio[p] + c->rules->cat_prio[best][p] + (known ? c->rules->prio_model_weight * mprio[p] : 0);
-    /* ties go to the less urgent priority: a tie is no evidence of urgency */
-    int pb = CLASSIFY_NPRIO - 1;
-    for (int p = CLASSIFY_NPRIO - 2; p >= 0; p--)
-        if (prio[p] > prio[pb])
-            pb = p;
-    out->priority = pb + 1;
-    out->priority_confidence = s_softmax_at(prio, CLASSIFY_NPRIO, pb);
-    if (known) {
-        int mp = s_argmax(mprio, CLASSIFY_NPRIO, CLASSIFY_NPRIO - 1);
-        s_reason(out, explain, "model -> P%d p=%.2f", mp + 1, exp(mprio[mp]));
-    }
+    if (c->model)
+        s_model(c, h, out, explain);
+    else
+        s_rules_only(c, h, out, explain);
     return 0;
 }

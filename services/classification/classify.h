@@ -1,8 +1,10 @@
-/* classify: the report classifier — an explainable rule layer (terms and
- * phrases from config/classification.rules) combined with a multinomial naive
- * Bayes model trained by `antt train`. Pure computation, no I/O after load:
- * the service, the CLI and the benchmark share it. Thread-compatible: one
- * classifier may be used by one thread at a time (it keeps scratch space). */
+/* classify: the report classifier — a multinomial logistic regression over
+ * hashed features of the folded text (words, syllable bigrams, character
+ * 3-5-grams) and the cues of an explainable rule layer
+ * (config/classification.rules), trained by `antt train` and calibrated on
+ * held-out folds. Pure computation, no I/O after load: the service, the CLI
+ * and the benchmark share it. Thread-compatible: one classifier may be used
+ * by one thread at a time (it keeps scratch space). */
 #ifndef CLASSIFY_H
 #define CLASSIFY_H
 
@@ -22,9 +24,13 @@ typedef struct classify_s classify_t;
 typedef struct classify_result_s {
     int category;                           /* index into antt_categories */
     int priority;                           /* 1..4 */
-    float confidence;                       /* category probability, 0..1 */
-    float priority_confidence;              /* priority probability, 0..1 */
-    char *reasons[CLASSIFY_MAX_REASONS];    /* rules and terms that fired */
+    float confidence;                       /* category probability, 0..1 (calibrated) */
+    float priority_confidence;              /* probability of the chosen priority, 0..1 */
+    float p1;                               /* probability of P1, 0..1 */
+    int danger;                             /* danger cues found (not negated): someone hurt, weapon, fire... */
+    int needs_review;                       /* unsure, or the resident chose another category */
+    char *review_reason;                    /* why it needs review (owned, NULL when it does not) */
+    char *reasons[CLASSIFY_MAX_REASONS];    /* what decided, in words a dispatcher reads */
     int nreasons;                           /* used entries of reasons */
 } classify_result_t;
 
@@ -68,19 +74,51 @@ typedef struct classify_example_s {
     int category;   /* index into antt_categories */
     int priority;   /* 1..4 */
     const char *text;
+    int group;      /* situation: examples of one group share a fold (>= 0) */
+    int style;      /* writing style, for per-style figures (0: unknown) */
 } classify_example_t;
 
-/* Trains a model on n examples, tokenized with rules. Returns NULL only on
- * invalid UTF-8 in an example (err names it). */
+/* How to train. Zero fields take the defaults (classify_train_defaults). */
+typedef struct classify_train_opts_s {
+    int epochs;          /* passes of SGD over the examples */
+    int folds;           /* grouped folds for calibration; < 2: no calibration */
+    double p1_recall;    /* held-out P1 recall the P1 threshold is set for */
+    uint64_t seed;       /* shuffling seed: the same inputs give the same model */
+} classify_train_opts_t;
+
+void classify_train_defaults(classify_train_opts_t *o);
+
+/* Held-out (out-of-fold) predictions of a grouped cross-validation; filled
+ * by classify_model_train when asked. */
+typedef struct classify_oof_s {
+    int *category;       /* n predicted categories */
+    int *priority;       /* n predicted priorities 1..4 */
+    size_t n;            /* examples */
+} classify_oof_t;
+
+void classify_oof_cleanup(classify_oof_t *o);
+
+/* Trains a model on n examples, featurized with rules (which the model then
+ * requires). With opts->folds >= 2 it first trains one model per grouped
+ * fold, fits the temperatures and the P1 threshold on the held-out folds'
+ * answers and, if oof is not NULL, stores those answers (with the final
+ * calibration) in it. Returns NULL only on invalid UTF-8 (err names it). */
 classify_model_t *classify_model_train(const classify_rules_t *rules, const classify_example_t *ex, size_t n,
-                                       char *err, size_t errlen);
+                                       const classify_train_opts_t *opts, classify_oof_t *oof, char *err,
+                                       size_t errlen);
 /* Writes the model to path (atomically: temp file, then rename). 0 or -errno. */
 int classify_model_save(const classify_model_t *m, const char *path);
-/* Reads a model file; NULL with a message in err when missing or corrupt. */
-classify_model_t *classify_model_load(const char *path, char *err, size_t errlen);
+/* Reads a model file and checks it: its checksum, that its feature scheme is
+ * this build's and that it was trained with these rules. NULL with a message
+ * in err when missing, corrupt or not matching. */
+classify_model_t *classify_model_load(const char *path, const classify_rules_t *rules, char *err, size_t errlen);
 void classify_model_destroy(classify_model_t **self_p);
-/* Number of distinct features the model knows. */
+/* Number of weight rows (hashed features) the model uses. */
 size_t classify_model_features(const classify_model_t *m);
+/* The model's version: the start of its checksum in hex (borrowed). */
+const char *classify_model_version(const classify_model_t *m);
+/* Examples it was trained on. */
+size_t classify_model_examples(const classify_model_t *m);
 
 /* ---- classifier ------------------------------------------------------- */
 
@@ -89,7 +127,8 @@ size_t classify_model_features(const classify_model_t *m);
 classify_t *classify_new(const classify_rules_t *rules, const classify_model_t *model);
 void classify_destroy(classify_t **self_p);
 
-/* Classifies len bytes of text. hint is the resident's service_code or NULL.
+/* Classifies len bytes of text. hint is the resident's service_code or NULL:
+ * evidence for that category; when the answer differs, needs_review is set.
  * Fills *out (the caller cleans it up). Returns 0, or -EILSEQ for invalid
  * UTF-8. explain = 0 skips building reason strings (faster). */
 int classify_run(classify_t *c, const char *text, size_t len, const char *hint, int explain,

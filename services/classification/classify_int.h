@@ -46,6 +46,8 @@ struct classify_rules_s {
     float hint_weight;            /* log-odds for the resident's service_code */
     float other_bias;             /* log-odds for "other": the answer when evidence is weak */
     int negation_window;          /* tokens after a negation that it covers */
+    float review_threshold;       /* a category less probable than this needs review */
+    unsigned char digest[32];     /* BLAKE2b-256 of the rule file: a model names the rules it learned */
 };
 
 uint64_t classify_hash(const char *s, size_t len, uint64_t seed);
@@ -62,13 +64,77 @@ int classify_fold_phrase(const classify_rules_t *r, const char *s, char *out, si
 /* The phrase of key (len bytes) in table, or NULL. */
 const classify_phrase_t *classify_table_find(const classify_table_t *t, const char *key, size_t len);
 
-/* Features of a token stream for the model: hashed word unigrams, bigrams
- * and character 4-grams, deduplicated, written to *out (resized). Returns the count. */
-size_t classify_features(const classify_tokens_t *t, uint64_t **out, size_t *cap);
+/* ---- features (classify_features.c) ----------------------------------- */
 
-/* Adds the model's log-likelihoods to cat[] and prio[] (log-softmax
- * normalized). Returns the number of known features used. */
-int classify_model_score(const classify_model_t *m, const uint64_t *f, size_t nf, double cat[CLASSIFY_NCAT],
-                         double prio[CLASSIFY_NPRIO]);
+/* The feature scheme: a model records it and is refused by a build whose
+ * scheme differs. Change the string whenever classify_featurize changes. */
+#define CLASSIFY_SCHEME "lr2 w1 b2 c345 r1 v1 d1 h18"
+#define CLASSIFY_HASH_BITS 18
+#define CLASSIFY_NCLS (CLASSIFY_NCAT + CLASSIFY_NPRIO) /* both heads, one weight row */
+
+/* Where a feature comes from, for the reasons. */
+enum { CLASSIFY_SRC_WORD, CLASSIFY_SRC_BIGRAM, CLASSIFY_SRC_RULE, CLASSIFY_SRC_VOTE, CLASSIFY_SRC_DANGER };
+
+typedef struct classify_feat_s {
+    uint32_t idx;    /* weight row, < 1 << CLASSIFY_HASH_BITS */
+    float val;       /* feature value */
+    uint16_t kind;   /* CLASSIFY_SRC_* */
+    uint16_t pad;    /* unused */
+    int32_t src;     /* token index (word, bigram: its first word), phrase id (rule), class (vote) */
+} classify_feat_t;
+
+/* A rule phrase that fired (not negated) in the current text. */
+typedef struct classify_fired_s {
+    const classify_phrase_t *phrase; /* borrowed from the rules */
+    size_t tok;                      /* where it starts */
+} classify_fired_t;
+
+struct classify_s {
+    const classify_rules_t *rules; /* borrowed */
+    const classify_model_t *model; /* borrowed, may be NULL */
+    classify_tokens_t tok;         /* scratch: tokens of the current text */
+    classify_feat_t *feat;         /* scratch: features of the current text */
+    size_t nfeat, fcap;            /* used and allocated entries of feat */
+    classify_fired_t *fired;       /* scratch: rule phrases that fired */
+    size_t nfired, firedcap;       /* used and allocated entries of fired */
+    uint32_t *seen;                /* per phrase id: gen when it last counted */
+    uint32_t gen;                  /* current text's generation */
+    unsigned char *mark;           /* per token: S_NEGATED / S_STOP bits */
+    size_t mcap;                   /* entries allocated in mark */
+    double rcat[CLASSIFY_NCAT];    /* rule votes for categories */
+    double rprio[CLASSIFY_NPRIO];  /* rule votes for priorities */
+    int danger;                    /* danger cues of the current text (CLASSIFY_DANGER_*) */
+    uint32_t *stamp;               /* per weight row: gen when the current text used it */
+    double *contrib;               /* scratch of the reasons: score per source */
+    size_t ccap;                   /* allocated entries of contrib */
+};
+
+/* Danger cues: the [priority P1] phrases of the rules, grouped by what they
+ * say. A bit set means a cue of that kind fired, not negated. */
+enum { CLASSIFY_DANGER_ANY = 1 };
+
+/* Tokenizes text, finds the rule phrases and negations, and builds the
+ * feature vector of the text into c->feat (and the votes into c->rcat,
+ * c->rprio, c->danger). Reasons for negated phrases go to out when explain.
+ * Returns 0 or -EILSEQ. */
+int classify_featurize(classify_t *c, const char *text, size_t len, classify_result_t *out, int explain);
+
+/* ---- model (classify_model.c) ---------------------------------------- */
+
+struct classify_model_s {
+    float *w;                          /* (1 << hash_bits) rows x CLASSIFY_NCLS weights */
+    float bias[CLASSIFY_NCLS];         /* per class */
+    unsigned hash_bits;                /* CLASSIFY_HASH_BITS */
+    float temp_cat, temp_prio;         /* calibration temperatures (logits are divided by them) */
+    float p1_threshold;                /* P1 is chosen at or above this probability */
+    uint32_t examples;                 /* examples trained on */
+    unsigned char rules_digest[32];    /* the rules it was trained with */
+    char version[13];                  /* hex of the first 6 bytes of the checksum */
+};
+
+classify_model_t *classify_model_alloc(unsigned hash_bits);
+/* Raw logits of the current features: cat[16] and prio[4], before calibration. */
+void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, size_t nf,
+                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO]);
 
 #endif

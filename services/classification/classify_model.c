@@ -1,226 +1,133 @@
-/* classify_model: multinomial naive Bayes over hashed word unigrams, word
- * bigrams and character 4-grams (binary: a feature counts once per report),
- * one model for categories and one for priorities, in one file. */
+/* classify_model: the weights of the multinomial logistic regression (one
+ * head of 16 categories and one of 4 priorities over one feature vector),
+ * its calibration, and the model file.
+ *
+ * File (little-endian, as written by this machine):
+ *   "ANTTLR02", u32 ncat, nprio, hash_bits, scheme length, the scheme string,
+ *   32 bytes rules digest, f32 temp_cat, temp_prio, p1_threshold,
+ *   u32 examples, f32 bias[20], u32 rows, rows x (u32 row, f32 w[20]),
+ *   32 bytes BLAKE2b-256 of everything before.
+ * Only non-zero rows are stored; a model loads as a dense table. */
 #include <errno.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
-#include <stdlib.h>
 
 #include "antt_util.h"
 #include "classify_int.h"
 
-#define S_NCLS (CLASSIFY_NCAT + CLASSIFY_NPRIO)
-#define S_ALPHA 0.2 /* additive smoothing */
-static const char S_MAGIC[8] = {'A', 'N', 'T', 'T', 'N', 'B', '0', '1'};
+static const char S_MAGIC[8] = {'A', 'N', 'T', 'T', 'L', 'R', '0', '2'};
+#define S_MAX_FILE (512u << 20)
 
-struct classify_model_s {
-    uint64_t *keys; /* feature hashes, open addressing, 0 = empty */
-    float *vals;    /* cap x S_NCLS log-probabilities */
-    size_t cap;     /* power of two */
-    size_t n;       /* features stored */
-};
-
-static int s_cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static uint64_t s_mix(uint64_t a, uint64_t b, uint64_t seed)
-{
-    uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + seed * 0xc2b2ae3d27d4eb4fULL);
-    h ^= h >> 31;
-    h *= 0x94d049bb133111ebULL;
-    h ^= h >> 29;
-    return h ? h : 1;
-}
-
-size_t classify_features(const classify_tokens_t *t, uint64_t **out, size_t *cap)
-{
-    size_t n = 0;
-    uint64_t prev = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const char *w = t->tok[i];
-        size_t wl = strlen(w);
-        size_t need = n + 2 + wl + 2;
-        if (need > *cap) {
-            *cap = need * 2;
-            *out = antt_xrealloc(*out, *cap * sizeof(**out));
-        }
-        if (w[0] == ',' && wl == 1) {
-            prev = 0;
-            continue;
-        }
-        uint64_t h = classify_hash(w, wl, 1);
-        (*out)[n++] = h;
-        if (prev)
-            (*out)[n++] = s_mix(prev, h, 2);
-        prev = h;
-        /* character 4-grams of "^word$", for words of 3 or more bytes */
-        if (wl >= 3) {
-            char g[4];
-            for (size_t k = 0; k + 4 <= wl + 2; k++) {
-                for (size_t j = 0; j < 4; j++) {
-                    size_t pos = k + j;
-                    g[j] = pos == 0 ? '^' : pos == wl + 1 ? '$' : w[pos - 1];
-                }
-                (*out)[n++] = classify_hash(g, 4, 3);
-            }
-        }
-    }
-    qsort(*out, n, sizeof(**out), s_cmp_u64);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (u == 0 || (*out)[u - 1] != (*out)[i])
-            (*out)[u++] = (*out)[i];
-    return u;
-}
-
-static size_t s_slot(const classify_model_t *m, uint64_t key)
-{
-    size_t i = (size_t)key & (m->cap - 1);
-    while (m->keys[i] != 0 && m->keys[i] != key)
-        i = (i + 1) & (m->cap - 1);
-    return i;
-}
-
-static classify_model_t *s_alloc(size_t nfeat)
+classify_model_t *classify_model_alloc(unsigned hash_bits)
 {
     classify_model_t *m = antt_xcalloc(1, sizeof(*m));
-    m->cap = 64;
-    while (m->cap < nfeat * 2)
-        m->cap *= 2;
-    m->keys = antt_xcalloc(m->cap, sizeof(*m->keys));
-    m->vals = antt_xcalloc(m->cap * S_NCLS, sizeof(*m->vals));
+    m->hash_bits = hash_bits;
+    m->w = antt_xcalloc((size_t)1 << hash_bits, CLASSIFY_NCLS * sizeof(float));
+    m->temp_cat = m->temp_prio = 1.0f;
+    m->p1_threshold = 0.5f;
     return m;
 }
 
-static void s_grow(classify_model_t *m)
+void classify_model_destroy(classify_model_t **self_p)
 {
-    classify_model_t *g = s_alloc(m->cap);
-    for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] == 0)
-            continue;
-        size_t j = s_slot(g, m->keys[i]);
-        g->keys[j] = m->keys[i];
-        memcpy(g->vals + j * S_NCLS, m->vals + i * S_NCLS, S_NCLS * sizeof(float));
-    }
-    g->n = m->n;
-    free(m->keys);
-    free(m->vals);
-    *m = *g;
-    free(g);
+    classify_model_t *m = *self_p;
+    if (m == NULL)
+        return;
+    free(m->w);
+    free(m);
+    *self_p = NULL;
 }
 
-classify_model_t *classify_model_train(const classify_rules_t *rules, const classify_example_t *ex, size_t n,
-                                       char *err, size_t errlen)
+void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, size_t nf,
+                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO])
 {
-    classify_model_t *m = s_alloc(4096);
-    classify_tokens_t t;
-    classify_tokens_init(&t);
-    uint64_t *f = NULL;
-    size_t fcap = 0;
-    double tot[S_NCLS] = {0};
-    for (size_t i = 0; i < n; i++) {
-        if (classify_tokenize(&t, rules, ex[i].text, strlen(ex[i].text)) != 0) {
-            snprintf(err, errlen, "example %zu is not valid UTF-8", i + 1);
-            classify_model_destroy(&m);
-            goto out;
-        }
-        size_t nf = classify_features(&t, &f, &fcap);
-        int cls[2] = {ex[i].category, CLASSIFY_NCAT + ex[i].priority - 1};
-        for (size_t k = 0; k < nf; k++) {
-            if ((m->n + 1) * 2 > m->cap)
-                s_grow(m);
-            size_t j = s_slot(m, f[k]);
-            if (m->keys[j] == 0) {
-                m->keys[j] = f[k];
-                m->n++;
-            }
-            for (int c = 0; c < 2; c++) {
-                m->vals[j * S_NCLS + cls[c]] += 1;
-                tot[cls[c]] += 1;
-            }
-        }
-    }
-    /* Complement naive Bayes (Rennie et al. 2003): a class's weight for a
-     * feature is minus the log-probability of the feature in all the other
-     * classes, which is far less biased by unequal class sizes than plain
-     * multinomial NB when there are few examples per class. */
-    double all[2] = {0, 0};
-    for (int c = 0; c < S_NCLS; c++)
-        all[c >= CLASSIFY_NCAT] += tot[c];
-    for (size_t j = 0; j < m->cap; j++) {
-        if (m->keys[j] == 0)
-            continue;
-        float *v = &m->vals[j * S_NCLS];
-        double fsum[2] = {0, 0};
-        for (int c = 0; c < S_NCLS; c++)
-            fsum[c >= CLASSIFY_NCAT] += v[c];
-        for (int c = 0; c < S_NCLS; c++) {
-            int part = c >= CLASSIFY_NCAT;
-            double comp = fsum[part] - v[c], comp_tot = all[part] - tot[c];
-            v[c] = (float)-log((comp + S_ALPHA) / (comp_tot + S_ALPHA * (double)m->n));
-        }
-    }
-out:
-    free(f);
-    classify_tokens_cleanup(&t);
-    return m;
-}
-
-int classify_model_score(const classify_model_t *m, const uint64_t *f, size_t nf, double cat[CLASSIFY_NCAT],
-                         double prio[CLASSIFY_NPRIO])
-{
-    double s[S_NCLS] = {0};
-    int used = 0;
+    float s[CLASSIFY_NCLS];
+    memcpy(s, m->bias, sizeof(s));
     for (size_t k = 0; k < nf; k++) {
-        size_t j = s_slot(m, f[k]);
-        if (m->keys[j] == 0)
-            continue;
-        const float *v = m->vals + j * S_NCLS;
-        for (int c = 0; c < S_NCLS; c++)
-            s[c] += v[c];
-        used++;
+        const float *w = m->w + (size_t)f[k].idx * CLASSIFY_NCLS;
+        float v = f[k].val;
+        for (int c = 0; c < CLASSIFY_NCLS; c++)
+            s[c] += v * w[c];
     }
-    /* Naive Bayes multiplies evidence from overlapping features (a word, its
-     * bigrams, its 4-grams) as if independent, so its raw posteriors are
-     * near 0 or 1. Averaging the log-likelihood per feature tempers it into a
-     * score that rule weights can be weighed against. */
-    if (used > 0)
-        for (int c = 0; c < S_NCLS; c++)
-            s[c] /= used;
-    /* log-softmax within each model: log posterior under a uniform prior */
-    for (int part = 0; part < 2; part++) {
-        int lo = part ? CLASSIFY_NCAT : 0, hi = part ? S_NCLS : CLASSIFY_NCAT;
-        double mx = s[lo];
-        for (int c = lo; c < hi; c++)
-            if (s[c] > mx)
-                mx = s[c];
-        double sum = 0;
-        for (int c = lo; c < hi; c++)
-            sum += exp(s[c] - mx);
-        double lse = mx + log(sum);
-        for (int c = lo; c < hi; c++) {
-            if (part)
-                prio[c - lo] += s[c] - lse;
-            else
-                cat[c] += s[c] - lse;
-        }
-    }
-    return used;
+    for (int c = 0; c < CLASSIFY_NCAT; c++)
+        cat[c] = s[c];
+    for (int p = 0; p < CLASSIFY_NPRIO; p++)
+        prio[p] = s[CLASSIFY_NCAT + p];
 }
 
 size_t classify_model_features(const classify_model_t *m)
 {
-    return m->n;
+    size_t n = 0, rows = (size_t)1 << m->hash_bits;
+    for (size_t r = 0; r < rows; r++) {
+        const float *w = m->w + r * CLASSIFY_NCLS;
+        for (int c = 0; c < CLASSIFY_NCLS; c++)
+            if (w[c] != 0) {
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
+const char *classify_model_version(const classify_model_t *m)
+{
+    return m->version;
+}
+
+size_t classify_model_examples(const classify_model_t *m)
+{
+    return m->examples;
+}
+
+static void s_put(antt_buf_t *b, const void *p, size_t n)
+{
+    antt_buf_append(b, p, n);
+}
+
+static void s_version(classify_model_t *m, const unsigned char sum[32])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 6; i++) {
+        m->version[2 * i] = hex[sum[i] >> 4];
+        m->version[2 * i + 1] = hex[sum[i] & 15];
+    }
+    m->version[12] = '\0';
 }
 
 int classify_model_save(const classify_model_t *m, const char *path)
 {
+    antt_buf_t b;
+    antt_buf_init(&b);
+    uint32_t hdr[4] = {CLASSIFY_NCAT, CLASSIFY_NPRIO, m->hash_bits, (uint32_t)strlen(CLASSIFY_SCHEME)};
+    s_put(&b, S_MAGIC, sizeof(S_MAGIC));
+    s_put(&b, hdr, sizeof(hdr));
+    s_put(&b, CLASSIFY_SCHEME, strlen(CLASSIFY_SCHEME));
+    s_put(&b, m->rules_digest, sizeof(m->rules_digest));
+    float cal[3] = {m->temp_cat, m->temp_prio, m->p1_threshold};
+    s_put(&b, cal, sizeof(cal));
+    s_put(&b, &m->examples, sizeof(m->examples));
+    s_put(&b, m->bias, sizeof(m->bias));
+    uint32_t rows = (uint32_t)classify_model_features(m);
+    s_put(&b, &rows, sizeof(rows));
+    for (uint32_t r = 0; r < (1u << m->hash_bits); r++) {
+        const float *w = m->w + (size_t)r * CLASSIFY_NCLS;
+        int nz = 0;
+        for (int c = 0; c < CLASSIFY_NCLS && !nz; c++)
+            nz = w[c] != 0;
+        if (!nz)
+            continue;
+        s_put(&b, &r, sizeof(r));
+        s_put(&b, w, CLASSIFY_NCLS * sizeof(float));
+    }
+    unsigned char sum[32];
+    crypto_generichash(sum, sizeof(sum), (const unsigned char *)b.data, b.len, NULL, 0);
+    s_put(&b, sum, sizeof(sum));
+
     char *tmp = antt_xasprintf("%s.tmp.%ld", path, (long)getpid());
     int rc = 0;
     FILE *f = fopen(tmp, "wb");
@@ -228,18 +135,7 @@ int classify_model_save(const classify_model_t *m, const char *path)
         rc = -errno;
         goto out;
     }
-    uint32_t hdr[4] = {1, CLASSIFY_NCAT, CLASSIFY_NPRIO, 0};
-    uint64_t nfeat = m->n;
-    fwrite(S_MAGIC, 1, sizeof(S_MAGIC), f);
-    fwrite(hdr, sizeof(hdr), 1, f);
-    fwrite(&nfeat, sizeof(nfeat), 1, f);
-    for (size_t j = 0; j < m->cap; j++) {
-        if (m->keys[j] == 0)
-            continue;
-        fwrite(&m->keys[j], sizeof(uint64_t), 1, f);
-        fwrite(m->vals + j * S_NCLS, sizeof(float), S_NCLS, f);
-    }
-    if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0)
+    if (fwrite(b.data, 1, b.len, f) != b.len || fflush(f) != 0 || fsync(fileno(f)) != 0)
         rc = -EIO;
     if (fclose(f) != 0 && rc == 0)
         rc = -EIO;
@@ -249,60 +145,123 @@ int classify_model_save(const classify_model_t *m, const char *path)
         unlink(tmp);
 out:
     free(tmp);
+    antt_buf_cleanup(&b);
     return rc;
 }
 
-classify_model_t *classify_model_load(const char *path, char *err, size_t errlen)
+/* A cursor over the file's bytes. */
+typedef struct s_rd {
+    const unsigned char *p; /* next byte */
+    size_t left;            /* bytes after p */
+} s_rd_t;
+
+static int s_get(s_rd_t *r, void *out, size_t n)
+{
+    if (r->left < n)
+        return -1;
+    memcpy(out, r->p, n);
+    r->p += n;
+    r->left -= n;
+    return 0;
+}
+
+static int s_read_all(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         snprintf(err, errlen, "could not open model \"%s\": %s (run `antt train`)", path, strerror(errno));
-        return NULL;
+        return -1;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || (uint64_t)st.st_size > S_MAX_FILE) {
+        snprintf(err, errlen, "model \"%s\" is empty or too large", path);
+        fclose(f);
+        return -1;
+    }
+    *len = (size_t)st.st_size;
+    *data = antt_xmalloc(*len);
+    int rc = fread(*data, 1, *len, f) == *len ? 0 : -1;
+    if (rc != 0) {
+        snprintf(err, errlen, "could not read model \"%s\"", path);
+        free(*data);
+        *data = NULL;
+    }
+    fclose(f);
+    return rc;
+}
+
+classify_model_t *classify_model_load(const char *path, const classify_rules_t *rules, char *err, size_t errlen)
+{
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (s_read_all(path, &data, &len, err, errlen) != 0)
+        return NULL;
     classify_model_t *m = NULL;
-    char magic[8];
-    uint32_t hdr[4];
-    uint64_t nfeat;
-    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, S_MAGIC, 8) != 0 || fread(hdr, sizeof(hdr), 1, f) != 1 ||
-        hdr[0] != 1 || hdr[1] != CLASSIFY_NCAT || hdr[2] != CLASSIFY_NPRIO || fread(&nfeat, 8, 1, f) != 1 ||
-        nfeat > (1u << 26)) {
-        snprintf(err, errlen, "model \"%s\" is not an antt model of this version", path);
+    unsigned char sum[32];
+    if (len < sizeof(S_MAGIC) + 32 || memcmp(data, S_MAGIC, sizeof(S_MAGIC)) != 0) {
+        snprintf(err, errlen, "\"%s\" is not an antt model of this version (retrain with `antt train`)", path);
         goto out;
     }
-    m = s_alloc((size_t)nfeat);
-    for (uint64_t i = 0; i < nfeat; i++) {
-        uint64_t key;
-        float v[S_NCLS];
-        int bad = fread(&key, 8, 1, f) != 1 || fread(v, sizeof(float), S_NCLS, f) != S_NCLS || key == 0;
-        for (int c = 0; !bad && c < S_NCLS; c++)
-            bad = !isfinite(v[c]);
-        if (bad) {
-            snprintf(err, errlen, "model \"%s\" is truncated or corrupt", path);
+    crypto_generichash(sum, sizeof(sum), data, len - 32, NULL, 0);
+    if (sodium_memcmp(sum, data + len - 32, 32) != 0) {
+        snprintf(err, errlen, "model \"%s\" is corrupt (checksum mismatch)", path);
+        goto out;
+    }
+    s_rd_t r = {data + sizeof(S_MAGIC), len - sizeof(S_MAGIC) - 32};
+    uint32_t hdr[4];
+    char scheme[128];
+    if (s_get(&r, hdr, sizeof(hdr)) != 0 || hdr[3] >= sizeof(scheme) || s_get(&r, scheme, hdr[3]) != 0) {
+        snprintf(err, errlen, "model \"%s\" is truncated", path);
+        goto out;
+    }
+    scheme[hdr[3]] = '\0';
+    if (hdr[0] != CLASSIFY_NCAT || hdr[1] != CLASSIFY_NPRIO || hdr[2] != CLASSIFY_HASH_BITS ||
+        strcmp(scheme, CLASSIFY_SCHEME) != 0) {
+        snprintf(err, errlen,
+                 "model \"%s\" has feature scheme \"%s\" (%u categories, %u priorities, %u bits); this build "
+                 "reads \"%s\": retrain it with this build's `antt train`",
+                 path, scheme, hdr[0], hdr[1], hdr[2], CLASSIFY_SCHEME);
+        goto out;
+    }
+    m = classify_model_alloc(hdr[2]);
+    float cal[3];
+    uint32_t rows;
+    if (s_get(&r, m->rules_digest, 32) != 0 || s_get(&r, cal, sizeof(cal)) != 0 ||
+        s_get(&r, &m->examples, sizeof(m->examples)) != 0 || s_get(&r, m->bias, sizeof(m->bias)) != 0 ||
+        s_get(&r, &rows, sizeof(rows)) != 0 || (size_t)rows * (4 + CLASSIFY_NCLS * 4) != r.left) {
+        snprintf(err, errlen, "model \"%s\" is truncated or has trailing bytes", path);
+        classify_model_destroy(&m);
+        goto out;
+    }
+    m->temp_cat = cal[0];
+    m->temp_prio = cal[1];
+    m->p1_threshold = cal[2];
+    if (!(m->temp_cat > 0.01f && m->temp_cat < 100.0f && m->temp_prio > 0.01f && m->temp_prio < 100.0f &&
+          m->p1_threshold > 0.0f && m->p1_threshold < 1.0f)) {
+        snprintf(err, errlen, "model \"%s\" has an invalid calibration", path);
+        classify_model_destroy(&m);
+        goto out;
+    }
+    for (uint32_t i = 0; i < rows; i++) {
+        uint32_t row;
+        s_get(&r, &row, sizeof(row));
+        if (row >= (1u << m->hash_bits)) {
+            snprintf(err, errlen, "model \"%s\" is corrupt (row %u)", path, row);
             classify_model_destroy(&m);
             goto out;
         }
-        size_t j = s_slot(m, key);
-        if (m->keys[j] == 0)
-            m->n++;
-        m->keys[j] = key;
-        memcpy(m->vals + j * S_NCLS, v, sizeof(v));
+        s_get(&r, m->w + (size_t)row * CLASSIFY_NCLS, CLASSIFY_NCLS * sizeof(float));
     }
-    if (fgetc(f) != EOF) {
-        snprintf(err, errlen, "model \"%s\" has trailing bytes", path);
+    if (rules != NULL && memcmp(m->rules_digest, rules->digest, 32) != 0) {
+        snprintf(err, errlen,
+                 "model \"%s\" was trained with other rules than these: retrain it (`antt train`) after "
+                 "changing the rules",
+                 path);
         classify_model_destroy(&m);
+        goto out;
     }
+    s_version(m, sum);
 out:
-    fclose(f);
+    free(data);
     return m;
-}
-
-void classify_model_destroy(classify_model_t **self_p)
-{
-    classify_model_t *m = *self_p;
-    if (m == NULL)
-        return;
-    free(m->keys);
-    free(m->vals);
-    free(m);
-    *self_p = NULL;
 }

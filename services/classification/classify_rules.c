@@ -2,6 +2,7 @@
  * terms with weights, negations, category→priority biases, shorthand and
  * settings — into hash tables of folded phrases. */
 #include <ctype.h>
+#include <sodium.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,8 @@ static int s_setting(classify_rules_t *r, char *line)
         r->other_bias = (float)d;
     else if (!strcmp(k, "negation_window") && d >= 0 && d <= 10)
         r->negation_window = (int)d;
+    else if (!strcmp(k, "review_threshold") && d >= 0 && d <= 1)
+        r->review_threshold = (float)d;
     else
         return -1;
     return 0;
@@ -268,6 +271,13 @@ static int s_phrases(classify_rules_t *r, int kind, int target, char *line, int 
             return -1;
         classify_phrase_t *e = s_intern(r, &r->tables[kind], key);
         classify_phrase_add_hit(e, target, w, s_keep(r, ph, strlen(ph)));
+        /* its prefixes too, without votes: matching stops at the first
+         * word sequence that no phrase starts with */
+        for (char *sp = strchr(key, ' '); sp; sp = strchr(sp + 1, ' ')) {
+            *sp = '\0';
+            s_intern(r, &r->tables[kind], key);
+            *sp = ' ';
+        }
         n++;
     }
     return n > 0 ? 0 : -1;
@@ -331,6 +341,24 @@ static int s_pass(classify_rules_t *r, FILE *f, const char *path, int pass, char
     return 0;
 }
 
+/* BLAKE2b-256 of the whole file: the model records the rules it learned. */
+static int s_digest(classify_rules_t *r, FILE *f, const char *path, char *err, size_t errlen)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(r->digest));
+    rewind(f);
+    unsigned char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        crypto_generichash_update(&st, buf, n);
+    if (ferror(f)) {
+        snprintf(err, errlen, "could not read rules \"%s\"", path);
+        return -1;
+    }
+    crypto_generichash_final(&st, r->digest, sizeof(r->digest));
+    return 0;
+}
+
 classify_rules_t *classify_rules_load(const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
@@ -343,7 +371,9 @@ classify_rules_t *classify_rules_load(const char *path, char *err, size_t errlen
     r->prio_model_weight = 0.3f;
     r->hint_weight = 1.0f;
     r->negation_window = 3;
-    if (s_pass(r, f, path, 0, err, errlen) != 0 || s_pass(r, f, path, 1, err, errlen) != 0)
+    r->review_threshold = 0.5f;
+    if (s_pass(r, f, path, 0, err, errlen) != 0 || s_pass(r, f, path, 1, err, errlen) != 0 ||
+        s_digest(r, f, path, err, errlen) != 0)
         classify_rules_destroy(&r);
     else if (r->tables[CLASSIFY_K_CAT].n == 0) {
         snprintf(err, errlen, "%s: no category terms", path);

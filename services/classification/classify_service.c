@@ -25,6 +25,7 @@
 #include "antt_util.h"
 #include "classify.h"
 #include "classify_areas.h"
+#include "classify_engine.h"
 #include "antt/v1/incident.pb-c.h"
 #include "antt/v1/report.pb-c.h"
 
@@ -47,13 +48,12 @@ typedef struct s_batch {
     s_item_t *items;  /* n items, in array order */
     int n;            /* items */
     int cap;          /* allocated items */
+    int reviews;      /* items that need review */
 } s_batch_t;
 
 typedef struct s_worker {
     antt_service_t *svc;           /* the service */
-    classify_rules_t *rules;       /* loaded at start */
-    classify_model_t *model;       /* loaded at start */
-    classify_t *cl;                /* classifier (loop thread) */
+    classify_engine_t *engine;     /* rules, model and classifier; reloaded on SIGHUP */
     classify_areas_t *areas;       /* area names, reloaded on a timer */
     antt_db_t *db;                 /* writes batches */
     antt_db_t *rdb;                /* reads areas, makes partitions */
@@ -75,6 +75,13 @@ typedef struct s_worker {
     antt_metric_t *m_latency_s;    /* arrival to publication */
     antt_metric_t *m_batch;        /* batch sizes */
     antt_metric_t *m_areas;        /* areas known */
+    antt_metric_t *m_review_disagree, *m_review_unsure; /* reports that need review, by why */
+    antt_metric_t *m_review_ratio; /* share of classified reports that need review */
+    antt_metric_t *m_model;        /* antt_classify_model_info{version} = 1 */
+    antt_metric_t *m_model_examples; /* examples the model was trained on */
+    antt_metric_t *m_reloads_ok, *m_reloads_failed; /* SIGHUP reloads */
+    double classified;             /* reports classified since start */
+    double reviewed;               /* of which needing review */
 } s_worker_t;
 
 static void s_batch_cleanup(s_batch_t *b)
@@ -127,6 +134,9 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
     m.ack_deadline_ms = s_ms(PQgetvalue(res, row, 15));
     m.has_received_at_ms = 1;
     m.received_at_ms = it->received_ms;
+    m.has_needs_review = 1;
+    m.needs_review = it->res.needs_review != 0;
+    m.review_reason = it->res.review_reason;
     if (antt_bus_send(w->pub, S_TOPIC, sizeof(S_TOPIC) - 1, 1) == 0)
         antt_bus_send_pb(w->pub, (const ProtobufCMessage *)&m, 0);
     ANTT_LOG(ANTT_DEBUG, "classified report=%s incident=%s new=%d category=%s priority=P%s area=%s desk=%s",
@@ -228,6 +238,8 @@ static void s_flush(s_worker_t *w)
     const char *params[6] = {arr, w->radius, w->window, w->ack_s, w->unlocated_desk, leads};
     antt_db_job_t *job = antt_db_job_new(s_on_job, j);
     antt_db_job_add_prepared(job, "classify_apply", 6, params, NULL, NULL);
+    if (j->batch.reviews > 0) /* same transaction: the incidents just made or joined */
+        antt_db_job_add_prepared(job, "classify_review", 1, params, NULL, NULL);
     free(leads);
     antt_metric_observe(w->m_batch, j->batch.n);
     if (antt_db_submit(w->db, job) != 0) {
@@ -242,6 +254,17 @@ static void s_flush(s_worker_t *w)
 
 /* ---- receiving -------------------------------------------------------- */
 
+static void s_count_review(s_worker_t *w, const classify_result_t *res)
+{
+    w->classified++;
+    if (res->needs_review) {
+        w->reviewed++;
+        antt_metric_inc(strncmp(res->review_reason, "người báo", strlen("người báo")) == 0 ? w->m_review_disagree
+                                                                                         : w->m_review_unsure);
+    }
+    antt_metric_set(w->m_review_ratio, w->reviewed / w->classified);
+}
+
 static void s_item_json(antt_buf_t *b, const Antt__V1__AcceptedReport *r, const classify_result_t *res,
                         const char *incident_id, const char *address_area)
 {
@@ -253,7 +276,12 @@ static void s_item_json(antt_buf_t *b, const Antt__V1__AcceptedReport *r, const 
     antt_json_cstr(b, incident_id);
     antt_buf_puts(b, ",\"category\":");
     antt_json_cstr(b, antt_categories[res->category].code);
-    antt_buf_printf(b, ",\"priority\":%d,\"confidence\":%.4f,\"reasons\":[", res->priority, res->confidence);
+    antt_buf_printf(b, ",\"priority\":%d,\"confidence\":%.4f", res->priority, res->confidence);
+    if (res->needs_review) {
+        antt_buf_puts(b, ",\"needs_review\":true,\"review_reason\":");
+        antt_json_cstr(b, res->review_reason);
+    }
+    antt_buf_puts(b, ",\"reasons\":[");
     for (int i = 0; i < res->nreasons; i++) {
         if (i)
             antt_buf_puts(b, ",");
@@ -303,7 +331,8 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     }
     s_item_t *it = &b->items[b->n];
     memset(it, 0, sizeof(*it));
-    if (classify_run(w->cl, r->description, strlen(r->description), r->service_code, 1, &it->res) != 0) {
+    if (classify_run(classify_engine_classifier(w->engine), r->description, strlen(r->description),
+                     r->service_code, 1, &it->res) != 0) {
         /* intake stores NFC-validated text, so this is a bug upstream; classify
          * as "other" rather than lose the report */
         memset(&it->res, 0, sizeof(it->res));
@@ -311,6 +340,9 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
         it->res.priority = 3;
     }
     antt_metric_observe(w->m_classify_s, (double)(antt_mono_ns() - t0) / 1e9);
+    s_count_review(w, &it->res);
+    if (it->res.needs_review)
+        b->reviews++;
     const Antt__V1__Location *loc = r->location;
     const char *address_area = NULL;
     if (w->areas && !(loc && loc->area_code && *loc->area_code))
@@ -407,6 +439,43 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     w->pub = NULL;
 }
 
+/* antt_classify_model_info{version="..."} 1 for the model in use, 0 for
+ * the ones before it. */
+static void s_model_metrics(s_worker_t *w)
+{
+    if (w->m_model)
+        antt_metric_set(w->m_model, 0);
+    char labels[64];
+    snprintf(labels, sizeof(labels), "version=\"%s\"", classify_engine_version(w->engine));
+    w->m_model = antt_metrics_gauge("antt_classify_model_info", "The classifier model in use (by version)", labels);
+    antt_metric_set(w->m_model, 1);
+    antt_metric_set(w->m_model_examples, (double)classify_engine_examples(w->engine));
+}
+
+static void s_on_reloaded(classify_engine_t *e, int status, const char *err, void *arg)
+{
+    s_worker_t *w = arg;
+    (void)e;
+    if (status != 0) {
+        antt_metric_inc(w->m_reloads_failed);
+        ANTT_LOG(ANTT_WARN, "model not reloaded, the old one stays: %s", err);
+        return;
+    }
+    antt_metric_inc(w->m_reloads_ok);
+    s_model_metrics(w);
+    ANTT_LOG(ANTT_INFO, "model reloaded version=%s examples=%zu", classify_engine_version(w->engine),
+             classify_engine_examples(w->engine));
+}
+
+static void s_on_reload(antt_service_t *svc, void *arg)
+{
+    s_worker_t *w = arg;
+    if (w->closing)
+        return;
+    if (classify_engine_reload(w->engine, &svc->loop, s_on_reloaded, w) != 0)
+        ANTT_LOG(ANTT_WARN, "a model reload is already in progress");
+}
+
 int classify_main(int argc, char **argv);
 
 int classify_main(int argc, char **argv)
@@ -419,17 +488,11 @@ int classify_main(int argc, char **argv)
     w.svc = &svc;
     antt_config_t *cfg = svc.cfg;
     char err[512];
-    w.rules = classify_rules_load(classify_rules_path(cfg), err, sizeof(err));
-    if (w.rules == NULL) {
+    w.engine = classify_engine_new(classify_rules_path(cfg), classify_model_path(cfg), err, sizeof(err));
+    if (w.engine == NULL) {
         ANTT_LOG(ANTT_ERROR, "%s", err);
         return 1;
     }
-    w.model = classify_model_load(classify_model_path(cfg), err, sizeof(err));
-    if (w.model == NULL) {
-        ANTT_LOG(ANTT_ERROR, "%s", err);
-        return 1;
-    }
-    w.cl = classify_new(w.rules, w.model);
     long batch, depth;
     double radius, window;
     antt_config_get_long(cfg, "classification.batch_max", 200, &batch);
@@ -467,11 +530,28 @@ int classify_main(int argc, char **argv)
     w.m_batch = antt_metrics_histogram("antt_classify_batch_size", "Reports per recording transaction", NULL,
                                        batch_buckets, sizeof(batch_buckets) / sizeof(batch_buckets[0]));
     w.m_areas = antt_metrics_gauge("antt_classify_areas", "Areas known for address matching", NULL);
+    w.m_review_disagree = antt_metrics_counter("antt_classify_needs_review_total",
+                                               "Reports classified as needing a dispatcher's review, by why",
+                                               "reason=\"resident_disagrees\"");
+    w.m_review_unsure = antt_metrics_counter("antt_classify_needs_review_total",
+                                             "Reports classified as needing a dispatcher's review, by why",
+                                             "reason=\"unsure\"");
+    w.m_review_ratio = antt_metrics_gauge("antt_classify_needs_review_ratio",
+                                          "Share of the reports classified since start that need review", NULL);
+    w.m_reloads_ok = antt_metrics_counter("antt_classify_model_reloads_total", "Model reloads on SIGHUP",
+                                          "result=\"ok\"");
+    w.m_reloads_failed = antt_metrics_counter("antt_classify_model_reloads_total", "Model reloads on SIGHUP",
+                                              "result=\"failed\"");
+    w.m_model_examples = antt_metrics_gauge("antt_classify_model_examples", "Examples the model was trained on",
+                                            NULL);
+    s_model_metrics(&w);
+    antt_service_on_reload(&svc, s_on_reload, &w);
 
     w.db = antt_db_new(&svc.loop, svc.conninfo, "write");
     antt_db_set_max_inflight(w.db, w.max_inflight);
     antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5, $6)",
                     6);
+    antt_db_prepare(w.db, "classify_review", "SELECT antt_classify_review($1::jsonb)", 1);
     antt_db_start(w.db);
     w.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
     antt_db_set_state_cb(w.rdb, s_on_rdb_state, &w);
@@ -517,12 +597,10 @@ int classify_main(int argc, char **argv)
     uv_timer_start(&w.timer, s_upkeep, 300000, 300000);
     antt_http_set_ready_cb(svc.http, s_ready, &w);
     antt_service_on_stop(&svc, s_on_stop, &w);
-    ANTT_LOG(ANTT_INFO, "classification worker pulls %s, model features=%zu, publishes to \"%s\"", pull_ep,
-             classify_model_features(w.model), subs);
+    ANTT_LOG(ANTT_INFO, "classification worker pulls %s, model version=%s, publishes to \"%s\"", pull_ep,
+             classify_engine_version(w.engine), subs);
     int rc = antt_service_run(&svc);
     classify_areas_destroy(&w.areas);
-    classify_destroy(&w.cl);
-    classify_model_destroy(&w.model);
-    classify_rules_destroy(&w.rules);
+    classify_engine_destroy(&w.engine);
     return rc;
 }

@@ -11,213 +11,129 @@
 #include "antt_util.h"
 #include "classify.h"
 #include "cli.h"
+#include "cli_corpus.h"
 
-/* A labelled corpus read from TSV files: category<TAB>priority<TAB>text. */
-typedef struct s_corpus {
-    classify_example_t *ex; /* examples; text owned */
-    size_t n;               /* entries of ex */
-    size_t cap;             /* allocated entries */
-} s_corpus_t;
-
-static void s_corpus_free(s_corpus_t *c)
+/* Prints a miss with the reasons the classifier gives for it. */
+static void s_miss(classify_t *cl, const classify_example_t *ex, int cat, int prio)
 {
-    for (size_t i = 0; i < c->n; i++)
-        free((char *)c->ex[i].text);
-    free(c->ex);
-    memset(c, 0, sizeof(*c));
-}
-
-static int s_corpus_read(s_corpus_t *c, FILE *f, const char *name)
-{
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, rc = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0 || line[0] == '#')
-            continue;
-        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        if (t2 == NULL) {
-            fprintf(stderr, "antt: %s:%d: expected category<TAB>priority<TAB>text\n", name, lineno);
-            rc = -EINVAL;
-            break;
-        }
-        *t1 = *t2 = '\0';
-        const antt_category_t *cat = antt_category_find(line);
-        const char *p = t1 + 1;
-        if (cat == NULL || strlen(p) != 2 || p[0] != 'P' || p[1] < '1' || p[1] > '4') {
-            fprintf(stderr, "antt: %s:%d: unknown category \"%s\" or priority \"%s\"\n", name, lineno, line, p);
-            rc = -EINVAL;
-            break;
-        }
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 256;
-            c->ex = antt_xrealloc(c->ex, c->cap * sizeof(*c->ex));
-        }
-        c->ex[c->n++] = (classify_example_t){(int)(cat - antt_categories), p[1] - '0', antt_xstrdup(t2 + 1)};
+    fprintf(stderr, "miss: %s P%d -> %s P%d: %s\n", antt_categories[ex->category].code, ex->priority,
+            antt_categories[cat].code, prio, ex->text);
+    classify_result_t r;
+    if (cl && classify_run(cl, ex->text, strlen(ex->text), NULL, 1, &r) == 0) {
+        for (int k = 0; k < r.nreasons; k++)
+            fprintf(stderr, "        %s\n", r.reasons[k]);
+        classify_result_cleanup(&r);
     }
-    free(line);
-    return rc;
 }
 
-/* Confusion counts of one evaluation. */
-typedef struct s_eval {
-    int cat[CLASSIFY_NCAT][CLASSIFY_NCAT]; /* [truth][predicted] */
-    int prio[CLASSIFY_NPRIO][CLASSIFY_NPRIO];
-    int n;                                 /* examples */
-    int cat_ok, prio_ok;                   /* correct answers */
-} s_eval_t;
-
-static int s_evaluate(classify_t *cl, const classify_example_t *ex, size_t n, s_eval_t *ev, int show_errors)
+static int s_evaluate(classify_t *cl, const classify_example_t *ex, size_t n, cli_eval_t *ev, int show_errors)
 {
     for (size_t i = 0; i < n; i++) {
         classify_result_t r;
-        if (classify_run(cl, ex[i].text, strlen(ex[i].text), NULL, show_errors, &r) != 0) {
+        if (classify_run(cl, ex[i].text, strlen(ex[i].text), NULL, 0, &r) != 0) {
             fprintf(stderr, "antt: example %zu is not valid UTF-8\n", i + 1);
             return -EILSEQ;
         }
-        ev->n++;
-        ev->cat[ex[i].category][r.category]++;
-        ev->prio[ex[i].priority - 1][r.priority - 1]++;
-        ev->cat_ok += r.category == ex[i].category;
-        ev->prio_ok += r.priority == ex[i].priority;
-        if (show_errors && (r.category != ex[i].category || r.priority != ex[i].priority)) {
-            fprintf(stderr, "miss: %s P%d -> %s P%d: %s\n", antt_categories[ex[i].category].code, ex[i].priority,
-                    antt_categories[r.category].code, r.priority, ex[i].text);
-            for (int k = 0; k < r.nreasons; k++)
-                fprintf(stderr, "        %s\n", r.reasons[k]);
-        }
+        cli_eval_add(ev, &ex[i], r.category, r.priority);
+        if (show_errors && (r.category != ex[i].category || r.priority != ex[i].priority))
+            s_miss(cl, &ex[i], r.category, r.priority);
         classify_result_cleanup(&r);
     }
     return 0;
 }
 
-static void s_report(const s_eval_t *ev)
-{
-    double n = ev->n ? ev->n : 1;
-    printf("examples %d\ncategory accuracy %.1f%% (%d/%d)\npriority accuracy %.1f%% (%d/%d)\n", ev->n,
-           100.0 * ev->cat_ok / n, ev->cat_ok, ev->n, 100.0 * ev->prio_ok / n, ev->prio_ok, ev->n);
-    printf("\n%-18s %9s %9s %7s\n", "category", "precision", "recall", "support");
-    for (int c = 0; c < CLASSIFY_NCAT; c++) {
-        int tp = ev->cat[c][c], pred = 0, truth = 0;
-        for (int k = 0; k < CLASSIFY_NCAT; k++) {
-            pred += ev->cat[k][c];
-            truth += ev->cat[c][k];
-        }
-        if (truth == 0 && pred == 0)
-            continue;
-        printf("%-18s %8.1f%% %8.1f%% %7d\n", antt_categories[c].code, pred ? 100.0 * tp / pred : 0.0,
-               truth ? 100.0 * tp / truth : 0.0, truth);
-    }
-    printf("\nconfusion (rows: truth, columns: predicted, in category order)\n%-18s", "");
-    for (int c = 0; c < CLASSIFY_NCAT; c++)
-        printf(" %3.3s", antt_categories[c].code);
-    printf("\n");
-    for (int c = 0; c < CLASSIFY_NCAT; c++) {
-        printf("%-18s", antt_categories[c].code);
-        for (int k = 0; k < CLASSIFY_NCAT; k++)
-            printf(ev->cat[c][k] ? " %3d" : "   .", ev->cat[c][k]);
-        printf("\n");
-    }
-    printf("\npriority confusion (rows: truth, columns: predicted)\n    %4s %4s %4s %4s\n", "P1", "P2", "P3", "P4");
-    for (int p = 0; p < CLASSIFY_NPRIO; p++) {
-        printf("P%d  ", p + 1);
-        for (int k = 0; k < CLASSIFY_NPRIO; k++)
-            printf(" %4d", ev->prio[p][k]);
-        printf("\n");
-    }
-}
-
 static const char *s_train_usage =
-    "usage: antt train [--rules FILE] [--corpus FILE]... [-o MODEL] [--cv K]\n"
-    "  Trains the model from labelled TSV (category<TAB>priority<TAB>text) and writes MODEL.\n"
-    "  --cv K reports K-fold cross-validated accuracy on the corpus instead (nothing written).\n";
+    "usage: antt train [--rules FILE] [--corpus FILE]... [--from-db] [-c CONFIG] [-o MODEL]\n"
+    "                  [--cv K] [--folds K] [--epochs N] [--verbose]\n"
+    "  Trains the model from labelled TSV (category<TAB>priority<TAB>[situation<TAB>style<TAB>]text)\n"
+    "  and writes MODEL. The probabilities are calibrated on K folds grouped by situation\n"
+    "  (--folds, default 5; 0: none). --from-db adds the dispatchers' corrections and the\n"
+    "  confirmed categories of resolved incidents from the database of CONFIG.\n"
+    "  --cv K prints the K-fold cross-validated figures (grouped by situation) instead.\n";
 
 int cli_train(int argc, char **argv)
 {
     static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
                                          {"corpus", required_argument, NULL, 'i'},
                                          {"cv", required_argument, NULL, 'k'},
+                                         {"folds", required_argument, NULL, 'f'},
+                                         {"epochs", required_argument, NULL, 'e'},
+                                         {"from-db", no_argument, NULL, 'd'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *rules_path = NULL, *out = NULL;
-    const char *corpora[16];
-    int ncorpora = 0, folds = 0, verbose = 0, ch, rc = 1;
+    const char *rules_path = NULL, *out = NULL, *cfg_path = NULL;
+    const char *corpora[32];
+    int ncorpora = 0, cv = 0, verbose = 0, from_db = 0, ch, rc = 1;
+    classify_train_opts_t to;
+    classify_train_defaults(&to);
     while ((ch = getopt_long(argc, argv, "o:c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'r': rules_path = optarg; break;
         case 'i':
-            if (ncorpora < 16)
+            if (ncorpora < 32)
                 corpora[ncorpora++] = optarg;
             break;
         case 'o': out = optarg; break;
-        case 'k': folds = atoi(optarg); break;
+        case 'k': cv = atoi(optarg); break;
+        case 'f': to.folds = atoi(optarg); break;
+        case 'e': to.epochs = atoi(optarg); break;
+        case 'd': from_db = 1; break;
         case 'v': verbose = 1; break;
-        case 'c': break;
+        case 'c': cfg_path = optarg; break;
         case 'h': fputs(s_train_usage, stdout); return 0;
         default: fputs(s_train_usage, stderr); return 2;
         }
     }
-    if (optind != argc || ncorpora == 0 || (folds == 0 && out == NULL) || folds < 0 || folds == 1) {
+    if (optind != argc || (ncorpora == 0 && !from_db) || (cv == 0 && out == NULL) || cv < 0 || cv == 1 ||
+        to.folds < 0 || to.folds == 1 || to.epochs < 1 || to.epochs > 200) {
         fputs(s_train_usage, stderr);
         return 2;
     }
     char err[512];
     classify_rules_t *rules = classify_rules_load(rules_path ? rules_path : classify_rules_path(NULL), err,
                                                   sizeof(err));
-    s_corpus_t corpus = {0};
+    cli_corpus_t corpus = {0};
     classify_model_t *m = NULL;
+    classify_oof_t oof = {0};
     if (rules == NULL) {
         fprintf(stderr, "antt: %s\n", err);
         goto out;
     }
-    for (int i = 0; i < ncorpora; i++) {
-        FILE *f = fopen(corpora[i], "r");
-        if (f == NULL) {
-            fprintf(stderr, "antt: could not open \"%s\": %s\n", corpora[i], strerror(errno));
+    for (int i = 0; i < ncorpora; i++)
+        if (cli_corpus_load(&corpus, corpora[i]) != 0)
             goto out;
-        }
-        int r = s_corpus_read(&corpus, f, corpora[i]);
-        fclose(f);
-        if (r != 0)
+    if (from_db) {
+        int added = cli_corpus_from_db(&corpus, cfg_path);
+        if (added < 0)
             goto out;
+        printf("from the database: %d corrected or confirmed report(s)\n", added);
     }
-    if (folds > 0) {
-        /* consecutive lines are one report in several styles: fold by blocks of
-         * three so that no style of a report is both trained and tested on */
-        s_eval_t ev = {0};
-        classify_example_t *tr = antt_xcalloc(corpus.n, sizeof(*tr)), *te = antt_xcalloc(corpus.n, sizeof(*te));
-        for (int k = 0; k < folds; k++) {
-            size_t ntr = 0, nte = 0;
-            for (size_t i = 0; i < corpus.n; i++) {
-                if ((int)((i / 3) % (size_t)folds) == k)
-                    te[nte++] = corpus.ex[i];
-                else
-                    tr[ntr++] = corpus.ex[i];
-            }
-            classify_model_t *fm = classify_model_train(rules, tr, ntr, err, sizeof(err));
-            classify_t *cl = classify_new(rules, fm);
-            int r = fm ? s_evaluate(cl, te, nte, &ev, verbose) : -EILSEQ;
-            classify_destroy(&cl);
-            classify_model_destroy(&fm);
-            if (r != 0) {
-                free(tr);
-                free(te);
-                goto out;
-            }
+    if (corpus.n == 0) {
+        fprintf(stderr, "antt: no examples to train on\n");
+        goto out;
+    }
+    if (cv > 0) {
+        to.folds = cv;
+        m = classify_model_train(rules, corpus.ex, corpus.n, &to, &oof, err, sizeof(err));
+        if (m == NULL) {
+            fprintf(stderr, "antt: %s\n", err);
+            goto out;
         }
-        free(tr);
-        free(te);
-        printf("%d-fold cross-validation over %zu examples\n", folds, corpus.n);
-        s_report(&ev);
+        cli_eval_t *ev = antt_xcalloc(1, sizeof(*ev));
+        for (size_t i = 0; i < corpus.n; i++) {
+            cli_eval_add(ev, &corpus.ex[i], oof.category[i], oof.priority[i]);
+            if (verbose && (oof.category[i] != corpus.ex[i].category || oof.priority[i] != corpus.ex[i].priority))
+                s_miss(NULL, &corpus.ex[i], oof.category[i], oof.priority[i]);
+        }
+        printf("%d-fold cross-validation over %zu examples in %zu situations (folds by situation)\n", cv,
+               corpus.n, corpus.ngroups);
+        cli_eval_report(ev);
+        free(ev);
         rc = 0;
         goto out;
     }
-    m = classify_model_train(rules, corpus.ex, corpus.n, err, sizeof(err));
+    m = classify_model_train(rules, corpus.ex, corpus.n, &to, NULL, err, sizeof(err));
     if (m == NULL) {
         fprintf(stderr, "antt: %s\n", err);
         goto out;
@@ -227,21 +143,31 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "antt: could not write \"%s\": %s\n", out, strerror(-r));
         goto out;
     }
-    printf("trained on %zu examples, %zu features: %s\n", corpus.n, classify_model_features(m), out);
+    classify_model_destroy(&m);
+    m = classify_model_load(out, rules, err, sizeof(err));
+    if (m == NULL) {
+        fprintf(stderr, "antt: %s\n", err);
+        goto out;
+    }
+    printf("trained on %zu examples (%zu situations), %zu weight rows: %s, version %s\n", corpus.n,
+           corpus.ngroups, classify_model_features(m), out, classify_model_version(m));
     rc = 0;
 out:
+    classify_oof_cleanup(&oof);
     classify_model_destroy(&m);
-    s_corpus_free(&corpus);
+    cli_corpus_free(&corpus);
     classify_rules_destroy(&rules);
     return rc;
 }
 
 static const char *s_classify_usage =
     "usage: antt classify [--json] [--hint CODE] [--rules FILE] [--model FILE] TEXT\n"
-    "       antt classify --tsv [--min-category PCT] [--min-priority PCT] [--verbose] < FILE\n"
+    "       antt classify --tsv [--min-category PCT] [--min-priority PCT] [--min-p1-recall PCT]\n"
+    "                     [--min-p1-precision PCT] [--verbose] < FILE\n"
     "  Classifies TEXT and prints category, priority, confidence and reasons; with --tsv,\n"
-    "  reads category<TAB>priority<TAB>text lines and prints accuracy, per-category\n"
-    "  precision and recall and confusion matrices (exit 1 below a --min threshold).\n";
+    "  reads category<TAB>priority<TAB>[situation<TAB>style<TAB>]text lines and prints accuracy,\n"
+    "  P1 recall and precision, per-style and per-category figures and confusion matrices\n"
+    "  (exit 1 below a --min threshold).\n";
 
 static void s_print_json(const classify_result_t *r)
 {
@@ -251,8 +177,16 @@ static void s_print_json(const classify_result_t *r)
     antt_json_cstr(&b, antt_categories[r->category].code);
     antt_buf_printf(&b, ",\"category_label\":");
     antt_json_cstr(&b, antt_categories[r->category].label_vi);
-    antt_buf_printf(&b, ",\"priority\":\"P%d\",\"confidence\":%.3f,\"priority_confidence\":%.3f,\"reasons\":[",
-                    r->priority, r->confidence, r->priority_confidence);
+    antt_buf_printf(&b,
+                    ",\"priority\":\"P%d\",\"confidence\":%.3f,\"priority_confidence\":%.3f,\"p1\":%.3f,"
+                    "\"danger\":%s,\"needs_review\":%s,\"review_reason\":",
+                    r->priority, r->confidence, r->priority_confidence, r->p1, r->danger ? "true" : "false",
+                    r->needs_review ? "true" : "false");
+    if (r->review_reason)
+        antt_json_cstr(&b, r->review_reason);
+    else
+        antt_buf_puts(&b, "null");
+    antt_buf_puts(&b, ",\"reasons\":[");
     for (int i = 0; i < r->nreasons; i++) {
         if (i)
             antt_buf_puts(&b, ",");
@@ -272,12 +206,14 @@ int cli_classify(int argc, char **argv)
                                          {"model", required_argument, NULL, 'm'},
                                          {"min-category", required_argument, NULL, 'C'},
                                          {"min-priority", required_argument, NULL, 'P'},
+                                         {"min-p1-recall", required_argument, NULL, 'R'},
+                                         {"min-p1-precision", required_argument, NULL, 'E'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *rules_path = NULL, *model_path = NULL, *hint = NULL, *cfg_path = NULL;
     int json = 0, tsv = 0, verbose = 0, ch, rc = 1;
-    double min_cat = 0, min_prio = 0;
+    double min_cat = 0, min_prio = 0, min_p1r = 0, min_p1p = 0;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': json = 1; break;
@@ -287,6 +223,8 @@ int cli_classify(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'C': min_cat = atof(optarg); break;
         case 'P': min_prio = atof(optarg); break;
+        case 'R': min_p1r = atof(optarg); break;
+        case 'E': min_p1p = atof(optarg); break;
         case 'v': verbose = 1; break;
         case 'c': cfg_path = optarg; break;
         case 'h': fputs(s_classify_usage, stdout); return 0;
@@ -303,31 +241,40 @@ int cli_classify(int argc, char **argv)
     char err[512];
     classify_model_t *m = NULL;
     classify_t *cl = NULL;
-    s_corpus_t corpus = {0};
+    cli_corpus_t corpus = {0};
     classify_rules_t *rules =
         classify_rules_load(rules_path ? rules_path : classify_rules_path(cfg), err, sizeof(err));
     if (rules == NULL) {
         fprintf(stderr, "antt: %s\n", err);
         goto out;
     }
-    m = classify_model_load(model_path ? model_path : classify_model_path(cfg), err, sizeof(err));
+    m = classify_model_load(model_path ? model_path : classify_model_path(cfg), rules, err, sizeof(err));
     if (m == NULL) {
         fprintf(stderr, "antt: %s\n", err);
         goto out;
     }
     cl = classify_new(rules, m);
     if (tsv) {
-        if (s_corpus_read(&corpus, stdin, "stdin") != 0)
+        if (cli_corpus_read(&corpus, stdin, "stdin") != 0)
             goto out;
-        s_eval_t ev = {0};
-        if (s_evaluate(cl, corpus.ex, corpus.n, &ev, verbose) != 0)
+        cli_eval_t *ev = antt_xcalloc(1, sizeof(*ev));
+        if (s_evaluate(cl, corpus.ex, corpus.n, ev, verbose) != 0) {
+            free(ev);
             goto out;
-        s_report(&ev);
-        double n = ev.n ? ev.n : 1;
-        rc = 100.0 * ev.cat_ok / n >= min_cat && 100.0 * ev.prio_ok / n >= min_prio ? 0 : 1;
+        }
+        cli_eval_report(ev);
+        double n = ev->all.n ? ev->all.n : 1, p1r, p1p;
+        cli_eval_p1(&ev->all, &p1r, &p1p);
+        rc = 100.0 * ev->all.cat_ok / n >= min_cat && 100.0 * ev->all.prio_ok / n >= min_prio && p1r >= min_p1r &&
+                     p1p >= min_p1p
+                 ? 0
+                 : 1;
         if (rc)
-            fprintf(stderr, "antt: accuracy below the required %.1f%% category / %.1f%% priority\n", min_cat,
-                    min_prio);
+            fprintf(stderr,
+                    "antt: below the required %.1f%% category / %.1f%% priority / %.1f%% P1 recall / %.1f%% P1 "
+                    "precision\n",
+                    min_cat, min_prio, min_p1r, min_p1p);
+        free(ev);
         goto out;
     }
     classify_result_t r;
@@ -339,9 +286,12 @@ int cli_classify(int argc, char **argv)
     if (json) {
         s_print_json(&r);
     } else {
-        printf("category    %s (%s)\npriority    P%d\nconfidence  %.2f (priority %.2f)\nreasons\n",
+        printf("category    %s (%s)\npriority    P%d\nconfidence  %.2f (priority %.2f, P1 %.2f)\n",
                antt_categories[r.category].code, antt_categories[r.category].label_vi, r.priority, r.confidence,
-               r.priority_confidence);
+               r.priority_confidence, r.p1);
+        if (r.needs_review)
+            printf("review      %s\n", r.review_reason);
+        printf("reasons\n");
         for (int i = 0; i < r.nreasons; i++)
             printf("  %s\n", r.reasons[i]);
     }
@@ -351,7 +301,7 @@ out:
     classify_destroy(&cl);
     classify_model_destroy(&m);
     classify_rules_destroy(&rules);
-    s_corpus_free(&corpus);
+    cli_corpus_free(&corpus);
     antt_config_destroy(&cfg);
     return rc;
 }

@@ -107,6 +107,26 @@ static void s_on_signal(uv_signal_t *h, int signum)
     antt_service_stop(svc);
 }
 
+static void s_on_hup(uv_signal_t *h, int signum)
+{
+    antt_service_t *svc = h->data;
+    (void)signum;
+    if (svc->stopping)
+        return;
+    if (svc->on_reload == NULL) {
+        ANTT_LOG(ANTT_INFO, "SIGHUP ignored: nothing to reload");
+        return;
+    }
+    ANTT_LOG(ANTT_INFO, "reloading on SIGHUP");
+    svc->on_reload(svc, svc->reload_arg);
+}
+
+void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void *arg)
+{
+    svc->on_reload = cb;
+    svc->reload_arg = arg;
+}
+
 int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv)
 {
     const char *cfg_path = getenv("ANTT_CONFIG");
@@ -173,6 +193,9 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     svc->sigint.data = svc->sigterm.data = svc;
     uv_signal_start(&svc->sigint, s_on_signal, SIGINT);
     uv_signal_start(&svc->sigterm, s_on_signal, SIGTERM);
+    uv_signal_init(&svc->loop, &svc->sighup);
+    svc->sighup.data = svc;
+    uv_signal_start(&svc->sighup, s_on_hup, SIGHUP);
 
     int port;
     snprintf(key, sizeof(key), "%s.http", name);
@@ -249,6 +272,7 @@ void antt_service_stop(antt_service_t *svc)
         uv_close((uv_handle_t *)&svc->notify, NULL);
     uv_close((uv_handle_t *)&svc->sigint, NULL);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
+    uv_close((uv_handle_t *)&svc->sighup, NULL);
     uv_timer_init(&svc->loop, &svc->grace);
     uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
     uv_unref((uv_handle_t *)&svc->grace);

@@ -4,8 +4,9 @@
  * handler, waits (up to db.connect_timeout_s) for PostgreSQL and a schema
  * with every migration of this build (it does not migrate: `antt migrate`
  * does, as the owner), serves
- * /livez, /readyz and /metrics on <name>.http, and stops cleanly on SIGINT
- * or SIGTERM. Under systemd (Type=notify) it sends READY=1 when /readyz would
+ * /livez, /readyz and /metrics on <name>.http, stops cleanly on SIGINT
+ * or SIGTERM, and hands SIGHUP to the service's reload callback (a service
+ * without one logs and ignores it: SIGHUP never ends a service). Under systemd (Type=notify) it sends READY=1 when /readyz would
  * first say ready, WATCHDOG=1 from the loop at half the watchdog interval,
  * and STOPPING=1 on a stop request; elsewhere these are no-ops. */
 #ifndef ANTT_SERVICE_H
@@ -19,6 +20,7 @@
 
 typedef struct antt_service_s antt_service_t;
 typedef void (*antt_service_stop_cb)(antt_service_t *svc, void *arg);
+typedef void (*antt_service_reload_cb)(antt_service_t *svc, void *arg);
 
 struct antt_service_s {
     const char *name;            /* "intake", ... */
@@ -28,6 +30,9 @@ struct antt_service_s {
     const char *conninfo;        /* db.conninfo, borrowed from cfg */
     antt_http_t *http;           /* health, metrics and the service's own routes */
     uv_signal_t sigint, sigterm; /* stop requests */
+    uv_signal_t sighup;          /* reload requests */
+    antt_service_reload_cb on_reload; /* asked to reload (SIGHUP), on the loop */
+    void *reload_arg;            /* on_reload argument */
     antt_service_stop_cb on_stop;/* asked to stop: close your handles */
     void *stop_arg;              /* on_stop argument */
     int stopping;                /* a stop was requested */
@@ -45,6 +50,8 @@ struct antt_service_s {
 int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv);
 /* Registers what to close when a stop is requested. */
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
+/* Registers what to do on SIGHUP (runs on the loop thread). */
+void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void *arg);
 /* Runs the loop until every handle is closed, then frees what init made.
  * Returns the process exit status. */
 int antt_service_run(antt_service_t *svc);

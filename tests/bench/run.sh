@@ -139,7 +139,7 @@ done
 # 4. the classifier alone, one core
 has 4 && for i in $(seq 1 "$RUNS"); do
   line=$("$build/tests/bench/bench_classify" "$root/config/classification.rules" "$build/classify.model" "$DURATION" \
-         "$root"/tests/data/train.tsv "$root"/tests/data/heldout/*.tsv)
+         "$root"/tests/data/train.tsv "$root"/tests/data/final/*.tsv)
   echo "  classifier run $i: $line"; echo "$line" >> "$work/cls"
 done
 

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fprintf(stderr, "fuzz_classify: %s\n", err);
             abort();
         }
-        model = classify_model_load(ANTT_BINARY_DIR "/classify.model", err, sizeof(err)); /* NULL: rules only */
+        model = classify_model_load(ANTT_BINARY_DIR "/classify.model", rules, err, sizeof(err)); /* NULL: rules only */
         c = classify_new(rules, model);
     }
     const char *hint = size > 0 && data[0] == 't' ? "theft" : NULL;

@@ -100,7 +100,7 @@ static void test_rules_words_negation_and_hint(void **state)
     assert_int_not_equal(r.priority, 1);
     int negated = 0;
     for (int i = 0; i < r.nreasons; i++)
-        negated |= strstr(r.reasons[i], "negated") != NULL;
+        negated |= strstr(r.reasons[i], "phủ định") != NULL;
     assert_true(negated);
     classify_result_cleanup(&r);
     /* a hint decides only when the text says little */
@@ -161,26 +161,52 @@ static void test_rules_errors_name_the_line(void **state)
     assert_non_null(strstr(err, "could not open"));
 }
 
-/* Trains on a tiny corpus, saves, loads, and refuses damaged files. */
+static char *s_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(64 << 20);
+    *len = fread(buf, 1, 64 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+/* Trains on a tiny corpus, saves, loads, and refuses damaged files, a model
+ * of other rules, and one whose checksum does not match. */
 static void test_model_roundtrip_and_corruption(void **state)
 {
     (void)state;
     const classify_example_t ex[] = {
-        {0, 3, "mất chiếc xe đạp ở trường"},      {0, 3, "lấy mất cái ví trên xe buýt"},
-        {9, 1, "khói đen bốc lên từ xưởng gỗ"},   {9, 1, "lửa cháy lan sang nhà bên"},
+        {0, 3, "mất chiếc xe đạp ở trường", 0, 1},    {0, 3, "lấy mất cái ví trên xe buýt", 1, 1},
+        {9, 1, "khói đen bốc lên từ xưởng gỗ", 2, 1}, {9, 1, "lửa cháy lan sang nhà bên", 3, 1},
     };
+    classify_train_opts_t o;
+    classify_train_defaults(&o);
+    o.folds = 0;
     char err[512];
-    classify_model_t *m = classify_model_train(s_rules, ex, 4, err, sizeof(err));
+    classify_model_t *m = classify_model_train(s_rules, ex, 4, &o, NULL, err, sizeof(err));
     assert_non_null(m);
     assert_true(classify_model_features(m) > 20);
-    char path[] = "/tmp/antt-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
+    char path[] = "/tmp/antt-model-XXXXXX", path2[] = "/tmp/antt-model-XXXXXX";
+    int fd = mkstemp(path), fd2 = mkstemp(path2);
+    assert_true(fd >= 0 && fd2 >= 0);
     close(fd);
+    close(fd2);
     assert_int_equal(classify_model_save(m, path), 0);
-    classify_model_t *l = classify_model_load(path, err, sizeof(err));
+    classify_model_t *l = classify_model_load(path, s_rules, err, sizeof(err));
     assert_non_null(l);
     assert_int_equal(classify_model_features(l), classify_model_features(m));
+    assert_int_equal(strlen(classify_model_version(l)), 12);
+    assert_int_equal(classify_model_examples(l), 4);
+    /* deterministic: the same corpus gives the same file, byte for byte */
+    classify_model_t *m2 = classify_model_train(s_rules, ex, 4, &o, NULL, err, sizeof(err));
+    assert_int_equal(classify_model_save(m2, path2), 0);
+    classify_model_destroy(&m2);
+    size_t n1, n2;
+    char *b1 = s_slurp(path, &n1), *b2 = s_slurp(path2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    free(b2);
     /* the loaded model decides like the trained one */
     classify_t *a = classify_new(s_rules, m), *b = classify_new(s_rules, l);
     const char *t = "khói bốc lên từ xưởng";
@@ -189,27 +215,56 @@ static void test_model_roundtrip_and_corruption(void **state)
     assert_int_equal(classify_run(b, t, strlen(t), NULL, 0, &rb), 0);
     assert_int_equal(ra.category, rb.category);
     assert_true(ra.confidence == rb.confidence);
+    /* the resident's other choice is evidence, and the answer needs review */
+    assert_int_equal(classify_run(b, t, strlen(t), "theft", 1, &rb), 0);
+    if (rb.category != 0) {
+        assert_true(rb.needs_review);
+        assert_non_null(strstr(rb.review_reason, "người báo chọn theft"));
+    }
+    classify_result_cleanup(&rb);
     classify_destroy(&a);
     classify_destroy(&b);
     classify_model_destroy(&l);
+    /* one byte changed: the checksum refuses it */
+    b1[n1 / 2] ^= 1;
+    FILE *f = fopen(path2, "wb");
+    fwrite(b1, 1, n1, f);
+    fclose(f);
+    free(b1);
+    assert_null(classify_model_load(path2, s_rules, err, sizeof(err)));
+    assert_non_null(strstr(err, "corrupt"));
     /* truncated, then with a bad magic */
-    FILE *f = fopen(path, "r+");
+    f = fopen(path, "r+");
     assert_non_null(f);
     assert_int_equal(ftruncate(fileno(f), 40), 0);
     fclose(f);
-    assert_null(classify_model_load(path, err, sizeof(err)));
-    assert_non_null(strstr(err, "truncated"));
-    s_write(path, "not a model at all, no");
-    assert_null(classify_model_load(path, err, sizeof(err)));
+    assert_null(classify_model_load(path, s_rules, err, sizeof(err)));
+    assert_non_null(strstr(err, "corrupt"));
+    s_write(path, "not a model at all, no, not at all, never, not a model");
+    assert_null(classify_model_load(path, s_rules, err, sizeof(err)));
     assert_non_null(strstr(err, "not an antt model"));
+    /* a model of other rules is refused */
+    char rpath[] = "/tmp/antt-rules-XXXXXX";
+    fd = mkstemp(rpath);
+    close(fd);
+    s_write(rpath, "[category theft]\n3 trộm\n");
+    char rerr[256];
+    classify_rules_t *other = classify_rules_load(rpath, rerr, sizeof(rerr));
+    assert_non_null(other);
+    assert_int_equal(classify_model_save(m, path), 0);
+    assert_null(classify_model_load(path, other, err, sizeof(err)));
+    assert_non_null(strstr(err, "other rules"));
+    classify_rules_destroy(&other);
+    unlink(rpath);
     unlink(path);
-    assert_null(classify_model_load(path, err, sizeof(err)));
+    unlink(path2);
+    assert_null(classify_model_load(path, s_rules, err, sizeof(err)));
     assert_non_null(strstr(err, "antt train"));
     classify_model_destroy(&m);
     classify_model_destroy(&m); /* idempotent */
     /* invalid UTF-8 in a training example is named */
-    const classify_example_t bad[] = {{0, 3, "ok"}, {0, 3, "\xc3\x28"}};
-    assert_null(classify_model_train(s_rules, bad, 2, err, sizeof(err)));
+    const classify_example_t bad[] = {{0, 3, "ok", 0, 0}, {0, 3, "\xc3\x28", 1, 0}};
+    assert_null(classify_model_train(s_rules, bad, 2, &o, NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "example 2"));
 }
 
