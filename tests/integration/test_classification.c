@@ -38,9 +38,25 @@ typedef struct s_env {
     void *sub;               /* stands in for notification: bound SUB */
     void *mon;               /* monitor of sub: workers' handshakes */
     int handshakes;          /* seen on mon */
+    char model[256];         /* the workers' model file (a copy) */
 } s_env_t;
 
 static s_env_t E;
+
+static int s_copy(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    int rc = in && out ? 0 : -1;
+    char buf[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
 
 static void s_env_add(const char *fmt, const char *v)
 {
@@ -193,6 +209,11 @@ static int s_setup(void **state)
     s_env_add("ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
     s_env_add("ANTT_CLASSIFICATION_DUPLICATE_RADIUS_M=%s", "150");
     s_env_add("ANTT_LOG_LEVEL=%s", "debug");
+    /* the workers read a copy of the build's model, which the reload test replaces */
+    snprintf(E.model, sizeof(E.model), ANTT_BUILD_DIR "/tests/classify-%d.model", (int)getpid());
+    if (s_copy(ANTT_BUILD_DIR "/classify.model", E.model) != 0)
+        return -1;
+    s_env_add("ANTT_CLASSIFICATION_MODEL=%s", E.model);
 
     /* the test binds the SUB socket the workers' PUB connects to */
     E.zctx = zmq_ctx_new();
@@ -250,6 +271,7 @@ static int s_teardown(void **state)
     zmq_close(E.sub);
     zmq_ctx_term(E.zctx);
     PQfinish(E.db);
+    unlink(E.model);
     return rc;
 }
 
@@ -549,6 +571,103 @@ static void test_killed_worker_backlog_finished_by_another(void **state)
     assert_int_equal(s_start_worker(0), 0);
 }
 
+/* The resident's chosen category is evidence: when the text says another
+ * thing, the incident takes the classifier's category, needs review with
+ * the reason "người báo chọn X", and the report keeps the resident's choice;
+ * when they agree, nothing needs review. */
+static void test_resident_disagrees_needs_review(void **state)
+{
+    (void)state;
+    char *id = s_submit_classified("service_code=theft&area_code=VN-HCM-BTA-TT&description="
+                                   "Ch%C3%A1y%20l%E1%BB%9Bn%20%E1%BB%9F%20nh%C3%A0%20s%E1%BB%91%205%2C%20"
+                                   "kh%C3%B3i%20%C4%91en%20b%E1%BB%91c%20l%C3%AAn%2C%20c%C3%B3%20ng%C6%B0%E1%BB%9Di"
+                                   "%20k%E1%BA%B9t%20b%C3%AAn%20trong"); /* Cháy lớn ở nhà số 5, khói đen bốc lên, có người kẹt bên trong */
+    Antt__V1__ClassifiedIncident *m = s_published(id, 5000);
+    assert_non_null(m);
+    assert_string_equal(m->category, "fire");
+    assert_true(m->has_needs_review && m->needs_review);
+    assert_non_null(strstr(m->review_reason, "người báo chọn theft"));
+    antt__v1__classified_incident__free_unpacked(m, NULL);
+    s_expect(id, "category", "fire");
+    s_expect(id, "priority", "1");
+    s_expect(id, "needs_review", "true");
+    s_expect(id, "review_reasons", "{\"người báo chọn theft\"}");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM reports WHERE id = '%s' AND service_code = 'theft'", id);
+    assert_int_equal(at_db_long(E.db, sql), 1);
+    free(id);
+    /* agreeing: no review */
+    id = s_submit_classified("service_code=fire&area_code=VN-HCM-BTA-AL&description="
+                             "Ch%C3%A1y%20l%E1%BB%9Bn%20%E1%BB%9F%20nh%C3%A0%20s%E1%BB%91%209%2C%20"
+                             "kh%C3%B3i%20%C4%91en%20b%E1%BB%91c%20l%C3%AAn");
+    s_expect(id, "category", "fire");
+    s_expect(id, "needs_review", "false");
+    free(id);
+}
+
+static int s_reloads(int port, const char *result)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "antt_classify_model_reloads_total{result=\"%s\"} ", result);
+    return (int)s_metric(port, name);
+}
+
+static int s_reload_ok_port, s_reload_ok_want;
+static int s_reloaded(void *arg)
+{
+    (void)arg;
+    return s_reloads(s_reload_ok_port, "ok") >= s_reload_ok_want;
+}
+
+/* SIGHUP under load: each worker reloads its model several times while
+ * reports stream in, a damaged model is refused and the old one kept, and
+ * every report is classified exactly once. */
+static void test_sighup_reload_under_load(void **state)
+{
+    (void)state;
+    long before = at_db_long(E.db, "SELECT count(*) FROM incident_reports");
+    int ok0[S_WORKERS], failed0 = s_reloads(E.worker_port[1], "failed");
+    for (int k = 0; k < S_WORKERS; k++)
+        ok0[k] = s_reloads(E.worker_port[k], "ok");
+    enum { N = 120 };
+    char *ids[N];
+    for (int i = 0; i < N; i++) {
+        char f[256];
+        snprintf(f, sizeof(f), "description=vua%%20bi%%20giat%%20dien%%20thoai%%20so%%20%d&lat=10.%04d&long=106.59",
+                 i, 7350 + i * 30);
+        ids[i] = s_submit(f);
+        assert_non_null(ids[i]);
+        if (i % 30 == 10)
+            for (int k = 0; k < S_WORKERS; k++)
+                kill(E.worker[k].pid, SIGHUP);
+        if (i == 60) { /* wait for the reloads so far, then damage the file and ask again */
+            for (int k = 0; k < S_WORKERS; k++) {
+                s_reload_ok_port = E.worker_port[k];
+                s_reload_ok_want = ok0[k] + 1;
+                assert_true(at_wait_until(s_reloaded, NULL, 10000));
+            }
+            FILE *f2 = fopen(E.model, "r+b");
+            assert_non_null(f2);
+            fseek(f2, 100, SEEK_SET);
+            fputc(0x5a ^ fgetc(f2), f2);
+            fclose(f2);
+            kill(E.worker[1].pid, SIGHUP);
+        }
+    }
+    s_expect_total = before + N;
+    assert_true(at_wait_until(s_all_classified, NULL, 30000));
+    for (int i = 0; i < N; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM incident_reports WHERE report_id = '%s'", ids[i]);
+        assert_int_equal(at_db_long(E.db, sql), 1);
+        s_expect(ids[i], "category", "robbery");
+        free(ids[i]);
+    }
+    assert_true(s_reloads(E.worker_port[1], "failed") > failed0);
+    assert_true(at_running(&E.worker[0]) && at_running(&E.worker[1]));
+    assert_int_equal(s_copy(ANTT_BUILD_DIR "/classify.model", E.model), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +677,8 @@ int main(void)
         cmocka_unit_test(test_duplicates_at_once_join_one_incident),
         cmocka_unit_test(test_apply_batch_cases),
         cmocka_unit_test(test_classified_twice_changes_nothing),
+        cmocka_unit_test(test_resident_disagrees_needs_review),
+        cmocka_unit_test(test_sighup_reload_under_load),
         cmocka_unit_test(test_killed_worker_backlog_finished_by_another),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
