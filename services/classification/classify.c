@@ -241,7 +241,7 @@ static void s_model(classify_t *c, const antt_category_t *h, classify_result_t *
 {
     const classify_model_t *m = c->model;
     double lc[CLASSIFY_NCAT], lp[CLASSIFY_NPRIO], pc[CLASSIFY_NCAT], pp[CLASSIFY_NPRIO];
-    classify_model_logits(m, c->feat, c->nfeat, lc, lp);
+    classify_model_logits(m, c->feat, c->nfeat, lc, lp, NULL);
     for (int k = 0; k < CLASSIFY_NCAT; k++)
         lc[k] /= m->temp_cat;
     for (int k = 0; k < CLASSIFY_NPRIO; k++)

@@ -4,8 +4,9 @@
  * words (shorthand expanded), syllable bigrams within a clause (most
  * Vietnamese words are two syllables: "xe máy", "bạo lực") and character 3-,
  * 4- and 5-grams of "^word$" (robust to shorthand and typos: "trom", "chom",
- * "troom" share grams). They count once per report and are scaled to unit
- * length, so a long report does not weigh more than a short one.
+ * "troom" share grams). They count once per report; the model weighs each
+ * by its rarity in the training reports (idf) and scales them to unit length,
+ * so that neither common words nor a long report outweigh the telling words.
  *
  * The rule layer adds its cues as features: each phrase that fired (a
  * negated one as a feature of its own), the rule votes per category and per
@@ -115,12 +116,12 @@ static void s_vote(classify_t *c, int kind, double *score, int offset, classify_
         const classify_phrase_t *p = s_match(c, t, i, &len);
         if (p && c->seen[p->id] != c->gen) {
             if (c->mark[i] & S_NEGATED) {
-                s_add(c, p->hash ^ ((uint64_t)S_SEED_NEG << 40), 1.0f, CLASSIFY_SRC_RULE, p->id);
+                s_add(c, classify_hash(p->key, strlen(p->key), S_SEED_NEG), 1.0f, CLASSIFY_SRC_RULE, p->id);
                 if (explain && r->nreasons < CLASSIFY_MAX_REASONS)
                     r->reasons[r->nreasons++] = antt_xasprintf("phủ định \"%s\"", p->hits[0].orig);
             } else {
                 c->seen[p->id] = c->gen; /* each phrase counts once per text */
-                s_add(c, p->hash ^ ((uint64_t)S_SEED_RULE << 40), 1.0f, CLASSIFY_SRC_RULE, p->id);
+                s_add(c, classify_hash(p->key, strlen(p->key), S_SEED_RULE), 1.0f, CLASSIFY_SRC_RULE, p->id);
                 s_fired(c, p, i);
                 for (int h = 0; h < p->nhits; h++) {
                     score[p->hits[h].target - offset] += p->hits[h].weight;
@@ -160,7 +161,9 @@ static void s_text_features(classify_t *c)
         memcpy(g + 1, w, wl);
         g[wl + 1] = '$';
         size_t gl = wl + 2;
-        for (size_t n = 3; n <= 5; n++)
+        static int nograms = -1; /* EXPERIMENT */
+        if (nograms < 0) nograms = getenv("NOGRAMS") != NULL;
+        for (size_t n = 3; n <= 5 && !nograms; n++)
             for (size_t k = 0; k + n <= gl; k++) {
                 if (n == gl)
                     break; /* the whole "^word$" is the word feature already */
@@ -177,10 +180,7 @@ static void s_text_features(classify_t *c)
             c->stamp[f[i].idx] = c->gen;
             f[u++] = f[i];
         }
-    float scale = u ? (float)(1.0 / sqrt((double)u)) : 0.0f;
-    for (size_t i = 0; i < u; i++)
-        f[i].val = scale;
-    c->nfeat = start + u;
+    c->nfeat = start + u; /* value 1: the model weighs them by rarity and scales them to unit length */
 }
 
 int classify_featurize(classify_t *c, const char *text, size_t len, classify_result_t *out, int explain)
@@ -202,8 +202,12 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
     memset(c->rprio, 0, sizeof(c->rprio));
     s_mark(c);
     s_text_features(c);
+    size_t ntext = c->nfeat;
     s_vote(c, CLASSIFY_K_CAT, c->rcat, 0, out, explain);
     s_vote(c, CLASSIFY_K_PRIO, c->rprio, 1, out, explain);
+    static int norules = -1; /* EXPERIMENT */
+    if (norules < 0) norules = getenv("NORULES") != NULL;
+    if (norules) { c->nfeat = ntext; memset(c->rcat, 0, sizeof(c->rcat)); memset(c->rprio, 0, sizeof(c->rprio)); }
     /* the rule layer's verdicts, scaled so that a deciding term (weight 3-4) is about 1 */
     for (int k = 0; k < CLASSIFY_NCAT; k++)
         if (c->rcat[k] != 0)

@@ -68,7 +68,7 @@ const classify_phrase_t *classify_table_find(const classify_table_t *t, const ch
 
 /* The feature scheme: a model records it and is refused by a build whose
  * scheme differs. Change the string whenever classify_featurize changes. */
-#define CLASSIFY_SCHEME "lr2 w1 b2 c345 r1 v1 d1 h18"
+#define CLASSIFY_SCHEME "lr2 w1 b2 c345 idf r1 v1 d1 cp1 h18"
 #define CLASSIFY_HASH_BITS 18
 #define CLASSIFY_NCLS (CLASSIFY_NCAT + CLASSIFY_NPRIO) /* both heads, one weight row */
 
@@ -124,6 +124,10 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
 struct classify_model_s {
     float *w;                          /* (1 << hash_bits) rows x CLASSIFY_NCLS weights */
     float bias[CLASSIFY_NCLS];         /* per class */
+    float catprio[CLASSIFY_NCAT][CLASSIFY_NPRIO]; /* priority weights of the category head's probabilities */
+    float *idf;                        /* per row: weight of a text feature, log of its rarity */
+    float idf_unseen;                  /* the idf of a row no training report had */
+    float text_scale;                  /* length of the text features' vector */
     unsigned hash_bits;                /* CLASSIFY_HASH_BITS */
     float temp_cat, temp_prio;         /* calibration temperatures (logits are divided by them) */
     float p1_threshold;                /* P1 is chosen at or above this probability */
@@ -133,8 +137,19 @@ struct classify_model_s {
 };
 
 classify_model_t *classify_model_alloc(unsigned hash_bits);
-/* Raw logits of the current features: cat[16] and prio[4], before calibration. */
+/* The value the model gives feature f: text features idf-weighted, divided
+ * by the text vector's length (norm, from classify_model_text_norm). */
+static inline float classify_model_value(const classify_model_t *m, const classify_feat_t *f, double norm)
+{
+    return f->kind <= CLASSIFY_SRC_BIGRAM ? (float)(m->idf[f->idx] * norm) : f->val;
+}
+/* text_scale / the length of the idf-weighted text features of f. */
+double classify_model_text_norm(const classify_model_t *m, const classify_feat_t *f, size_t nf);
+/* Raw logits of the current features: cat[16] and prio[4], before
+ * calibration. The priority head also reads the category head's
+ * probabilities (fire leans P1, dispute P4), through catprio; pc[16]
+ * receives them (may be NULL). */
 void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, size_t nf,
-                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO]);
+                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO], double *pc);
 
 #endif

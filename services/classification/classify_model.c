@@ -4,8 +4,8 @@
  *
  * File (little-endian, as written by this machine):
  *   "ANTTLR02", u32 ncat, nprio, hash_bits, scheme length, the scheme string,
- *   32 bytes rules digest, f32 temp_cat, temp_prio, p1_threshold,
- *   u32 examples, f32 bias[20], u32 rows, rows x (u32 row, f32 w[20]),
+ *   32 bytes rules digest, f32 temp_cat, temp_prio, p1_threshold, text_scale, idf_unseen,
+ *   u32 examples, f32 bias[20], f32 catprio[16][4], u32 rows, rows x (u32 row, f32 idf, f32 w[20]),
  *   32 bytes BLAKE2b-256 of everything before.
  * Only non-zero rows are stored; a model loads as a dense table. */
 #include <errno.h>
@@ -28,6 +28,11 @@ classify_model_t *classify_model_alloc(unsigned hash_bits)
     classify_model_t *m = antt_xcalloc(1, sizeof(*m));
     m->hash_bits = hash_bits;
     m->w = antt_xcalloc((size_t)1 << hash_bits, CLASSIFY_NCLS * sizeof(float));
+    m->idf = antt_xmalloc(((size_t)1 << hash_bits) * sizeof(float));
+    for (size_t i = 0; i < (size_t)1 << hash_bits; i++)
+        m->idf[i] = 1.0f;
+    m->text_scale = 3.0f;
+    m->idf_unseen = 1.0f;
     m->temp_cat = m->temp_prio = 1.0f;
     m->p1_threshold = 0.5f;
     return m;
@@ -39,25 +44,48 @@ void classify_model_destroy(classify_model_t **self_p)
     if (m == NULL)
         return;
     free(m->w);
+    free(m->idf);
     free(m);
     *self_p = NULL;
 }
 
 void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, size_t nf,
-                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO])
+                           double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO], double *pc)
 {
     float s[CLASSIFY_NCLS];
     memcpy(s, m->bias, sizeof(s));
+    double norm = classify_model_text_norm(m, f, nf);
     for (size_t k = 0; k < nf; k++) {
         const float *w = m->w + (size_t)f[k].idx * CLASSIFY_NCLS;
-        float v = f[k].val;
+        float v = classify_model_value(m, &f[k], norm);
         for (int c = 0; c < CLASSIFY_NCLS; c++)
             s[c] += v * w[c];
     }
-    for (int c = 0; c < CLASSIFY_NCAT; c++)
+    double mx = s[0], sum = 0, q[CLASSIFY_NCAT];
+    for (int c = 0; c < CLASSIFY_NCAT; c++) {
         cat[c] = s[c];
-    for (int p = 0; p < CLASSIFY_NPRIO; p++)
+        if (s[c] > mx)
+            mx = s[c];
+    }
+    for (int c = 0; c < CLASSIFY_NCAT; c++)
+        sum += q[c] = exp(s[c] - mx);
+    for (int p = 0; p < CLASSIFY_NPRIO; p++) {
         prio[p] = s[CLASSIFY_NCAT + p];
+        for (int c = 0; c < CLASSIFY_NCAT; c++)
+            prio[p] += q[c] / sum * m->catprio[c][p];
+    }
+    if (pc)
+        for (int c = 0; c < CLASSIFY_NCAT; c++)
+            pc[c] = q[c] / sum;
+}
+
+double classify_model_text_norm(const classify_model_t *m, const classify_feat_t *f, size_t nf)
+{
+    double n2 = 0;
+    for (size_t k = 0; k < nf; k++)
+        if (f[k].kind <= CLASSIFY_SRC_BIGRAM)
+            n2 += (double)m->idf[f[k].idx] * m->idf[f[k].idx];
+    return n2 > 0 ? m->text_scale / sqrt(n2) : 0.0;
 }
 
 size_t classify_model_features(const classify_model_t *m)
@@ -108,10 +136,11 @@ int classify_model_save(const classify_model_t *m, const char *path)
     s_put(&b, hdr, sizeof(hdr));
     s_put(&b, CLASSIFY_SCHEME, strlen(CLASSIFY_SCHEME));
     s_put(&b, m->rules_digest, sizeof(m->rules_digest));
-    float cal[3] = {m->temp_cat, m->temp_prio, m->p1_threshold};
+    float cal[5] = {m->temp_cat, m->temp_prio, m->p1_threshold, m->text_scale, m->idf_unseen};
     s_put(&b, cal, sizeof(cal));
     s_put(&b, &m->examples, sizeof(m->examples));
     s_put(&b, m->bias, sizeof(m->bias));
+    s_put(&b, m->catprio, sizeof(m->catprio));
     uint32_t rows = (uint32_t)classify_model_features(m);
     s_put(&b, &rows, sizeof(rows));
     for (uint32_t r = 0; r < (1u << m->hash_bits); r++) {
@@ -122,6 +151,7 @@ int classify_model_save(const classify_model_t *m, const char *path)
         if (!nz)
             continue;
         s_put(&b, &r, sizeof(r));
+        s_put(&b, &m->idf[r], sizeof(float));
         s_put(&b, w, CLASSIFY_NCLS * sizeof(float));
     }
     unsigned char sum[32];
@@ -224,11 +254,12 @@ classify_model_t *classify_model_load(const char *path, const classify_rules_t *
         goto out;
     }
     m = classify_model_alloc(hdr[2]);
-    float cal[3];
+    float cal[5];
     uint32_t rows;
     if (s_get(&r, m->rules_digest, 32) != 0 || s_get(&r, cal, sizeof(cal)) != 0 ||
         s_get(&r, &m->examples, sizeof(m->examples)) != 0 || s_get(&r, m->bias, sizeof(m->bias)) != 0 ||
-        s_get(&r, &rows, sizeof(rows)) != 0 || (size_t)rows * (4 + CLASSIFY_NCLS * 4) != r.left) {
+        s_get(&r, m->catprio, sizeof(m->catprio)) != 0 ||
+        s_get(&r, &rows, sizeof(rows)) != 0 || (size_t)rows * (8 + CLASSIFY_NCLS * 4) != r.left) {
         snprintf(err, errlen, "model \"%s\" is truncated or has trailing bytes", path);
         classify_model_destroy(&m);
         goto out;
@@ -236,8 +267,13 @@ classify_model_t *classify_model_load(const char *path, const classify_rules_t *
     m->temp_cat = cal[0];
     m->temp_prio = cal[1];
     m->p1_threshold = cal[2];
+    m->text_scale = cal[3];
+    m->idf_unseen = cal[4];
+    for (size_t i = 0; i < (size_t)1 << m->hash_bits; i++)
+        m->idf[i] = m->idf_unseen;
     if (!(m->temp_cat > 0.01f && m->temp_cat < 100.0f && m->temp_prio > 0.01f && m->temp_prio < 100.0f &&
-          m->p1_threshold > 0.0f && m->p1_threshold < 1.0f)) {
+          m->p1_threshold > 0.0f && m->p1_threshold < 1.0f && m->text_scale > 0.0f && m->text_scale < 100.0f &&
+          m->idf_unseen >= 0.0f && m->idf_unseen < 100.0f)) {
         snprintf(err, errlen, "model \"%s\" has an invalid calibration", path);
         classify_model_destroy(&m);
         goto out;
@@ -246,6 +282,12 @@ classify_model_t *classify_model_load(const char *path, const classify_rules_t *
         uint32_t row;
         s_get(&r, &row, sizeof(row));
         if (row >= (1u << m->hash_bits)) {
+            snprintf(err, errlen, "model \"%s\" is corrupt (row %u)", path, row);
+            classify_model_destroy(&m);
+            goto out;
+        }
+        s_get(&r, &m->idf[row], sizeof(float));
+        if (!(m->idf[row] >= 0.0f && m->idf[row] < 100.0f)) {
             snprintf(err, errlen, "model \"%s\" is corrupt (row %u)", path, row);
             classify_model_destroy(&m);
             goto out;

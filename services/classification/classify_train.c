@@ -35,7 +35,7 @@ void classify_train_defaults(classify_train_opts_t *o)
     if (getenv("DECAY")) S_DECAY = atof(getenv("DECAY"));
     o->epochs = getenv("EPOCHS") ? atoi(getenv("EPOCHS")) : 14;
     o->folds = 5;
-    o->p1_recall = 0.985;
+    o->p1_recall = getenv("P1R") ? atof(getenv("P1R")) : 0.985;
     o->seed = 20261201;
 }
 
@@ -97,9 +97,9 @@ static int s_featurize_all(const classify_rules_t *rules, const classify_example
     return rc;
 }
 
-static void s_logits(const classify_model_t *m, const s_data_t *d, size_t i, double s[CLASSIFY_NCLS])
+static void s_logits(const classify_model_t *m, const s_data_t *d, size_t i, double s[CLASSIFY_NCLS], double *pc)
 {
-    classify_model_logits(m, d->f + d->off[i], d->off[i + 1] - d->off[i], s, s + CLASSIFY_NCAT);
+    classify_model_logits(m, d->f + d->off[i], d->off[i + 1] - d->off[i], s, s + CLASSIFY_NCAT, pc);
 }
 
 static void s_softmax(double *s, int n, double temp)
@@ -122,10 +122,33 @@ static uint64_t s_rand(uint64_t *x)
     return *x;
 }
 
+/* The rarity of each text feature among the n examples of idx:
+ * idf = 1 + log((n + 1) / (df + 1)). */
+static void s_idf(classify_model_t *m, const s_data_t *d, const size_t *idx, size_t n)
+{
+    size_t rows = (size_t)1 << m->hash_bits;
+    uint32_t *df = antt_xcalloc(rows, sizeof(*df));
+    for (size_t k = 0; k < n; k++)
+        for (size_t f = d->off[idx[k]]; f < d->off[idx[k] + 1]; f++)
+            if (d->f[f].kind <= CLASSIFY_SRC_BIGRAM)
+                df[d->f[f].idx]++;
+    for (size_t r = 0; r < rows; r++)
+        m->idf[r] = (float)(1.0 + log(((double)n + 1.0) / ((double)df[r] + 1.0)));
+    m->idf_unseen = (float)(1.0 + log((double)n + 1.0));
+    free(df);
+}
+
 /* SGD over the examples listed in idx (n of them). */
 static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n, int epochs, uint64_t seed)
 {
+    s_idf(m, d, idx, n);
+    static double tscale = -1; /* EXPERIMENT */
+    if (tscale < 0) tscale = getenv("TSCALE") ? atof(getenv("TSCALE")) : 3.0;
+    m->text_scale = (float)tscale;
     uint64_t x = seed * 2654435761ULL + 88172645463325252ULL;
+    static int use_avg = -1; /* EXPERIMENT */
+    if (use_avg < 0) use_avg = getenv("AVG") != NULL;
+    classify_model_t *avg = use_avg ? classify_model_alloc(m->hash_bits) : NULL;
     for (int e = 0; e < epochs; e++) {
         for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
             size_t j = (size_t)(s_rand(&x) % i);
@@ -137,8 +160,8 @@ static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n,
         for (size_t k = 0; k < n; k++) {
             size_t i = idx[k];
             const classify_example_t *ex = &d->ex[i];
-            double s[CLASSIFY_NCLS], g[CLASSIFY_NCLS];
-            s_logits(m, d, i, s);
+            double s[CLASSIFY_NCLS], g[CLASSIFY_NCLS], pc[CLASSIFY_NCAT];
+            s_logits(m, d, i, s, pc);
             s_softmax(s, CLASSIFY_NCAT, 1.0);
             s_softmax(s + CLASSIFY_NCAT, CLASSIFY_NPRIO, 1.0);
             for (int c = 0; c < CLASSIFY_NCLS; c++)
@@ -146,18 +169,51 @@ static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n,
             g[ex->category] -= 1.0;
             g[CLASSIFY_NCAT + ex->priority - 1] -= 1.0;
             /* a missed P1 costs more: its examples pull harder on the priority head */
+            static double p1w = -1; /* EXPERIMENT */
+            if (p1w < 0) p1w = getenv("P1W") ? atof(getenv("P1W")) : 1.5;
             if (ex->priority == 1)
                 for (int c = CLASSIFY_NCAT; c < CLASSIFY_NCLS; c++)
-                    g[c] *= 1.5;
+                    g[c] *= p1w;
+            double norm = classify_model_text_norm(m, d->f + d->off[i], d->off[i + 1] - d->off[i]);
             for (size_t f = d->off[i]; f < d->off[i + 1]; f++) {
                 float *w = m->w + (size_t)d->f[f].idx * CLASSIFY_NCLS;
-                double v = d->f[f].val;
+                double v = classify_model_value(m, &d->f[f], norm);
                 for (int c = 0; c < CLASSIFY_NCLS; c++)
-                    w[c] -= (float)(lr * (g[c] * v + S_L2 * w[c]));
+                    w[c] -= (float)(lr * g[c] * v);
             }
             for (int c = 0; c < CLASSIFY_NCLS; c++)
                 m->bias[c] -= (float)(lr * 0.1 * g[c]);
+            for (int c = 0; c < CLASSIFY_NCAT; c++) /* the category's pull on the priority */
+                for (int p = 0; p < CLASSIFY_NPRIO; p++)
+                    m->catprio[c][p] -= (float)(lr * 0.2 * pc[c] * g[CLASSIFY_NCAT + p]);
         }
+        /* L2 weight decay, once per pass, on every weight alike */
+        float keep = (float)(1.0 - lr * S_L2 * (double)n);
+        if (keep < 0.5f)
+            keep = 0.5f;
+        size_t all = ((size_t)1 << m->hash_bits) * CLASSIFY_NCLS;
+        for (size_t i = 0; i < all; i++)
+            m->w[i] *= keep;
+        if (avg) {
+            for (size_t i = 0; i < all; i++)
+                avg->w[i] += m->w[i];
+            for (int c = 0; c < CLASSIFY_NCLS; c++)
+                avg->bias[c] += m->bias[c];
+            for (int c = 0; c < CLASSIFY_NCAT; c++)
+                for (int p = 0; p < CLASSIFY_NPRIO; p++)
+                    avg->catprio[c][p] += m->catprio[c][p];
+        }
+    }
+    if (avg) { /* the average of the passes' weights */
+        size_t all = ((size_t)1 << m->hash_bits) * CLASSIFY_NCLS;
+        for (size_t i = 0; i < all; i++)
+            m->w[i] = avg->w[i] / (float)epochs;
+        for (int c = 0; c < CLASSIFY_NCLS; c++)
+            m->bias[c] = avg->bias[c] / (float)epochs;
+        for (int c = 0; c < CLASSIFY_NCAT; c++)
+            for (int p = 0; p < CLASSIFY_NPRIO; p++)
+                m->catprio[c][p] = avg->catprio[c][p] / (float)epochs;
+        classify_model_destroy(&avg);
     }
 }
 
@@ -273,7 +329,7 @@ classify_model_t *classify_model_train(const classify_rules_t *rules, const clas
             s_sgd(fm, &d, idx, ntr, o.epochs, o.seed + (uint64_t)k + 1);
             for (size_t i = 0; i < n; i++)
                 if (s_fold(&ex[i], o.folds) == k)
-                    s_logits(fm, &d, i, held + i * CLASSIFY_NCLS);
+                    s_logits(fm, &d, i, held + i * CLASSIFY_NCLS, NULL);
             classify_model_destroy(&fm);
         }
         m->temp_cat = (float)s_fit_temp(held, n, &d, 0, CLASSIFY_NCAT);

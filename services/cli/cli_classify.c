@@ -161,7 +161,7 @@ out:
 }
 
 static const char *s_classify_usage =
-    "usage: antt classify [--json] [--hint CODE] [--rules FILE] [--model FILE] TEXT\n"
+    "usage: antt classify [--json] [--hint CODE] [--rules FILE] [--model FILE | --rules-only] TEXT\n"
     "       antt classify --tsv [--min-category PCT] [--min-priority PCT] [--min-p1-recall PCT]\n"
     "                     [--min-p1-precision PCT] [--verbose] < FILE\n"
     "  Classifies TEXT and prints category, priority, confidence and reasons; with --tsv,\n"
@@ -204,6 +204,7 @@ int cli_classify(int argc, char **argv)
                                          {"hint", required_argument, NULL, 'H'},
                                          {"rules", required_argument, NULL, 'r'},
                                          {"model", required_argument, NULL, 'm'},
+                                         {"rules-only", no_argument, NULL, 'O'},
                                          {"min-category", required_argument, NULL, 'C'},
                                          {"min-priority", required_argument, NULL, 'P'},
                                          {"min-p1-recall", required_argument, NULL, 'R'},
@@ -212,7 +213,7 @@ int cli_classify(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *rules_path = NULL, *model_path = NULL, *hint = NULL, *cfg_path = NULL;
-    int json = 0, tsv = 0, verbose = 0, ch, rc = 1;
+    int json = 0, tsv = 0, verbose = 0, rules_only = 0, ch, rc = 1;
     double min_cat = 0, min_prio = 0, min_p1r = 0, min_p1p = 0;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (ch) {
@@ -221,6 +222,7 @@ int cli_classify(int argc, char **argv)
         case 'H': hint = optarg; break;
         case 'r': rules_path = optarg; break;
         case 'm': model_path = optarg; break;
+        case 'O': rules_only = 1; break;
         case 'C': min_cat = atof(optarg); break;
         case 'P': min_prio = atof(optarg); break;
         case 'R': min_p1r = atof(optarg); break;
@@ -248,8 +250,9 @@ int cli_classify(int argc, char **argv)
         fprintf(stderr, "antt: %s\n", err);
         goto out;
     }
-    m = classify_model_load(model_path ? model_path : classify_model_path(cfg), rules, err, sizeof(err));
-    if (m == NULL) {
+    if (!rules_only)
+        m = classify_model_load(model_path ? model_path : classify_model_path(cfg), rules, err, sizeof(err));
+    if (m == NULL && !rules_only) {
         fprintf(stderr, "antt: %s\n", err);
         goto out;
     }

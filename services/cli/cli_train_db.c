@@ -19,9 +19,9 @@
 static const char *S_SQL =
     "SELECT i.category, i.priority, i.id::text, r.description "
     "  FROM incidents i JOIN incident_reports l ON l.incident_id = i.id JOIN reports r ON r.id = l.report_id "
-    " WHERE (i.status = 'resolved' OR EXISTS (SELECT 1 FROM incident_events e "
-    "                                         WHERE e.incident_id = i.id AND e.kind = 'reclassify')) "
-    "   AND NOT COALESCE(r.imported, false) AND length(r.description) > 0 "
+    " WHERE (i.status = 'resolved' OR EXISTS (SELECT 1 FROM classification_corrections c "
+    "                                         WHERE c.incident_id = i.id)) "
+    "   AND NOT i.imported AND length(r.description) > 0 "
     " ORDER BY i.updated_at DESC LIMIT 200000";
 
 int cli_corpus_from_db(cli_corpus_t *c, const char *cfg_path)
