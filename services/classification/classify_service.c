@@ -80,6 +80,7 @@ typedef struct s_worker {
     antt_metric_t *m_model;        /* antt_classify_model_info{version} = 1 */
     antt_metric_t *m_model_examples; /* examples the model was trained on */
     antt_metric_t *m_reloads_ok, *m_reloads_failed; /* SIGHUP reloads */
+    antt_metric_t *m_corrections[CLASSIFY_NCAT]; /* dispatchers' reclassifications to each category */
     double classified;             /* reports classified since start */
     double reviewed;               /* of which needing review */
 } s_worker_t;
@@ -385,11 +386,31 @@ static void s_on_areas(antt_db_job_t *job, int status, void *arg)
     antt_metric_set(w->m_areas, classify_areas_count(a));
 }
 
+static void s_on_corrections(antt_db_job_t *job, int status, void *arg)
+{
+    s_worker_t *w = arg;
+    if (status != 0) {
+        if (status != -ECANCELED)
+            ANTT_LOG(ANTT_WARN, "could not count corrections: %s", antt_db_job_error(job));
+        return;
+    }
+    PGresult *res = antt_db_job_result(job, 0);
+    for (int i = 0; i < PQntuples(res); i++) {
+        const antt_category_t *c = antt_category_find(PQgetvalue(res, i, 0));
+        if (c)
+            antt_metric_set(w->m_corrections[c - antt_categories], atof(PQgetvalue(res, i, 1)));
+    }
+}
+
 static void s_upkeep(uv_timer_t *t)
 {
     s_worker_t *w = t->data;
     if (!antt_db_connected(w->rdb))
         return;
+    antt_db_job_t *cj = antt_db_job_new(s_on_corrections, w);
+    antt_db_job_add(cj, "SELECT new_category, count(*) FROM classification_corrections GROUP BY 1", 0, NULL, NULL,
+                    NULL);
+    antt_db_submit(w->rdb, cj);
     antt_db_job_t *job = antt_db_job_new(s_on_areas, w);
     antt_db_job_add(job,
                     "SELECT code, name, antt_level_depth(level) FROM areas WHERE valid_to IS NULL "
@@ -544,6 +565,12 @@ int classify_main(int argc, char **argv)
                                               "result=\"failed\"");
     w.m_model_examples = antt_metrics_gauge("antt_classify_model_examples", "Examples the model was trained on",
                                             NULL);
+    for (int k = 0; k < CLASSIFY_NCAT; k++) {
+        char labels[64];
+        snprintf(labels, sizeof(labels), "category=\"%s\"", antt_categories[k].code);
+        w.m_corrections[k] = antt_metrics_gauge("antt_classify_corrections",
+                                                "Dispatchers' reclassifications to each category (all time)", labels);
+    }
     s_model_metrics(&w);
     antt_service_on_reload(&svc, s_on_reload, &w);
 
