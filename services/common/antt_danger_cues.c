@@ -23,7 +23,7 @@
 const s_cue_def_t antt_danger_cue_defs[] = {
     /* 114 */
     {"fire", FIR, 0,
-     P("cháy nhà", "nhà cháy", "nhà đang cháy", "nhà bị cháy", "đám cháy", "vụ cháy", "bốc cháy", "cháy lớn",
+     P("cháy nhà", "nhà cháy", "nhà đang cháy", "nhà bị cháy", "nhà tôi đang cháy", "nhà tôi bị cháy", "đám cháy", "vụ cháy", "bốc cháy", "cháy lớn",
        "cháy to", "cháy lan", "cháy dữ dội", "cháy rụi", "hỏa hoạn", "cháy nổ", "cháy tiệm", "cháy xưởng",
        "cháy kho", "cháy chợ", "cháy rừng", "cháy chung cư", "cháy cột điện", "cháy quán", "xe bị cháy",
        "lửa bốc", "ngọn lửa", "biển lửa", "lửa cháy", "phóng hỏa", "đốt nhà", "gọi cứu hỏa"),
