@@ -20,6 +20,7 @@
 
 #include "antt/v1/report.pb-c.h"
 #include "antt_crypto.h"
+#include "antt_migrate.h"
 #include "antt_test.h"
 #include "antt_util.h"
 
@@ -481,6 +482,60 @@ static void test_get_requests(void **state)
     free(fire);
 }
 
+/* Migration 011 on a database that has data: the schema as before it, rows
+ * in every table it touches (reports in several partitions, queued ones),
+ * then antt_migrate. Nothing is lost, the old rows read as not imported and
+ * without notice, and the plan function keeps its settings and grants. */
+static void test_migration_on_data(void **state)
+{
+    (void)state;
+    at_db_exec(E.db, "DROP DATABASE IF EXISTS t_intake_mig WITH (FORCE)");
+    at_db_exec(E.db, "CREATE DATABASE t_intake_mig");
+    char *ci = antt_xasprintf("%s dbname=t_intake_mig", E.conninfo); /* the last dbname wins */
+    PGconn *c = at_db_connect(ci);
+    at_db_exec(c, "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
+                  " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (int i = 0; i < antt_migrations_count && antt_migrations[i].version < 11; i++) {
+        char *sql = antt_xasprintf("BEGIN; %s; INSERT INTO schema_migrations (version, name) VALUES (%d, '%s'); COMMIT",
+                                   antt_migrations[i].sql, antt_migrations[i].version, antt_migrations[i].name);
+        at_db_exec(c, sql);
+        free(sql);
+    }
+    at_db_exec(c, "INSERT INTO gateways (code, name, api_key_hash) VALUES ('old', 'Old', sha256('k'::bytea));"
+                  "INSERT INTO reports (id, received_at, gateway_id, idempotency_key, description, service_code)"
+                  " SELECT gen_random_uuid(), now() - g * interval '1 second' + (g % 2) * interval '32 days', 1,"
+                  " 'k' || g, 'chay nha', 'fire'"
+                  " FROM generate_series(1, 20000) g;"
+                  "INSERT INTO report_queue (report_id, received_at, next_attempt_at)"
+                  " SELECT id, received_at, now() FROM reports LIMIT 10;"
+                  "INSERT INTO incidents (id, category, priority, lat, lon)"
+                  " SELECT gen_random_uuid(), 'fire', 2, 10.77, 106.62 FROM generate_series(1, 500)");
+    char err[1024];
+    uint64_t t0 = antt_mono_ns();
+    if (antt_migrate(c, err, sizeof(err)) < 1)
+        fail_msg("migration failed: %s", err);
+    print_message("migrations from 011 applied in %.0f ms\n", (double)(antt_mono_ns() - t0) / 1e6);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM reports WHERE imported_status IS NULL"
+                                   " AND imported_priority IS NULL AND emergency_services IS NULL"), 20000);
+    assert_true(at_db_long(c, "SELECT count(DISTINCT tableoid) FROM reports") > 1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM report_queue"), 10);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM incidents WHERE NOT imported"), 500);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM gateways WHERE NOT may_import"), 1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM pg_proc WHERE proname = 'antt_classify_apply'"
+                                   " AND 'jit=off' = ANY(proconfig) AND 'enable_seqscan=off' = ANY(proconfig)"), 1);
+    assert_int_equal(at_db_long(c, "SELECT has_function_privilege('antt_classification',"
+                                   " 'antt_classify_apply(jsonb,double precision,integer,integer[],text,integer[])',"
+                                   " 'EXECUTE')::int + has_function_privilege('antt_intake',"
+                                   " 'antt_classify_apply(jsonb,double precision,integer,integer[],text,integer[])',"
+                                   " 'EXECUTE')::int * 10"), 1);
+    assert_int_equal(at_db_long(c, "SELECT has_column_privilege('antt_classification', 'reports', 'imported_status',"
+                                   " 'SELECT')::int + has_column_privilege('antt_classification', 'reports',"
+                                   " 'contact_sealed', 'SELECT')::int * 10"), 1);
+    PQfinish(c);
+    free(ci);
+    at_db_exec(E.db, "DROP DATABASE t_intake_mig WITH (FORCE)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_zmq_notice),
         cmocka_unit_test(test_import_rights),
         cmocka_unit_test(test_get_requests),
+        cmocka_unit_test(test_migration_on_data),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
