@@ -112,6 +112,14 @@ int cli_migrate(int argc, char **argv)
     return 0;
 }
 
+static void s_gateway_usage(void)
+{
+    fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]"
+                    " [--import]\n"
+                    "  --import: the gateway may submit imported history (antt import), whose category,\n"
+                    "  priority and status are taken as facts\n");
+}
+
 int cli_gateway(int argc, char **argv)
 {
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
@@ -134,18 +142,12 @@ int cli_gateway(int argc, char **argv)
         case 'i': may_import = "true"; break;
         case 'c': cfg = optarg; break;
         default:
-            fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]"
-                            " [--import]\n"
-                            "  --import: the gateway may submit imported history (antt import): its category,\n"
-                            "  priority and status are then taken as facts\n");
+            s_gateway_usage();
             return o == 'h' ? 0 : 2;
         }
     }
     if (argc - optind != 3 || strcmp(argv[optind], "add") != 0) {
-        fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]"
-                            " [--import]\n"
-                            "  --import: the gateway may submit imported history (antt import): its category,\n"
-                            "  priority and status are then taken as facts\n");
+        s_gateway_usage();
         return 2;
     }
     if (curve && !antt_curve_key_valid(curve)) {

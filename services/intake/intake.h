@@ -49,6 +49,7 @@ typedef struct intake_s {
     antt_metric_t *m_pushed;           /* pushed on the fast path */
     antt_metric_t *m_push_dropped;     /* push refused (HWM, no peer) */
     antt_metric_t *m_redriven;         /* pushed by re-drive */
+    antt_metric_t *m_emergency;        /* answers with an emergency notice */
 } intake_t;
 
 /* How to answer the gateway that sent a report. */

@@ -95,6 +95,7 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
         if (antt_danger_scan(input->description, input->description_len, &d) > 0) {
             reply->emergency = d.mask;
             reply->notice = antt_danger_notice(d.mask, input->language, d.english);
+            antt_metric_inc(in->m_emergency);
             ANTT_LOG(ANTT_INFO, "emergency notice gateway=%s services=%u cue=%s", gw->code, d.mask, d.cues[0]);
         }
     }

@@ -227,6 +227,14 @@ static void test_open311_notice(void **state)
     assert_int_equal(s_post("api_key=nope&description=chay+nha", &o), 403);
     assert_null(json_object_get(o, "service_notice"));
     json_decref(o);
+    /* counted: n-1 twice, the English, the gun, the bad phone, the quota's three */
+    char url[128], *resp = NULL;
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.http_port);
+    assert_int_equal(at_http("GET", url, NULL, NULL, 0, &resp), 200);
+    const char *m = strstr(resp, "\nantt_intake_emergency_notices_total ");
+    assert_non_null(m);
+    assert_true(atoi(m + strlen("\nantt_intake_emergency_notices_total ")) >= 7);
+    free(resp);
 }
 
 static void test_zmq_notice(void **state)
