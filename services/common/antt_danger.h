@@ -16,8 +16,8 @@
  * nổ/nợ/nó, đâm/đám, súng/sưng).
  *
  * Pure computation: no I/O, no state after the first call (the tables are
- * compiled once, thread-safely); callable from any thread. About a
- * microsecond per short report. */
+ * compiled once, thread-safely); callable from any thread. About 5 µs for a
+ * report of a sentence or two, 0.2 ms for one of 4,000 characters. */
 #ifndef ANTT_DANGER_H
 #define ANTT_DANGER_H
 
