@@ -40,6 +40,8 @@ typedef struct s_item {
     double lat, lon;                   /* degrees */
     int64_t occ_ms;                    /* occurred (else received) time */
     int64_t received_ms;               /* when intake received it */
+    int imported;                      /* imported history: classification given */
+    int quiet;                         /* imported and not new: recorded, not announced */
 } s_item_t;
 
 /* A batch of reports recorded by one job. */
@@ -166,6 +168,12 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
                 antt_metric_inc(w->m_replay); /* classified before: nothing changed, nothing to say */
                 continue;
             }
+            if (it->quiet) {
+                /* closed or taken history is no new work for a desk; the
+                 * trend drain and notification's catch-up read it anyway */
+                antt_metric_inc(w->m_new);
+                continue;
+            }
             antt_metric_inc(PQgetvalue(res, r, 2)[0] == 't' ? w->m_new : w->m_joined);
             s_publish_row(w, res, r, it);
             antt_metric_observe(w->m_latency_s, (double)(now - it->t0) / 1e9);
@@ -207,9 +215,9 @@ static char *s_leads(const s_worker_t *w, const s_batch_t *b)
     double dlat = w->radius_m / 111000.0;
     for (int i = 0; i < b->n; i++) {
         const s_item_t *a = &b->items[i];
-        for (int j = 0; a->has_pt && j < i; j++) {
+        for (int j = 0; a->has_pt && !a->imported && j < i; j++) {
             const s_item_t *c = &b->items[j];
-            if (lead[j] || !c->has_pt || c->res.category != a->res.category || fabs(c->lat - a->lat) > dlat ||
+            if (lead[j] || !c->has_pt || c->imported || c->res.category != a->res.category || fabs(c->lat - a->lat) > dlat ||
                 llabs(c->occ_ms - a->occ_ms) > (int64_t)(w->window_s * 1000) ||
                 s_metres(a->lat, a->lon, c->lat, c->lon) > w->radius_m)
                 continue;
@@ -267,7 +275,7 @@ static void s_count_review(s_worker_t *w, const classify_result_t *res)
 }
 
 static void s_item_json(antt_buf_t *b, const Antt__V1__AcceptedReport *r, const classify_result_t *res,
-                        const char *incident_id, const char *address_area)
+                        const char *incident_id, const char *address_area, int imported)
 {
     char ts[64];
     antt_buf_puts(b, b->len ? "," : " "); /* the first byte becomes '[' at flush */
@@ -306,7 +314,36 @@ static void s_item_json(antt_buf_t *b, const Antt__V1__AcceptedReport *r, const 
     }
     antt_buf_puts(b, ",\"received_at\":");
     antt_json_cstr(b, antt_format_time(r->received_at_ms, ts, sizeof(ts)));
+    if (imported) {
+        antt_buf_puts(b, ",\"imported\":true,\"status\":");
+        antt_json_cstr(b, r->imported_status);
+    }
     antt_buf_puts(b, "}");
+}
+
+/* Imported history carries its classification as fact (intake checked it is
+ * complete): that, with confidence 1 and the reason "imported", instead of
+ * classify_run. 0, or -1 when the report is not (well-formed) history. */
+static int s_imported(const Antt__V1__AcceptedReport *r, classify_result_t *res)
+{
+    static const char *const statuses[] = {"new", "acknowledged", "resolved", "rejected"};
+    if (!r->has_imported || !r->imported)
+        return -1;
+    const antt_category_t *c = antt_category_find(r->service_code);
+    int known = 0;
+    for (size_t i = 0; r->imported_status && i < ANTT_ARRAY_SIZE(statuses); i++)
+        known |= !strcmp(r->imported_status, statuses[i]);
+    if (c == NULL || !known || r->imported_priority < 1 || r->imported_priority > 4) {
+        ANTT_LOG(ANTT_WARN, "imported report=%s lacks a category, priority or status: classified instead",
+                 r->report_id);
+        return -1;
+    }
+    memset(res, 0, sizeof(*res));
+    res->category = (int)(c - antt_categories);
+    res->priority = (int)r->imported_priority;
+    res->confidence = res->priority_confidence = 1;
+    res->reasons[res->nreasons++] = antt_xstrdup("imported");
+    return 0;
 }
 
 static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
@@ -332,8 +369,11 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     }
     s_item_t *it = &b->items[b->n];
     memset(it, 0, sizeof(*it));
-    if (classify_run(classify_engine_classifier(w->engine), r->description, strlen(r->description),
-                     r->service_code, 1, &it->res) != 0) {
+    if (s_imported(r, &it->res) == 0) {
+        it->imported = 1;
+        it->quiet = strcmp(r->imported_status, "new") != 0;
+    } else if (classify_run(classify_engine_classifier(w->engine), r->description, strlen(r->description),
+                            r->service_code, 1, &it->res) != 0) {
         /* intake stores NFC-validated text, so this is a bug upstream; classify
          * as "other" rather than lose the report */
         memset(&it->res, 0, sizeof(it->res));
@@ -357,7 +397,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     it->lon = it->has_pt ? loc->lon : 0;
     it->occ_ms = r->has_occurred_at_ms && r->occurred_at_ms > 0 ? r->occurred_at_ms : r->received_at_ms;
     it->received_ms = r->received_at_ms;
-    s_item_json(&b->json, r, &it->res, incident_id, address_area);
+    s_item_json(&b->json, r, &it->res, incident_id, address_area, it->imported);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
     s_flush(w);

@@ -112,16 +112,25 @@ int cli_migrate(int argc, char **argv)
     return 0;
 }
 
+static void s_gateway_usage(void)
+{
+    fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]"
+                    " [--import]\n"
+                    "  --import: the gateway may submit imported history (antt import), whose category,\n"
+                    "  priority and status are taken as facts\n");
+}
+
 int cli_gateway(int argc, char **argv)
 {
     static const struct option opts[] = {{"rate", required_argument, NULL, 'r'},
                                          {"burst", required_argument, NULL, 'b'},
                                          {"key", required_argument, NULL, 'k'},
                                          {"curve-public", required_argument, NULL, 'p'},
+                                         {"import", no_argument, NULL, 'i'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *rate = "20", *burst = "100", *given_key = NULL, *cfg = NULL, *curve = NULL;
+    const char *rate = "20", *burst = "100", *given_key = NULL, *cfg = NULL, *curve = NULL, *may_import = "false";
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -130,14 +139,15 @@ int cli_gateway(int argc, char **argv)
         case 'b': burst = optarg; break;
         case 'k': given_key = optarg; break;
         case 'p': curve = optarg; break;
+        case 'i': may_import = "true"; break;
         case 'c': cfg = optarg; break;
         default:
-            fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]\n");
+            s_gateway_usage();
             return o == 'h' ? 0 : 2;
         }
     }
     if (argc - optind != 3 || strcmp(argv[optind], "add") != 0) {
-        fprintf(stderr, "usage: antt gateway add CODE NAME [--rate PER_S] [--burst N] [--key KEY] [--curve-public KEY]\n");
+        s_gateway_usage();
         return 2;
     }
     if (curve && !antt_curve_key_valid(curve)) {
@@ -160,14 +170,14 @@ int cli_gateway(int argc, char **argv)
     PGconn *c = cli_connect(cfg);
     if (c == NULL)
         return 1;
-    const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst, curve};
+    const char *params[] = {argv[optind + 1], argv[optind + 2], hex, rate, burst, curve, may_import};
     PGresult *r = PQexecParams(c,
-                               "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, curve_public)"
-                               " VALUES ($1, $2, $3::bytea, $4, $5, $6)"
+                               "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, curve_public,"
+                               " may_import) VALUES ($1, $2, $3::bytea, $4, $5, $6, $7)"
                                " ON CONFLICT (code) DO UPDATE SET api_key_hash = EXCLUDED.api_key_hash,"
                                " name = EXCLUDED.name, rate_per_s = EXCLUDED.rate_per_s, burst = EXCLUDED.burst,"
-                               " curve_public = EXCLUDED.curve_public",
-                               6, NULL, params, NULL, NULL, 0);
+                               " curve_public = EXCLUDED.curve_public, may_import = EXCLUDED.may_import",
+                               7, NULL, params, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         fprintf(stderr, "antt: could not add gateway: %s", PQresultErrorMessage(r));

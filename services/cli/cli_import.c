@@ -1,10 +1,15 @@
 /* antt import FILE: bulk-loads historical incidents through intake's normal
- * path (the gateway ROUTER: durable, idempotent, classified, routed), then
- * records each row's status by the dispatchers' own triage function.
+ * path (the gateway ROUTER: durable, idempotent, routed), as history: each
+ * row's category, priority and status are facts (SubmitReport.imported),
+ * which classification records as they are instead of classifying the text.
+ * The API key must be a gateway's that may import (antt gateway add
+ * --import). Then it waits until every row is an incident and checks that
+ * each holds its row's category, priority and status.
  *
  * FILE is CSV with a header line, or JSON lines (one object per line), with
  * the fields occurred_at (ISO 8601 date-time or YYYY-MM-DD, required),
- * category (required), area_code and/or lat + lon (one required), status
+ * category (required), area_code and/or lat + lon (one required), priority
+ * (1-4 or P1-P4; default 3: a past crime reported after the fact), status
  * (new, acknowledged, resolved or rejected; default resolved), description
  * and address (optional). Every row is checked before anything is sent: one
  * bad row and nothing is imported. Each row's idempotency key is a hash of
@@ -24,7 +29,6 @@
 #include "antt/v1/report.pb-c.h"
 #include "antt_categories.h"
 #include "antt_config.h"
-#include "antt_crypto.h"
 #include "antt_util.h"
 #include "cli.h"
 
@@ -34,6 +38,7 @@ typedef struct i_row {
     int line;
     char key[80];       /* idempotency key */
     int64_t occurred_ms;
+    int priority;       /* 1..4 */
     char *category, *area, *status, *description, *address;
     int has_coords;
     double lat, lon;
@@ -104,8 +109,8 @@ static int s_parse_when(const char *s, int64_t *ms)
 
 /* Checks and keeps one row's fields; writes why into err and returns -1. */
 static int s_row_set(i_row_t *r, const char *occurred, const char *category, const char *area, const char *lat,
-                     const char *lon, const char *status, const char *description, const char *address, char *err,
-                     size_t errlen)
+                     const char *lon, const char *status, const char *description, const char *address,
+                     const char *priority, char *err, size_t errlen)
 {
     if (occurred == NULL || s_parse_when(occurred, &r->occurred_ms) != 0) {
         snprintf(err, errlen, "occurred_at must be an ISO 8601 date-time or YYYY-MM-DD");
@@ -137,6 +142,14 @@ static int s_row_set(i_row_t *r, const char *occurred, const char *category, con
         snprintf(err, errlen, "area_code or lat and lon is required");
         return -1;
     }
+    const char *pr = priority && *priority ? priority : "3";
+    if ((pr[0] == 'P' || pr[0] == 'p') && pr[1])
+        pr++;
+    if (pr[0] < '1' || pr[0] > '4' || pr[1] != '\0') {
+        snprintf(err, errlen, "priority must be 1, 2, 3 or 4 (or P1 to P4)");
+        return -1;
+    }
+    r->priority = pr[0] - '0';
     const char *st = status && *status ? status : "resolved";
     if (strcmp(st, "new") && strcmp(st, "acknowledged") && strcmp(st, "resolved") && strcmp(st, "rejected")) {
         snprintf(err, errlen, "status must be new, acknowledged, resolved or rejected");
@@ -238,20 +251,20 @@ static int s_read(const char *path, i_row_t **rows_out)
                 snprintf(err, sizeof(err), "not a JSON object: %s", je.text);
                 rc = -1;
             } else {
-                char b1[32], b2[32];
+                char b1[32], b2[32], b3[32];
                 rc = s_row_set(r, s_json_str(o, "occurred_at", NULL, 0), s_json_str(o, "category", NULL, 0),
                                s_json_str(o, "area_code", NULL, 0), s_json_str(o, "lat", b1, sizeof(b1)),
                                s_json_str(o, "lon", b2, sizeof(b2)), s_json_str(o, "status", NULL, 0),
-                               s_json_str(o, "description", NULL, 0), s_json_str(o, "address", NULL, 0), err,
-                               sizeof(err));
+                               s_json_str(o, "description", NULL, 0), s_json_str(o, "address", NULL, 0),
+                               s_json_str(o, "priority", b3, sizeof(b3)), err, sizeof(err));
             }
             json_decref(o);
         } else {
             char *v[16] = {0}, *copy = antt_xstrdup(line);
             int n = s_csv_split(copy, v, 16);
-            const char *val[9] = {0};
-            static const char *names[9] = {"occurred_at", "category",   "area_code", "lat", "lon",
-                                           "status",      "description", "address",  NULL};
+            const char *val[10] = {0};
+            static const char *names[10] = {"occurred_at", "category",    "area_code", "lat",      "lon",
+                                            "status",      "description", "address",   "priority", NULL};
             if (n != ncols) {
                 snprintf(err, sizeof(err), "%d fields where the header has %d", n, ncols);
                 rc = -1;
@@ -260,7 +273,8 @@ static int s_read(const char *path, i_row_t **rows_out)
                     for (int k = 0; names[k]; k++)
                         if (cols[c] && !strcmp(cols[c], names[k]))
                             val[k] = v[c];
-                rc = s_row_set(r, val[0], val[1], val[2], val[3], val[4], val[5], val[6], val[7], err, sizeof(err));
+                rc = s_row_set(r, val[0], val[1], val[2], val[3], val[4], val[5], val[6], val[7], val[8], err,
+                               sizeof(err));
             }
             free(copy);
         }
@@ -296,6 +310,12 @@ static int s_send(void *s, i_row_t *r, int idx, const char *api_key)
     m.idempotency_key = r->key;
     m.description = r->description;
     m.service_code = r->category;
+    /* history: the row's category, priority and status are facts */
+    m.has_imported = 1;
+    m.imported = 1;
+    m.has_imported_priority = 1;
+    m.imported_priority = (uint32_t)r->priority;
+    m.imported_status = r->status;
     m.has_occurred_at_ms = 1;
     m.occurred_at_ms = r->occurred_ms;
     loc.area_code = r->area;
@@ -385,6 +405,12 @@ static int s_submit_all(const antt_config_t *cfg, i_row_t *rows, int n, const ch
             row->retry_at_ms = antt_now_ms() + (r->retry_after_s ? r->retry_after_s * 1000 : 500);
             if (idx < next)
                 next = idx;
+        } else if (r->error_code && !strcmp(r->error_code, "import_not_allowed")) {
+            fprintf(stderr, "antt import: this API key's gateway may not import history; allow it with"
+                            " antt gateway add CODE NAME --import (import_not_allowed)\n");
+            ret = -1;
+            antt__v1__submit_reply__free_unpacked(r, NULL);
+            goto out;
         } else {
             fprintf(stderr, "antt import: line %d refused: %s (%s)\n", row->line, r->error ? r->error : "",
                     r->error_code ? r->error_code : "?");
@@ -400,70 +426,70 @@ out:
     return ret;
 }
 
-/* Waits for every report's incident, then brings each new incident to its
- * row's status by antt_triage (as the given dispatcher). */
-static int s_statuses(PGconn *c, i_row_t *rows, int n, const char *token)
+/* Waits (up to 120 s) until every accepted report is an incident, and checks
+ * that each incident holds its row's category, priority and status (one
+ * that does not was recorded otherwise, e.g. by an import before history was
+ * kept as fact). Returns 0 when all do. */
+static int s_confirm(PGconn *c, i_row_t *rows, int n)
 {
-    uint8_t hash[ANTT_HASH_BYTES];
-    antt_api_key_hash(token, strlen(token), hash);
-    int done = 0, failed = 0;
+    int done = 0, differ = 0;
     int64_t deadline = antt_now_ms() + 120000;
     while (done < n && antt_now_ms() < deadline) {
-        int progressed = 0;
-        for (int i = 0; i < n; i++) {
-            i_row_t *r = &rows[i];
-            if (r->state != 2)
-                continue;
-            const char *v[1] = {r->report_id};
-            PGresult *q = PQexecParams(c,
-                                       "SELECT i.id, i.status FROM incident_reports l JOIN incidents i ON i.id = l.incident_id"
-                                       " WHERE l.report_id = $1::uuid",
-                                       1, NULL, v, NULL, NULL, 0);
-            if (PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) != 1) {
-                PQclear(q);
-                continue; /* not classified yet */
-            }
-            char id[40];
-            snprintf(id, sizeof(id), "%s", PQgetvalue(q, 0, 0));
-            int fresh = !strcmp(PQgetvalue(q, 0, 1), "new");
+        /* the rows still waiting, a page at a time */
+        antt_buf_t ids;
+        antt_buf_init(&ids);
+        antt_buf_puts(&ids, "{");
+        int asked = 0;
+        for (int i = 0; i < n && asked < 1000; i++)
+            if (rows[i].state == 2)
+                antt_buf_printf(&ids, asked++ ? ",%s" : "%s", rows[i].report_id);
+        antt_buf_puts(&ids, "}");
+        const char *v[1] = {ids.data};
+        PGresult *q = PQexecParams(c,
+                                   "SELECT l.report_id, i.category, i.priority, i.status FROM incident_reports l"
+                                   " JOIN incidents i ON i.id = l.incident_id WHERE l.report_id = ANY($1::uuid[])",
+                                   1, NULL, v, NULL, NULL, 0);
+        antt_buf_cleanup(&ids);
+        if (PQresultStatus(q) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "antt import: could not read incidents: %s", PQresultErrorMessage(q));
             PQclear(q);
-            r->state = 3;
-            done++;
-            progressed = 1;
-            if (!fresh || !strcmp(r->status, "new"))
-                continue; /* already triaged (an earlier run) or meant to stay new */
-            static const char *steps_ack[] = {"acknowledge", NULL};
-            static const char *steps_res[] = {"resolve", NULL};
-            static const char *steps_rej[] = {"reject", NULL};
-            const char **steps = !strcmp(r->status, "acknowledged") ? steps_ack
-                                 : !strcmp(r->status, "resolved")   ? steps_res
-                                                                    : steps_rej;
-            for (int k = 0; steps[k]; k++) {
-                const char *args = !strcmp(steps[k], "resolve")  ? "{\"outcome\":\"imported\",\"note\":\"nhập từ số liệu cũ\"}"
-                                   : !strcmp(steps[k], "reject") ? "{\"outcome\":\"unfounded\",\"note\":\"nhập từ số liệu cũ\"}"
-                                                                 : "{}";
-                const char *tv[4] = {(const char *)hash, steps[k], id, args};
-                int lens[4] = {ANTT_HASH_BYTES, 0, 0, 0}, fmts[4] = {1, 0, 0, 0};
-                PGresult *t = PQexecParams(c, "SELECT count(*) FROM antt_triage($1::bytea, $2, $3::uuid, $4::jsonb)", 4,
-                                           NULL, tv, lens, fmts, 0);
-                if (PQresultStatus(t) != PGRES_TUPLES_OK) {
-                    const char *msg = PQresultErrorField(t, PG_DIAG_MESSAGE_PRIMARY);
-                    fprintf(stderr, "antt import: line %d: %s: %s\n", r->line, steps[k], msg ? msg : "failed");
-                    failed++;
+            return -1;
+        }
+        int got = PQntuples(q);
+        for (int k = 0; k < got; k++) {
+            const char *id = PQgetvalue(q, k, 0);
+            for (int i = 0; i < n; i++) {
+                i_row_t *r = &rows[i];
+                if (r->state != 2 || strcmp(r->report_id, id) != 0)
+                    continue;
+                r->state = 3;
+                done++;
+                const char *cat = PQgetvalue(q, k, 1), *st = PQgetvalue(q, k, 3);
+                int prio = atoi(PQgetvalue(q, k, 2));
+                if (strcmp(cat, r->category) || prio != r->priority || strcmp(st, r->status)) {
+                    fprintf(stderr, "antt import: line %d: the incident is %s P%d %s, not %s P%d %s\n", r->line, cat,
+                            prio, st, r->category, r->priority, r->status);
+                    differ++;
                 }
-                PQclear(t);
+                break;
             }
         }
-        if (!progressed && done < n) {
+        PQclear(q);
+        if (got == 0 && done < n) {
             struct timespec ts = {0, 100 * 1000 * 1000};
             nanosleep(&ts, NULL); /* polling the database for classification, with a deadline */
         }
     }
     if (done < n) {
-        fprintf(stderr, "antt import: %d report(s) not classified within 120 s; run the import again later\n", n - done);
+        fprintf(stderr, "antt import: %d report(s) not recorded as incidents within 120 s; run the import again later\n",
+                n - done);
         return -1;
     }
-    return failed ? -1 : 0;
+    if (differ) {
+        fprintf(stderr, "antt import: %d incident(s) differ from their rows\n", differ);
+        return -1;
+    }
+    return 0;
 }
 
 int cli_import(int argc, char **argv)
@@ -471,24 +497,31 @@ int cli_import(int argc, char **argv)
     static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
                                          {"zmq", required_argument, NULL, 'z'},
                                          {"token", required_argument, NULL, 't'},
+                                         {"no-wait", no_argument, NULL, 'n'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *key = getenv("ANTT_API_KEY"), *zep = NULL, *token = getenv("ANTT_TOKEN"), *cfgp = NULL;
-    int o;
+    const char *key = getenv("ANTT_API_KEY"), *zep = NULL, *cfgp = NULL;
+    int o, wait = 1;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (o) {
         case 'k': key = optarg; break;
         case 'z': zep = optarg; break;
-        case 't': token = optarg; break;
+        case 't': break; /* statuses no longer go through triage: accepted for old scripts */
+        case 'n': wait = 0; break;
         case 'c': cfgp = optarg; break;
         case 'h':
-            printf("usage: antt import FILE --key API_KEY [--token DISPATCHER_TOKEN] [--zmq ENDPOINT]\n"
+            printf("usage: antt import FILE --key API_KEY [--zmq ENDPOINT] [--no-wait]\n"
                    "FILE: CSV with a header, or JSON lines; fields occurred_at, category, area_code\n"
-                   "and/or lat + lon, status (new|acknowledged|resolved|rejected, default resolved),\n"
-                   "description, address. Reports go through intake's gateway socket; statuses are\n"
-                   "recorded by the dispatcher whose token is given (ANTT_TOKEN). Safe to run again.\n");
+                   "and/or lat + lon, priority (1-4 or P1-P4, default 3), status\n"
+                   "(new|acknowledged|resolved|rejected, default resolved), description, address.\n"
+                   "Rows are history: each incident gets exactly its row's category, priority and\n"
+                   "status (the text is not classified, no duplicates are merged). API_KEY is a\n"
+                   "gateway's allowed to import (antt gateway add CODE NAME --import). Reports go\n"
+                   "through intake's gateway socket; then the import waits until every row is an\n"
+                   "incident and checks it (db.conninfo), unless --no-wait. Safe to run again.\n"
+                   "(--token is accepted and ignored: statuses no longer need a dispatcher.)\n");
             return 0;
         default: return 2;
         }
@@ -501,26 +534,19 @@ int cli_import(int argc, char **argv)
     int n = s_read(argv[optind], &rows);
     if (n < 0)
         return 1;
-    int needs_token = 0;
-    for (int i = 0; i < n; i++)
-        needs_token |= strcmp(rows[i].status, "new") != 0;
     int ret = 1;
     antt_config_t *cfg = cli_config(cfgp);
     PGconn *c = NULL;
     if (cfg == NULL)
         goto out;
-    if (needs_token && (token == NULL || !*token)) {
-        fprintf(stderr, "antt import: rows with a status need --token (a dispatcher of their desks or above)\n");
-        goto out;
-    }
-    if (needs_token && (c = cli_connect(cfgp)) == NULL)
+    if (wait && (c = cli_connect(cfgp)) == NULL)
         goto out;
     if (zep == NULL)
         zep = antt_config_get(cfg, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
     if (s_submit_all(cfg, rows, n, zep, key) != 0)
         goto out;
     fprintf(stderr, "antt import: %d report(s) accepted\n", n);
-    if (needs_token && s_statuses(c, rows, n, token) != 0)
+    if (wait && s_confirm(c, rows, n) != 0)
         goto out;
     printf("imported %d incident(s) from %s\n", n, argv[optind]);
     ret = 0;

@@ -40,7 +40,31 @@ int antt_text_nfc(const char *s, size_t len, char **out, size_t *ncp)
     return 0;
 }
 
-char *antt_text_fold(const char *s, size_t len)
+/* A clause or sentence mark of the text, in the sense of antt_text_fold_clauses:
+ * 0 none, ',' a clause ends, '.' a sentence ends. prev and next are the
+ * neighbouring code points (0 at the ends): a dot or comma between digits
+ * belongs to a number. */
+static int s_mark(utf8proc_int32_t cp, utf8proc_int32_t prev, utf8proc_int32_t next)
+{
+    int digits = prev >= '0' && prev <= '9' && next >= '0' && next <= '9';
+    switch (cp) {
+    case '.':
+        return digits ? 0 : '.';
+    case ',':
+        return digits ? 0 : ',';
+    case '!': case '?': case '\n': case 0x2026: /* … */
+        return '.';
+    case ';': case ':': case '(': case ')':
+        return ',';
+    default:
+        return 0;
+    }
+}
+
+/* The folding of antt_text_fold; with marks, clause and sentence ends are
+ * kept as the words "," and "." (one per run of punctuation, the stronger
+ * wins, none at the ends). */
+static char *s_fold(const char *s, size_t len, int marks)
 {
     utf8proc_uint8_t *folded = NULL;
     utf8proc_ssize_t r =
@@ -48,9 +72,12 @@ char *antt_text_fold(const char *s, size_t len)
                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD);
     if (r < 0)
         return NULL;
-    char *out = antt_xmalloc((size_t)r + 1);
+    /* a mark takes at most 3 bytes (" , ") for a separator of at least 1 */
+    char *out = antt_xmalloc(3 * (size_t)r + 1);
     size_t o = 0;
     int space = 1; /* drop leading separators */
+    int pending = 0; /* a mark seen in the current run of separators */
+    utf8proc_int32_t prev = 0;
     utf8proc_ssize_t i = 0;
     while (i < r) {
         utf8proc_int32_t cp;
@@ -63,15 +90,31 @@ char *antt_text_fold(const char *s, size_t len)
         int word = (cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
                    (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
         if (word) {
+            if (pending && o > 0) {
+                out[o++] = (char)pending;
+                out[o++] = ' ';
+            }
+            pending = 0;
             utf8proc_uint8_t enc[4];
             utf8proc_ssize_t el = utf8proc_encode_char(cp, enc);
             memcpy(out + o, enc, (size_t)el);
             o += (size_t)el;
             space = 0;
-        } else if (!space) {
-            out[o++] = ' ';
-            space = 1;
+        } else {
+            if (marks) {
+                utf8proc_int32_t next = 0;
+                if (i + k < r)
+                    next = folded[i + k];
+                int m = s_mark(cp, prev, next);
+                if (m == '.' || (m == ',' && pending == 0))
+                    pending = m;
+            }
+            if (!space) {
+                out[o++] = ' ';
+                space = 1;
+            }
         }
+        prev = cp;
         i += k;
     }
     while (o > 0 && out[o - 1] == ' ')
@@ -79,4 +122,14 @@ char *antt_text_fold(const char *s, size_t len)
     out[o] = '\0';
     free(folded);
     return out;
+}
+
+char *antt_text_fold(const char *s, size_t len)
+{
+    return s_fold(s, len, 0);
+}
+
+char *antt_text_fold_clauses(const char *s, size_t len)
+{
+    return s_fold(s, len, 1);
 }

@@ -17,4 +17,12 @@ int antt_text_nfc(const char *s, size_t len, char **out, size_t *ncp);
  * space, trimmed. Returns a malloc'd string, or NULL for invalid UTF-8. */
 char *antt_text_fold(const char *s, size_t len);
 
+/* The same folding, keeping where clauses and sentences end as words of their
+ * own: "," after a clause (at , ; : ( )) and "." after a sentence (at . ! ? …
+ * and line ends); a dot or comma between digits is part of a number. A run of
+ * punctuation gives one mark (a sentence end wins); none leads or trails.
+ * "Cháy nhà! Không ai bị thương, may quá" -> "chay nha . khong ai bi thuong ,
+ * may qua". Returns a malloc'd string, or NULL for invalid UTF-8. */
+char *antt_text_fold_clauses(const char *s, size_t len);
+
 #endif

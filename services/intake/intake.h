@@ -49,6 +49,7 @@ typedef struct intake_s {
     antt_metric_t *m_pushed;           /* pushed on the fast path */
     antt_metric_t *m_push_dropped;     /* push refused (HWM, no peer) */
     antt_metric_t *m_redriven;         /* pushed by re-drive */
+    antt_metric_t *m_emergency;        /* answers with an emergency notice */
 } intake_t;
 
 /* How to answer the gateway that sent a report. */
@@ -61,9 +62,12 @@ typedef struct intake_reply_s {
     zmq_msg_t env[ANTT_BUS_MAX_FRAMES]; /* ZeroMQ envelope (routing frames) */
     size_t nenv;                  /* envelope frames */
     uint64_t start_ns;            /* receive time, for latency */
+    unsigned emergency;           /* ANTT_DANGER_* services the text calls for, 0 none */
+    const char *notice;           /* what to tell the resident then (static), or NULL */
 } intake_reply_t;
 
-/* Answers. Both free reply. */
+/* Answers. Both free reply. Both carry reply->notice when it is set: an
+ * emergency is told at once, whatever became of the report. */
 void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed);
 /* status: HTTP status (400, 403, 404, 413, 429, 503); retry_after_s for 429 and 503. */
 void intake_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
@@ -78,10 +82,14 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
 
 /* Registers the Open311 routes (intake_open311.c). */
 void intake_open311_register(intake_t *in);
-/* Answers an Open311 HTTP reply (intake_open311.c). */
-void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed);
+/* Answers an Open311 HTTP reply (intake_open311.c). notice (NULL: none)
+ * and emergency (its services) go with it. */
+void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed, const char *notice,
+                             unsigned emergency);
 void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
                           int retry_after_s);
+void intake_open311_error_notice(antt_http_req_t *req, int status, const char *code, const char *message,
+                                 int retry_after_s, const char *notice, unsigned emergency);
 /* The ZeroMQ gateway protocol (intake_zmq.c). */
 void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg);
 /* The fields of a SubmitReport as intake_validate takes them (borrowed from

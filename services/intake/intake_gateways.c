@@ -56,6 +56,7 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
         gw[i].rate_per_s = atof(PQgetvalue(gr, (int)i, 3));
         gw[i].burst = atof(PQgetvalue(gr, (int)i, 4));
         gw[i].active = PQgetvalue(gr, (int)i, 5)[0] == 't';
+        gw[i].may_import = PQgetvalue(gr, (int)i, 7)[0] == 't';
         for (size_t k = 0; k < g->ngw; k++)
             if (g->gw[k].id == gw[i].id)
                 gw[i].bucket = g->gw[k].bucket;
@@ -95,8 +96,8 @@ static void s_load(intake_gateways_t *g)
         return;
     antt_db_job_t *job = antt_db_job_new(s_on_load, g);
     antt_db_job_add(job,
-                    "SELECT id, code, encode(api_key_hash, 'hex'), rate_per_s, burst, active, curve_public"
-                    " FROM gateways",
+                    "SELECT id, code, encode(api_key_hash, 'hex'), rate_per_s, burst, active, curve_public,"
+                    " may_import FROM gateways",
                     0, NULL, NULL, NULL);
     antt_db_job_add(job,
                     "SELECT code FROM areas WHERE valid_to IS NULL OR valid_to > current_date",

@@ -20,6 +20,7 @@ typedef struct intake_gateway_s {
     double rate_per_s;                  /* sustained submissions per second */
     double burst;                       /* bucket size */
     int active;                         /* may submit */
+    int may_import;                     /* may submit imported history (gateways.may_import) */
     intake_bucket_t bucket;             /* survives refreshes */
 } intake_gateway_t;
 

@@ -126,6 +126,8 @@ int intake_main(int argc, char **argv)
                                               NULL, antt_latency_buckets, antt_latency_nbuckets);
     in.m_pushed = antt_metrics_counter("antt_intake_pushed_total", "Reports pushed to classification", "path=\"fast\"");
     in.m_redriven = antt_metrics_counter("antt_intake_pushed_total", "Reports pushed to classification", "path=\"redrive\"");
+    in.m_emergency = antt_metrics_counter("antt_intake_emergency_notices_total",
+                                          "Answers that told the resident to call 113, 114 or 115", NULL);
     in.m_push_dropped = antt_metrics_counter("antt_intake_push_deferred_total",
                                              "Pushes refused (no worker or queue full), left to the re-drive", NULL);
 

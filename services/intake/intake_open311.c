@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "antt_categories.h"
+#include "antt_danger.h"
 #include "antt_form.h"
 #include "antt_log.h"
 #include "intake.h"
@@ -35,8 +36,19 @@ static void s_json(antt_http_req_t *req, int status, json_t *doc)
     json_decref(doc);
 }
 
-void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
-                          int retry_after_s)
+/* ["113", ...]: the numbers of an emergency notice (antt extension). */
+static json_t *s_numbers(unsigned emergency)
+{
+    const char *num[3];
+    size_t n = antt_danger_numbers(emergency, num);
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(num[i]));
+    return a;
+}
+
+void intake_open311_error_notice(antt_http_req_t *req, int status, const char *code, const char *message,
+                                 int retry_after_s, const char *notice, unsigned emergency)
 {
     if (retry_after_s > 0) {
         char v[16];
@@ -44,16 +56,32 @@ void intake_open311_error(antt_http_req_t *req, int status, const char *code, co
         antt_http_add_header(req, "Retry-After", v);
     }
     json_t *e = json_pack("{s:i,s:s,s:s}", "code", status, "description", message, "error_code", code);
+    if (notice) {
+        /* not stored, but whoever is in danger must still be told */
+        json_object_set_new(e, "service_notice", json_string(notice));
+        json_object_set_new(e, "emergency_numbers", s_numbers(emergency));
+    }
     s_json(req, status, json_pack("[o]", e));
 }
 
-void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed)
+void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
+                          int retry_after_s)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:n}", "service_request_id", report_id, "token", report_id,
-                          "service_notice",
-                          replayed ? "already received: this is the earlier request"
-                                   : "received; a dispatcher will be notified",
-                          "account_id");
+    intake_open311_error_notice(req, status, code, message, retry_after_s, NULL, 0);
+}
+
+void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed, const char *notice,
+                             unsigned emergency)
+{
+    /* the spec's service_notice is what the resident reads: an emergency
+     * notice when the text shows one (first), and how the request stands */
+    const char *state = replayed ? "already received: this is the earlier request"
+                                 : "received; a dispatcher will be notified";
+    char *both = notice && replayed ? antt_xasprintf("%s (%s)", notice, state) : NULL;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:n,s:o}", "service_request_id", report_id, "token", report_id,
+                          "service_notice", both ? both : notice ? notice : state, "account_id",
+                          "emergency_numbers", s_numbers(notice ? emergency : 0));
+    free(both);
     s_json(req, replayed ? 200 : 201, json_pack("[o]", o));
 }
 
@@ -249,6 +277,20 @@ static void s_post_request(intake_t *in, antt_http_req_t *req)
     bad |= s_field(&f, "email", &input.email, NULL);
     bad |= s_field(&f, "language", &input.language, NULL);
     bad |= s_collect_media(&f);
+    /* imported history is taken over ZeroMQ only (antt import): a field that
+     * would make a fact of the resident's word is refused, not ignored */
+    static const char *const import_fields[] = {"imported", "imported_priority", "imported_status"};
+    int import_given = 0;
+    for (size_t i = 0; i < ANTT_ARRAY_SIZE(import_fields); i++)
+        import_given |= f.json ? json_object_get(f.json, import_fields[i]) != NULL
+                               : antt_form_count(&f.form, import_fields[i]) > 0;
+    if (import_given && !bad) {
+        antt_form_cleanup(&f.form);
+        json_decref(f.json);
+        intake_reply_error(reply, 400, "import_not_supported",
+                           "imported history is accepted over ZeroMQ only (antt import)", 0);
+        return;
+    }
     if (bad) {
         antt_form_cleanup(&f.form);
         json_decref(f.json);
@@ -290,21 +332,43 @@ typedef struct s_get {
     int token;              /* tokens/{token}.json */
 } s_get_t;
 
+/* The request's service_code is the resident's choice when there is one
+ * (the report keeps it), else the incident's category. */
 static const char S_LIST_SQL[] =
-    "SELECT r.id, coalesce(i.category, r.service_code),"
+    "SELECT r.id, coalesce(r.service_code, i.category),"
     "  to_char(r.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  to_char(coalesce(i.updated_at, r.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  r.description, r.address, r.lat, r.lon, r.media_urls[1], i.status, i.area_code,"
-    "  antt_status_note(i.status)"
+    "  antt_status_note(i.status), r.emergency_services, i.priority, r.language,"
+    "  r.imported_status IS NOT NULL, i.category"
     " FROM reports r"
     " LEFT JOIN incident_reports ir ON ir.report_id = r.id"
     " LEFT JOIN incidents i ON i.id = ir.incident_id"
     " WHERE r.gateway_id = $1 AND r.received_at >= $2::timestamptz AND r.received_at < $3::timestamptz"
     "  AND ($4::uuid[] IS NULL OR r.id = ANY($4::uuid[]))"
-    "  AND ($5::text[] IS NULL OR coalesce(i.category, r.service_code) = ANY($5::text[]))"
+    "  AND ($5::text[] IS NULL OR coalesce(r.service_code, i.category) = ANY($5::text[]))"
     "  AND ($6::text IS NULL OR (CASE WHEN i.status IN ('resolved', 'rejected', 'merged')"
     "       THEN 'closed' ELSE 'open' END) = $6)"
     " ORDER BY r.received_at DESC LIMIT 1000";
+
+/* An open request's emergency notice: the one its POST reply gave, or, when
+ * its text showed none but its incident is P1, the one for its category
+ * (the resident polling for the status still learns whom to call). Imported
+ * history has none. */
+static const char *s_request_notice(PGresult *res, int i)
+{
+    if (PQgetvalue(res, i, 15)[0] == 't')
+        return NULL;
+    unsigned em = PQgetisnull(res, i, 12) ? 0 : (unsigned)atoi(PQgetvalue(res, i, 12));
+    if (em == 0 && !PQgetisnull(res, i, 13) && atoi(PQgetvalue(res, i, 13)) == 1)
+        em = antt_danger_for_category(PQgetvalue(res, i, 16));
+    if (em == 0)
+        return NULL;
+    const char *text = PQgetvalue(res, i, 4);
+    antt_danger_t d;
+    antt_danger_scan(text, strlen(text), &d); /* only to speak the resident's language */
+    return antt_danger_notice(em, PQgetisnull(res, i, 14) ? NULL : PQgetvalue(res, i, 14), d.english);
+}
 
 static void s_on_list(antt_db_job_t *job, int status, void *arg)
 {
@@ -348,6 +412,8 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
         }
         json_object_set_new(o, "media_url",
                             PQgetisnull(res, i, 8) ? json_null() : json_string(PQgetvalue(res, i, 8)));
+        const char *notice = closed ? NULL : s_request_notice(res, i);
+        json_object_set_new(o, "service_notice", notice ? json_string(notice) : json_null());
         json_array_append_new(arr, o);
     }
     s_json(g->req, 200, arr);

@@ -46,6 +46,14 @@ void intake_push_report(intake_t *in, const intake_report_t *r, int contact_give
     m.has_attempt = 1;
     m.attempt = attempt;
     m.language = r->language;
+    if (r->imported_status) {
+        /* history: the classification is given, not decided */
+        m.has_imported = 1;
+        m.imported = 1;
+        m.has_imported_priority = 1;
+        m.imported_priority = (uint32_t)r->imported_priority;
+        m.imported_status = r->imported_status;
+    }
     int rc = antt_bus_send_pb(in->push, &m.base, 0);
     if (rc != 0) {
         /* no worker or queue full: the re-drive will bring it later */
@@ -72,7 +80,7 @@ static const char S_REDRIVE_SQL[] =
     " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
     "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
     "   r.lat, r.lon, r.area_code, r.address, to_json(r.media_urls), r.contact_sealed IS NOT NULL,"
-    "   r.language, upd.attempts"
+    "   r.language, upd.attempts, r.imported_priority, r.imported_status"
     " FROM upd JOIN reports r ON r.id = upd.report_id AND r.received_at = upd.received_at"
     " JOIN gateways g ON g.id = r.gateway_id";
 
@@ -150,6 +158,10 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
         int contact = PQgetvalue(res, i, 11)[0] == 't';
         r.language = s_opt(res, i, 12);
         uint32_t attempt = (uint32_t)atoi(PQgetvalue(res, i, 13));
+        if (!PQgetisnull(res, i, 15)) {
+            r.imported_priority = atoi(PQgetvalue(res, i, 14));
+            r.imported_status = s_opt(res, i, 15);
+        }
         intake_push_report(in, &r, contact, attempt);
         intake_report_cleanup(&r);
     }

@@ -135,6 +135,34 @@ out:
     return rc;
 }
 
+/* Imported history: every fact given, and nothing half. */
+static int s_import(const intake_input_t *in, intake_report_t *out, intake_error_t *err)
+{
+    static const char *const statuses[] = {"new", "acknowledged", "resolved", "rejected"};
+    if (!in->import_given)
+        return 0;
+    if (!in->imported)
+        return s_fail(err, "incomplete_import",
+                      "imported_priority and imported_status are only taken with imported = true");
+    if (out->service_code == NULL)
+        return s_fail(err, "missing_service_code", "imported history needs its category as service_code");
+    if (!in->has_imported_priority || in->imported_priority < 1 || in->imported_priority > 4)
+        return s_fail(err, "invalid_imported_priority", "imported_priority must be 1, 2, 3 or 4 (P1..P4)");
+    const char *st = in->imported_status;
+    for (size_t i = 0; st && i < ANTT_ARRAY_SIZE(statuses); i++)
+        if (!strcmp(st, statuses[i])) {
+            out->imported_priority = (int)in->imported_priority;
+            out->imported_status = antt_xstrdup(st);
+            break;
+        }
+    if (out->imported_status == NULL)
+        return s_fail(err, "invalid_imported_status",
+                      "imported_status must be new, acknowledged, resolved or rejected");
+    if (!out->has_occurred)
+        return s_fail(err, "missing_occurred_datetime", "imported history needs the time it occurred");
+    return 0;
+}
+
 int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t now_ms,
                     intake_report_t *out, intake_error_t *err)
 {
@@ -246,6 +274,8 @@ int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t
         out->language = antt_xstrdup(in->language);
     }
 
+    if ((rc = s_import(in, out, err)) != 0)
+        return rc;
     return s_contact(in, keys, out, err);
 }
 
@@ -262,6 +292,7 @@ void intake_report_cleanup(intake_report_t *r)
     free(r->media_urls);
     free(r->language);
     free(r->contact_sealed);
+    free(r->imported_status);
     memset(r, 0, sizeof(*r));
 }
 
@@ -276,6 +307,7 @@ intake_report_t *intake_report_dup(const intake_report_t *src)
     r->area_code = antt_xstrdup(src->area_code);
     r->address = antt_xstrdup(src->address);
     r->language = antt_xstrdup(src->language);
+    r->imported_status = antt_xstrdup(src->imported_status);
     if (src->nmedia) {
         r->media_urls = antt_xcalloc(src->nmedia, sizeof(char *));
         for (size_t i = 0; i < src->nmedia; i++)

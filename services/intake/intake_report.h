@@ -38,6 +38,11 @@ typedef struct intake_input_s {
     size_t nmedia;
     const char *name, *phone, *email;
     const char *language;
+    int import_given;                /* any of the three below was sent */
+    int imported;                    /* the report is imported history */
+    int has_imported_priority;
+    uint32_t imported_priority;      /* 1..4 */
+    const char *imported_status;     /* new, acknowledged, resolved, rejected */
 } intake_input_t;
 
 /* A validated report, owned by whoever holds it. */
@@ -62,6 +67,9 @@ typedef struct intake_report_s {
     size_t contact_sealed_len;     /* bytes */
     int has_reporter;              /* reporter_hash is set (a phone was given) */
     uint8_t reporter_hash[ANTT_HASH_BYTES]; /* keyed hash of the normalized phone */
+    int imported_priority;         /* imported history: its priority (1..4), else 0 */
+    char *imported_status;         /* imported history: its status, else NULL */
+    unsigned emergency;            /* ANTT_DANGER_* services the reply named, 0 none */
 } intake_report_t;
 
 /* Why an input was refused: a stable code and a human sentence. */
@@ -77,7 +85,10 @@ typedef struct intake_keys_s {
 
 /* Validates in and fills *out (zeroed first; free with intake_report_free
  * even on failure). now_ms is the receive time. Returns 0, or -EINVAL with
- * err filled. Never keeps the plain phone, name or email. */
+ * err filled. Never keeps the plain phone, name or email. Imported history
+ * (in->import_given) must say imported, service_code, a priority 1..4, a
+ * status and when it occurred; whether the gateway may import at all is the
+ * caller's check. */
 int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t now_ms,
                     intake_report_t *out, intake_error_t *err);
 /* Frees what a report owns (not the struct itself). */

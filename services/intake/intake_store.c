@@ -21,7 +21,7 @@ static const char S_INSERT_SQL[] =
     "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
     "    ord int, id uuid, recv bigint, gw int, key text, occ bigint, descr text, svc text,"
     "    lat float8, lon float8, area text, addr text, media text[], lang text, contact text,"
-    "    rhash text)),"
+    "    rhash text, iprio smallint, istat text, emerg smallint)),"
     " keys AS ("
     "  INSERT INTO report_keys (gateway_id, idempotency_key, report_id, received_at)"
     "  SELECT gw, key, id, to_timestamp(recv / 1000.0) FROM input"
@@ -29,10 +29,10 @@ static const char S_INSERT_SQL[] =
     " rep AS ("
     "  INSERT INTO reports (id, received_at, gateway_id, idempotency_key, occurred_at,"
     "    description, service_code, lat, lon, area_code, address, media_urls, language,"
-    "    contact_sealed, reporter_hash)"
+    "    contact_sealed, reporter_hash, imported_priority, imported_status, emergency_services)"
     "  SELECT i.id, to_timestamp(i.recv / 1000.0), i.gw, i.key, to_timestamp(i.occ / 1000.0),"
     "    i.descr, i.svc, i.lat, i.lon, i.area, i.addr, coalesce(i.media, '{}'), i.lang,"
-    "    decode(i.contact, 'base64'), decode(i.rhash, 'hex')"
+    "    decode(i.contact, 'base64'), decode(i.rhash, 'hex'), i.iprio, i.istat, i.emerg"
     "  FROM input i JOIN keys k ON k.report_id = i.id RETURNING id, received_at),"
     " q AS ("
     "  INSERT INTO report_queue (report_id, received_at, next_attempt_at)"
@@ -177,6 +177,12 @@ static void s_append_row(antt_buf_t *j, int ord, const intake_report_t *r)
         sodium_bin2hex(hex, sizeof(hex), r->reporter_hash, ANTT_HASH_BYTES);
         antt_buf_printf(j, ",\"rhash\":\"%s\"", hex);
     }
+    if (r->imported_status) {
+        antt_buf_printf(j, ",\"iprio\":%d,\"istat\":", r->imported_priority);
+        antt_json_cstr(j, r->imported_status);
+    }
+    if (r->emergency)
+        antt_buf_printf(j, ",\"emerg\":%u", r->emergency);
     antt_buf_puts(j, "}");
 }
 

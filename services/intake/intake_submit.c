@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_danger.h"
 #include "antt_log.h"
 #include "intake.h"
 
@@ -14,7 +15,7 @@ void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t recei
     antt_metric_inc(in->m_accepted);
     antt_metric_observe(in->m_ack_seconds, (double)(antt_mono_ns() - reply->start_ns) / 1e9);
     if (reply->via == INTAKE_VIA_HTTP)
-        intake_open311_reply_ok(reply->req, report_id, replayed);
+        intake_open311_reply_ok(reply->req, report_id, replayed, reply->notice, reply->emergency);
     else
         intake_zmq_reply(reply, 0, report_id, received_ms, replayed, NULL, NULL, 0);
     free(reply);
@@ -31,7 +32,8 @@ void intake_reply_error(intake_reply_t *reply, int status, const char *code, con
     else
         antt_metric_inc(in->m_rejected);
     if (reply->via == INTAKE_VIA_HTTP)
-        intake_open311_error(reply->req, status, code, message, retry_after_s);
+        intake_open311_error_notice(reply->req, status, code, message, retry_after_s, reply->notice,
+                                    reply->emergency);
     else
         intake_zmq_reply(reply, status, NULL, 0, 0, code, message, retry_after_s);
     free(reply);
@@ -80,6 +82,23 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
                            "api_key belongs to another gateway than this connection's key", 0);
         return;
     }
+    if (input->import_given && !gw->may_import) {
+        /* history is taken as fact: only from a gateway trusted with it */
+        intake_reply_error(reply, 403, "import_not_allowed",
+                           "this gateway may not submit imported history (antt gateway add CODE NAME --import)", 0);
+        return;
+    }
+    if (!input->import_given && input->description) {
+        /* a resident in danger is told whom to call before anything else can
+         * fail (a quota, a bad field, the database); history is not scanned */
+        antt_danger_t d;
+        if (antt_danger_scan(input->description, input->description_len, &d) > 0) {
+            reply->emergency = d.mask;
+            reply->notice = antt_danger_notice(d.mask, input->language, d.english);
+            antt_metric_inc(in->m_emergency);
+            ANTT_LOG(ANTT_INFO, "emergency notice gateway=%s services=%u cue=%s", gw->code, d.mask, d.cues[0]);
+        }
+    }
     int wait = intake_bucket_take(&gw->bucket, gw->rate_per_s, gw->burst, now);
     if (wait > 0) {
         intake_reply_error(reply, 429, "gateway_rate_limited",
@@ -110,6 +129,7 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
     }
     tmp.gateway_id = gw->id;
     tmp.gateway_code = antt_xstrdup(gw->code);
+    tmp.emergency = reply->emergency;
     intake_report_t *r = antt_xmalloc(sizeof(*r));
     *r = tmp;
     intake_store_submit(in->store, r, s_on_stored, reply);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "antt/v1/report.pb-c.h"
+#include "antt_danger.h"
 #include "antt_log.h"
 #include "intake.h"
 
@@ -39,6 +40,12 @@ void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, 
     if (retry_after_s > 0) {
         rep.has_retry_after_s = 1;
         rep.retry_after_s = (uint32_t)retry_after_s;
+    }
+    const char *numbers[3];
+    if (reply->notice) {
+        rep.emergency_notice = (char *)reply->notice;
+        rep.n_emergency_numbers = antt_danger_numbers(reply->emergency, numbers);
+        rep.emergency_numbers = (char **)numbers;
     }
     size_t i = 0;
     int rc = 0;
@@ -92,6 +99,11 @@ int intake_input_from_pb(const Antt__V1__SubmitReport *m, intake_input_t *in, co
         in->email = m->contact->email;
     }
     in->language = m->language;
+    in->import_given = (m->has_imported && m->imported) || m->has_imported_priority || m->imported_status;
+    in->imported = m->has_imported && m->imported;
+    in->has_imported_priority = m->has_imported_priority;
+    in->imported_priority = m->imported_priority;
+    in->imported_status = m->imported_status;
     return 0;
 }
 

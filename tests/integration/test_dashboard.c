@@ -63,8 +63,9 @@ static int s_setup(void **state)
     (void)state;
     E.conninfo = at_db_create("t_dashboard");
     E.db = at_db_connect(E.conninfo);
-    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
+    /* the app also imports the past years (test_import): it may */
+    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, may_import) VALUES"
+                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000, true)");
     at_stack_init(&E.st, E.conninfo);
     if (at_stack_start_all(&E.st) != 0)
         return -1;
@@ -227,7 +228,7 @@ static void s_write(const char *name, const char *text, char *path, size_t len)
     fclose(f);
 }
 
-/* antt import: past years through intake's path, statuses by triage, bad
+/* antt import: past years through intake's path, statuses as given, bad
  * files refused whole, a second run creating nothing. */
 static void test_import(void **state)
 {
