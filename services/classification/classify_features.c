@@ -11,11 +11,14 @@
  * The rule layer adds its cues as features: each phrase that fired (a
  * negated one as a feature of its own), the rule votes per category and per
  * priority, and whether a danger cue (a [priority P1] phrase: someone hurt, a
- * weapon, fire, "cứu") fired. The model learns how far to trust each. */
+ * weapon, fire, "cứu") fired; and the emergency cues of antt_danger (the ones
+ * intake tells residents to call 113/114/115 by), counted, or suppressed as
+ * negated, over or past. The model learns how far to trust each. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_danger.h"
 #include "antt_util.h"
 #include "classify_int.h"
 
@@ -105,6 +108,36 @@ static void s_fired(classify_t *c, const classify_phrase_t *p, size_t tok)
     c->fired[c->nfired++] = (classify_fired_t){p, tok};
 }
 
+/* The phrases that longest-first matching hides (a shorter phrase at a
+ * position, a phrase starting inside a longer one: "chồng lao vào đánh vợ"
+ * holds both a cue ending in "đánh" and "đánh vợ"), as features of their
+ * own, without votes. */
+static void s_shadowed(classify_t *c, int kind)
+{
+    const classify_table_t *t = &c->rules->tables[kind];
+    char key[512];
+    for (size_t i = 0; i < c->tok.n; i++) {
+        if (c->mark[i] & S_NEGATED)
+            continue;
+        size_t kl = 0;
+        for (size_t l = 0; l < CLASSIFY_MAX_PHRASE && i + l < c->tok.n; l++) {
+            const char *w = c->tok.tok[i + l];
+            size_t wl = strlen(w);
+            if ((w[0] == ',' && wl == 1) || kl + wl + 2 > sizeof(key))
+                break;
+            if (l)
+                key[kl++] = ' ';
+            memcpy(key + kl, w, wl);
+            kl += wl;
+            const classify_phrase_t *p = classify_table_find(t, key, kl);
+            if (p == NULL)
+                break;
+            if (p->nhits > 0 && c->seen[p->id] != c->gen)
+                s_add(c, classify_hash(p->key, strlen(p->key), S_SEED_RULE + 100), 1.0f, CLASSIFY_SRC_RULE, p->id);
+        }
+    }
+}
+
 /* Finds every phrase of kind in the text, each once: its weights go to
  * score[], it becomes a feature (a negated one a feature of its own), and a
  * [priority P1] phrase is a danger cue. */
@@ -139,12 +172,12 @@ static void s_vote(classify_t *c, int kind, double *score, int offset, classify_
 static void s_text_features(classify_t *c)
 {
     size_t start = c->nfeat;
-    uint64_t prev = 0;
+    uint64_t prev = 0, prev2 = 0;
     for (size_t i = 0; i < c->tok.n; i++) {
         const char *w = c->tok.tok[i];
         size_t wl = strlen(w);
         if (w[0] == ',' && wl == 1) {
-            prev = 0;
+            prev = prev2 = 0;
             continue;
         }
         uint64_t h = classify_hash(w, wl, S_SEED_WORD);
@@ -152,6 +185,10 @@ static void s_text_features(classify_t *c)
         if (prev)
             s_add(c, (prev * 0x9e3779b97f4a7c15ULL) ^ (h + S_SEED_BIGRAM), 1.0f, CLASSIFY_SRC_BIGRAM,
                   (int32_t)i - 1);
+        if (prev2) /* and with one word between: "chồng ... đánh", "bị ... giật" */
+            s_add(c, (prev2 * 0xc2b2ae3d27d4eb4fULL) ^ (h + S_SEED_BIGRAM + 7), 1.0f, CLASSIFY_SRC_BIGRAM,
+                  (int32_t)i - 1);
+        prev2 = prev;
         prev = h;
         /* character n-grams of "^word$" (n = 3..5), for words of 2 or more bytes */
         if (wl < 2 || wl > 40)
@@ -161,9 +198,7 @@ static void s_text_features(classify_t *c)
         memcpy(g + 1, w, wl);
         g[wl + 1] = '$';
         size_t gl = wl + 2;
-        static int nograms = -1; /* EXPERIMENT */
-        if (nograms < 0) nograms = getenv("NOGRAMS") != NULL;
-        for (size_t n = 3; n <= 5 && !nograms; n++)
+        for (size_t n = 3; n <= 5; n++)
             for (size_t k = 0; k + n <= gl; k++) {
                 if (n == gl)
                     break; /* the whole "^word$" is the word feature already */
@@ -202,12 +237,10 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
     memset(c->rprio, 0, sizeof(c->rprio));
     s_mark(c);
     s_text_features(c);
-    size_t ntext = c->nfeat;
     s_vote(c, CLASSIFY_K_CAT, c->rcat, 0, out, explain);
     s_vote(c, CLASSIFY_K_PRIO, c->rprio, 1, out, explain);
-    static int norules = -1; /* EXPERIMENT */
-    if (norules < 0) norules = getenv("NORULES") != NULL;
-    if (norules) { c->nfeat = ntext; memset(c->rcat, 0, sizeof(c->rcat)); memset(c->rprio, 0, sizeof(c->rprio)); }
+    s_shadowed(c, CLASSIFY_K_CAT);
+    s_shadowed(c, CLASSIFY_K_PRIO);
     /* the rule layer's verdicts, scaled so that a deciding term (weight 3-4) is about 1 */
     for (int k = 0; k < CLASSIFY_NCAT; k++)
         if (c->rcat[k] != 0)
@@ -219,6 +252,22 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
             s_add(c, classify_hash((const char *)&key, sizeof(key), S_SEED_VOTE), (float)(c->rprio[k] / 4.0),
                   CLASSIFY_SRC_VOTE, CLASSIFY_NCAT + k);
         }
+    /* the emergency cues intake tells residents by (antt_danger): each that
+     * counts, each that is negated, over or past, and the services named */
+    antt_danger_t dg;
+    if (antt_danger_scan(text, len, &dg) > 0 || dg.nsuppressed > 0) {
+        for (int k = 0; k < dg.ncues; k++)
+            s_add(c, classify_hash(dg.cues[k], strlen(dg.cues[k]), S_SEED_DANGER), 1.0f, CLASSIFY_SRC_DANGER, 0);
+        for (int k = 0; k < dg.nsuppressed; k++)
+            s_add(c, classify_hash(dg.suppressed[k], strlen(dg.suppressed[k]), S_SEED_DANGER + 1), 1.0f,
+                  CLASSIFY_SRC_DANGER, 1);
+        for (unsigned bit = 1; bit <= ANTT_DANGER_ALL; bit <<= 1)
+            if (dg.mask & bit)
+                s_add(c, classify_hash((const char *)&bit, sizeof(bit), S_SEED_DANGER + 2), 1.0f,
+                      CLASSIFY_SRC_DANGER, 2);
+        if (dg.mask)
+            c->danger |= CLASSIFY_DANGER_ANY;
+    }
     if (c->danger) {
         int key = 1;
         s_add(c, classify_hash((const char *)&key, sizeof(key), S_SEED_DANGER), 1.0f, CLASSIFY_SRC_DANGER, 0);

@@ -26,16 +26,17 @@
 #include "antt_util.h"
 #include "classify_int.h"
 
-static double S_LR0 = 0.6, S_L2 = 2e-5, S_DECAY = 0.6; /* EXPERIMENT */
+#define S_LR0 0.6      /* first step */
+#define S_DECAY 0.6    /* the step of pass e is S_LR0 / (1 + S_DECAY e) */
+#define S_L2 3e-4      /* weight decay per example and pass */
+#define S_P1_WEIGHT 3  /* a P1 example's pull on the priority head */
+#define S_TEXT_SCALE 10 /* length of the text features' vector */
 
 void classify_train_defaults(classify_train_opts_t *o)
 {
-    if (getenv("LR0")) S_LR0 = atof(getenv("LR0"));
-    if (getenv("L2")) S_L2 = atof(getenv("L2"));
-    if (getenv("DECAY")) S_DECAY = atof(getenv("DECAY"));
-    o->epochs = getenv("EPOCHS") ? atoi(getenv("EPOCHS")) : 14;
+    o->epochs = 14;
     o->folds = 5;
-    o->p1_recall = getenv("P1R") ? atof(getenv("P1R")) : 0.985;
+    o->p1_recall = 0.975;
     o->seed = 20261201;
 }
 
@@ -142,13 +143,8 @@ static void s_idf(classify_model_t *m, const s_data_t *d, const size_t *idx, siz
 static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n, int epochs, uint64_t seed)
 {
     s_idf(m, d, idx, n);
-    static double tscale = -1; /* EXPERIMENT */
-    if (tscale < 0) tscale = getenv("TSCALE") ? atof(getenv("TSCALE")) : 3.0;
-    m->text_scale = (float)tscale;
+    m->text_scale = S_TEXT_SCALE;
     uint64_t x = seed * 2654435761ULL + 88172645463325252ULL;
-    static int use_avg = -1; /* EXPERIMENT */
-    if (use_avg < 0) use_avg = getenv("AVG") != NULL;
-    classify_model_t *avg = use_avg ? classify_model_alloc(m->hash_bits) : NULL;
     for (int e = 0; e < epochs; e++) {
         for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
             size_t j = (size_t)(s_rand(&x) % i);
@@ -169,11 +165,9 @@ static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n,
             g[ex->category] -= 1.0;
             g[CLASSIFY_NCAT + ex->priority - 1] -= 1.0;
             /* a missed P1 costs more: its examples pull harder on the priority head */
-            static double p1w = -1; /* EXPERIMENT */
-            if (p1w < 0) p1w = getenv("P1W") ? atof(getenv("P1W")) : 1.5;
             if (ex->priority == 1)
                 for (int c = CLASSIFY_NCAT; c < CLASSIFY_NCLS; c++)
-                    g[c] *= p1w;
+                    g[c] *= S_P1_WEIGHT;
             double norm = classify_model_text_norm(m, d->f + d->off[i], d->off[i + 1] - d->off[i]);
             for (size_t f = d->off[i]; f < d->off[i + 1]; f++) {
                 float *w = m->w + (size_t)d->f[f].idx * CLASSIFY_NCLS;
@@ -194,26 +188,6 @@ static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n,
         size_t all = ((size_t)1 << m->hash_bits) * CLASSIFY_NCLS;
         for (size_t i = 0; i < all; i++)
             m->w[i] *= keep;
-        if (avg) {
-            for (size_t i = 0; i < all; i++)
-                avg->w[i] += m->w[i];
-            for (int c = 0; c < CLASSIFY_NCLS; c++)
-                avg->bias[c] += m->bias[c];
-            for (int c = 0; c < CLASSIFY_NCAT; c++)
-                for (int p = 0; p < CLASSIFY_NPRIO; p++)
-                    avg->catprio[c][p] += m->catprio[c][p];
-        }
-    }
-    if (avg) { /* the average of the passes' weights */
-        size_t all = ((size_t)1 << m->hash_bits) * CLASSIFY_NCLS;
-        for (size_t i = 0; i < all; i++)
-            m->w[i] = avg->w[i] / (float)epochs;
-        for (int c = 0; c < CLASSIFY_NCLS; c++)
-            m->bias[c] = avg->bias[c] / (float)epochs;
-        for (int c = 0; c < CLASSIFY_NCAT; c++)
-            for (int p = 0; p < CLASSIFY_NPRIO; p++)
-                m->catprio[c][p] = avg->catprio[c][p] / (float)epochs;
-        classify_model_destroy(&avg);
     }
 }
 
