@@ -332,9 +332,10 @@ echo "intake, 5000/s:      ${frps} reports/s achieved; ack p50 ${f50} ms, p99 ${
 echo "pgbench baseline:    ${pgb} reports/s (one transaction per report, $clients clients)"
 echo "ratio intake/pgbench: $(awk -v a="$rps" -v b="$pgb" 'BEGIN {printf "%.2f", a / b}')"
 crps=$(field rps < "$work/cls" | median); cu50=$(field us_p50 < "$work/cls" | median); cu99=$(field us_p99 < "$work/cls" | median)
+cload=$(field model_load_ms < "$work/cls" | median)
 s50=$(field stage_p50_ms < "$work/pipe" | median); s99=$(field stage_p99_ms < "$work/pipe" | median)
 a99=$(field " p99_ms" < "$work/pipe" | median)
-echo "classifier, one core: ${crps} reports/s; ${cu50} us p50, ${cu99} us p99 per report"
+echo "classifier, one core: ${crps} reports/s; ${cu50} us p50, ${cu99} us p99 per report (reasons included); model load ${cload} ms"
 echo "classification stage at ${PIPE_RATE}/s: p50 ${s50} ms, p99 ${s99} ms from arrival at the worker to the incident"
 echo "  published after commit (mean $cbatch reports per transaction, $joined% joined an open incident);"
 echo "  intake ack p99 in the same runs ${a99} ms"
