@@ -478,6 +478,8 @@ static void test_reclassify(void **state)
     assert_int_equal(r->incident->priority, 2);
     assert_false(r->incident->needs_review);
     assert_int_equal(r->incident->version, v0 + 1);
+    assert_string_equal(r->incident->ward_name, T_WARD_NAME);
+    assert_string_equal(r->incident->first_text, "bi trom xe dap dien truoc nha");
     antt__v1__triage_reply__free_unpacked(r, NULL);
     assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'reclassified'"
                              " AND actor = 'dispatcher:1' AND data->>'old_category' = 'theft'"
@@ -500,6 +502,8 @@ static void test_reclassify(void **state)
                                                  ANTT__V1__UPDATE_KIND__UPDATE_RECLASSIFIED, 5000);
     assert_non_null(u);
     assert_string_equal(u->category, "fraud");
+    assert_null(u->first_text); /* the answer has it, the feed never */
+    assert_null(u->ward_name);
     antt__v1__incident_update__free_unpacked(u, NULL);
     assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.reclassified'"
                              " AND payload->'data'->>'incident_id' = '%s' AND payload->'data'->>'category' = 'fraud'",

@@ -405,7 +405,12 @@ BEGIN
                 'status', i.status, 'version', i.version, 'note', note, 'assignee', args->>'assignee',
                 'outcome', args->>'outcome', 'desk_code', i.desk_code, 'merged_into', i.merged_into,
                 'report_id', rid) || extra));
-    RETURN NEXT antt_incident_state(i, ev, who, note);
+    -- the dispatcher's answer shows it as the list does (the feeds leave
+    -- the ward's name and the text out)
+    st := antt_incident_listing(i, who);
+    st.kind := ev;
+    st.note := note;
+    RETURN NEXT st;
     IF t.id IS NOT NULL THEN
         RETURN NEXT antt_incident_state(t, 'merged_in', who, NULL);
     END IF;
