@@ -19,6 +19,7 @@
 
 #include "antt_categories.h"
 #include "antt_crypto.h"
+#include "antt_migrate.h"
 #include "at_desk.h"
 
 #define T_WARD "DESK-HCM-BTA-BTD"   /* owns 10.760-10.790, 106.612-106.630 */
@@ -595,6 +596,76 @@ static void test_show(void **state)
     free(rid);
 }
 
+/* Migration 010 on a database with data of 005's model: an incident that
+ * escalated then (its desk moved to the district) is back on its ward's
+ * desk, the district told, overdue since its first miss; the ward lists it
+ * with its text; the rest is untouched. */
+static void test_upgrade_with_data(void **state)
+{
+    (void)state;
+    char *admin = antt_xasprintf("%s dbname=postgres", T.conninfo);
+    PGconn *a = at_db_connect(admin);
+    at_db_exec(a, "DROP DATABASE IF EXISTS t_triage_upgrade WITH (FORCE)");
+    at_db_exec(a, "CREATE DATABASE t_triage_upgrade");
+    PQfinish(a);
+    free(admin);
+    char *ci = antt_xasprintf("%s dbname=t_triage_upgrade", T.conninfo);
+    PGconn *c = at_db_connect(ci);
+    at_db_exec(c, "SET client_min_messages = warning;"
+                  "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
+                  " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (int i = 0; i < antt_migrations_count; i++) /* the schema as it was before 010 */
+        if (antt_migrations[i].version < 10) {
+            at_db_exec(c, antt_migrations[i].sql);
+            char *rec = antt_xasprintf("INSERT INTO schema_migrations VALUES (%d, '%s')", antt_migrations[i].version,
+                                       antt_migrations[i].name);
+            at_db_exec(c, rec);
+            free(rec);
+        }
+    char *areas = at_read_file(ANTT_SOURCE_DIR "/deploy/demo/areas.sql", NULL);
+    at_db_exec(c, areas);
+    free(areas);
+    at_db_exec(c, "INSERT INTO gateways (code, name, api_key_hash) VALUES ('app', 'App', sha256('k'::bytea));"
+                  "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES ('ward', '" T_WARD "', sha256('w'));"
+                  /* escalated under 005: moved to the district 30 s after its deadline */
+                  "INSERT INTO incidents (id, created_at, category, priority, area_code, desk_code, status,"
+                  " ack_deadline, escalations, version) VALUES"
+                  " ('00000000-0000-4000-8000-000000000001', now() - interval '5 minutes', 'assault', 1,"
+                  " 'VN-HCM-BTA-BTD-KP1', '" T_DISTRICT "', 'new', now() + interval '1 minute', 1, 2),"
+                  " ('00000000-0000-4000-8000-000000000002', now(), 'theft', 3, 'VN-HCM-BTA-BTD-KP2', '" T_WARD "',"
+                  " 'new', now() + interval '1 hour', 0, 1);"
+                  "INSERT INTO incident_events (at, incident_id, kind, actor, data) VALUES"
+                  " (now() - interval '4 minutes', '00000000-0000-4000-8000-000000000001', 'created', 'classification', '{}'),"
+                  " (now() - interval '3 minutes', '00000000-0000-4000-8000-000000000001', 'escalated', 'system',"
+                  " '{\"from_desk\": \"" T_WARD "\", \"to_desk\": \"" T_DISTRICT "\"}');"
+                  "INSERT INTO reports (id, received_at, gateway_id, idempotency_key, description) VALUES"
+                  " ('00000000-0000-4000-8000-0000000000a1', now() - interval '5 minutes', 1, 'a1', 'danh nhau o cho');"
+                  "INSERT INTO incident_reports (report_id, incident_id) VALUES"
+                  " ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001')");
+    char err[1024];
+    assert_true(antt_migrate(c, err, sizeof(err)) >= 1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM incidents WHERE id = '00000000-0000-4000-8000-000000000001'"
+                                   " AND desk_code = '" T_WARD "' AND escalated_to = '" T_DISTRICT "'"
+                                   " AND overdue_since = (SELECT at FROM incident_events WHERE kind = 'escalated')"
+                                   " AND version = 2 AND NOT needs_review"),
+                     1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM incidents WHERE id = '00000000-0000-4000-8000-000000000002'"
+                                   " AND desk_code = '" T_WARD "' AND escalated_to IS NULL AND overdue_since IS NULL"),
+                     1);
+    PGresult *r = PQexec(c, "SELECT incident_id, overdue, escalated_to, ward_name, first_text"
+                            " FROM antt_triage(sha256('w'), 'list', NULL, '{}') ORDER BY priority");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 2);
+    assert_string_equal(PQgetvalue(r, 0, 0), "00000000-0000-4000-8000-000000000001");
+    assert_string_equal(PQgetvalue(r, 0, 1), "t");
+    assert_string_equal(PQgetvalue(r, 0, 2), T_DISTRICT);
+    assert_string_equal(PQgetvalue(r, 0, 3), T_WARD_NAME);
+    assert_string_equal(PQgetvalue(r, 0, 4), "danh nhau o cho");
+    PQclear(r);
+    PQfinish(c);
+    free(ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_review_order),
         cmocka_unit_test(test_reclassify),
         cmocka_unit_test(test_show),
+        cmocka_unit_test(test_upgrade_with_data),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
