@@ -331,6 +331,14 @@ static int s_rang(void *arg)
     return rang;
 }
 
+static int s_session_gone(void *arg)
+{
+    (void)arg;
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "tmux -L %s has-session -t console 2> /dev/null", T.tmux);
+    return s_sh(cmd) != 0;
+}
+
 /* The console lists the queue, shows a new P1 with its ward, its text cut
  * at 60 characters on a character boundary and the bell; show prints the
  * report's whole text and the event log; reclassify corrects it. */
@@ -395,7 +403,15 @@ static void test_console(void **state)
                                          " AND kind = 'reclassified' AND data->>'reason' = 'da dap tat'",
                                    id),
                      1);
+    /* quit ends the console and its session; a sanitizer build says so on
+     * its way out if anything leaked */
     s_keys("quit");
+    assert_true(at_wait_until(s_session_gone, NULL, 10000));
+    char *out = at_read_file(pipe, NULL);
+    assert_non_null(out);
+    assert_null(strstr(out, "Sanitizer"));
+    assert_null(strstr(out, "runtime error"));
+    free(out);
     snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server 2> /dev/null", T.tmux);
     (void)!system(cmd);
     free(id);

@@ -181,7 +181,9 @@ BEGIN
             SELECT x, row_number() OVER (ORDER BY x.priority <> 1, NOT x.needs_review, x.priority,
                                                   x.ack_deadline NULLS LAST, x.created_at, x.id) AS k
               FROM incidents x
-             WHERE x.status = ANY (open_states)
+             -- the open states written out, so that the partial indexes of open
+             -- incidents serve the generic plan too
+             WHERE x.status IN ('new', 'acknowledged', 'assigned')
                AND (x.desk_code IN (SELECT sub.desk_code FROM antt_desk_subtree(d.desk_code) sub)
                     OR x.escalated_to IN (SELECT sub.desk_code FROM antt_desk_subtree(d.desk_code) sub)
                     OR x.claimed_desk IN (SELECT sub.desk_code FROM antt_desk_subtree(d.desk_code) sub))
