@@ -162,6 +162,16 @@ static Antt__V1__IncidentUpdate *s_expect_told(const char *topic, const char *id
     return NULL;
 }
 
+static const char *s_journal_id;
+static int s_journaled_both(void *arg)
+{
+    (void)arg;
+    return s_count("SELECT count(DISTINCT x.desk) FROM desk_feed f JOIN desk_feed_desks x ON x.seq = f.seq"
+                   " WHERE f.incident_id = '%s' AND f.kind = 'escalated'"
+                   " AND x.desk IN ('" T_WARD "', '" T_DISTRICT "')",
+                   s_journal_id) == 2;
+}
+
 /* Each missed deadline tells the next desk up, never past the top; the
  * incident stays on its ward's desk and in its queue, marked overdue,
  * until one of the desks acknowledges it. */
@@ -189,6 +199,9 @@ static void test_escalation_adds(void **state)
     u = s_expect_told("desk." T_DISTRICT ".", a, T_DISTRICT);
     assert_non_null(u);
     antt__v1__incident_update__free_unpacked(u, NULL);
+    /* the SSE streams of both desks get it too (the journal's audience) */
+    s_journal_id = a;
+    assert_true(at_wait_until(s_journaled_both, NULL, 5000));
 
     /* the queues: the ward keeps it (overdue), the district has it
      * (escalated), another ward does not */
