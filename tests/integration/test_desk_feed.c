@@ -59,6 +59,11 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     (void)state;
+    if (T.tmux[0]) { /* the console test's tmux server, also when it failed midway */
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "tmux -L %s kill-server 2> /dev/null", T.tmux);
+        (void)!system(cmd);
+    }
     at_desk_close(&T.d);
     at_stack_stop(&T.st);
     at_stack_free(&T.st);
