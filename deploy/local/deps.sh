@@ -9,7 +9,7 @@ PKGS=(
   libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
   libcmocka-dev libjansson-dev libcurl4-openssl-dev prometheus
-  chromium chromium-driver libsystemd-dev
+  chromium chromium-driver libsystemd-dev tmux
 )
 
 # `deps.sh fuzz`: also clang, for libFuzzer (make fuzz)

@@ -4,6 +4,10 @@
 
 #include <libpq-fe.h>
 
+#include <stdio.h>
+
+#include "antt/v1/incident.pb-c.h"
+#include "antt/v1/triage.pb-c.h"
 #include "antt_config.h"
 
 /* Loads settings like the services do: -c FILE / ANTT_CONFIG, then ANTT_*. */
@@ -15,6 +19,19 @@ antt_config_t *cli_config(const char *path);
 int cli_curve_client(const antt_config_t *cfg, void *sock, const char *peer);
 /* Connects to db.conninfo of those settings; NULL after printing why. */
 PGconn *cli_connect(const char *cfg_path);
+
+/* cli_incident.c: copies into out (outlen bytes) at most max_chars
+ * characters of s, cut on a character boundary (never inside a UTF-8
+ * sequence), control characters as spaces, and "…" when cut (or when out is
+ * full). Returns the characters written, the ellipsis included. */
+size_t cli_utf8_prefix(const char *s, size_t max_chars, char *out, size_t outlen);
+/* One incident on one line (idx > 0: its number in the list): priority,
+ * category, status, age, ward, reports, deadline, the review / overdue /
+ * escalated / claimed marks, assignee, the first 60 characters of its first
+ * report's text, and the start of its id. */
+void cli_incident_line(FILE *f, int idx, const Antt__V1__IncidentUpdate *u);
+/* A SHOW reply: the line, then the reports' texts and the event log. */
+void cli_incident_show(FILE *f, const Antt__V1__TriageReply *r);
 
 int cli_keygen(int argc, char **argv);
 int cli_gateway(int argc, char **argv);

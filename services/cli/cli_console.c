@@ -1,7 +1,9 @@
 /* antt triage: one dispatcher command over notification's triage ROUTER.
- * antt console: a terminal console for a dispatcher desk: the live queue by
- * priority and deadline, updates as they happen (the desk's feed), and
- * commands typed on a line. Reporter contact is shown only when asked for. */
+ * antt console: a terminal console for a dispatcher desk: the live queue (P1
+ * first, then what the classifier asks to review, then by priority and
+ * deadline), updates as they happen (the desk's feed; a new P1 rings the
+ * bell), and commands typed on a line. Reporter contact is shown only when
+ * asked for (`contact N`), and that is logged. */
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,8 +20,7 @@
 
 static const char *const s_actions[] = {"",      "acknowledge", "assign", "note",           "escalate", "merge",
                                         "split", "resolve",     "reject", "reopen", "unseal_contact", "list",
-                                        "get"};
-static const char *const s_status[] = {"?", "new", "acknowledged", "assigned", "resolved", "rejected", "merged"};
+                                        "get",   "claim",       "reclassify", "show"};
 static const char *const s_errors[] = {"ok", "bad request", "forbidden", "not found", "conflict", "unavailable"};
 
 typedef struct c_conn {
@@ -80,21 +81,6 @@ static Antt__V1__TriageReply *s_call(c_conn_t *c, Antt__V1__TriageCommand *cmd)
     }
 }
 
-static void s_print(FILE *f, int idx, const Antt__V1__IncidentUpdate *u)
-{
-    char dl[40] = "-";
-    if (u->has_ack_deadline_ms && u->ack_deadline_ms > 0) {
-        long long left = (u->ack_deadline_ms - antt_now_ms()) / 1000;
-        snprintf(dl, sizeof(dl), "%s%llds", left < 0 ? "late " : "", left < 0 ? -left : left);
-    }
-    if (idx > 0)
-        fprintf(f, "%3d ", idx);
-    fprintf(f, "P%d %-12s %-13s %-18s %3u report%s  deadline %-10s %.8s%s%s\n", (int)u->priority,
-            u->category ? u->category : "?", (unsigned)u->status < 7 ? s_status[u->status] : "?",
-            u->desk_code ? u->desk_code : "", u->report_count, u->report_count == 1 ? " " : "s", dl,
-            u->incident_id ? u->incident_id : "", u->assignee ? "  -> " : "", u->assignee ? u->assignee : "");
-}
-
 /* Prints a reply; returns the exit status for `antt triage`. */
 static int s_show(const Antt__V1__TriageReply *r)
 {
@@ -103,9 +89,11 @@ static int s_show(const Antt__V1__TriageReply *r)
         return 1;
     }
     for (size_t i = 0; i < r->n_incidents; i++)
-        s_print(stdout, (int)i + 1, r->incidents[i]);
-    if (r->incident) {
-        s_print(stdout, 0, r->incident);
+        cli_incident_line(stdout, (int)i + 1, r->incidents[i]);
+    if (r->incident && (r->n_reports || r->n_events)) {
+        cli_incident_show(stdout, r);
+    } else if (r->incident) {
+        cli_incident_line(stdout, 0, r->incident);
         printf("    incident %s version %lld\n", r->incident->incident_id, (long long)r->incident->version);
     }
     if (r->contact_json)
@@ -113,7 +101,19 @@ static int s_show(const Antt__V1__TriageReply *r)
     return 0;
 }
 
-/* Fills cmd from words: ACTION [INCIDENT] [ARG...]. */
+/* "P1".."P4" (or "1".."4"): the priority; else 0. */
+static int s_priority_word(const char *w)
+{
+    if ((w[0] == 'P' || w[0] == 'p') && w[1] >= '1' && w[1] <= '4' && !w[2])
+        return w[1] - '0';
+    if (w[0] >= '1' && w[0] <= '4' && !w[1])
+        return w[0] - '0';
+    return 0;
+}
+
+/* Fills cmd from words: ACTION [INCIDENT] [ARG...]; for reclassify,
+ * INCIDENT [CATEGORY] [P1..P4] [REASON...] (at least one of the first two;
+ * notification checks the category). */
 static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf, size_t arglen)
 {
     if (n < 1)
@@ -135,8 +135,19 @@ static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf
     if (n < 2)
         return -1;
     cmd->incident_id = w[1];
+    int first = 2;
+    if (cmd->action == ANTT__V1__TRIAGE_ACTION__ACTION_RECLASSIFY) {
+        if (first < n && !s_priority_word(w[first]))
+            cmd->category = w[first++];
+        if (first < n && s_priority_word(w[first])) {
+            cmd->has_priority = 1;
+            cmd->priority = s_priority_word(w[first++]);
+        }
+        if (cmd->category == NULL && !cmd->has_priority)
+            return -1;
+    }
     argbuf[0] = 0;
-    for (int i = 2; i < n; i++) {
+    for (int i = first; i < n; i++) {
         strncat(argbuf, w[i], arglen - strlen(argbuf) - 2);
         if (i + 1 < n)
             strcat(argbuf, " ");
@@ -148,6 +159,7 @@ static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf
     case ANTT__V1__TRIAGE_ACTION__ACTION_REJECT: cmd->outcome = arg; break;
     case ANTT__V1__TRIAGE_ACTION__ACTION_MERGE: cmd->target_incident_id = arg; break;
     case ANTT__V1__TRIAGE_ACTION__ACTION_SPLIT: cmd->report_id = arg; break;
+    case ANTT__V1__TRIAGE_ACTION__ACTION_RECLASSIFY: cmd->reason = arg; break;
     default: cmd->note = arg; break;
     }
     return 0;
@@ -185,8 +197,9 @@ int cli_triage(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     const char *token = NULL, *cfgp = NULL, *usage =
         "usage: antt triage [--token T] list | ACTION INCIDENT [ARG...]\n"
-        "  actions: ack, assign WHO, note TEXT, escalate, merge INTO, split REPORT, resolve OUTCOME,\n"
-        "           reject [unfounded|false_report], reopen, get, contact\n";
+        "  actions: ack, assign WHO, note TEXT, escalate, claim, merge INTO, split REPORT,\n"
+        "           reclassify [CATEGORY] [P1..P4] [REASON...], resolve OUTCOME,\n"
+        "           reject [unfounded|false_report], reopen, get, show, contact\n";
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
@@ -244,6 +257,32 @@ static void s_list(c_conn_t *c, c_list_t *l)
     antt__v1__triage_reply__free_unpacked(r, NULL);
 }
 
+/* One update from the desk's feed. A new incident is looked up (GET: the
+ * feed carries no report text) so that its line shows its ward and text; a
+ * new P1 rings the terminal's bell. */
+static void s_feed_line(c_conn_t *c, const Antt__V1__IncidentUpdate *u)
+{
+    static const char *const kinds[] = {"update",    "NEW",      "+1 report", "acknowledged",     "assigned",
+                                        "note",      "ESCALATED", "merged",   "split",            "resolved",
+                                        "rejected",  "reopened", "contact unsealed", "reclassified", "claimed"};
+    Antt__V1__TriageReply *r = NULL;
+    const Antt__V1__IncidentUpdate *show = u;
+    if (u->kind == ANTT__V1__UPDATE_KIND__UPDATE_CREATED && u->incident_id) {
+        Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
+        cmd.has_action = 1;
+        cmd.action = ANTT__V1__TRIAGE_ACTION__ACTION_GET;
+        cmd.incident_id = u->incident_id;
+        r = s_call(c, &cmd);
+        if (r && r->status == ANTT__V1__TRIAGE_REPLY__STATUS__OK && r->incident)
+            show = r->incident;
+    }
+    int bell = u->kind == ANTT__V1__UPDATE_KIND__UPDATE_CREATED && u->priority == ANTT__V1__PRIORITY__PRIORITY_P1;
+    printf("\r%s* %s: ", bell ? "\a" : "", (unsigned)u->kind < ANTT_ARRAY_SIZE(kinds) ? kinds[u->kind] : "update");
+    cli_incident_line(stdout, 0, show);
+    if (r)
+        antt__v1__triage_reply__free_unpacked(r, NULL);
+}
+
 int cli_console(int argc, char **argv)
 {
     static const struct option opts[] = {{"desk", required_argument, NULL, 'd'},
@@ -286,8 +325,9 @@ int cli_console(int argc, char **argv)
         antt_config_destroy(&cfg);
         return 1;
     }
-    printf("antt console, desk %s. Commands: list, ack N, assign N WHO, note N TEXT, escalate N,\n"
-           "resolve N OUTCOME, reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
+    printf("antt console, desk %s. Commands: list, show N, ack N, assign N WHO, note N TEXT,\n"
+           "claim N, escalate N, reclassify N [CATEGORY] [P1..P4] [REASON...], resolve N OUTCOME,\n"
+           "reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
            "N is a number from the last list or an incident id.\n",
            desk);
     c_list_t l = {0};
@@ -314,11 +354,7 @@ int cli_console(int argc, char **argv)
                 Antt__V1__IncidentUpdate *u =
                     antt__v1__incident_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
                 if (u) {
-                    static const char *const kinds[] = {"update", "NEW", "+1 report", "acknowledged", "assigned",
-                                                        "note", "ESCALATED", "merged", "split", "resolved",
-                                                        "rejected", "reopened", "contact unsealed"};
-                    printf("\r* %s: ", (unsigned)u->kind < ANTT_ARRAY_SIZE(kinds) ? kinds[u->kind] : "update");
-                    s_print(stdout, 0, u);
+                    s_feed_line(&c, u);
                     antt__v1__incident_update__free_unpacked(u, NULL);
                 }
                 zmq_msg_close(&t);
@@ -353,7 +389,8 @@ int cli_console(int argc, char **argv)
         Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
         char arg[2048];
         if (s_command(&cmd, n, w, arg, sizeof(arg)) != 0) {
-            printf("unknown command; try: list, ack N, assign N WHO, note N TEXT, resolve N OUTCOME, quit\n");
+            printf("unknown command; try: list, show N, ack N, claim N, reclassify N CATEGORY [P1..P4] [REASON],\n"
+                   "assign N WHO, note N TEXT, resolve N OUTCOME, quit\n");
             continue;
         }
         Antt__V1__TriageReply *r = s_call(&c, &cmd);

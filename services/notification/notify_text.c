@@ -43,6 +43,8 @@ static const struct {
     {"reject", ANTT__V1__UPDATE_KIND__UPDATE_REJECTED},
     {"reopen", ANTT__V1__UPDATE_KIND__UPDATE_REOPENED},
     {"contact_unsealed", ANTT__V1__UPDATE_KIND__UPDATE_CONTACT_UNSEALED},
+    {"reclassified", ANTT__V1__UPDATE_KIND__UPDATE_RECLASSIFIED},
+    {"claimed", ANTT__V1__UPDATE_KIND__UPDATE_CLAIMED},
 };
 
 Antt__V1__UpdateKind notify_kind_parse(const char *s)
@@ -56,7 +58,7 @@ Antt__V1__UpdateKind notify_kind_parse(const char *s)
 static const char *const s_kind_names[] = {
     "state",    "created",  "report_joined", "acknowledged", "assigned", "note",
     "escalated", "merged",  "split",         "resolved",     "rejected", "reopened",
-    "contact_unsealed"};
+    "contact_unsealed", "reclassified", "claimed"};
 
 const char *notify_kind_name(Antt__V1__UpdateKind k)
 {
@@ -66,7 +68,7 @@ const char *notify_kind_name(Antt__V1__UpdateKind k)
 /* by TriageAction value: the action antt_triage() knows */
 static const char *const s_actions[] = {NULL,     "acknowledge", "assign", "note",   "escalate",       "merge",
                                         "split",  "resolve",     "reject", "reopen", "unseal_contact", "list",
-                                        "get"};
+                                        "get",    "claim",       "reclassify", "show"};
 
 const char *notify_action_name(Antt__V1__TriageAction a)
 {
@@ -116,6 +118,24 @@ char *notify_update_json(const Antt__V1__IncidentUpdate *u)
     s_time(o, "at", u->has_at_ms, u->at_ms);
     s_time(o, "occurred_at", u->has_occurred_at_ms, u->occurred_at_ms);
     s_time(o, "ack_deadline", u->has_ack_deadline_ms, u->ack_deadline_ms);
+    s_time(o, "created_at", u->has_created_at_ms, u->created_at_ms);
+    if (u->has_needs_review)
+        json_object_set_new(o, "needs_review", json_boolean(u->needs_review));
+    if (u->n_review_reasons) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < u->n_review_reasons; i++)
+            json_array_append_new(a, json_string(u->review_reasons[i]));
+        json_object_set_new(o, "review_reasons", a);
+    }
+    if (u->has_overdue)
+        json_object_set_new(o, "overdue", json_boolean(u->overdue));
+    if (u->has_escalated)
+        json_object_set_new(o, "escalated", json_boolean(u->escalated));
+    s_str(o, "escalated_to", u->escalated_to);
+    s_str(o, "claimed_desk", u->claimed_desk);
+    s_str(o, "claimed_by", u->claimed_by);
+    s_str(o, "ward_name", u->ward_name);
+    s_str(o, "first_text", u->first_text);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return s;

@@ -691,14 +691,35 @@ static void test_triage_http(void **state)
     free(body);
     free(path);
 
-    /* escalate by hand: the district's desk now owns it, the ward no longer */
+    /* escalate by hand: the district is told; the incident stays on the
+     * ward's desk and in the ward's view */
     path = antt_xasprintf("/api/v1/incidents/%s/escalate", c);
-    assert_int_equal(s_http_triage("tok-ward", "POST", path, "{\"note\": \"can ho tro\"}", NULL), 200);
+    assert_int_equal(s_http_triage("tok-ward", "POST", path, "{\"note\": \"can ho tro\"}", &j), 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "incident"), "desk_code")), S_WARD);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "incident"), "escalated_to")),
+                        S_DISTRICT);
+    assert_true(json_is_true(json_object_get(json_object_get(j, "incident"), "escalated")));
+    json_decref(j);
     free(path);
     path = antt_xasprintf("/api/v1/incidents/%s", c);
-    assert_int_equal(s_http_triage("tok-ward", "GET", path, NULL, NULL), 404);
+    assert_int_equal(s_http_triage("tok-ward", "GET", path, NULL, NULL), 200);
     assert_int_equal(s_http_triage("tok-district", "GET", path, NULL, NULL), 200);
+    assert_int_equal(s_http_triage("tok-other", "GET", path, NULL, NULL), 404);
     free(path);
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" S_WARD
+                             "' AND escalated_to = '" S_DISTRICT "'",
+                             c),
+                     1);
+    /* again: the city is told (above the desk told last); then there is no
+     * desk above */
+    path = antt_xasprintf("/api/v1/incidents/%s/escalate", c);
+    assert_int_equal(s_http_triage("tok-ward", "POST", path, "{}", NULL), 200);
+    assert_int_equal(s_http_triage("tok-ward", "POST", path, "{}", NULL), 409);
+    free(path);
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" S_WARD
+                             "' AND escalated_to = 'DESK-HCM'",
+                             c),
+                     1);
     free(a);
     free(b);
     free(c);
@@ -714,8 +735,9 @@ static int s_escalated(void *arg)
                    s_esc_incident) > 0;
 }
 
-/* An unacknowledged P1 escalates to the district at its deadline (3 s here),
- * also when notification was killed and restarted in between. */
+/* An unacknowledged P1 tells the district at its deadline (3 s here) and
+ * stays on the ward's desk, also when notification was killed and
+ * restarted in between. */
 static void test_escalation(void **state)
 {
     (void)state;
@@ -730,10 +752,19 @@ static void test_escalation(void **state)
                              " AND e.at >= i.created_at + interval '3 s' AND e.at < i.created_at + interval '4.5 s'",
                              inc),
                      1);
-    Antt__V1__IncidentUpdate *u = s_expect_feed("desk." S_DISTRICT ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED,
+    /* the ward keeps it, marked overdue (its copy comes first), and the
+     * district is told */
+    Antt__V1__IncidentUpdate *u = s_expect_feed("desk." S_WARD ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED,
                                                 5000);
     assert_non_null(u);
-    assert_string_equal(u->desk_code, S_DISTRICT);
+    assert_true(u->overdue);
+    assert_string_equal(u->escalated_to, S_DISTRICT);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    u = s_expect_feed("desk." S_DISTRICT ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED, 5000);
+    assert_non_null(u);
+    assert_string_equal(u->desk_code, S_WARD);
+    assert_string_equal(u->escalated_to, S_DISTRICT);
+    assert_true(u->escalated && u->overdue);
     antt__v1__incident_update__free_unpacked(u, NULL);
     free(inc);
 
@@ -745,9 +776,9 @@ static void test_escalation(void **state)
     s_esc_incident = inc;
     assert_true(at_wait_until(s_escalated, NULL, 10000));
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT desk_code FROM incidents WHERE id = '%s'", inc);
+    snprintf(sql, sizeof(sql), "SELECT desk_code || ' ' || escalated_to FROM incidents WHERE id = '%s'", inc);
     PGresult *r = PQexec(E.db, sql);
-    assert_string_equal(PQgetvalue(r, 0, 0), S_DISTRICT);
+    assert_string_equal(PQgetvalue(r, 0, 0), S_WARD " " S_DISTRICT);
     PQclear(r);
     free(inc);
 }
@@ -854,19 +885,38 @@ static void test_webhooks(void **state)
 
 typedef struct s_sse {
     char token[64];
-    const char *want;   /* stop once this text arrived */
-    antt_buf_t got;     /* what arrived */
+    pthread_mutex_t mu;
+    char want[128];     /* stop once this text arrived (set by the test; under mu) */
+    antt_buf_t got;     /* what arrived (under mu) */
     long status;
     int connected;      /* the response has started */
     long timeout_ms;    /* then the stream is closed */
 } s_sse_t;
 
+static int s_sse_done(s_sse_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int done = c->want[0] && c->got.data && strstr(c->got.data, c->want);
+    pthread_mutex_unlock(&c->mu);
+    return done;
+}
+
 static size_t s_sse_write(char *p, size_t size, size_t n, void *arg)
 {
     s_sse_t *c = arg;
+    pthread_mutex_lock(&c->mu);
     antt_buf_append(&c->got, p, size * n);
     c->connected = 1;
-    return strstr(c->got.data, c->want) ? 0 : size * n; /* 0: enough, stop */
+    pthread_mutex_unlock(&c->mu);
+    return s_sse_done(c) ? 0 : size * n; /* 0: enough, stop */
+}
+
+/* also called while nothing arrives: the text may have come before the
+ * test said what it waits for */
+static int s_sse_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t x, curl_off_t y)
+{
+    (void)a, (void)b, (void)x, (void)y;
+    return s_sse_done(arg);
 }
 
 static void *s_sse_run(void *arg)
@@ -882,6 +932,9 @@ static void *s_sse_run(void *arg)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_sse_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, s_sse_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
     curl_slist_free_all(hs);
@@ -891,7 +944,33 @@ static void *s_sse_run(void *arg)
 
 static int s_sse_connected(void *arg)
 {
-    return ((s_sse_t *)arg)->connected;
+    s_sse_t *c = arg;
+    pthread_mutex_lock(&c->mu);
+    int k = c->connected;
+    pthread_mutex_unlock(&c->mu);
+    return k;
+}
+
+static void s_sse_init(s_sse_t *c, const char *token, long timeout_ms)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->token, sizeof(c->token), "%s", token);
+    pthread_mutex_init(&c->mu, NULL);
+    antt_buf_init(&c->got);
+    c->timeout_ms = timeout_ms;
+}
+
+static void s_sse_want(s_sse_t *c, const char *want)
+{
+    pthread_mutex_lock(&c->mu);
+    snprintf(c->want, sizeof(c->want), "%s", want);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void s_sse_cleanup(s_sse_t *c)
+{
+    antt_buf_cleanup(&c->got);
+    pthread_mutex_destroy(&c->mu);
 }
 
 /* The ward's console gets its incident as an SSE event; another ward's
@@ -899,12 +978,10 @@ static int s_sse_connected(void *arg)
 static void test_sse(void **state)
 {
     (void)state;
-    s_sse_t ward = {.token = "tok-ward", .want = "event: incident", .timeout_ms = 15000},
-            other = {.token = "tok-other", .want = "xx", .timeout_ms = 4000},
-            bad = {.token = "nope", .want = "xx", .timeout_ms = 5000};
-    antt_buf_init(&ward.got);
-    antt_buf_init(&other.got);
-    antt_buf_init(&bad.got);
+    s_sse_t ward, other, bad;
+    s_sse_init(&ward, "tok-ward", 15000);
+    s_sse_init(&other, "tok-other", 4000);
+    s_sse_init(&bad, "nope", 5000);
     pthread_t tw, to;
     pthread_create(&tw, NULL, s_sse_run, &ward);
     pthread_create(&to, NULL, s_sse_run, &other);
@@ -913,15 +990,16 @@ static void test_sse(void **state)
     assert_true(at_wait_until(s_sse_connected, &ward, 10000));
     assert_true(at_wait_until(s_sse_connected, &other, 10000));
     char *inc = s_incident("description=bi%20trom%20xe%20dap%20dien%20truoc%20cong&lat=10.7720&long=106.6280", NULL);
+    s_sse_want(&ward, inc);
     pthread_join(tw, NULL);
     assert_int_equal(ward.status, 200);
     assert_non_null(strstr(ward.got.data, inc));
     assert_non_null(strstr(ward.got.data, "\"kind\":\"created\""));
     pthread_join(to, NULL); /* ends at its timeout, having seen its desk's feed only */
     assert_null(strstr(other.got.data ? other.got.data : "", inc));
-    antt_buf_cleanup(&ward.got);
-    antt_buf_cleanup(&other.got);
-    antt_buf_cleanup(&bad.got);
+    s_sse_cleanup(&ward);
+    s_sse_cleanup(&other);
+    s_sse_cleanup(&bad);
     free(inc);
 }
 

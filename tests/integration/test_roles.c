@@ -63,6 +63,16 @@ static const check_t s_checks[] = {
     {"aggregation", "SELECT antt_trend_rebuild()", "42501"},
     {"aggregation", "SELECT count(*) FROM antt_escalate_due('{60,300,3600,86400}', 10)", "42501"},
     {"notification", "SELECT count(*) FROM antt_escalate_due('{60,300,3600,86400}', 10)", ""},
+    /* 010: dispatchers' corrections, for classification's training; the
+     * desk feeds' journal, notification's alone */
+    {"classification", "SELECT count(*) FROM classification_corrections", ""},
+    {"classification", "DELETE FROM classification_corrections", "42501"},
+    {"notification", "SELECT count(*) FROM classification_corrections", ""},
+    {"notification", "UPDATE classification_corrections SET reason = ''", "42501"},
+    {"aggregation", "SELECT count(*) FROM classification_corrections", "42501"},
+    {"notification", "SELECT count(*) FROM antt_desk_feed_prune(interval '1 day')", ""},
+    {"aggregation", "SELECT count(*) FROM desk_feed", "42501"},
+    {"classification", "SELECT count(*) FROM antt_desk_feed_append('[]')", "42501"},
     /* partitions ahead: the owner's function, for antt's partitioned tables only */
     {"intake", "SELECT antt_ensure_month_partitions('reports', current_date, 2)", ""},
     {"classification", "SELECT antt_ensure_month_partitions('incident_events', current_date, 2)", ""},

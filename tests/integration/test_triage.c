@@ -1,0 +1,693 @@
+/* Integration tests of triage you can trust, on the whole stack (intake, a
+ * classification worker, notification and aggregation, CURVE on, a real
+ * PostgreSQL): a missed deadline adds the desk above and never takes the
+ * incident from its ward; a parent desk claims; the queue puts P1 first,
+ * then what the classifier doubts; a dispatcher reclassifies (an event, a
+ * correction for training, a new deadline, the trends follow); SHOW gives
+ * the reports' texts and the event log but never the contact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "antt_categories.h"
+#include "antt_crypto.h"
+#include "antt_migrate.h"
+#include "at_desk.h"
+
+#define T_WARD "DESK-HCM-BTA-BTD"   /* owns 10.760-10.790, 106.612-106.630 */
+#define T_OTHER "DESK-HCM-BTA-AL"   /* a neighbouring ward */
+#define T_DISTRICT "DESK-HCM-BTA"
+#define T_CITY "DESK-HCM"
+#define T_WARD_NAME "Phường Bình Trị Đông"
+
+typedef Antt__V1__TriageReply__Status st_t;
+#define OK ANTT__V1__TRIAGE_REPLY__STATUS__OK
+#define BAD ANTT__V1__TRIAGE_REPLY__STATUS__BAD_REQUEST
+#define NF ANTT__V1__TRIAGE_REPLY__STATUS__NOT_FOUND
+#define CONFLICT ANTT__V1__TRIAGE_REPLY__STATUS__CONFLICT
+
+static struct {
+    char *conninfo;
+    PGconn *db;
+    at_stack_t st;
+    at_desk_t d;
+} T;
+
+static int s_setup(void **state)
+{
+    (void)state;
+    if (antt_crypto_init() != 0)
+        return -1;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    T.conninfo = at_db_create("t_triage");
+    T.db = at_db_connect(T.conninfo);
+    at_db_exec(T.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
+    /* ids 1..4 in this order */
+    at_db_exec(T.db, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES"
+                     " ('ward', '" T_WARD "', sha256('tok-ward')), ('other', '" T_OTHER "', sha256('tok-other')),"
+                     " ('district', '" T_DISTRICT "', sha256('tok-district')), ('city', '" T_CITY "', sha256('tok-city'))");
+    /* the ward's webhook, to a port nobody listens on: its messages stay in
+     * the outbox, where the test reads them */
+    char *sql = antt_xasprintf("INSERT INTO webhook_destinations (code, url, secret, desk_code) VALUES"
+                               " ('ward', 'http://127.0.0.1:%d/h', 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==', '" T_WARD "')",
+                               at_free_port());
+    at_db_exec(T.db, sql);
+    free(sql);
+    at_stack_init(&T.st, T.conninfo);
+    size_t cap = sizeof(T.st.env) / sizeof(T.st.env[0]);
+    at_env_add(T.st.env, cap, "ANTT_SLA_ACK_P1_S=%s", "3"); /* escalations within the test's time */
+    at_env_add(T.st.env, cap, "ANTT_LOG_LEVEL=%s", "debug");
+    if (at_stack_start_all(&T.st) != 0)
+        return -1;
+    const char *topics[] = {"desk." T_WARD ".", "desk." T_DISTRICT ".", "desk." T_CITY ".", "desk." T_OTHER ".", NULL};
+    return at_desk_open(&T.d, &T.st, T.db, "key-app", topics, "VN-HCM-BTA-BTD", T_WARD);
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    at_desk_close(&T.d);
+    at_stack_stop(&T.st);
+    at_stack_free(&T.st);
+    PQfinish(T.db);
+    free(T.conninfo);
+    curl_global_cleanup();
+    return 0;
+}
+
+static long s_count(const char *fmt, const char *a)
+{
+    return at_desk_count(&T.d, fmt, a);
+}
+
+static Antt__V1__TriageReply *s_cmd(const char *token, Antt__V1__TriageAction action, const char *incident)
+{
+    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
+    c.has_action = 1;
+    c.action = action;
+    c.incident_id = (char *)incident;
+    Antt__V1__TriageReply *r = at_desk_triage(&T.d, token, &c);
+    assert_non_null(r);
+    return r;
+}
+
+static void s_expect(const char *token, Antt__V1__TriageAction action, const char *incident, st_t want)
+{
+    int st = at_desk_status(&T.d, token, action, incident);
+    if (st != (int)want)
+        fail_msg("action %d on %s by %s: status %d, expected %d", action, incident, token, st, want);
+}
+
+/* The desk's queue (caller frees) and one incident in it (or NULL). */
+static Antt__V1__TriageReply *s_list(const char *token)
+{
+    Antt__V1__TriageReply *r = s_cmd(token, ANTT__V1__TRIAGE_ACTION__ACTION_LIST, NULL);
+    assert_int_equal(r->status, OK);
+    return r;
+}
+
+static const Antt__V1__IncidentUpdate *s_in(const Antt__V1__TriageReply *l, const char *id)
+{
+    for (size_t i = 0; i < l->n_incidents; i++)
+        if (!strcmp(l->incidents[i]->incident_id, id))
+            return l->incidents[i];
+    return NULL;
+}
+
+static int s_pos(const Antt__V1__TriageReply *l, const char *id)
+{
+    for (size_t i = 0; i < l->n_incidents; i++)
+        if (!strcmp(l->incidents[i]->incident_id, id))
+            return (int)i;
+    return -1;
+}
+
+typedef struct s_misses {
+    const char *id;
+    long n;
+} s_misses_t;
+
+static int s_missed(void *arg)
+{
+    s_misses_t *m = arg;
+    return s_count("SELECT escalations FROM incidents WHERE id = '%s'", m->id) >= m->n;
+}
+
+static void s_wait_misses(const char *id, long n)
+{
+    s_misses_t m = {id, n};
+    assert_true(at_wait_until(s_missed, &m, 10000));
+}
+
+/* An update of incident on topic told to desk told (escalated_to). */
+static Antt__V1__IncidentUpdate *s_expect_told(const char *topic, const char *id, const char *told)
+{
+    uint64_t deadline = antt_mono_ns() + 10000000000ull;
+    while (antt_mono_ns() < deadline) {
+        Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, topic, id, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED, 500);
+        if (u && u->escalated_to && !strcmp(u->escalated_to, told))
+            return u;
+        if (u)
+            antt__v1__incident_update__free_unpacked(u, NULL);
+    }
+    return NULL;
+}
+
+static const char *s_journal_id;
+static int s_journaled_both(void *arg)
+{
+    (void)arg;
+    return s_count("SELECT count(DISTINCT x.desk) FROM desk_feed f JOIN desk_feed_desks x ON x.seq = f.seq"
+                   " WHERE f.incident_id = '%s' AND f.kind = 'escalated'"
+                   " AND x.desk IN ('" T_WARD "', '" T_DISTRICT "')",
+                   s_journal_id) == 2;
+}
+
+/* Each missed deadline tells the next desk up, never past the top; the
+ * incident stays on its ward's desk and in its queue, marked overdue,
+ * until one of the desks acknowledges it. */
+static void test_escalation_adds(void **state)
+{
+    (void)state;
+    char *a = at_desk_incident(&T.d, "description=cuu%20voi%20co%20nguoi%20cam%20dao%20dam%20nguoi%20dang%20chay%20mau"
+                                     "&lat=10.7800&long=106.6250", NULL);
+    char *b = at_desk_incident(&T.d, "description=cuu%20voi%20chay%20nha%20co%20nguoi%20ket%20ben%20trong"
+                                     "&lat=10.7650&long=106.6150", NULL);
+    assert_int_equal(s_count("SELECT priority FROM incidents WHERE id = '%s'", a), 1);
+    assert_int_equal(s_count("SELECT priority FROM incidents WHERE id = '%s'", b), 1);
+    s_wait_misses(a, 1);
+    s_wait_misses(b, 1);
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
+                             "' AND escalated_to = '" T_DISTRICT "' AND overdue_since IS NOT NULL",
+                             a),
+                     1);
+    /* the feeds: the ward's copy (overdue) comes first, then the district's */
+    Antt__V1__IncidentUpdate *u = s_expect_told("desk." T_WARD ".", a, T_DISTRICT);
+    assert_non_null(u);
+    assert_true(u->overdue && u->escalated);
+    assert_string_equal(u->desk_code, T_WARD);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    u = s_expect_told("desk." T_DISTRICT ".", a, T_DISTRICT);
+    assert_non_null(u);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    /* the SSE streams of both desks get it too (the journal's audience) */
+    s_journal_id = a;
+    assert_true(at_wait_until(s_journaled_both, NULL, 5000));
+
+    /* the queues: the ward keeps it (overdue), the district has it
+     * (escalated), another ward does not */
+    Antt__V1__TriageReply *l = s_list("tok-ward");
+    const Antt__V1__IncidentUpdate *x = s_in(l, a);
+    assert_non_null(x);
+    assert_true(x->overdue && x->escalated);
+    assert_string_equal(x->desk_code, T_WARD);
+    assert_string_equal(x->escalated_to, T_DISTRICT);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    l = s_list("tok-district");
+    assert_non_null(s_in(l, a));
+    assert_true(s_in(l, a)->escalated);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    l = s_list("tok-other");
+    assert_null(s_in(l, a));
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    json_t *j = NULL;
+    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
+    size_t i;
+    json_t *e;
+    int seen = 0;
+    json_array_foreach(json_object_get(j, "incidents"), i, e)
+        if (!strcmp(json_string_value(json_object_get(e, "incident_id")), a)) {
+            seen = 1;
+            assert_true(json_is_true(json_object_get(e, "overdue")));
+            assert_true(json_is_true(json_object_get(e, "escalated")));
+            assert_string_equal(json_string_value(json_object_get(e, "escalated_to")), T_DISTRICT);
+        }
+    assert_true(seen);
+    json_decref(j);
+
+    /* the ward acknowledges b: no longer overdue, and no further escalation */
+    s_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, b, OK);
+    l = s_list("tok-ward");
+    assert_false(s_in(l, b)->overdue);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+
+    /* the next miss tells the city; the one after stays there (the top),
+     * renewing the deadline and recording the miss */
+    s_wait_misses(a, 2);
+    u = s_expect_told("desk." T_CITY ".", a, T_CITY);
+    assert_non_null(u);
+    assert_string_equal(u->desk_code, T_WARD);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    s_wait_misses(a, 3);
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
+                             "' AND escalated_to = '" T_CITY "' AND ack_deadline > now()",
+                             a),
+                     1);
+    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'escalated'"
+                             " AND (data->>'top')::boolean AND data->>'to_desk' = '" T_CITY "'",
+                             a),
+                     1);
+    assert_int_equal(s_count("SELECT escalations FROM incidents WHERE id = '%s'", b), 1);
+
+    /* the city acknowledges: the ward still has it, no longer overdue */
+    s_expect("tok-city", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, a, OK);
+    l = s_list("tok-ward");
+    x = s_in(l, a);
+    assert_non_null(x);
+    assert_false(x->overdue);
+    assert_int_equal(x->status, ANTT__V1__INCIDENT_STATUS__STATUS_ACKNOWLEDGED);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    free(a);
+    free(b);
+}
+
+/* The district, told, claims the incident: it acts on it from now, the
+ * ward keeps it in view; the claim is recorded with who made it. */
+static void test_claim(void **state)
+{
+    (void)state;
+    char *c = at_desk_incident(&T.d, "description=cuu%20voi%20co%20nguoi%20bi%20dam%20chay%20mau%20nhieu"
+                                     "&lat=10.7700&long=106.6200", NULL);
+    s_wait_misses(c, 1);
+    s_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, NF);
+    Antt__V1__TriageReply *r = s_cmd("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c);
+    assert_int_equal(r->status, OK);
+    assert_string_equal(r->incident->claimed_desk, T_DISTRICT);
+    assert_string_equal(r->incident->claimed_by, "dispatcher:3");
+    assert_string_equal(r->incident->desk_code, T_WARD);
+    assert_int_equal(r->incident->status, ANTT__V1__INCIDENT_STATUS__STATUS_ACKNOWLEDGED);
+    assert_false(r->incident->overdue);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    s_expect("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, CONFLICT);
+    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", c, ANTT__V1__UPDATE_KIND__UPDATE_CLAIMED,
+                                                 5000);
+    assert_non_null(u);
+    assert_string_equal(u->claimed_desk, T_DISTRICT);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    s_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_GET, c, OK);
+    Antt__V1__TriageReply *l = s_list("tok-ward");
+    assert_non_null(s_in(l, c));
+    assert_string_equal(s_in(l, c)->claimed_desk, T_DISTRICT);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'claimed'"
+                             " AND actor = 'dispatcher:3' AND data->>'claimed_desk' = '" T_DISTRICT "'",
+                             c),
+                     1);
+    assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.claimed'"
+                             " AND payload->'data'->>'incident_id' = '%s'",
+                             c),
+                     1);
+    free(c);
+}
+
+/* The queue: P1 first, then what the classifier asks to review, then the
+ * rest by priority; rows carry the ward's name and the first report's text
+ * (the feeds never do). */
+static void test_review_order(void **state)
+{
+    (void)state;
+    char *id[4];
+    const char *texts[4] = {"bi trom xe may truoc cong", "co nguoi ban ma tuy trong hem",
+                            "co song bac danh bai an tien", "bi lua dao qua dien thoai mat tien"};
+    for (int k = 0; k < 4; k++) {
+        char f[256], enc[128];
+        snprintf(enc, sizeof(enc), "%s", texts[k]);
+        for (char *p = enc; *p; p++)
+            *p = *p == ' ' ? '+' : *p;
+        snprintf(f, sizeof(f), "description=%s&lat=10.77%d5&long=106.61%d5", enc, k + 1, 5 + k);
+        id[k] = at_desk_incident(&T.d, f, NULL);
+    }
+    /* the created update on the feed carries no text and no ward name */
+    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", id[3], ANTT__V1__UPDATE_KIND__UPDATE_CREATED,
+                                                 5000);
+    assert_non_null(u);
+    assert_null(u->first_text);
+    assert_null(u->ward_name);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    /* (what another engineer's classifier will set) */
+    const char *set[4] = {"priority = 2, needs_review = false", "priority = 3, needs_review = true,"
+                          " review_reasons = '{low_confidence,two_categories}'",
+                          "priority = 4, needs_review = true, review_reasons = '{low_confidence}'",
+                          "priority = 1, needs_review = false"};
+    for (int k = 0; k < 4; k++) {
+        char *sql = antt_xasprintf("UPDATE incidents SET %s, ack_deadline = now() + interval '1 hour' WHERE id = '%s'",
+                                   set[k], id[k]);
+        at_db_exec(T.db, sql);
+        free(sql);
+    }
+    Antt__V1__TriageReply *l = s_list("tok-ward");
+    int p1 = s_pos(l, id[3]), r3 = s_pos(l, id[1]), r4 = s_pos(l, id[2]), p2 = s_pos(l, id[0]);
+    assert_true(p1 >= 0 && r3 >= 0 && r4 >= 0 && p2 >= 0);
+    if (!(p1 < r3 && r3 < r4 && r4 < p2))
+        fail_msg("order P1 %d, review P3 %d, review P4 %d, P2 %d", p1, r3, r4, p2);
+    for (size_t i = 0; i < l->n_incidents; i++) /* every P1 before every other */
+        if (l->incidents[i]->priority != 1)
+            for (size_t k = i + 1; k < l->n_incidents; k++)
+                assert_int_not_equal(l->incidents[k]->priority, 1);
+    const Antt__V1__IncidentUpdate *x = s_in(l, id[1]);
+    assert_true(x->needs_review);
+    assert_int_equal(x->n_review_reasons, 2);
+    assert_string_equal(x->review_reasons[1], "two_categories");
+    assert_string_equal(x->ward_name, T_WARD_NAME);
+    assert_string_equal(x->first_text, texts[1]);
+    assert_true(x->has_created_at_ms && x->created_at_ms > 0);
+    antt__v1__triage_reply__free_unpacked(l, NULL);
+    /* the same over HTTP */
+    json_t *j = NULL;
+    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
+    int pos[4] = {-1, -1, -1, -1};
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(j, "incidents"), i, e)
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(json_string_value(json_object_get(e, "incident_id")), id[k])) {
+                pos[k] = (int)i;
+                if (k == 1) {
+                    assert_true(json_is_true(json_object_get(e, "needs_review")));
+                    assert_string_equal(json_string_value(json_array_get(json_object_get(e, "review_reasons"), 0)),
+                                        "low_confidence");
+                    assert_string_equal(json_string_value(json_object_get(e, "ward_name")), T_WARD_NAME);
+                    assert_string_equal(json_string_value(json_object_get(e, "first_text")), texts[1]);
+                }
+            }
+    assert_true(pos[3] >= 0 && pos[3] < pos[1] && pos[1] < pos[2] && pos[2] < pos[0]);
+    json_decref(j);
+    for (int k = 0; k < 4; k++)
+        free(id[k]);
+}
+
+static Antt__V1__TriageReply *s_reclassify(const char *token, const char *id, const char *category, int has_prio,
+                                           int prio, const char *reason)
+{
+    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
+    c.has_action = 1;
+    c.action = ANTT__V1__TRIAGE_ACTION__ACTION_RECLASSIFY;
+    c.incident_id = (char *)id;
+    c.category = (char *)category;
+    c.has_priority = has_prio;
+    c.priority = prio;
+    c.reason = (char *)reason;
+    Antt__V1__TriageReply *r = at_desk_triage(&T.d, token, &c);
+    assert_non_null(r);
+    return r;
+}
+
+static const char *s_trend_id;
+static long s_trend_theft, s_trend_fraud;
+static long s_trend_n(const char *category)
+{
+    char *sql = antt_xasprintf("SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts c JOIN incidents i"
+                               " ON c.area_code = i.area_code WHERE i.id = '%s' AND c.grain = 'd' AND c.category = '%s'",
+                               s_trend_id, category);
+    long n = at_db_long(T.db, sql);
+    free(sql);
+    return n;
+}
+
+static int s_counted_as(void *arg)
+{
+    char *sql = antt_xasprintf("SELECT count(*) FROM trend_contributions WHERE incident_id = '%s' AND category = '%s'",
+                               s_trend_id, (const char *)arg);
+    long n = at_db_long(T.db, sql);
+    free(sql);
+    return n == 1;
+}
+
+static int s_moved(void *arg)
+{
+    (void)arg;
+    return s_trend_n("theft") == s_trend_theft - 1 && s_trend_n("fraud") == s_trend_fraud + 1;
+}
+
+/* Reclassify: bad values and other desks change nothing; a correction is
+ * one event, a row for training, a new deadline, a feed update, a webhook
+ * message, and the trend counters move from the old category to the new. */
+static void test_reclassify(void **state)
+{
+    (void)state;
+    /* the categories SQL checks are those of the C code */
+    PGresult *cr = PQexec(T.db, "SELECT array_to_string(antt_category_codes(), ' ')");
+    antt_buf_t want;
+    antt_buf_init(&want);
+    for (int k = 0; k < antt_categories_count; k++)
+        antt_buf_printf(&want, "%s%s", k ? " " : "", antt_categories[k].code);
+    assert_string_equal(PQgetvalue(cr, 0, 0), want.data);
+    antt_buf_cleanup(&want);
+    PQclear(cr);
+
+    char *id = at_desk_incident(&T.d, "description=bi%20trom%20xe%20dap%20dien%20truoc%20nha&lat=10.7850&long=106.6280",
+                                NULL);
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND category = 'theft' AND status = 'new'"
+                             " AND priority > 2",
+                             id),
+                     1);
+    char *sql = antt_xasprintf("UPDATE incidents SET needs_review = true, review_reasons = '{ambiguous}' WHERE id = '%s'",
+                               id);
+    at_db_exec(T.db, sql);
+    free(sql);
+    s_trend_id = id;
+    assert_true(at_wait_until(s_counted_as, "theft", 15000));
+    s_trend_theft = s_trend_n("theft");
+    s_trend_fraud = s_trend_n("fraud");
+    long v0 = s_count("SELECT version FROM incidents WHERE id = '%s'", id);
+
+    /* refused, and nothing changes */
+    struct {
+        const char *token, *category;
+        int has_prio, prio;
+        st_t want;
+    } bad[] = {{"tok-ward", "thefft", 0, 0, BAD},  {"tok-ward", NULL, 1, 5, BAD}, {"tok-ward", NULL, 1, 0, BAD},
+               {"tok-ward", NULL, 1, -1, BAD},     {"tok-ward", NULL, 0, 0, BAD}, {"tok-ward", "", 0, 0, BAD},
+               {"tok-other", "fraud", 1, 2, NF}};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        Antt__V1__TriageReply *r = s_reclassify(bad[k].token, id, bad[k].category, bad[k].has_prio, bad[k].prio, "x");
+        if (r->status != bad[k].want)
+            fail_msg("bad reclassify %zu: status %d (%s)", k, r->status, r->error ? r->error : "");
+        antt__v1__triage_reply__free_unpacked(r, NULL);
+    }
+    const char *bodies[] = {"{\"priority\": \"2\"}", "{\"priority\": 9}", "{}", "{\"category\": \"nope\"}",
+                            "{\"category\": 7}", "{\"category\": \"fraud\", \"why\": \"x\"}"};
+    char *path = antt_xasprintf("/api/v1/incidents/%s/reclassify", id);
+    for (size_t k = 0; k < sizeof(bodies) / sizeof(bodies[0]); k++)
+        assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, bodies[k], NULL), 400);
+    assert_int_equal(at_desk_http(&T.d, "tok-other", "POST", path, "{\"category\": \"fraud\"}", NULL), 404);
+    assert_int_equal(s_count("SELECT version FROM incidents WHERE id = '%s'", id), v0);
+    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'reclassified'", id),
+                     0);
+    assert_int_equal(s_count("SELECT count(*) FROM classification_corrections WHERE incident_id = '%s'", id), 0);
+
+    /* over ZeroMQ: fraud, P2 */
+    Antt__V1__TriageReply *r = s_reclassify("tok-ward", id, "fraud", 1, 2, "nguoi bao bi lua chuyen khoan");
+    assert_int_equal(r->status, OK);
+    assert_string_equal(r->incident->category, "fraud");
+    assert_int_equal(r->incident->priority, 2);
+    assert_false(r->incident->needs_review);
+    assert_int_equal(r->incident->version, v0 + 1);
+    assert_string_equal(r->incident->ward_name, T_WARD_NAME);
+    assert_string_equal(r->incident->first_text, "bi trom xe dap dien truoc nha");
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'reclassified'"
+                             " AND actor = 'dispatcher:1' AND data->>'old_category' = 'theft'"
+                             " AND data->>'category' = 'fraud' AND (data->>'priority')::int = 2"
+                             " AND data->>'reason' = 'nguoi bao bi lua chuyen khoan'",
+                             id),
+                     1);
+    assert_int_equal(s_count("SELECT count(*) FROM classification_corrections WHERE incident_id = '%s'"
+                             " AND old_category = 'theft' AND new_category = 'fraud' AND new_priority = 2"
+                             " AND old_priority > 2 AND actor = 'dispatcher:1' AND review_reasons = '{ambiguous}'",
+                             id),
+                     1);
+    /* unacknowledged: the P2 deadline, from now */
+    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND NOT needs_review"
+                             " AND review_reasons IS NULL"
+                             " AND abs(extract(epoch FROM ack_deadline - now()) - 300) < 30",
+                             id),
+                     1);
+    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", id,
+                                                 ANTT__V1__UPDATE_KIND__UPDATE_RECLASSIFIED, 5000);
+    assert_non_null(u);
+    assert_string_equal(u->category, "fraud");
+    assert_null(u->first_text); /* the answer has it, the feed never */
+    assert_null(u->ward_name);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.reclassified'"
+                             " AND payload->'data'->>'incident_id' = '%s' AND payload->'data'->>'category' = 'fraud'",
+                             id),
+                     1);
+    /* the trends follow, live */
+    assert_true(at_wait_until(s_moved, NULL, 15000));
+
+    /* over HTTP: the priority only */
+    json_t *j = NULL;
+    assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, "{\"priority\": 3, \"reason\": \"khong gap\"}", &j),
+                     200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "incident"), "category")), "fraud");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "incident"), "priority")), 3);
+    json_decref(j);
+    free(path);
+    assert_int_equal(s_count("SELECT version FROM incidents WHERE id = '%s'", id), v0 + 2);
+
+    /* classification reads the corrections (antt train --from-db) */
+    char *ci = antt_xasprintf("%s user=antt_classification", T.conninfo);
+    PGconn *cls = at_db_connect(ci);
+    sql = antt_xasprintf("SELECT count(*) FROM classification_corrections c JOIN incident_reports l"
+                         " ON l.incident_id = c.incident_id JOIN reports r ON r.id = l.report_id"
+                         " WHERE c.incident_id = '%s' AND r.description LIKE 'bi trom%%'",
+                         id);
+    assert_int_equal(at_db_long(cls, sql), 2);
+    free(sql);
+    PQfinish(cls);
+    free(ci);
+    free(id);
+}
+
+/* SHOW: the incident, its reports' texts and its event log; never the
+ * contact; only within the desk's scope. */
+static void test_show(void **state)
+{
+    (void)state;
+    char *rid = NULL;
+    char *id = at_desk_incident(&T.d, "description=nha%20hang%20xom%20bi%20mat%20trom%20tivi&lat=10.7640&long=106.6270"
+                                      "&phone=0912333444&first_name=Mai",
+                                &rid);
+    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
+    c.has_action = 1;
+    c.action = ANTT__V1__TRIAGE_ACTION__ACTION_NOTE;
+    c.incident_id = id;
+    c.note = "da goi to tuan tra";
+    Antt__V1__TriageReply *r = at_desk_triage(&T.d, "tok-ward", &c);
+    assert_int_equal(r->status, OK);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    s_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id, NF);
+    r = s_cmd("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id);
+    assert_int_equal(r->status, OK);
+    assert_string_equal(r->incident->ward_name, T_WARD_NAME);
+    assert_int_equal(r->n_reports, 1);
+    assert_string_equal(r->reports[0]->report_id, rid);
+    assert_string_equal(r->reports[0]->description, "nha hang xom bi mat trom tivi");
+    assert_string_equal(r->reports[0]->gateway, "app");
+    assert_true(r->reports[0]->contact_given);
+    assert_true(r->reports[0]->has_received_at_ms && r->reports[0]->received_at_ms > 0);
+    assert_true(r->n_events >= 2);
+    assert_string_equal(r->events[0]->kind, "created");
+    int note = 0;
+    for (size_t i = 0; i < r->n_events; i++)
+        note += !strcmp(r->events[i]->kind, "note") && strstr(r->events[i]->data_json, "da goi to tuan tra");
+    assert_int_equal(note, 1);
+    assert_null(r->contact_json);
+    size_t len = antt__v1__triage_reply__get_packed_size(r);
+    uint8_t *buf = antt_xmalloc(len + 1);
+    antt__v1__triage_reply__pack(r, buf);
+    assert_null(memmem(buf, len, "912333444", 9));
+    free(buf);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    /* HTTP */
+    char *path = antt_xasprintf("/api/v1/incidents/%s/show", id);
+    json_t *j = NULL;
+    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", path, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "reports"), 0),
+                                                          "description")),
+                        "nha hang xom bi mat trom tivi");
+    assert_true(json_array_size(json_object_get(j, "events")) >= 2);
+    assert_null(json_object_get(j, "contacts"));
+    char *dump = json_dumps(j, JSON_COMPACT);
+    assert_null(strstr(dump, "912333444"));
+    free(dump);
+    json_decref(j);
+    assert_int_equal(at_desk_http(&T.d, "tok-other", "GET", path, NULL, NULL), 404);
+    free(path);
+    free(id);
+    free(rid);
+}
+
+/* Migration 010 on a database with data of 005's model: an incident that
+ * escalated then (its desk moved to the district) is back on its ward's
+ * desk, the district told, overdue since its first miss; the ward lists it
+ * with its text; the rest is untouched. */
+static void test_upgrade_with_data(void **state)
+{
+    (void)state;
+    char *admin = antt_xasprintf("%s dbname=postgres", T.conninfo);
+    PGconn *a = at_db_connect(admin);
+    at_db_exec(a, "DROP DATABASE IF EXISTS t_triage_upgrade WITH (FORCE)");
+    at_db_exec(a, "CREATE DATABASE t_triage_upgrade");
+    PQfinish(a);
+    free(admin);
+    char *ci = antt_xasprintf("%s dbname=t_triage_upgrade", T.conninfo);
+    PGconn *c = at_db_connect(ci);
+    at_db_exec(c, "SET client_min_messages = warning;"
+                  "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
+                  " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (int i = 0; i < antt_migrations_count; i++) /* the schema as it was before 010 */
+        if (antt_migrations[i].version < 10) {
+            at_db_exec(c, antt_migrations[i].sql);
+            char *rec = antt_xasprintf("INSERT INTO schema_migrations VALUES (%d, '%s')", antt_migrations[i].version,
+                                       antt_migrations[i].name);
+            at_db_exec(c, rec);
+            free(rec);
+        }
+    char *areas = at_read_file(ANTT_SOURCE_DIR "/deploy/demo/areas.sql", NULL);
+    at_db_exec(c, areas);
+    free(areas);
+    at_db_exec(c, "INSERT INTO gateways (code, name, api_key_hash) VALUES ('app', 'App', sha256('k'::bytea));"
+                  "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES ('ward', '" T_WARD "', sha256('w'));"
+                  /* escalated under 005: moved to the district 30 s after its deadline */
+                  "INSERT INTO incidents (id, created_at, category, priority, area_code, desk_code, status,"
+                  " ack_deadline, escalations, version) VALUES"
+                  " ('00000000-0000-4000-8000-000000000001', now() - interval '5 minutes', 'assault', 1,"
+                  " 'VN-HCM-BTA-BTD-KP1', '" T_DISTRICT "', 'new', now() + interval '1 minute', 1, 2),"
+                  " ('00000000-0000-4000-8000-000000000002', now(), 'theft', 3, 'VN-HCM-BTA-BTD-KP2', '" T_WARD "',"
+                  " 'new', now() + interval '1 hour', 0, 1);"
+                  "INSERT INTO incident_events (at, incident_id, kind, actor, data) VALUES"
+                  " (now() - interval '4 minutes', '00000000-0000-4000-8000-000000000001', 'created', 'classification', '{}'),"
+                  " (now() - interval '3 minutes', '00000000-0000-4000-8000-000000000001', 'escalated', 'system',"
+                  " '{\"from_desk\": \"" T_WARD "\", \"to_desk\": \"" T_DISTRICT "\"}');"
+                  "INSERT INTO reports (id, received_at, gateway_id, idempotency_key, description) VALUES"
+                  " ('00000000-0000-4000-8000-0000000000a1', now() - interval '5 minutes', 1, 'a1', 'danh nhau o cho');"
+                  "INSERT INTO incident_reports (report_id, incident_id) VALUES"
+                  " ('00000000-0000-4000-8000-0000000000a1', '00000000-0000-4000-8000-000000000001')");
+    char err[1024];
+    assert_true(antt_migrate(c, err, sizeof(err)) >= 1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM incidents WHERE id = '00000000-0000-4000-8000-000000000001'"
+                                   " AND desk_code = '" T_WARD "' AND escalated_to = '" T_DISTRICT "'"
+                                   " AND overdue_since = (SELECT at FROM incident_events WHERE kind = 'escalated')"
+                                   " AND version = 2 AND NOT needs_review"),
+                     1);
+    assert_int_equal(at_db_long(c, "SELECT count(*) FROM incidents WHERE id = '00000000-0000-4000-8000-000000000002'"
+                                   " AND desk_code = '" T_WARD "' AND escalated_to IS NULL AND overdue_since IS NULL"),
+                     1);
+    PGresult *r = PQexec(c, "SELECT incident_id, overdue, escalated_to, ward_name, first_text"
+                            " FROM antt_triage(sha256('w'), 'list', NULL, '{}') ORDER BY priority");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 2);
+    assert_string_equal(PQgetvalue(r, 0, 0), "00000000-0000-4000-8000-000000000001");
+    assert_string_equal(PQgetvalue(r, 0, 1), "t");
+    assert_string_equal(PQgetvalue(r, 0, 2), T_DISTRICT);
+    assert_string_equal(PQgetvalue(r, 0, 3), T_WARD_NAME);
+    assert_string_equal(PQgetvalue(r, 0, 4), "danh nhau o cho");
+    PQclear(r);
+    PQfinish(c);
+    free(ci);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escalation_adds),
+        cmocka_unit_test(test_claim),
+        cmocka_unit_test(test_review_order),
+        cmocka_unit_test(test_reclassify),
+        cmocka_unit_test(test_show),
+        cmocka_unit_test(test_upgrade_with_data),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
