@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -546,6 +547,35 @@ static void test_reclassify(void **state)
     assert_int_equal(at_db_long(cls, sql), 2);
     free(sql);
     PQfinish(cls);
+    /* antt train --from-db, as the classification role: the corrected
+     * incident's report joins the training rows, with the dispatcher's labels */
+    char corpus[] = "/tmp/antt-fromdb-XXXXXX", model[64];
+    int fd = mkstemp(corpus);
+    assert_true(fd >= 0);
+    const char *rows = "theft\tP3\tnhà tôi bị trộm xe máy\nfire\tP1\tcháy nhà khói đen\n";
+    assert_int_equal(write(fd, rows, strlen(rows)), (ssize_t)strlen(rows));
+    close(fd);
+    snprintf(model, sizeof(model), "%s.model", corpus);
+    char *cmd = antt_xasprintf("ANTT_DB_CONNINFO='%s' '%s/services/cli/antt' train --from-db --folds 0 --corpus %s -o %s"
+                               " 2>&1",
+                               ci, ANTT_BUILD_DIR, corpus, model);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[4096] = "";
+    size_t got = fread(out, 1, sizeof(out) - 1, p);
+    out[got] = '\0';
+    assert_int_equal(pclose(p), 0);
+    int added = -1;
+    const char *at = strstr(out, "from the database: ");
+    assert_non_null(at);
+    added = atoi(at + strlen("from the database: "));
+    if (added < 1) /* the report of the corrected incident */
+        fail_msg("antt train --from-db: %s", out);
+    assert_non_null(strstr(out, "trained on"));
+    assert_int_equal(access(model, R_OK), 0);
+    unlink(model);
+    unlink(corpus);
+    free(cmd);
     free(ci);
     free(id);
 }
