@@ -104,11 +104,11 @@ static void s_label(const classify_t *c, int kind, int src, char *out, size_t ou
 }
 
 /* Lists up to max features that pushed class cls (a column of the weights,
- * within [lo, hi) of its head) up the most, relative to the head's mean: a
+ * of the head that starts at lo) up the most, relative to the head's mean: a
  * word's own feature and its character grams add up to the word. Scores are
  * summed per source (a token for words and bigrams, a phrase, a vote) in
  * c->contrib, and labels are made only for the few shown. */
-static void s_top(classify_t *c, int cls, int lo, int hi, int max, classify_result_t *out, const char *what)
+static void s_top(classify_t *c, int cls, int lo, int max, classify_result_t *out, const char *what)
 {
     size_t nrule = 0;
     for (size_t k = 0; k < c->nfeat; k++)
@@ -119,19 +119,17 @@ static void s_top(classify_t *c, int cls, int lo, int hi, int max, classify_resu
         c->contrib = antt_xrealloc(c->contrib, c->ccap * sizeof(*c->contrib));
     }
     memset(c->contrib, 0, slots * sizeof(*c->contrib));
+    double norm = classify_model_text_norm(c->model, c->feat, c->nfeat);
     for (size_t k = 0; k < c->nfeat; k++) {
         const classify_feat_t *f = &c->feat[k];
         const float *w = c->model->w + (size_t)f->idx * CLASSIFY_NCLS;
-        double mean = 0;
-        for (int j = lo; j < hi; j++)
-            mean += w[j];
-        mean /= hi - lo;
+        double mean = c->model->mean[2 * (size_t)f->idx + (lo != 0)];
         size_t slot = f->kind == CLASSIFY_SRC_WORD     ? (size_t)f->src
                       : f->kind == CLASSIFY_SRC_BIGRAM ? c->tok.n + (size_t)f->src
                       : f->kind == CLASSIFY_SRC_RULE   ? 2 * c->tok.n + r++
                       : f->kind == CLASSIFY_SRC_VOTE   ? slots - 2
                                                        : slots - 1;
-        c->contrib[slot] += f->val * (w[cls] - mean);
+        c->contrib[slot] += classify_model_value(c->model, f, norm) * (w[cls] - mean);
     }
     char shown[8][96];
     int nshown = 0;
@@ -270,9 +268,9 @@ static void s_model(classify_t *c, const antt_category_t *h, classify_result_t *
              antt_categories[best].code, 100 * pc[best], pb + 1, 100 * pp[pb], 100 * pp[0], 100 * m->p1_threshold);
     s_review(c, h, out, explain, pp[1]);
     if (explain) {
-        s_top(c, best, 0, CLASSIFY_NCAT, 5, out, antt_categories[best].code);
+        s_top(c, best, 0, 5, out, antt_categories[best].code);
         char what[4] = {'P', (char)('0' + out->priority), 0, 0};
-        s_top(c, CLASSIFY_NCAT + out->priority - 1, CLASSIFY_NCAT, CLASSIFY_NCLS, 3, out, what);
+        s_top(c, CLASSIFY_NCAT + out->priority - 1, CLASSIFY_NCAT, 3, out, what);
     }
 }
 

@@ -108,36 +108,6 @@ static void s_fired(classify_t *c, const classify_phrase_t *p, size_t tok)
     c->fired[c->nfired++] = (classify_fired_t){p, tok};
 }
 
-/* The phrases that longest-first matching hides (a shorter phrase at a
- * position, a phrase starting inside a longer one: "chồng lao vào đánh vợ"
- * holds both a cue ending in "đánh" and "đánh vợ"), as features of their
- * own, without votes. */
-static void s_shadowed(classify_t *c, int kind)
-{
-    const classify_table_t *t = &c->rules->tables[kind];
-    char key[512];
-    for (size_t i = 0; i < c->tok.n; i++) {
-        if (c->mark[i] & S_NEGATED)
-            continue;
-        size_t kl = 0;
-        for (size_t l = 0; l < CLASSIFY_MAX_PHRASE && i + l < c->tok.n; l++) {
-            const char *w = c->tok.tok[i + l];
-            size_t wl = strlen(w);
-            if ((w[0] == ',' && wl == 1) || kl + wl + 2 > sizeof(key))
-                break;
-            if (l)
-                key[kl++] = ' ';
-            memcpy(key + kl, w, wl);
-            kl += wl;
-            const classify_phrase_t *p = classify_table_find(t, key, kl);
-            if (p == NULL)
-                break;
-            if (p->nhits > 0 && c->seen[p->id] != c->gen)
-                s_add(c, classify_hash(p->key, strlen(p->key), S_SEED_RULE + 100), 1.0f, CLASSIFY_SRC_RULE, p->id);
-        }
-    }
-}
-
 /* Finds every phrase of kind in the text, each once: its weights go to
  * score[], it becomes a feature (a negated one a feature of its own), and a
  * [priority P1] phrase is a danger cue. */
@@ -239,8 +209,6 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
     s_text_features(c);
     s_vote(c, CLASSIFY_K_CAT, c->rcat, 0, out, explain);
     s_vote(c, CLASSIFY_K_PRIO, c->rprio, 1, out, explain);
-    s_shadowed(c, CLASSIFY_K_CAT);
-    s_shadowed(c, CLASSIFY_K_PRIO);
     /* the rule layer's verdicts, scaled so that a deciding term (weight 3-4) is about 1 */
     for (int k = 0; k < CLASSIFY_NCAT; k++)
         if (c->rcat[k] != 0)

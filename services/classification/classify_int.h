@@ -68,7 +68,7 @@ const classify_phrase_t *classify_table_find(const classify_table_t *t, const ch
 
 /* The feature scheme: a model records it and is refused by a build whose
  * scheme differs. Change the string whenever classify_featurize changes. */
-#define CLASSIFY_SCHEME "lr2 w1 b2 s2 c345 idf r1 rs1 v1 d1 dg1 cp1 h18"
+#define CLASSIFY_SCHEME "lr2 w1 b2 s2 c345 idf r1 v1 d1 dg1 cp1 h18"
 #define CLASSIFY_HASH_BITS 18
 #define CLASSIFY_NCLS (CLASSIFY_NCAT + CLASSIFY_NPRIO) /* both heads, one weight row */
 
@@ -127,6 +127,7 @@ struct classify_model_s {
     float catprio[CLASSIFY_NCAT][CLASSIFY_NPRIO]; /* priority weights of the category head's probabilities */
     float *idf;                        /* per row: weight of a text feature, log of its rarity */
     float idf_unseen;                  /* the idf of a row no training report had */
+    float *mean;                       /* per row: mean weight over categories, then over priorities (2 per row) */
     float text_scale;                  /* length of the text features' vector */
     unsigned hash_bits;                /* CLASSIFY_HASH_BITS */
     float temp_cat, temp_prio;         /* calibration temperatures (logits are divided by them) */
@@ -137,6 +138,8 @@ struct classify_model_s {
 };
 
 classify_model_t *classify_model_alloc(unsigned hash_bits);
+/* Fills m->mean from the weights (for the reasons); after training or loading. */
+void classify_model_prepare(classify_model_t *m);
 /* The value the model gives feature f: text features idf-weighted, divided
  * by the text vector's length (norm, from classify_model_text_norm). */
 static inline float classify_model_value(const classify_model_t *m, const classify_feat_t *f, double norm)

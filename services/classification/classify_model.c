@@ -45,6 +45,7 @@ void classify_model_destroy(classify_model_t **self_p)
         return;
     free(m->w);
     free(m->idf);
+    free(m->mean);
     free(m);
     *self_p = NULL;
 }
@@ -77,6 +78,23 @@ void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, 
     if (pc)
         for (int c = 0; c < CLASSIFY_NCAT; c++)
             pc[c] = q[c] / sum;
+}
+
+void classify_model_prepare(classify_model_t *m)
+{
+    size_t rows = (size_t)1 << m->hash_bits;
+    if (m->mean == NULL)
+        m->mean = antt_xmalloc(rows * 2 * sizeof(float));
+    for (size_t r = 0; r < rows; r++) {
+        const float *w = m->w + r * CLASSIFY_NCLS;
+        float c = 0, p = 0;
+        for (int k = 0; k < CLASSIFY_NCAT; k++)
+            c += w[k];
+        for (int k = CLASSIFY_NCAT; k < CLASSIFY_NCLS; k++)
+            p += w[k];
+        m->mean[2 * r] = c / CLASSIFY_NCAT;
+        m->mean[2 * r + 1] = p / CLASSIFY_NPRIO;
+    }
 }
 
 double classify_model_text_norm(const classify_model_t *m, const classify_feat_t *f, size_t nf)
@@ -303,6 +321,7 @@ classify_model_t *classify_model_load(const char *path, const classify_rules_t *
         goto out;
     }
     s_version(m, sum);
+    classify_model_prepare(m);
 out:
     free(data);
     return m;

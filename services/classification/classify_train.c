@@ -340,6 +340,7 @@ classify_model_t *classify_model_train(const classify_rules_t *rules, const clas
     s_sgd(m, &d, idx, n, o.epochs, o.seed);
     memcpy(m->rules_digest, rules->digest, sizeof(m->rules_digest));
     m->examples = (uint32_t)n;
+    classify_model_prepare(m);
 out:
     free(held);
     free(idx);
