@@ -78,16 +78,11 @@ static int s_argmax(const double *s, int n, int preferred)
     return best;
 }
 
+/* p[] = the probabilities of the log-odds s[] (n of them). */
 static void s_softmax(const double *s, int n, double *p)
 {
-    double mx = s[0], sum = 0;
-    for (int i = 1; i < n; i++)
-        if (s[i] > mx)
-            mx = s[i];
-    for (int i = 0; i < n; i++)
-        sum += p[i] = exp(s[i] - mx);
-    for (int i = 0; i < n; i++)
-        p[i] /= sum;
+    memcpy(p, s, (size_t)n * sizeof(*p));
+    classify_softmax(p, n, 1.0);
 }
 
 /* ---- reasons: the features that weighed most for a class ---------------- */
@@ -252,15 +247,7 @@ static void s_model(classify_t *c, const antt_category_t *h, classify_result_t *
     out->category = best;
     out->confidence = (float)pc[best];
     out->p1 = (float)pp[0];
-    int pb;
-    if (pp[0] >= m->p1_threshold) {
-        pb = 0;
-    } else { /* the most probable of P2-P4; ties go to the more urgent */
-        pb = 1;
-        for (int k = 2; k < CLASSIFY_NPRIO; k++)
-            if (pp[k] > pp[pb])
-                pb = k;
-    }
+    int pb = classify_model_priority(m, pp) - 1;
     out->priority = pb + 1;
     out->priority_confidence = (float)pp[pb];
 

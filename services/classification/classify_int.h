@@ -138,6 +138,12 @@ struct classify_model_s {
 };
 
 classify_model_t *classify_model_alloc(unsigned hash_bits);
+/* s[0..n) divided by temp, turned into probabilities in place. */
+void classify_softmax(double *s, int n, double temp);
+/* The priority (1..4) decided for safety from calibrated probabilities
+ * pp[4]: P1 as soon as P(P1) reaches m->p1_threshold, else the most probable
+ * of P2-P4 (ties to the more urgent). */
+int classify_model_priority(const classify_model_t *m, const double pp[CLASSIFY_NPRIO]);
 /* Fills m->mean from the weights (for the reasons); after training or loading. */
 void classify_model_prepare(classify_model_t *m);
 /* The value the model gives feature f: text features idf-weighted, divided

@@ -50,6 +50,29 @@ void classify_model_destroy(classify_model_t **self_p)
     *self_p = NULL;
 }
 
+void classify_softmax(double *s, int n, double temp)
+{
+    double mx = s[0] / temp, sum = 0;
+    for (int i = 1; i < n; i++)
+        if (s[i] / temp > mx)
+            mx = s[i] / temp;
+    for (int i = 0; i < n; i++)
+        sum += s[i] = exp(s[i] / temp - mx);
+    for (int i = 0; i < n; i++)
+        s[i] /= sum;
+}
+
+int classify_model_priority(const classify_model_t *m, const double pp[CLASSIFY_NPRIO])
+{
+    if (pp[0] >= m->p1_threshold)
+        return 1;
+    int pb = 1;
+    for (int k = 2; k < CLASSIFY_NPRIO; k++)
+        if (pp[k] > pp[pb])
+            pb = k;
+    return pb + 1;
+}
+
 void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, size_t nf,
                            double cat[CLASSIFY_NCAT], double prio[CLASSIFY_NPRIO], double *pc)
 {
@@ -62,22 +85,17 @@ void classify_model_logits(const classify_model_t *m, const classify_feat_t *f, 
         for (int c = 0; c < CLASSIFY_NCLS; c++)
             s[c] += v * w[c];
     }
-    double mx = s[0], sum = 0, q[CLASSIFY_NCAT];
-    for (int c = 0; c < CLASSIFY_NCAT; c++) {
-        cat[c] = s[c];
-        if (s[c] > mx)
-            mx = s[c];
-    }
+    double q[CLASSIFY_NCAT];
     for (int c = 0; c < CLASSIFY_NCAT; c++)
-        sum += q[c] = exp(s[c] - mx);
+        cat[c] = q[c] = s[c];
+    classify_softmax(q, CLASSIFY_NCAT, 1.0);
     for (int p = 0; p < CLASSIFY_NPRIO; p++) {
         prio[p] = s[CLASSIFY_NCAT + p];
         for (int c = 0; c < CLASSIFY_NCAT; c++)
-            prio[p] += q[c] / sum * m->catprio[c][p];
+            prio[p] += q[c] * m->catprio[c][p];
     }
     if (pc)
-        for (int c = 0; c < CLASSIFY_NCAT; c++)
-            pc[c] = q[c] / sum;
+        memcpy(pc, q, sizeof(q));
 }
 
 void classify_model_prepare(classify_model_t *m)

@@ -103,18 +103,6 @@ static void s_logits(const classify_model_t *m, const s_data_t *d, size_t i, dou
     classify_model_logits(m, d->f + d->off[i], d->off[i + 1] - d->off[i], s, s + CLASSIFY_NCAT, pc);
 }
 
-static void s_softmax(double *s, int n, double temp)
-{
-    double mx = s[0] / temp, sum = 0;
-    for (int i = 1; i < n; i++)
-        if (s[i] / temp > mx)
-            mx = s[i] / temp;
-    for (int i = 0; i < n; i++)
-        sum += s[i] = exp(s[i] / temp - mx);
-    for (int i = 0; i < n; i++)
-        s[i] /= sum;
-}
-
 static uint64_t s_rand(uint64_t *x)
 {
     *x ^= *x << 13;
@@ -158,8 +146,8 @@ static void s_sgd(classify_model_t *m, const s_data_t *d, size_t *idx, size_t n,
             const classify_example_t *ex = &d->ex[i];
             double s[CLASSIFY_NCLS], g[CLASSIFY_NCLS], pc[CLASSIFY_NCAT];
             s_logits(m, d, i, s, pc);
-            s_softmax(s, CLASSIFY_NCAT, 1.0);
-            s_softmax(s + CLASSIFY_NCAT, CLASSIFY_NPRIO, 1.0);
+            memcpy(s, pc, sizeof(pc)); /* the category head's probabilities, from the logits */
+            classify_softmax(s + CLASSIFY_NCAT, CLASSIFY_NPRIO, 1.0);
             for (int c = 0; c < CLASSIFY_NCLS; c++)
                 g[c] = s[c];
             g[ex->category] -= 1.0;
@@ -205,7 +193,7 @@ static double s_nll(const double *oof, size_t n, const s_data_t *d, int lo, int 
     for (size_t i = 0; i < n; i++) {
         double s[CLASSIFY_NCLS];
         memcpy(s, oof + i * CLASSIFY_NCLS + lo, (size_t)k * sizeof(double));
-        s_softmax(s, k, temp);
+        classify_softmax(s, k, temp);
         int y = lo == 0 ? d->ex[i].category : d->ex[i].priority - 1;
         loss -= log(s[y] > 1e-12 ? s[y] : 1e-12);
     }
@@ -249,24 +237,17 @@ static void s_decide(const classify_model_t *m, const classify_rules_t *rules, c
 {
     double s[CLASSIFY_NCLS];
     memcpy(s, logits, sizeof(s));
-    s_softmax(s, CLASSIFY_NCAT, m->temp_cat);
-    s_softmax(s + CLASSIFY_NCAT, CLASSIFY_NPRIO, m->temp_prio);
+    classify_softmax(s, CLASSIFY_NCAT, m->temp_cat);
+    classify_softmax(s + CLASSIFY_NCAT, CLASSIFY_NPRIO, m->temp_prio);
     int b = CLASSIFY_NCAT - 1;
     for (int c = 0; c < CLASSIFY_NCAT; c++)
         if (s[c] > s[b])
             b = c;
-    const double *pp = s + CLASSIFY_NCAT;
-    int p = 0;
-    if (pp[0] < m->p1_threshold) {
-        p = 1;
-        for (int k = 2; k < CLASSIFY_NPRIO; k++)
-            if (pp[k] > pp[p])
-                p = k;
-    }
-    if (s[b] < rules->review_threshold && danger && p > 1)
-        p = 1;
+    int p = classify_model_priority(m, s + CLASSIFY_NCAT);
+    if (s[b] < rules->review_threshold && danger && p > 2) /* as s_review in classify.c */
+        p = 2;
     *cat = b;
-    *prio = p + 1;
+    *prio = p;
 }
 
 classify_model_t *classify_model_train(const classify_rules_t *rules, const classify_example_t *ex, size_t n,
@@ -317,7 +298,7 @@ classify_model_t *classify_model_train(const classify_rules_t *rules, const clas
                 continue;
             double s[CLASSIFY_NPRIO];
             memcpy(s, held + i * CLASSIFY_NCLS + CLASSIFY_NCAT, sizeof(s));
-            s_softmax(s, CLASSIFY_NPRIO, m->temp_prio);
+            classify_softmax(s, CLASSIFY_NPRIO, m->temp_prio);
             p1[np1++] = s[0];
         }
         if (np1 > 0) {
