@@ -168,10 +168,10 @@ static void s_review(const classify_t *c, const antt_category_t *h, classify_res
 {
     int best = out->category;
     if (h && h != &antt_categories[best]) {
-        out->needs_review = 1;
+        out->needs_review = CLASSIFY_REVIEW_RESIDENT;
         out->review_reason = antt_xasprintf("người báo chọn %s", h->code);
     } else if (out->confidence < c->rules->review_threshold) {
-        out->needs_review = 1;
+        out->needs_review = CLASSIFY_REVIEW_UNSURE;
         out->review_reason = antt_xasprintf("không chắc chắn: %s %.0f%%", antt_categories[best].code,
                                             100 * out->confidence);
     }

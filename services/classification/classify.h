@@ -19,6 +19,9 @@ typedef struct classify_rules_s classify_rules_t;
 typedef struct classify_model_s classify_model_t;
 typedef struct classify_s classify_t;
 
+/* Why a classification needs a dispatcher's review. */
+enum { CLASSIFY_REVIEW_NONE, CLASSIFY_REVIEW_UNSURE, CLASSIFY_REVIEW_RESIDENT };
+
 /* What the classifier decided and why. Strings are owned by the result and
  * freed by classify_result_cleanup. */
 typedef struct classify_result_s {
@@ -28,7 +31,7 @@ typedef struct classify_result_s {
     float priority_confidence;              /* probability of the chosen priority, 0..1 */
     float p1;                               /* probability of P1, 0..1 */
     int danger;                             /* danger cues found (not negated): someone hurt, weapon, fire... */
-    int needs_review;                       /* unsure, or the resident chose another category */
+    int needs_review;                       /* 0, or why: CLASSIFY_REVIEW_* */
     char *review_reason;                    /* why it needs review (owned, NULL when it does not) */
     char *reasons[CLASSIFY_MAX_REASONS];    /* what decided, in words a dispatcher reads */
     int nreasons;                           /* used entries of reasons */

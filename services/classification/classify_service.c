@@ -268,8 +268,7 @@ static void s_count_review(s_worker_t *w, const classify_result_t *res)
     w->classified++;
     if (res->needs_review) {
         w->reviewed++;
-        antt_metric_inc(strncmp(res->review_reason, "người báo", strlen("người báo")) == 0 ? w->m_review_disagree
-                                                                                         : w->m_review_unsure);
+        antt_metric_inc(res->needs_review == CLASSIFY_REVIEW_RESIDENT ? w->m_review_disagree : w->m_review_unsure);
     }
     antt_metric_set(w->m_review_ratio, w->reviewed / w->classified);
 }
