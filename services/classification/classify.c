@@ -218,8 +218,7 @@ static void s_rules_only(classify_t *c, const antt_category_t *h, classify_resul
     for (size_t i = 0; explain && i < c->nfired; i++) {
         const classify_phrase_t *ph = c->fired[i].phrase;
         for (int k = 0; k < ph->nhits; k++) {
-            int cat_kind = classify_table_find(&c->rules->tables[CLASSIFY_K_CAT], ph->key, strlen(ph->key)) == ph;
-            if (cat_kind)
+            if (c->fired[i].kind == CLASSIFY_K_CAT)
                 s_reason(out, 1, "\"%s\" -> %s %+.1f", ph->hits[k].orig, antt_categories[ph->hits[k].target].code,
                          ph->hits[k].weight);
             else

@@ -99,13 +99,13 @@ static void s_mark(classify_t *c)
     }
 }
 
-static void s_fired(classify_t *c, const classify_phrase_t *p, size_t tok)
+static void s_fired(classify_t *c, const classify_phrase_t *p, int kind)
 {
     if (c->nfired == c->firedcap) {
         c->firedcap = c->firedcap ? c->firedcap * 2 : 32;
         c->fired = antt_xrealloc(c->fired, c->firedcap * sizeof(*c->fired));
     }
-    c->fired[c->nfired++] = (classify_fired_t){p, tok};
+    c->fired[c->nfired++] = (classify_fired_t){p, kind};
 }
 
 /* Finds every phrase of kind in the text, each once: its weights go to
@@ -125,7 +125,7 @@ static void s_vote(classify_t *c, int kind, double *score, int offset, classify_
             } else {
                 c->seen[p->id] = c->gen; /* each phrase counts once per text */
                 s_add(c, classify_hash(p->key, strlen(p->key), S_SEED_RULE), 1.0f, CLASSIFY_SRC_RULE, p->id);
-                s_fired(c, p, i);
+                s_fired(c, p, kind);
                 for (int h = 0; h < p->nhits; h++) {
                     score[p->hits[h].target - offset] += p->hits[h].weight;
                     if (kind == CLASSIFY_K_PRIO && p->hits[h].target == 1 && p->hits[h].weight > 0)

@@ -86,7 +86,7 @@ typedef struct classify_feat_s {
 /* A rule phrase that fired (not negated) in the current text. */
 typedef struct classify_fired_s {
     const classify_phrase_t *phrase; /* borrowed from the rules */
-    size_t tok;                      /* where it starts */
+    int kind;                        /* CLASSIFY_K_CAT or CLASSIFY_K_PRIO */
 } classify_fired_t;
 
 struct classify_s {
