@@ -68,7 +68,7 @@ const classify_phrase_t *classify_table_find(const classify_table_t *t, const ch
 
 /* The feature scheme: a model records it and is refused by a build whose
  * scheme differs. Change the string whenever classify_featurize changes. */
-#define CLASSIFY_SCHEME "lr2 w1 b2 s2 c345 idf r1 v1 d1 dg1 cp1 h18"
+#define CLASSIFY_SCHEME "lr2 w1 b2 s2 c345 idf r1 v1 d1 dg2 cp1 h18"
 #define CLASSIFY_HASH_BITS 18
 #define CLASSIFY_NCLS (CLASSIFY_NCAT + CLASSIFY_NPRIO) /* both heads, one weight row */
 

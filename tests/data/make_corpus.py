@@ -7,6 +7,8 @@ This is an authoring tool, not part of the build: its output is committed.
   corpus/situations/more_<category>.txt      a second round of situations for the categories most confused
   corpus/situations/en_<category>.txt        English reports (the style cross-validation found weakest)
   corpus/situations/p1_<category>.txt        emergencies told calmly, each beside a near case that is not one
+  corpus/situations/r4{vi,en,sms,p1}_<category>.txt  the fourth round: every priority of every category in
+                                             Vietnamese, English and hand-typed shorthand, and calm emergencies
   corpus/source-vi.txt, source-en.txt  the first, smaller corpus (category|priority|text)
 Writes train.tsv: category<TAB>priority<TAB>situation<TAB>style<TAB>text.
 Every `vi` line (Vietnamese with diacritics) appears in three styles: as
@@ -88,7 +90,8 @@ STYLES = {"vi", "plain", "sms", "en", "mixed"}
 
 def read_situations(cat):
     rows = []
-    for name in (cat, "typical_" + cat, "more_" + cat, "en_" + cat, "p1_" + cat):
+    for name in (cat, "typical_" + cat, "more_" + cat, "en_" + cat, "p1_" + cat,
+                 "r4vi_" + cat, "r4en_" + cat, "r4sms_" + cat, "r4p1_" + cat):
         rows += read_situation_file(os.path.join(HERE, "corpus", "situations", name + ".txt"), cat)
     return rows
 
