@@ -141,6 +141,21 @@ static const s_case_t s_positive[] = {
     /* a threat is an emergency, whatever "will" says */
     {"He says he will kill me", POL},
     {"Nó dọa sẽ giết tôi", POL},
+    /* emergencies told calmly: self-harm, weak breathing, seizures, under
+     * water, someone held or locked in */
+    {"Em không muốn sống nữa, em chuẩn bị thuốc ngủ rồi", AMB | POL},
+    {"em ko muon song nua", AMB | POL},
+    {"I can't take it anymore. I have pills here.", AMB | POL},
+    {"Bà cụ nằm thở thoi thóp, môi tím tái", AMB},
+    {"My mother needs her oxygen machine and he cut the power", AMB},
+    {"Nó lên cơn co giật, sùi bọt mép sau khi hít", AMB},
+    {"He is convulsing and foaming after the pills", AMB},
+    {"Thằng bé bơi ra giữa hồ rồi chìm xuống, chưa nổi lên", AMB},
+    {"I saw him go under twice, he went under near the rocks", AMB},
+    {"Bọn đòi nợ nhốt tôi trong phòng từ hôm qua đến giờ", POL},
+    {"They are holding me in a room above the shop since yesterday", POL},
+    {"He locked me and my baby in the bedroom", POL},
+    {"Cháu bé bị bỏ quên trong xe ngoài nắng", POL},
 };
 
 /* Not emergencies now: negated, over, past, or words that folding merges. */
@@ -207,6 +222,10 @@ static const s_case_t s_negative[] = {
     {"Giờ mới dám báo, hôm thứ bảy bị đánh hội đồng", 0},
     {"Hai nhóm học sinh vừa hỗn chiến rồi giải tán", 0},
     {"Xe cộ chạy lộn xộn ở ngã tư", 0},
+    /* words that fold like the new cues' words */
+    {"Tôi cần tư vấn thủ tục làm lại căn cước", 0},     /* tư vấn, not tự vẫn */
+    {"Mong được tư vấn về hợp đồng thuê nhà", 0},
+    {"Please keep me updated about my stolen bike", 0},
 };
 
 static void test_positive(void **state)
