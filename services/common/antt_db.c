@@ -34,6 +34,7 @@ struct antt_db_job_s {
     int failed;              /* a statement failed */
     char *error;             /* first error message */
     char sqlstate[6];        /* first error's SQLSTATE */
+    int hidden;              /* leading statements antt_db added (the job's timeout) */
     uint64_t submitted_ns;   /* for latency */
     double seconds;          /* submit to completion */
     antt_db_job_t *next;     /* queue link */
@@ -62,6 +63,7 @@ struct antt_db_s {
     antt_db_job_t *inflight, *inflight_tail; /* sent, awaiting Sync */
     size_t npending, ninflight; /* queue lengths */
     int max_inflight;          /* pipeline depth */
+    long statement_timeout_ms; /* set on every new connection, 0: the server's */
     s_stmt_t *prepared;        /* statements prepared on every new connection */
     int nprepared;             /* count */
     antt_db_state_cb state_cb; /* up/down notifications */
@@ -139,15 +141,30 @@ void antt_db_job_destroy(antt_db_job_t **job_p)
     *job_p = NULL;
 }
 
+void antt_db_job_set_timeout(antt_db_job_t *job, long ms)
+{
+    assert(job->hidden == 0 && ms > 0);
+    char v[24];
+    snprintf(v, sizeof(v), "%ld", ms);
+    const char *vals[1] = {v};
+    /* set_config(..., true) lasts until the job's transaction ends (its
+     * Sync); the server starts each statement's timer afresh */
+    antt_db_job_add(job, "SELECT set_config('statement_timeout', $1, true)", 1, vals, NULL, NULL);
+    s_stmt_t last = job->stmts[job->nstmts - 1];
+    memmove(job->stmts + 1, job->stmts, (size_t)(job->nstmts - 1) * sizeof(s_stmt_t));
+    job->stmts[0] = last;
+    job->hidden = 1;
+}
+
 PGresult *antt_db_job_result(const antt_db_job_t *job, int i)
 {
-    assert(i >= 0 && i < job->nstmts);
-    return job->stmts[i].result;
+    assert(i >= 0 && i + job->hidden < job->nstmts);
+    return job->stmts[i + job->hidden].result;
 }
 
 int antt_db_job_count(const antt_db_job_t *job)
 {
-    return job->nstmts;
+    return job->nstmts - job->hidden;
 }
 
 const char *antt_db_job_error(const antt_db_job_t *job)
@@ -315,9 +332,14 @@ static void s_on_prepared(antt_db_job_t *job, int status, void *arg)
  * waiting may use them. */
 static void s_prepare_all(antt_db_t *db)
 {
-    if (db->nprepared == 0)
+    if (db->nprepared == 0 && db->statement_timeout_ms <= 0)
         return;
     antt_db_job_t *job = antt_db_job_new(s_on_prepared, db);
+    if (db->statement_timeout_ms > 0) {
+        char set[64];
+        snprintf(set, sizeof(set), "SET statement_timeout = %ld", db->statement_timeout_ms);
+        antt_db_job_add(job, set, 0, NULL, NULL, NULL);
+    }
     for (int i = 0; i < db->nprepared; i++) {
         antt_db_job_add(job, db->prepared[i].sql, 0, NULL, NULL, NULL);
         s_stmt_t *st = &job->stmts[job->nstmts - 1];
@@ -566,6 +588,12 @@ void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
     s_stmt_t *s = &job->stmts[job->nstmts - 1];
     s->kind = S_EXEC_PREPARED;
     s->name = antt_xstrdup(name);
+}
+
+void antt_db_set_statement_timeout(antt_db_t *db, long ms)
+{
+    assert(ms >= 0);
+    db->statement_timeout_ms = ms;
 }
 
 void antt_db_set_max_inflight(antt_db_t *db, int n)

@@ -35,6 +35,9 @@ antt_db_t *antt_db_new(uv_loop_t *loop, const char *conninfo, const char *name);
 void antt_db_set_state_cb(antt_db_t *db, antt_db_state_cb cb, void *arg);
 /* Jobs in flight at once on this connection (default 4). */
 void antt_db_set_max_inflight(antt_db_t *db, int n);
+/* statement_timeout (ms) of every session this db opens, set before any
+ * job runs on it; 0 leaves the server's. Call before antt_db_start. */
+void antt_db_set_statement_timeout(antt_db_t *db, long ms);
 /* Registers a statement prepared (as name) on every connection before any
  * job runs on it. Call before antt_db_start. */
 void antt_db_prepare(antt_db_t *db, const char *name, const char *sql, int nparams);
@@ -55,6 +58,10 @@ void antt_db_job_add(antt_db_job_t *job, const char *sql, int nparams, const cha
 /* Appends a run of a statement registered with antt_db_prepare. */
 void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
                               const char *const *values, const int *lengths, const int *formats);
+/* Bounds every statement of this job to ms (statement_timeout for its
+ * transaction only); a statement over it fails (SQLSTATE 57014) and the job
+ * gets -EIO. Call once, at any time before antt_db_submit. */
+void antt_db_job_set_timeout(antt_db_job_t *job, long ms);
 /* Frees a job that was never submitted. Accepts NULL; nulls *job_p. */
 void antt_db_job_destroy(antt_db_job_t **job_p);
 /* Hands the job to db. Returns 0 (cb will run once) or -ENOTCONN when the

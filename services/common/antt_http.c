@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct antt_http_s {
     antt_http_close_cb close_cb;/* set by antt_http_close */
     void *close_arg;            /* close_cb argument */
     antt_metric_t *m_requests;  /* requests served */
+    antt_metric_t *m_refused;   /* connections closed at accept: over max_conns */
+    size_t max_conns;           /* open connections at most (0: no cap) */
+    struct antt_http_gate_s *gate; /* the service's database query gate, or NULL */
     size_t nconns;              /* open connections */
     size_t nreqs;               /* requests not yet answered */
     int closing;                /* antt_http_close called */
@@ -57,10 +61,13 @@ struct antt_http_req_s {
     int streaming;              /* antt_http_stream_start was called */
     int sending;                /* h2o_send in progress, waiting for proceed */
     int ended;                  /* antt_http_stream_end was called */
+    int aborted;                /* antt_http_stream_abort was called */
     antt_buf_t inflight;        /* bytes handed to h2o_send */
     antt_buf_t pending;         /* bytes waiting for proceed */
     antt_http_gone_cb on_gone;  /* client went away */
     void *gone_arg;             /* on_gone argument */
+    antt_http_drain_cb on_drain;/* everything handed over was written */
+    void *drain_arg;            /* on_drain argument */
     char peer[INET6_ADDRSTRLEN];/* client address */
 };
 
@@ -217,23 +224,32 @@ static void s_on_proceed(h2o_generator_t *gen, h2o_req_t *req)
     antt_http_req_t *w = (antt_http_req_t *)gen;
     (void)req;
     w->sending = 0;
-    if (w->req && (w->pending.len > 0 || w->ended))
+    if (w->req && w->aborted)
+        w->ended = 1; /* the write made it before the shutdown: finish now */
+    if (w->req && (w->pending.len > 0 || w->ended)) {
         s_stream_send(w);
+        return;
+    }
+    antt_buf_cleanup(&w->inflight);
+    if (w->req && w->on_drain && !w->aborted)
+        w->on_drain(w, w->drain_arg);
 }
 
 static void s_gone(antt_http_req_t *w)
 {
     w->req = NULL;
-    if (w->streaming && w->on_gone) {
+    if (!w->streaming)
+        return; /* the handler answers later; that releases it */
+    if (w->on_gone && !w->aborted) {
         antt_http_gone_cb cb = w->on_gone;
         w->on_gone = NULL;
         cb(w, w->gone_arg);
-        /* the service lets go of a stream whose client is gone (it may no
-         * longer use it): it is released here, or it would be kept, with
-         * its unsent bytes, for the life of the process */
-        if (!w->ended)
-            s_release(w);
     }
+    /* the service lets go of a stream whose client is gone (it may no
+     * longer use it), also of one it ended or aborted while a send was
+     * in progress: it is released here, or it would be kept, with its
+     * unsent bytes, for the life of the process */
+    s_release(w);
 }
 
 static void s_on_stop(h2o_generator_t *gen, h2o_req_t *req)
@@ -270,7 +286,7 @@ void antt_http_stream_start(antt_http_req_t *w, int status, const char *content_
 
 int antt_http_stream_write(antt_http_req_t *w, const char *data, size_t len)
 {
-    assert(w->streaming && !w->ended);
+    assert(w->streaming && !w->ended && !w->aborted);
     if (w->req == NULL)
         return -EPIPE;
     antt_buf_append(&w->pending, data, len);
@@ -280,9 +296,54 @@ int antt_http_stream_write(antt_http_req_t *w, const char *data, size_t len)
     return 0;
 }
 
+size_t antt_http_stream_unsent(const antt_http_req_t *w)
+{
+    return w->inflight.len + w->pending.len;
+}
+
+void antt_http_stream_on_drain(antt_http_req_t *w, antt_http_drain_cb cb, void *arg)
+{
+    w->on_drain = cb;
+    w->drain_arg = arg;
+}
+
+void antt_http_stream_abort(antt_http_req_t *w)
+{
+    assert(w->streaming && !w->ended && !w->aborted);
+    w->aborted = 1;
+    w->on_gone = NULL;
+    w->on_drain = NULL;
+    antt_buf_cleanup(&w->pending);
+    if (w->req == NULL) {
+        s_release(w);
+        return;
+    }
+    /* the bytes in flight belong to the socket's write until it fails: a
+     * shut-down socket fails it at once, h2o closes the connection and
+     * disposes the request, and s_gone releases w (on this loop, within
+     * an iteration), whether the client ever reads again or not */
+    h2o_socket_t *sock = w->req->conn->callbacks->get_socket
+                             ? w->req->conn->callbacks->get_socket(w->req->conn)
+                             : NULL;
+    int fd = sock ? h2o_socket_get_fd(sock) : -1;
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    if (!w->sending) {
+        /* nothing in flight: end it now (the write fails, or goes nowhere) */
+        w->ended = 1;
+        s_stream_send(w);
+    }
+}
+
+void antt_http_set_close(antt_http_req_t *w)
+{
+    if (w->req)
+        w->req->http1_is_persistent = 0;
+}
+
 void antt_http_stream_end(antt_http_req_t *w)
 {
-    assert(w->streaming && !w->ended);
+    assert(w->streaming && !w->ended && !w->aborted);
     w->ended = 1;
     if (w->req == NULL) {
         s_release(w);
@@ -368,7 +429,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
             best = r;
     }
     if (best == NULL) {
-        antt_http_respond(w, 404, "application/json", "{\"error\":\"not found\"}", 21);
+        antt_http_json_error(w, 404, "not_found", "no such resource");
         return 0;
     }
     best->cb(w, best->arg);
@@ -389,6 +450,16 @@ static void s_on_accept(uv_stream_t *listener, int status)
     antt_http_t *http = listener->data;
     if (status != 0 || http->closing)
         return;
+    if (http->max_conns && http->nconns >= http->max_conns) {
+        /* taken off the backlog and closed: a full server refuses at once
+         * instead of leaving clients (and /livez) in a queue it never reads */
+        uv_tcp_t *extra = antt_xmalloc(sizeof(*extra));
+        uv_tcp_init(listener->loop, extra);
+        if (uv_accept(listener, (uv_stream_t *)extra) == 0)
+            antt_metric_inc(http->m_refused);
+        uv_close((uv_handle_t *)extra, (uv_close_cb)free);
+        return;
+    }
     /* the connection's server pointer sits right after the handle */
     uv_tcp_t *conn = h2o_mem_alloc(sizeof(uv_tcp_t) + sizeof(antt_http_t *));
     *(antt_http_t **)((char *)conn + sizeof(uv_tcp_t)) = http;
@@ -409,6 +480,9 @@ antt_http_t *antt_http_new(uv_loop_t *loop)
     http->loop = loop;
     h2o_config_init(&http->config);
     http->config.max_request_entity_size = 1024 * 1024;
+    /* HTTP/1.1 only, as documented: no h2c upgrade, no prior knowledge
+     * (h2o 2.2 takes both from this flag); see docs/decisions.md */
+    http->config.http1.upgrade_to_http2 = 0;
     h2o_hostconf_t *host =
         h2o_config_register_host(&http->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pc = h2o_config_register_path(host, "/", 0);
@@ -420,12 +494,30 @@ antt_http_t *antt_http_new(uv_loop_t *loop)
     http->accept_ctx.hosts = http->config.hosts;
     http->m_requests = antt_metrics_counter("antt_http_requests_total",
                                             "HTTP requests received", NULL);
+    http->m_refused = antt_metrics_counter("antt_http_connections_refused_total",
+                                           "HTTP connections closed at accept (over http.max_connections)",
+                                           NULL);
     return http;
 }
 
 void antt_http_set_max_body(antt_http_t *http, size_t bytes)
 {
     http->config.max_request_entity_size = bytes;
+}
+
+void antt_http_set_max_conns(antt_http_t *http, size_t n)
+{
+    http->max_conns = n;
+}
+
+void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate)
+{
+    http->gate = gate;
+}
+
+struct antt_http_gate_s *antt_http_gate_of(const antt_http_req_t *w)
+{
+    return w->http->gate;
 }
 
 int antt_http_ready(antt_http_t *http, char *why, size_t whylen)

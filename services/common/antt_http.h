@@ -30,6 +30,13 @@ typedef void (*antt_http_close_cb)(void *arg);
 antt_http_t *antt_http_new(uv_loop_t *loop);
 /* Largest accepted request body; larger ones get 413 from the server. */
 void antt_http_set_max_body(antt_http_t *http, size_t bytes);
+/* Open connections at most (0: no cap); beyond, a new one is accepted and
+ * closed at once (antt_http_connections_refused_total). */
+void antt_http_set_max_conns(antt_http_t *http, size_t n);
+/* The service's database query gate (antt_http_gate.h), borrowed. */
+struct antt_http_gate_s;
+void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate);
+struct antt_http_gate_s *antt_http_gate_of(const antt_http_req_t *req);
 void antt_http_set_ready_cb(antt_http_t *http, antt_http_ready_cb cb, void *arg);
 /* What GET /readyz would say now: 1, or 0 with the reason in why. */
 int antt_http_ready(antt_http_t *http, char *why, size_t whylen);
@@ -56,6 +63,14 @@ void antt_http_add_header(antt_http_req_t *req, const char *name, const char *va
 /* Sends the response (body copied) and releases req. */
 void antt_http_respond(antt_http_req_t *req, int status, const char *content_type,
                        const char *body, size_t len);
+/* The error body of every JSON API: {"error_code": code, "error": msg}
+ * (code a short ASCII word, msg any text), then releases req. */
+void antt_http_json_error(antt_http_req_t *req, int status, const char *code, const char *msg);
+/* 503 {"error_code":"busy"} with Retry-After: retry_s and a closed
+ * connection: what a full queue or a full stream table answers. */
+void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s);
+/* The connection closes after this response (before antt_http_respond). */
+void antt_http_set_close(antt_http_req_t *req);
 
 /* Server-sent events and other streamed responses: starts a response that
  * stays open; antt_http_stream_write sends more; antt_http_stream_end
@@ -67,6 +82,18 @@ void antt_http_stream_start(antt_http_req_t *req, int status, const char *conten
 /* Returns 0, or -EAGAIN while earlier data is still being written (the
  * data is then buffered), or -EPIPE when the client is gone. */
 int antt_http_stream_write(antt_http_req_t *req, const char *data, size_t len);
+/* Bytes written and not yet taken by the socket (in flight and buffered). */
+size_t antt_http_stream_unsent(const antt_http_req_t *req);
+/* cb runs (on the loop) each time everything written so far has been taken
+ * by the socket; NULL stops it. */
+typedef void (*antt_http_drain_cb)(antt_http_req_t *req, void *arg);
+void antt_http_stream_on_drain(antt_http_req_t *req, antt_http_drain_cb cb, void *arg);
+/* Finishes and releases req; bytes still buffered are sent first, as long
+ * as the client reads. */
 void antt_http_stream_end(antt_http_req_t *req);
+/* Drops the stream now: the connection is shut down, on_gone is not called,
+ * req may no longer be used, and everything it holds is freed within a loop
+ * iteration, also while a send is in progress and the client never reads. */
+void antt_http_stream_abort(antt_http_req_t *req);
 
 #endif

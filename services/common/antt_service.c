@@ -15,6 +15,7 @@
 #include "antt_crypto.h"
 #include "antt_curve.h"
 #include "antt_db.h"
+#include "antt_http_gate.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_migrate.h"
@@ -63,6 +64,18 @@ static void s_usage(const char *name)
  * has every migration of this build. The service does not migrate: it logs
  * in as a role that cannot change the schema; `antt migrate` does, as the
  * owner. Returns 0, or -1 after logging why. */
+/* A bounded integer setting: 0, or -1 after logging which key is wrong and
+ * what it allows. */
+static int s_setting(antt_service_t *svc, const char *key, long def, long min, long max, long *out)
+{
+    if (antt_config_get_long(svc->cfg, key, def, out) != 0 || *out < min || *out > max) {
+        ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
+                 antt_config_get(svc->cfg, key, ""), min, max);
+        return -1;
+    }
+    return 0;
+}
+
 static int s_wait_schema(antt_service_t *svc)
 {
     long timeout_s;
@@ -205,6 +218,16 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         return -1;
     }
     svc->http = antt_http_new(&svc->loop);
+    long max_conns, db_inflight, db_queue, http_timeout;
+    if (s_setting(svc, "http.max_connections", 1024, 1, 1000000, &max_conns) != 0 ||
+        s_setting(svc, "http.db_max_inflight", 8, 1, 1000, &db_inflight) != 0 ||
+        s_setting(svc, "http.db_queue_max", 64, 0, 100000, &db_queue) != 0 ||
+        s_setting(svc, "http.statement_timeout_ms", 2000, 1, 3600000, &http_timeout) != 0 ||
+        s_setting(svc, "db.statement_timeout_ms", 30000, 0, 86400000, &svc->db_timeout_ms) != 0)
+        return -1;
+    antt_http_set_max_conns(svc->http, (size_t)max_conns);
+    svc->gate = antt_http_gate_new((size_t)db_inflight, (size_t)db_queue, http_timeout);
+    antt_http_set_gate(svc->http, svc->gate);
     if (antt_http_listen(svc->http, host, port) != 0)
         return -1;
     ANTT_LOG(ANTT_INFO, "started service=%s pid=%d schema=%d", name, (int)getpid(),
@@ -215,12 +238,20 @@ fail:
     if (svc->zctx) {
         zmq_ctx_shutdown(svc->zctx);
         antt_curve_destroy(&svc->curve);
+        antt_http_gate_destroy(&svc->gate);
         zmq_ctx_term(svc->zctx);
         svc->zctx = NULL;
         uv_loop_close(&svc->loop);
     }
     antt_config_destroy(&svc->cfg);
     return -1;
+}
+
+antt_db_t *antt_service_db(antt_service_t *svc, const char *name)
+{
+    antt_db_t *db = antt_db_new(&svc->loop, svc->conninfo, name);
+    antt_db_set_statement_timeout(db, svc->db_timeout_ms);
+    return db;
 }
 
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg)
@@ -276,6 +307,8 @@ void antt_service_stop(antt_service_t *svc)
     uv_timer_init(&svc->loop, &svc->grace);
     uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
     uv_unref((uv_handle_t *)&svc->grace);
+    /* HTTP jobs still waiting for a slot fail before the databases close */
+    antt_http_gate_cancel(svc->gate);
     if (svc->on_stop)
         svc->on_stop(svc, svc->stop_arg);
     antt_http_close(svc->http, s_http_closed, svc);

@@ -29,6 +29,8 @@ struct antt_service_s {
     antt_config_t *cfg;          /* settings */
     const char *conninfo;        /* db.conninfo, borrowed from cfg */
     antt_http_t *http;           /* health, metrics and the service's own routes */
+    struct antt_http_gate_s *gate; /* bounds the database work of HTTP requests */
+    long db_timeout_ms;          /* db.statement_timeout_ms of every session */
     uv_signal_t sigint, sigterm; /* stop requests */
     uv_signal_t sighup;          /* reload requests */
     antt_service_reload_cb on_reload; /* asked to reload (SIGHUP), on the loop */
@@ -48,6 +50,10 @@ struct antt_service_s {
  * migrations and starts the HTTP server (not yet running: the loop runs in
  * antt_service_run). Returns 0, or -1 after logging why. */
 int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv);
+/* A new database of this service (antt_db_new on its conninfo) whose
+ * sessions have db.statement_timeout_ms. Not started. */
+struct antt_db_s;
+struct antt_db_s *antt_service_db(antt_service_t *svc, const char *name);
 /* Registers what to close when a stop is requested. */
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
 /* Registers what to do on SIGHUP (runs on the loop thread). */

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "antt_log.h"
+#include "antt_sse.h"
 #include "antt_util.h"
 #include "notify_int.h"
 
@@ -153,12 +154,15 @@ int notify_main(int argc, char **argv)
     if (s_setting(cfg, "notification.sse_replay_max", 1000, 1, 100000, &replay_max) != 0 ||
         s_setting(cfg, "notification.feed_keep_h", 24, 1, 24 * 31, &keep_h) != 0)
         return 1;
+    antt_sse_limits_t lim;
+    if (antt_sse_limits_read(&lim, cfg) != 0)
+        return 1;
     s_metrics(&n);
 
     n.desks = notify_desks_new();
     n.seen = notify_seen_new();
-    n.sse = notify_sse_new(&n, replay_max, keep_h);
-    n.db = antt_db_new(&svc.loop, svc.conninfo, "notify");
+    n.sse = notify_sse_new(&n, replay_max, keep_h, &lim);
+    n.db = antt_service_db(&svc, "notify");
     antt_db_set_state_cb(n.db, s_on_db_state, &n);
     antt_db_start(n.db);
     curl_global_init(CURL_GLOBAL_DEFAULT);

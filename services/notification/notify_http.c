@@ -25,15 +25,6 @@ void notify_http_bearer(antt_http_req_t *req, char *out, size_t outlen)
     }
 }
 
-void notify_http_error(antt_http_req_t *req, int status, const char *code, const char *msg)
-{
-    json_t *o = json_pack("{s:s, s:s}", "error_code", code, "error", msg);
-    char *body = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    antt_http_respond(req, status, "application/json", body, strlen(body));
-    free(body);
-}
-
 /* The fields a command's body may hold, and their JSON types. */
 static int s_field_ok(const char *key, json_t *val)
 {
@@ -81,7 +72,7 @@ void notify_http_incidents(antt_http_req_t *req, void *arg)
         memcpy(rest, path.p + pl + 1, path.n - pl - 1);
         rest[path.n - pl - 1] = 0;
     } else if (path.n != pl) {
-        notify_http_error(req, 404, "not_found", "no such resource");
+        antt_http_json_error(req, 404, "not_found", "no such resource");
         return;
     }
     char id[160] = "", act[160] = "";

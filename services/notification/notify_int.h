@@ -116,13 +116,12 @@ void notify_on_command(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, void 
 
 /* notify_http.c: GET/POST /api/v1/incidents... */
 void notify_http_incidents(antt_http_req_t *req, void *arg);
-/* The bearer token of a request into out (empty when none), and a JSON
- * error answer. */
+/* The bearer token of a request into out (empty when none). */
 void notify_http_bearer(antt_http_req_t *req, char *out, size_t outlen);
-void notify_http_error(antt_http_req_t *req, int status, const char *code, const char *msg);
 
 /* notify_sse.c: the journal of the desk feeds and the SSE streams. */
-notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h);
+struct antt_sse_limits_s;
+notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h, const struct antt_sse_limits_s *lim);
 /* At stop: ends every stream; appends and opens still in flight complete
  * as cancelled. */
 void notify_sse_close(notify_sse_t *s);

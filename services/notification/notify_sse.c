@@ -29,81 +29,67 @@
 #include <jansson.h>
 
 #include "antt_form.h"
+#include "antt_http_gate.h"
 #include "antt_log.h"
+#include "antt_sse.h"
 #include "antt_util.h"
 #include "notify_int.h"
 
-#define N_SSE_MAX_OWED 256  /* writes a stream may owe before it is ended (it comes back and replays) */
 #define N_BATCH 500         /* updates in one append */
 #define N_QUEUE_MAX 50000   /* updates waiting for the database before the oldest are given up */
 
+/* What notification keeps of a desk stream (the hub's user data). A stream
+ * that falls behind by more than sse.max_unsent_bytes is dropped by the hub;
+ * its browser comes back with Last-Event-ID and replays. */
 typedef struct n_stream {
-    antt_http_req_t *req;  /* the open response */
-    char desk[64];         /* the dispatcher's desk */
-    int64_t last;          /* the number of the last event it got (or the head when it opened) */
-    int owed;              /* writes buffered in a row */
-    struct n_stream *next; /* list */
+    antt_sse_stream_t *st;       /* the hub's stream */
+    char desk[64];               /* the dispatcher's desk */
+    uint8_t hash[ANTT_HASH_BYTES]; /* the dispatcher's token hash, re-checked every sse.recheck_ms */
+    int64_t last;                /* the number of the last event it got (or the head when it opened) */
 } n_stream_t;
 
 struct notify_sse_s {
     n_svc_t *n;            /* the service (database, loop) */
     long replay_max;       /* events replayed at most */
     long keep_h;           /* hours the journal keeps */
-    n_stream_t *streams;   /* open streams */
+    antt_sse_t *hub;       /* the open streams */
+    int rechecking;        /* a token re-check is in flight */
     json_t **q;            /* updates to append, in publish order: {incident_id, version, kind, desks, body} */
     size_t nq, cq;         /* queued, allocated */
     size_t nsent;          /* the first nsent of q are being appended */
     int overflowed;        /* the queue gave updates up (the streams were told) */
     int closing;           /* stop requested */
-    antt_metric_t *m_streams, *m_replayed, *m_resets, *m_given_up;
+    antt_metric_t *m_replayed, *m_resets, *m_given_up, *m_revoked;
 };
 
-notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h)
+static void s_recheck(antt_sse_t *hub, void *arg);
+
+notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h, const antt_sse_limits_t *lim)
 {
     notify_sse_t *s = antt_xcalloc(1, sizeof(*s));
     s->n = n;
     s->replay_max = replay_max;
     s->keep_h = keep_h;
-    s->m_streams = antt_metrics_gauge("antt_notify_sse_clients", "Open Server-Sent Events streams", NULL);
+    s->hub = antt_sse_new(&n->svc->loop, "antt_notify_sse", lim);
+    antt_sse_on_recheck(s->hub, s_recheck, s);
     s->m_replayed = antt_metrics_counter("antt_notify_sse_replayed_total",
                                          "Events replayed from the journal to reconnecting SSE clients", NULL);
     s->m_resets = antt_metrics_counter("antt_notify_sse_resets_total",
                                        "SSE clients told to reload (their Last-Event-ID could not be replayed)", NULL);
     s->m_given_up = antt_metrics_counter("antt_notify_journal_given_up_total",
                                          "Updates not journaled (database failure or too long a queue)", NULL);
+    s->m_revoked = antt_metrics_counter("antt_notify_sse_revoked_total",
+                                        "SSE streams ended because their dispatcher token no longer holds", NULL);
     return s;
 }
 
-static void s_stream_drop(notify_sse_t *s, n_stream_t *c, int end)
-{
-    for (n_stream_t **p = &s->streams; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            break;
-        }
-    if (end)
-        antt_http_stream_end(c->req);
-    free(c);
-    antt_metric_set(s->m_streams, antt_metric_value(s->m_streams) - 1);
-}
-
-/* Writes to one stream. A stream that owes too much is ended: its browser
- * reconnects with Last-Event-ID and replays. Returns -1 when c is gone. */
+/* Writes to one stream. Returns -1 when c is gone (freed). */
 static int s_write(notify_sse_t *s, n_stream_t *c, const char *data, size_t len)
 {
-    int rc = antt_http_stream_write(c->req, data, len);
-    if (rc == -EPIPE) {
-        s_stream_drop(s, c, 0);
-        return -1;
-    }
-    if (rc == -EAGAIN && ++c->owed > N_SSE_MAX_OWED) {
-        s_stream_drop(s, c, 1);
-        return -1;
-    }
-    if (rc == 0)
-        c->owed = 0;
-    return 0;
+    (void)s;
+    return antt_sse_send(c->st, data, len);
 }
+
 
 static int s_write_event(notify_sse_t *s, n_stream_t *c, int64_t seq, const char *body)
 {
@@ -133,6 +119,15 @@ static int s_write_reset(notify_sse_t *s, n_stream_t *c, int64_t head, const cha
     if (rc == 0 && head > 0)
         c->last = head;
     return rc;
+}
+
+/* Tells every stream to reload (it keeps its id). */
+static void s_reset_all(notify_sse_t *s, const char *why)
+{
+    for (antt_sse_stream_t *st = antt_sse_first(s->hub), *next; st; st = next) {
+        next = antt_sse_next(st);
+        s_write_reset(s, antt_sse_user(st), 0, why);
+    }
 }
 
 /* ---- the journal ------------------------------------------------------------ */
@@ -174,10 +169,7 @@ static void s_on_appended(antt_db_job_t *job, int status, void *arg)
                  antt_db_job_error(job) ? antt_db_job_error(job) : "");
         antt_metric_add(s->m_given_up, (double)sent);
         s_shift(s, sent);
-        for (n_stream_t *c = s->streams, *next; c; c = next) {
-            next = c->next;
-            s_write_reset(s, c, 0, "an update could not be journaled");
-        }
+        s_reset_all(s, "an update could not be journaled");
         s_flush(s);
         return;
     }
@@ -189,8 +181,9 @@ static void s_on_appended(antt_db_job_t *job, int status, void *arg)
             continue;
         json_t *item = s->q[ord];
         const char *body = json_string_value(json_object_get(item, "body"));
-        for (n_stream_t *c = s->streams, *next; c; c = next) {
-            next = c->next;
+        for (antt_sse_stream_t *st = antt_sse_first(s->hub), *next; st; st = next) {
+            next = antt_sse_next(st);
+            n_stream_t *c = antt_sse_user(st);
             if (seq > c->last && s_sees(item, c->desk))
                 s_write_event(s, c, seq, body);
         }
@@ -231,10 +224,7 @@ void notify_sse_append(notify_sse_t *s, const Antt__V1__IncidentUpdate *u, const
         antt_metric_inc(s->m_given_up);
         s_shift(s, 1);
         if (!s->overflowed)
-            for (n_stream_t *c = s->streams, *next; c; c = next) {
-                next = c->next;
-                s_write_reset(s, c, 0, "updates could not be journaled");
-            }
+            s_reset_all(s, "updates could not be journaled");
         s->overflowed = 1;
     } else if (s->nq < N_QUEUE_MAX / 2) {
         s->overflowed = 0;
@@ -287,41 +277,29 @@ typedef struct n_open {
     antt_http_req_t *req;
     int64_t after;   /* the client's Last-Event-ID; -1 none */
     int unknown;     /* it gave one that is not a number of ours */
+    uint8_t hash[ANTT_HASH_BYTES]; /* the token's hash */
 } n_open_t;
-
-static void s_gone(antt_http_req_t *req, void *arg)
-{
-    notify_sse_t *s = arg;
-    for (n_stream_t *c = s->streams; c; c = c->next)
-        if (c->req == req) {
-            s_stream_drop(s, c, 0);
-            return;
-        }
-}
 
 static void s_on_open(antt_db_job_t *job, int status, void *arg)
 {
     n_open_t *o = arg;
     notify_sse_t *s = o->s;
     PGresult *r = status == 0 ? antt_db_job_result(job, 0) : NULL;
+    n_stream_t *c = NULL;
     if (status == -ECANCELED || s->closing) {
-        notify_http_error(o->req, 503, "unavailable", "service stopping");
+        antt_http_json_error(o->req, 503, "unavailable", "service stopping");
     } else if (r == NULL) {
-        notify_http_error(o->req, 503, "unavailable", "database unavailable");
+        antt_http_json_error(o->req, 503, "unavailable", "database unavailable");
     } else if (PQntuples(r) < 1) {
-        notify_http_error(o->req, 403, "forbidden", "unknown or revoked dispatcher token");
+        antt_http_json_error(o->req, 403, "forbidden", "unknown or revoked dispatcher token");
+    } else if ((c = antt_xcalloc(1, sizeof(*c)), c->st = antt_sse_open(s->hub, o->req, c, free)) == NULL) {
+        free(c); /* refused: over a cap (answered) */
     } else {
-        n_stream_t *c = antt_xcalloc(1, sizeof(*c));
-        c->req = o->req;
         snprintf(c->desk, sizeof(c->desk), "%s", PQgetvalue(r, 0, 0));
+        memcpy(c->hash, o->hash, sizeof(c->hash));
         int64_t head = atoll(PQgetvalue(r, 0, 1)), pruned = atoll(PQgetvalue(r, 0, 2));
         int missed = PQntuples(r) - 1;
         c->last = head;
-        c->next = s->streams;
-        s->streams = c;
-        antt_metric_set(s->m_streams, antt_metric_value(s->m_streams) + 1);
-        antt_http_add_header(o->req, "cache-control", "no-cache");
-        antt_http_stream_start(o->req, 200, "text/event-stream", s_gone, s);
         char *hello = antt_xasprintf(": desk %s\nretry: 2000\n\n", c->desk);
         int rc = s_write(s, c, hello, strlen(hello));
         free(hello);
@@ -378,13 +356,19 @@ void notify_sse_http_feed(antt_http_req_t *req, void *arg)
     notify_sse_t *s = n->sse;
     char token[256];
     notify_http_bearer(req, token, sizeof(token));
-    if (!token[0]) {
-        notify_http_error(req, 403, "forbidden", "a dispatcher token is required");
+    if (s->closing) {
+        antt_http_json_error(req, 503, "unavailable", "service stopping");
         return;
     }
-    uint8_t hash[ANTT_HASH_BYTES];
-    antt_api_key_hash(token, strlen(token), hash);
+    if (!token[0]) {
+        antt_http_json_error(req, 403, "forbidden", "a dispatcher token is required");
+        return;
+    }
+    if (antt_sse_full(s->hub, req))
+        return; /* no database work for a stream that could not open */
     n_open_t *o = antt_xcalloc(1, sizeof(*o));
+    uint8_t *hash = o->hash;
+    antt_api_key_hash(token, strlen(token), hash);
     o->s = s;
     o->req = req;
     o->after = s_last_event_id(req, &o->unknown);
@@ -398,19 +382,79 @@ void notify_sse_http_feed(antt_http_req_t *req, void *arg)
                     "SELECT desk, last_seq, pruned_to, seq, body FROM antt_desk_feed_open($1::bytea, $2::bigint,"
                     " $3::int)",
                     3, v, lens, fmts);
-    if (antt_db_submit(n->db, job) != 0) {
+    if (antt_http_gate_run(req, n->db, job, s_on_open, o) != 0)
         free(o);
-        notify_http_error(req, 503, "unavailable", "database unavailable");
+}
+
+/* ---- the token re-check ------------------------------------------------------- */
+
+static void s_hex(const uint8_t *hash, char *out)
+{
+    for (size_t i = 0; i < ANTT_HASH_BYTES; i++)
+        snprintf(out + 2 * i, 3, "%02x", hash[i]);
+}
+
+/* Ends the streams whose token is no longer an active dispatcher's of the
+ * same desk (deactivated, deleted, moved): the rows are the tokens that
+ * still hold. */
+static void s_on_recheck(antt_db_job_t *job, int status, void *arg)
+{
+    notify_sse_t *s = arg;
+    s->rechecking = 0;
+    if (status != 0 || s->closing)
+        return; /* the next interval tries again */
+    PGresult *r = antt_db_job_result(job, 0);
+    for (antt_sse_stream_t *st = antt_sse_first(s->hub), *next; st; st = next) {
+        next = antt_sse_next(st);
+        n_stream_t *c = antt_sse_user(st);
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        s_hex(c->hash, hex);
+        int holds = 0;
+        for (int i = 0; i < PQntuples(r) && !holds; i++)
+            holds = !strcmp(PQgetvalue(r, i, 0), hex) && !strcmp(PQgetvalue(r, i, 1), c->desk);
+        if (!holds) {
+            ANTT_LOG(ANTT_INFO, "sse stream ended desk=%s: the dispatcher token no longer holds", c->desk);
+            antt_metric_inc(s->m_revoked);
+            antt_sse_end(st);
+        }
     }
+}
+
+static void s_recheck(antt_sse_t *hub, void *arg)
+{
+    notify_sse_t *s = arg;
+    if (s->rechecking || s->closing || !antt_db_connected(s->n->db))
+        return;
+    /* the open streams' token hashes as one bytea[] literal */
+    antt_buf_t b;
+    antt_buf_init(&b);
+    antt_buf_puts(&b, "{");
+    for (antt_sse_stream_t *st = antt_sse_first(hub); st; st = antt_sse_next(st)) {
+        const n_stream_t *c = antt_sse_user(st);
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        s_hex(c->hash, hex);
+        antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
+    }
+    antt_buf_puts(&b, "}");
+    const char *v[1] = {b.data};
+    antt_db_job_t *job = antt_db_job_new(s_on_recheck, s);
+    antt_db_job_add(job,
+                    "SELECT encode(x.token_hash, 'hex'), x.desk_code FROM dispatchers x"
+                    " WHERE x.active AND x.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
+                    1, v, NULL, NULL);
+    antt_buf_cleanup(&b);
+    antt_db_job_set_timeout(job, 2000);
+    if (antt_db_submit(s->n->db, job) == 0)
+        s->rechecking = 1;
 }
 
 void notify_sse_close(notify_sse_t *s)
 {
-    if (s == NULL)
+    if (s == NULL || s->closing)
         return;
     s->closing = 1;
-    while (s->streams)
-        s_stream_drop(s, s->streams, 1);
+    antt_sse_close(s->hub);
+    s->hub = NULL;
 }
 
 void notify_sse_destroy(notify_sse_t **self_p)

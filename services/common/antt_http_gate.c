@@ -1,0 +1,153 @@
+/* antt_http_gate: see antt_http_gate.h. */
+#include "antt_http_gate.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "antt_metrics.h"
+#include "antt_util.h"
+
+typedef struct s_entry {
+    antt_http_gate_t *gate; /* owner */
+    antt_db_t *db;          /* where the job runs */
+    antt_db_job_t *job;     /* NULL once submitted */
+    antt_db_job_cb cb;      /* the caller's callback */
+    void *arg;              /* cb argument */
+    struct s_entry *next;   /* queue link */
+} s_entry_t;
+
+struct antt_http_gate_s {
+    size_t max_inflight;   /* jobs on the connections at most */
+    size_t max_queue;      /* jobs waiting at most */
+    long timeout_ms;       /* statement timeout of each job */
+    size_t inflight;       /* jobs on the connections */
+    size_t nqueued;        /* jobs waiting */
+    s_entry_t *head, *tail;/* waiting, oldest first */
+    int cancelled;         /* antt_http_gate_cancel was called */
+    antt_metric_t *m_refused, *m_queued; /* 503s; jobs waiting */
+};
+
+antt_http_gate_t *antt_http_gate_new(size_t max_inflight, size_t max_queue, long timeout_ms)
+{
+    antt_http_gate_t *g = antt_xcalloc(1, sizeof(*g));
+    g->max_inflight = max_inflight ? max_inflight : 1;
+    g->max_queue = max_queue;
+    g->timeout_ms = timeout_ms;
+    g->m_refused = antt_metrics_counter("antt_http_db_refused_total",
+                                        "HTTP requests answered 503 because the database queue was full", NULL);
+    g->m_queued = antt_metrics_gauge("antt_http_db_queued", "HTTP database jobs waiting for a slot", NULL);
+    return g;
+}
+
+static void s_pump(antt_http_gate_t *g);
+
+static void s_done(antt_db_job_t *job, int status, void *arg)
+{
+    s_entry_t *e = arg;
+    antt_http_gate_t *g = e->gate;
+    g->inflight--;
+    e->cb(job, status, e->arg);
+    free(e);
+    s_pump(g);
+}
+
+/* Starts e's job; a connection that is down fails it as antt_db would have. */
+static void s_start(antt_http_gate_t *g, s_entry_t *e)
+{
+    antt_db_job_t *job = e->job;
+    e->job = NULL;
+    if (!antt_db_connected(e->db)) {
+        e->cb(job, -ENOTCONN, e->arg);
+        antt_db_job_destroy(&job);
+        free(e);
+        return;
+    }
+    if (g->timeout_ms > 0)
+        antt_db_job_set_timeout(job, g->timeout_ms);
+    antt_db_job_set_cb(job, s_done, e);
+    g->inflight++;
+    antt_db_submit(e->db, job); /* connected: accepted */
+}
+
+static void s_pump(antt_http_gate_t *g)
+{
+    while (g->head && g->inflight < g->max_inflight) {
+        s_entry_t *e = g->head;
+        g->head = e->next;
+        if (g->head == NULL)
+            g->tail = NULL;
+        g->nqueued--;
+        s_start(g, e);
+    }
+    antt_metric_set(g->m_queued, (double)g->nqueued);
+}
+
+int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, antt_db_job_cb cb, void *arg)
+{
+    antt_http_gate_t *g = antt_http_gate_of(req);
+    if (!antt_db_connected(db) || (g && g->cancelled)) {
+        antt_db_job_destroy(&job);
+        antt_http_json_error(req, 503, "unavailable", "database unavailable");
+        return -ENOTCONN;
+    }
+    if (g == NULL) {
+        antt_db_job_set_cb(job, cb, arg);
+        antt_db_submit(db, job);
+        return 0;
+    }
+    if (g->inflight >= g->max_inflight && g->nqueued >= g->max_queue) {
+        antt_db_job_destroy(&job);
+        antt_metric_inc(g->m_refused);
+        antt_http_busy(req, "too many requests waiting for the database", 1);
+        return -EBUSY;
+    }
+    s_entry_t *e = antt_xcalloc(1, sizeof(*e));
+    e->gate = g;
+    e->db = db;
+    e->job = job;
+    e->cb = cb;
+    e->arg = arg;
+    if (g->tail)
+        g->tail->next = e;
+    else
+        g->head = e;
+    g->tail = e;
+    g->nqueued++;
+    s_pump(g);
+    return 0;
+}
+
+void antt_http_gate_cancel(antt_http_gate_t *g)
+{
+    if (g == NULL)
+        return;
+    g->cancelled = 1;
+    while (g->head) {
+        s_entry_t *e = g->head;
+        g->head = e->next;
+        g->nqueued--;
+        e->cb(e->job, -ECANCELED, e->arg);
+        antt_db_job_destroy(&e->job);
+        free(e);
+    }
+    g->tail = NULL;
+}
+
+void antt_http_gate_destroy(antt_http_gate_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    antt_http_gate_cancel(*self_p);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+size_t antt_http_gate_inflight(const antt_http_gate_t *g)
+{
+    return g->inflight;
+}
+
+size_t antt_http_gate_queued(const antt_http_gate_t *g)
+{
+    return g->nqueued;
+}

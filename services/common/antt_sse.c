@@ -1,0 +1,273 @@
+/* antt_sse: see antt_sse.h. */
+#include "antt_sse.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "antt_log.h"
+#include "antt_metrics.h"
+#include "antt_util.h"
+
+#define S_KEEPALIVE ": keepalive\n\n"
+#define S_RETRY_S 5 /* Retry-After of a refused stream */
+
+struct antt_sse_stream_s {
+    antt_sse_t *hub;            /* owner */
+    antt_http_req_t *req;       /* the open response */
+    uint64_t id;                /* unique in the hub */
+    char peer[48];              /* the client's address */
+    void *user;                 /* the service's data */
+    antt_sse_free_cb free_cb;   /* frees user */
+    antt_sse_fill_cb fill;      /* writes the next piece, or NULL */
+    antt_sse_stream_t *prev, *next; /* the hub's list */
+};
+
+struct antt_sse_s {
+    uv_loop_t *loop;             /* the service loop */
+    antt_sse_limits_t lim;       /* caps and intervals */
+    antt_sse_stream_t *head;     /* open streams */
+    size_t n;                    /* their number */
+    uint64_t next_id;            /* id of the next stream */
+    uv_timer_t keepalive;        /* comment lines */
+    uv_timer_t recheck;          /* token re-checks */
+    antt_sse_recheck_cb recheck_cb; /* the service's re-check */
+    void *recheck_arg;           /* its argument */
+    int closing;                 /* antt_sse_close was called */
+    int nclosed;                 /* timers closed so far */
+    antt_metric_t *m_clients, *m_dropped, *m_refused;
+};
+
+static int s_limit(const antt_config_t *cfg, const char *key, long def, long min, long max, long *out)
+{
+    if (antt_config_get_long(cfg, key, def, out) != 0 || *out < min || *out > max) {
+        ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
+                 antt_config_get(cfg, key, ""), min, max);
+        return -1;
+    }
+    return 0;
+}
+
+int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg)
+{
+    if (s_limit(cfg, "sse.max_streams", 1000, 1, 100000, &lim->max_streams) != 0 ||
+        s_limit(cfg, "sse.max_per_address", 50, 1, 100000, &lim->max_per_address) != 0 ||
+        s_limit(cfg, "sse.max_unsent_bytes", 262144, 4096, 1L << 30, &lim->max_unsent) != 0 ||
+        s_limit(cfg, "sse.keepalive_ms", 15000, 100, 3600000, &lim->keepalive_ms) != 0 ||
+        s_limit(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0)
+        return -1;
+    return 0;
+}
+
+/* The hub lets go of st (the response is ended, aborted or gone). */
+static void s_forget(antt_sse_stream_t *st)
+{
+    antt_sse_t *hub = st->hub;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        hub->head = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    hub->n--;
+    antt_metric_set(hub->m_clients, (double)hub->n);
+    if (st->free_cb)
+        st->free_cb(st->user);
+    free(st);
+}
+
+static void s_drop(antt_sse_stream_t *st)
+{
+    antt_metric_inc(st->hub->m_dropped);
+    antt_http_stream_abort(st->req);
+    s_forget(st);
+}
+
+static void s_on_keepalive(uv_timer_t *t)
+{
+    antt_sse_t *hub = t->data;
+    for (antt_sse_stream_t *st = hub->head, *next; st; st = next) {
+        next = st->next;
+        antt_sse_send(st, S_KEEPALIVE, sizeof(S_KEEPALIVE) - 1);
+    }
+}
+
+static void s_on_recheck(uv_timer_t *t)
+{
+    antt_sse_t *hub = t->data;
+    if (hub->recheck_cb && hub->n)
+        hub->recheck_cb(hub, hub->recheck_arg);
+}
+
+antt_sse_t *antt_sse_new(uv_loop_t *loop, const char *metric, const antt_sse_limits_t *lim)
+{
+    antt_sse_t *hub = antt_xcalloc(1, sizeof(*hub));
+    hub->loop = loop;
+    hub->lim = *lim;
+    hub->next_id = 1;
+    char name[128];
+    snprintf(name, sizeof(name), "%s_clients", metric);
+    hub->m_clients = antt_metrics_gauge(name, "Open Server-Sent Events streams", NULL);
+    snprintf(name, sizeof(name), "%s_dropped_total", metric);
+    hub->m_dropped = antt_metrics_counter(name, "SSE streams dropped for owing more than sse.max_unsent_bytes", NULL);
+    snprintf(name, sizeof(name), "%s_refused_total", metric);
+    hub->m_refused = antt_metrics_counter(name, "SSE streams refused (sse.max_streams or sse.max_per_address)", NULL);
+    uv_timer_init(loop, &hub->keepalive);
+    hub->keepalive.data = hub;
+    uv_timer_start(&hub->keepalive, s_on_keepalive, (uint64_t)lim->keepalive_ms, (uint64_t)lim->keepalive_ms);
+    uv_timer_init(loop, &hub->recheck);
+    hub->recheck.data = hub;
+    return hub;
+}
+
+void antt_sse_on_recheck(antt_sse_t *hub, antt_sse_recheck_cb cb, void *arg)
+{
+    hub->recheck_cb = cb;
+    hub->recheck_arg = arg;
+    if (cb)
+        uv_timer_start(&hub->recheck, s_on_recheck, (uint64_t)hub->lim.recheck_ms, (uint64_t)hub->lim.recheck_ms);
+    else
+        uv_timer_stop(&hub->recheck);
+}
+
+static size_t s_from(const antt_sse_t *hub, const char *peer)
+{
+    size_t k = 0;
+    for (const antt_sse_stream_t *st = hub->head; st; st = st->next)
+        k += strcmp(st->peer, peer) == 0;
+    return k;
+}
+
+int antt_sse_full(antt_sse_t *hub, antt_http_req_t *req)
+{
+    const char *why = hub->closing                                   ? "service stopping"
+                      : hub->n >= (size_t)hub->lim.max_streams      ? "too many open streams"
+                      : s_from(hub, antt_http_peer(req)) >= (size_t)hub->lim.max_per_address
+                          ? "too many open streams from this address"
+                          : NULL;
+    if (why == NULL)
+        return 0;
+    antt_metric_inc(hub->m_refused);
+    antt_http_busy(req, why, S_RETRY_S);
+    return 1;
+}
+
+static void s_on_gone(antt_http_req_t *req, void *arg)
+{
+    (void)req;
+    s_forget(arg);
+}
+
+static void s_on_drain(antt_http_req_t *req, void *arg)
+{
+    (void)req;
+    antt_sse_stream_t *st = arg;
+    if (st->fill)
+        st->fill(st, st->user);
+}
+
+antt_sse_stream_t *antt_sse_open(antt_sse_t *hub, antt_http_req_t *req, void *user, antt_sse_free_cb free_cb)
+{
+    if (antt_sse_full(hub, req))
+        return NULL;
+    antt_sse_stream_t *st = antt_xcalloc(1, sizeof(*st));
+    st->hub = hub;
+    st->req = req;
+    st->id = hub->next_id++;
+    snprintf(st->peer, sizeof(st->peer), "%s", antt_http_peer(req));
+    st->user = user;
+    st->free_cb = free_cb;
+    st->next = hub->head;
+    if (hub->head)
+        hub->head->prev = st;
+    hub->head = st;
+    hub->n++;
+    antt_metric_set(hub->m_clients, (double)hub->n);
+    antt_http_add_header(req, "cache-control", "no-cache");
+    antt_http_stream_start(req, 200, "text/event-stream", s_on_gone, st);
+    antt_http_stream_on_drain(req, s_on_drain, st);
+    return st;
+}
+
+int antt_sse_send(antt_sse_stream_t *st, const char *data, size_t len)
+{
+    if (antt_http_stream_write(st->req, data, len) == -EPIPE)
+        return -1; /* inside its on_gone: the hub forgets it there */
+    if (antt_http_stream_unsent(st->req) > (size_t)st->hub->lim.max_unsent) {
+        ANTT_LOG(ANTT_DEBUG, "sse stream dropped peer=%s unsent=%zu", st->peer, antt_http_stream_unsent(st->req));
+        s_drop(st);
+        return -1;
+    }
+    return 0;
+}
+
+void antt_sse_set_fill(antt_sse_stream_t *st, antt_sse_fill_cb fill)
+{
+    st->fill = fill;
+}
+
+void antt_sse_end(antt_sse_stream_t *st)
+{
+    if (antt_http_stream_unsent(st->req) > 0)
+        antt_http_stream_abort(st->req);
+    else
+        antt_http_stream_end(st->req);
+    s_forget(st);
+}
+
+void *antt_sse_user(const antt_sse_stream_t *st)
+{
+    return st->user;
+}
+
+size_t antt_sse_unsent(const antt_sse_stream_t *st)
+{
+    return antt_http_stream_unsent(st->req);
+}
+
+uint64_t antt_sse_id(const antt_sse_stream_t *st)
+{
+    return st->id;
+}
+
+antt_sse_stream_t *antt_sse_find(antt_sse_t *hub, uint64_t id)
+{
+    for (antt_sse_stream_t *st = hub->head; st; st = st->next)
+        if (st->id == id)
+            return st;
+    return NULL;
+}
+
+antt_sse_stream_t *antt_sse_first(antt_sse_t *hub)
+{
+    return hub->head;
+}
+
+antt_sse_stream_t *antt_sse_next(const antt_sse_stream_t *st)
+{
+    return st->next;
+}
+
+size_t antt_sse_count(const antt_sse_t *hub)
+{
+    return hub->n;
+}
+
+static void s_timer_closed(uv_handle_t *h)
+{
+    antt_sse_t *hub = h->data;
+    if (++hub->nclosed == 2)
+        free(hub);
+}
+
+void antt_sse_close(antt_sse_t *hub)
+{
+    if (hub == NULL || hub->closing)
+        return;
+    hub->closing = 1;
+    while (hub->head)
+        antt_sse_end(hub->head);
+    uv_close((uv_handle_t *)&hub->keepalive, s_timer_closed);
+    uv_close((uv_handle_t *)&hub->recheck, s_timer_closed);
+}
