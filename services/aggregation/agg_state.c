@@ -33,7 +33,31 @@ struct agg_state {
     agg_kv_t **taken; /* what the last take returned */
     int64_t seq;
     int32_t day_min, year_min;
+    uint64_t layout; /* bumped when the table is resized or cleared */
 };
+
+int agg_key_parse(const char *key, agg_key_t *k)
+{
+    memset(k, 0, sizeof(*k));
+    char *buf = antt_xstrdup(key), *parts[4];
+    int n = 0;
+    parts[n++] = buf;
+    for (char *p = buf; *p && n < 4; p++)
+        if (*p == '|') {
+            *p = 0;
+            parts[n++] = p + 1;
+        }
+    if (n != 4) {
+        free(buf);
+        return -1;
+    }
+    k->buf = buf;
+    k->area = parts[0];
+    k->period = parts[1];
+    k->bucket = parts[2];
+    k->dimension = parts[3];
+    return 0;
+}
 
 static uint32_t s_hash(const char *s)
 {
@@ -56,11 +80,13 @@ static void s_clear(agg_state_t *st)
         while (kv) {
             agg_kv_t *next = kv->next;
             free(kv->key);
+            free(kv->k.buf);
             free(kv);
             kv = next;
         }
         st->buckets[i] = NULL;
     }
+    st->layout++;
     st->size = 0;
     st->ndirty = 0;
     free(st->taken);
@@ -168,6 +194,7 @@ static void s_grow(agg_state_t *st)
     free(st->buckets);
     st->buckets = b;
     st->nbuckets = nb;
+    st->layout++;
 }
 
 agg_kv_t *agg_state_get(const agg_state_t *st, const char *key)
@@ -187,6 +214,7 @@ static void s_bump(agg_state_t *st, const agg_area_t *area, const char *key, int
             s_grow(st);
         kv = antt_xcalloc(1, sizeof(*kv));
         kv->key = antt_xstrdup(key);
+        agg_key_parse(key, &kv->k); /* keys are made here, always of four parts */
         kv->area = area;
         kv->hash = s_hash(key);
         kv->next = st->buckets[kv->hash & (st->nbuckets - 1)];
@@ -282,26 +310,42 @@ int agg_state_under(const agg_state_t *st, const agg_kv_t *kv, const char *root)
     return r && s_under(kv->area, r);
 }
 
-int agg_state_each(const agg_state_t *st, const char *root, const char *period, int64_t after_seq,
-                   void (*fn)(const agg_kv_t *kv, void *arg), void *arg)
+int agg_state_each_from(const agg_state_t *st, const char *root, const char *period, int64_t after_seq,
+                        size_t *cursor, int (*more)(void *arg), void (*fn)(const agg_kv_t *kv, void *arg),
+                        void *arg)
 {
     const agg_area_t *r = NULL;
     if (root && *root && (r = s_area(st, root)) == NULL)
         return -1;
-    char pat[24] = "";
-    if (period && *period)
-        snprintf(pat, sizeof(pat), "|%s|", period);
-    for (size_t i = 0; i < st->nbuckets; i++)
+    for (size_t i = *cursor; i < st->nbuckets; i++) {
         for (agg_kv_t *kv = st->buckets[i]; kv; kv = kv->next) {
             if (kv->seq <= after_seq && after_seq > 0)
                 continue;
             if (r && !s_under(kv->area, r))
                 continue;
-            if (pat[0] && strncmp(kv->key + strlen(kv->area->code), pat, strlen(pat)))
+            if (period && *period && strcmp(kv->k.period, period))
                 continue;
             fn(kv, arg);
         }
-    return 0;
+        if (more && !more(arg)) {
+            *cursor = i + 1;
+            return *cursor >= st->nbuckets;
+        }
+    }
+    *cursor = st->nbuckets;
+    return 1;
+}
+
+int agg_state_each(const agg_state_t *st, const char *root, const char *period, int64_t after_seq,
+                   void (*fn)(const agg_kv_t *kv, void *arg), void *arg)
+{
+    size_t cursor = 0;
+    return agg_state_each_from(st, root, period, after_seq, &cursor, NULL, fn, arg) < 0 ? -1 : 0;
+}
+
+uint64_t agg_state_layout(const agg_state_t *st)
+{
+    return st->layout;
 }
 
 /* ---- calendar (H. Hinnant's days_from_civil and civil_from_days) ---------- */

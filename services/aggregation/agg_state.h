@@ -30,8 +30,22 @@ enum {
 
 typedef struct agg_area agg_area_t;
 
+/* A key's four parts, parsed once when the key is made. */
+typedef struct agg_key {
+    const char *area;       /* "HCM-BTA-P1" */
+    const char *period;     /* "day", "week", "month", "quarter" or "year" */
+    const char *bucket;     /* "2026-11-23", "2026-W48", "2026-11", "2026-Q4", "2026" */
+    const char *dimension;  /* "all", "group:<code>" or "category:<code>" */
+    char *buf;              /* the key with NULs for separators; the parts point into it */
+} agg_key_t;
+
+/* Splits key into k (k->buf is the caller's to free). 0, or -1 when key
+ * does not have four parts (k is then empty). */
+int agg_key_parse(const char *key, agg_key_t *k);
+
 typedef struct agg_kv {
     char *key;              /* "<area>|<period>|<bucket>|<dimension>" */
+    agg_key_t k;            /* its parts */
     const agg_area_t *area; /* the key's area */
     int64_t count;          /* the value */
     int64_t seq;            /* sequence of its last change, 0 for loaded values */
@@ -71,6 +85,17 @@ size_t agg_state_size(const agg_state_t *st);
  * after_seq. Returns -1 when root is not a known area. */
 int agg_state_each(const agg_state_t *st, const char *root, const char *period, int64_t after_seq,
                    void (*fn)(const agg_kv_t *kv, void *arg), void *arg);
+/* The same in pieces, for a walk that spans loop iterations: starts at
+ * *cursor (0 at first) and stops after the first hash bucket at whose end
+ * more(arg) says 0; *cursor is then where to go on. Returns 1 when the walk
+ * is complete, 0 when it stopped early, -1 when root is unknown. A walk
+ * whose table grew meanwhile (agg_state_layout changed) must start over:
+ * keys moved between buckets. */
+int agg_state_each_from(const agg_state_t *st, const char *root, const char *period, int64_t after_seq,
+                        size_t *cursor, int (*more)(void *arg), void (*fn)(const agg_kv_t *kv, void *arg),
+                        void *arg);
+/* Changes whenever the hash table is resized or cleared. */
+uint64_t agg_state_layout(const agg_state_t *st);
 /* 1 when kv's area is root or below it (root NULL or "": always). */
 int agg_state_under(const agg_state_t *st, const agg_kv_t *kv, const char *root);
 /* 1 when code is a known area. */
