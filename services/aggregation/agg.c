@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "agg_int.h"
-#include "antt_log.h"
 
 static int s_ready(void *arg, char *why, size_t whylen)
 {
@@ -36,18 +35,6 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     antt_bus_close(a->pub, NULL, NULL);
     antt_db_close(a->db, NULL, NULL);
     antt_db_close(a->qdb, NULL, NULL);
-}
-
-/* A whole-number setting within [lo, hi]; a bad one stops start-up, naming
- * the key. Returns 0 or -1. */
-static int s_setting(antt_config_t *cfg, const char *key, long def, long lo, long hi, long *out)
-{
-    if (antt_config_get_long(cfg, key, def, out) != 0 || *out < lo || *out > hi) {
-        ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
-                 antt_config_get(cfg, key, ""), lo, hi);
-        return -1;
-    }
-    return 0;
 }
 
 static int s_sockets(antt_service_t *svc, agg_svc_t *a)
@@ -88,9 +75,9 @@ int agg_main(int argc, char **argv)
     antt_config_t *cfg = svc.cfg;
     long redrive_ms;
     antt_sse_limits_t lim;
-    if (s_setting(cfg, "aggregation.batch_max", 5000, 1, 1000000, &a.batch_max) != 0 ||
-        s_setting(cfg, "aggregation.redrive_interval_ms", 1000, 10, 3600000, &redrive_ms) != 0 ||
-        s_setting(cfg, "aggregation.drain_interval_ms", 10, 0, 60000, &a.interval_ms) != 0 ||
+    if (antt_config_get_long_in(cfg, "aggregation.batch_max", 5000, 1, 1000000, &a.batch_max) != 0 ||
+        antt_config_get_long_in(cfg, "aggregation.redrive_interval_ms", 1000, 10, 3600000, &redrive_ms) != 0 ||
+        antt_config_get_long_in(cfg, "aggregation.drain_interval_ms", 10, 0, 60000, &a.interval_ms) != 0 ||
         antt_sse_limits_read(&lim, cfg) != 0)
         return 1;
     a.st = agg_state_new();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_log.h"
 #include "antt_util.h"
 
 typedef struct s_entry {
@@ -167,4 +168,13 @@ void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen
             p[i] = defaults[i];
     }
     snprintf(out, outlen, "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+}
+
+int antt_config_get_long_in(const antt_config_t *self, const char *key, long def, long lo, long hi, long *out)
+{
+    if (antt_config_get_long(self, key, def, out) == 0 && *out >= lo && *out <= hi)
+        return 0;
+    ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
+             antt_config_get(self, key, ""), lo, hi);
+    return -1;
 }

@@ -26,6 +26,10 @@ const char *antt_config_get(const antt_config_t *self, const char *key, const ch
 int antt_config_get_long(const antt_config_t *self, const char *key, long def, long *out);
 int antt_config_get_double(const antt_config_t *self, const char *key, double def, double *out);
 
+/* Integer value within [lo, hi], def when unset. Returns 0, or -1 after
+ * logging the key, its value and what it allows (start-up stops on it). */
+int antt_config_get_long_in(const antt_config_t *self, const char *key, long def, long lo, long hi, long *out);
+
 /* The acknowledgement deadlines by priority (sla.ack_p1_s .. sla.ack_p4_s,
  * seconds) as a PostgreSQL integer array literal "{60,300,3600,86400}". */
 void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen);

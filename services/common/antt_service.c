@@ -64,18 +64,6 @@ static void s_usage(const char *name)
  * has every migration of this build. The service does not migrate: it logs
  * in as a role that cannot change the schema; `antt migrate` does, as the
  * owner. Returns 0, or -1 after logging why. */
-/* A bounded integer setting: 0, or -1 after logging which key is wrong and
- * what it allows. */
-static int s_setting(antt_service_t *svc, const char *key, long def, long min, long max, long *out)
-{
-    if (antt_config_get_long(svc->cfg, key, def, out) != 0 || *out < min || *out > max) {
-        ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
-                 antt_config_get(svc->cfg, key, ""), min, max);
-        return -1;
-    }
-    return 0;
-}
-
 static int s_wait_schema(antt_service_t *svc)
 {
     long timeout_s;
@@ -219,11 +207,11 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     }
     svc->http = antt_http_new(&svc->loop);
     long max_conns, db_inflight, db_queue, http_timeout;
-    if (s_setting(svc, "http.max_connections", 1024, 1, 1000000, &max_conns) != 0 ||
-        s_setting(svc, "http.db_max_inflight", 8, 1, 1000, &db_inflight) != 0 ||
-        s_setting(svc, "http.db_queue_max", 64, 0, 100000, &db_queue) != 0 ||
-        s_setting(svc, "http.statement_timeout_ms", 2000, 1, 3600000, &http_timeout) != 0 ||
-        s_setting(svc, "db.statement_timeout_ms", 30000, 0, 86400000, &svc->db_timeout_ms) != 0)
+    if (antt_config_get_long_in(svc->cfg, "http.max_connections", 1024, 1, 1000000, &max_conns) != 0 ||
+        antt_config_get_long_in(svc->cfg, "http.db_max_inflight", 8, 1, 1000, &db_inflight) != 0 ||
+        antt_config_get_long_in(svc->cfg, "http.db_queue_max", 64, 0, 100000, &db_queue) != 0 ||
+        antt_config_get_long_in(svc->cfg, "http.statement_timeout_ms", 2000, 1, 3600000, &http_timeout) != 0 ||
+        antt_config_get_long_in(svc->cfg, "db.statement_timeout_ms", 30000, 0, 86400000, &svc->db_timeout_ms) != 0)
         return -1;
     antt_http_set_max_conns(svc->http, (size_t)max_conns);
     svc->gate = antt_http_gate_new((size_t)db_inflight, (size_t)db_queue, http_timeout);

@@ -39,23 +39,13 @@ struct antt_sse_s {
     antt_metric_t *m_clients, *m_dropped, *m_refused;
 };
 
-static int s_limit(const antt_config_t *cfg, const char *key, long def, long min, long max, long *out)
-{
-    if (antt_config_get_long(cfg, key, def, out) != 0 || *out < min || *out > max) {
-        ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
-                 antt_config_get(cfg, key, ""), min, max);
-        return -1;
-    }
-    return 0;
-}
-
 int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg)
 {
-    if (s_limit(cfg, "sse.max_streams", 1000, 1, 100000, &lim->max_streams) != 0 ||
-        s_limit(cfg, "sse.max_per_address", 50, 1, 100000, &lim->max_per_address) != 0 ||
-        s_limit(cfg, "sse.max_unsent_bytes", 262144, 4096, 1L << 30, &lim->max_unsent) != 0 ||
-        s_limit(cfg, "sse.keepalive_ms", 15000, 100, 3600000, &lim->keepalive_ms) != 0 ||
-        s_limit(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0)
+    if (antt_config_get_long_in(cfg, "sse.max_streams", 1000, 1, 100000, &lim->max_streams) != 0 ||
+        antt_config_get_long_in(cfg, "sse.max_per_address", 50, 1, 100000, &lim->max_per_address) != 0 ||
+        antt_config_get_long_in(cfg, "sse.max_unsent_bytes", 262144, 4096, 1L << 30, &lim->max_unsent) != 0 ||
+        antt_config_get_long_in(cfg, "sse.keepalive_ms", 15000, 100, 3600000, &lim->keepalive_ms) != 0 ||
+        antt_config_get_long_in(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0)
         return -1;
     return 0;
 }
