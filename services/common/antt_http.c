@@ -335,6 +335,16 @@ void antt_http_stream_abort(antt_http_req_t *w)
     }
 }
 
+void antt_http_set_sndbuf(antt_http_req_t *w, int bytes)
+{
+    h2o_socket_t *sock = w->req && w->req->conn->callbacks->get_socket
+                             ? w->req->conn->callbacks->get_socket(w->req->conn)
+                             : NULL;
+    int fd = sock ? h2o_socket_get_fd(sock) : -1;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
 void antt_http_set_close(antt_http_req_t *w)
 {
     if (w->req)

@@ -69,6 +69,10 @@ void antt_http_json_error(antt_http_req_t *req, int status, const char *code, co
 /* 503 {"error_code":"busy"} with Retry-After: retry_s and a closed
  * connection: what a full queue or a full stream table answers. */
 void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s);
+/* Bounds the kernel's send buffer of req's connection (SO_SNDBUF; the
+ * kernel doubles it and stops growing it): what a client that does not read
+ * can make the kernel hold for it. */
+void antt_http_set_sndbuf(antt_http_req_t *req, int bytes);
 /* The connection closes after this response (before antt_http_respond). */
 void antt_http_set_close(antt_http_req_t *req);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,16 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         antt_config_get_long_in(svc->cfg, "http.statement_timeout_ms", 2000, 1, 3600000, &http_timeout) != 0 ||
         antt_config_get_long_in(svc->cfg, "db.statement_timeout_ms", 30000, 0, 86400000, &svc->db_timeout_ms) != 0)
         return -1;
+    /* every connection is a descriptor: the cap stays below the process's
+     * limit, with room for the databases, sockets and files */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+        (rlim_t)max_conns + 128 > nofile.rlim_cur) {
+        long fit = nofile.rlim_cur > 256 ? (long)nofile.rlim_cur - 128 : (long)nofile.rlim_cur / 2;
+        ANTT_LOG(ANTT_WARN, "http.max_connections=%ld is over the descriptor limit (%lld): using %ld", max_conns,
+                 (long long)nofile.rlim_cur, fit);
+        max_conns = fit;
+    }
     antt_http_set_max_conns(svc->http, (size_t)max_conns);
     svc->gate = antt_http_gate_new((size_t)db_inflight, (size_t)db_queue, http_timeout);
     antt_http_set_gate(svc->http, svc->gate);

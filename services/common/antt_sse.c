@@ -45,7 +45,8 @@ int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg)
         antt_config_get_long_in(cfg, "sse.max_per_address", 50, 1, 100000, &lim->max_per_address) != 0 ||
         antt_config_get_long_in(cfg, "sse.max_unsent_bytes", 262144, 4096, 1L << 30, &lim->max_unsent) != 0 ||
         antt_config_get_long_in(cfg, "sse.keepalive_ms", 15000, 100, 3600000, &lim->keepalive_ms) != 0 ||
-        antt_config_get_long_in(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0)
+        antt_config_get_long_in(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0 ||
+        antt_config_get_long_in(cfg, "sse.socket_buffer_bytes", 65536, 4096, 16L << 20, &lim->socket_buffer) != 0)
         return -1;
     return 0;
 }
@@ -175,6 +176,7 @@ antt_sse_stream_t *antt_sse_open(antt_sse_t *hub, antt_http_req_t *req, void *us
     hub->n++;
     antt_metric_set(hub->m_clients, (double)hub->n);
     antt_http_add_header(req, "cache-control", "no-cache");
+    antt_http_set_sndbuf(req, (int)hub->lim.socket_buffer);
     antt_http_stream_start(req, 200, "text/event-stream", s_on_gone, st);
     antt_http_stream_on_drain(req, s_on_drain, st);
     return st;
@@ -182,13 +184,16 @@ antt_sse_stream_t *antt_sse_open(antt_sse_t *hub, antt_http_req_t *req, void *us
 
 int antt_sse_send(antt_sse_stream_t *st, const char *data, size_t len)
 {
-    if (antt_http_stream_write(st->req, data, len) == -EPIPE)
-        return -1; /* inside its on_gone: the hub forgets it there */
-    if (antt_http_stream_unsent(st->req) > (size_t)st->hub->lim.max_unsent) {
-        ANTT_LOG(ANTT_DEBUG, "sse stream dropped peer=%s unsent=%zu", st->peer, antt_http_stream_unsent(st->req));
+    size_t unsent = antt_http_stream_unsent(st->req);
+    if (unsent > 0 && unsent + len > (size_t)st->hub->lim.max_unsent) {
+        /* checked before the bytes are taken: a stream never holds more
+         * than its cap (or one message, when that alone is larger) */
+        ANTT_LOG(ANTT_DEBUG, "sse stream dropped peer=%s unsent=%zu", st->peer, unsent);
         s_drop(st);
         return -1;
     }
+    if (antt_http_stream_write(st->req, data, len) == -EPIPE)
+        return -1; /* inside its on_gone: the hub forgets it there */
     return 0;
 }
 

@@ -6,7 +6,9 @@
  *   max_per_address; beyond, the request is answered 503 with Retry-After.
  * - A stream whose bytes not yet taken by the socket exceed max_unsent is
  *   dropped: its connection is shut down and everything it held is freed
- *   within a loop iteration, also while a send is in progress.
+ *   within a loop iteration, also while a send is in progress. The kernel's
+ *   send buffer of a stream is bounded too (socket_buffer; on loopback and
+ *   fast links it would otherwise grow to megabytes per stalled client).
  * - Every keepalive_ms each stream gets a comment line (": keepalive"): an
  *   idle proxy keeps it open, and a peer that went away without a word is
  *   found by the write that fails (within two intervals).
@@ -38,9 +40,10 @@ typedef struct antt_sse_limits_s {
     long max_unsent;      /* sse.max_unsent_bytes: per stream, then it is dropped */
     long keepalive_ms;    /* sse.keepalive_ms: comment line interval */
     long recheck_ms;      /* sse.recheck_ms: authenticated streams' token re-check */
+    long socket_buffer;   /* sse.socket_buffer_bytes: each stream's kernel send buffer (SO_SNDBUF) */
 } antt_sse_limits_t;
 
-/* Reads the sse.* settings (defaults 1000, 50, 262144, 15000, 30000).
+/* Reads the sse.* settings (defaults 1000, 50, 262144, 15000, 30000, 65536).
  * Returns 0, or -1 after logging which key is wrong and what it allows. */
 int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg);
 
