@@ -66,8 +66,10 @@ void antt_http_respond(antt_http_req_t *req, int status, const char *content_typ
 /* The error body of every JSON API: {"error_code": code, "error": msg}
  * (code a short ASCII word, msg any text), then releases req. */
 void antt_http_json_error(antt_http_req_t *req, int status, const char *code, const char *msg);
-/* 503 {"error_code":"busy"} with Retry-After: retry_s and a closed
- * connection: what a full queue or a full stream table answers. */
+/* 503 {"error_code":"busy"} with Retry-After: retry_s: what a full queue
+ * or a full stream table answers. The connection stays (requests pipelined
+ * behind get their answers; closing with them unread would reset it and
+ * lose this one). */
 void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s);
 /* Bounds the kernel's send buffer of req's connection (SO_SNDBUF; the
  * kernel doubles it and stops growing it): what a client that does not read

@@ -25,7 +25,5 @@ void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s)
     char ra[16];
     snprintf(ra, sizeof(ra), "%d", retry_s > 0 ? retry_s : 1);
     antt_http_add_header(req, "retry-after", ra);
-    /* the client's connection is not kept for a retry it was told to delay */
-    antt_http_set_close(req);
     antt_http_json_error(req, 503, "busy", msg);
 }

@@ -140,6 +140,9 @@ int antt_sse_full(antt_sse_t *hub, antt_http_req_t *req)
     if (why == NULL)
         return 0;
     antt_metric_inc(hub->m_refused);
+    /* a refused stream's connection is not kept: a flood of them must not
+     * hold descriptors until the idle timeout */
+    antt_http_set_close(req);
     antt_http_busy(req, why, S_RETRY_S);
     return 1;
 }
