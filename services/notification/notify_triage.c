@@ -15,6 +15,7 @@
 
 #include "antt_log.h"
 #include "antt_util.h"
+#include "antt_http_gate.h"
 #include "notify_int.h"
 
 struct n_triage {
@@ -336,8 +337,14 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
     antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
                     fmts);
     free(args_s);
-    if (antt_db_submit(n->db, job) != 0)
+    if (t->req) {
+        /* over HTTP through the service's query gate: a full queue answers
+         * 503 with Retry-After itself */
+        if (antt_http_gate_run(t->req, n->db, job, s_on_triage, t) != 0)
+            s_triage_free(t);
+    } else if (antt_db_submit(n->db, job) != 0) {
         notify_triage_error(t, ANTT__V1__TRIAGE_REPLY__STATUS__UNAVAILABLE, "database unavailable");
+    }
 }
 
 /* strings from the wire must be valid UTF-8 for jansson: it refuses them
