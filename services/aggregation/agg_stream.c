@@ -113,10 +113,12 @@ static void s_fill(antt_sse_stream_t *st, void *user)
     if (done) {
         if (c->phase == A_SNAPSHOT)
             antt_buf_puts(&b, "]}\n\n");
-        if (agg_state_seq(a->st) > c->upto)
+        if (agg_state_seq(a->st) > c->upto) {
             s_begin(c, A_CATCHUP, c->upto); /* what changed during the walk */
-        else
+        } else {
             c->phase = A_LIVE;
+            antt_sse_set_fill(st, NULL);
+        }
     }
     size_t len = b.len;
     int rc = len ? antt_sse_send(st, b.data, len) : 0;
@@ -129,6 +131,7 @@ static void s_fill(antt_sse_stream_t *st, void *user)
 static void s_start(a_stream_t *c, a_phase_t phase, int64_t after)
 {
     s_begin(c, phase, after);
+    antt_sse_set_fill(c->st, s_fill);
     if (antt_sse_unsent(c->st) == 0)
         s_fill(c->st, c);
     /* else the hub calls s_fill when the socket has taken what it holds */
@@ -213,7 +216,6 @@ void agg_http_stream(antt_http_req_t *req, void *arg)
         free(c); /* refused (answered 503) */
         return;
     }
-    antt_sse_set_fill(c->st, s_fill);
     if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
         return;
     char *colon = strchr(last, ':');

@@ -455,6 +455,11 @@ static void s_conn_closed(uv_handle_t *h)
         s_maybe_free(http);
 }
 
+static void s_extra_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void s_on_accept(uv_stream_t *listener, int status)
 {
     antt_http_t *http = listener->data;
@@ -467,7 +472,7 @@ static void s_on_accept(uv_stream_t *listener, int status)
         uv_tcp_init(listener->loop, extra);
         if (uv_accept(listener, (uv_stream_t *)extra) == 0)
             antt_metric_inc(http->m_refused);
-        uv_close((uv_handle_t *)extra, (uv_close_cb)free);
+        uv_close((uv_handle_t *)extra, s_extra_closed);
         return;
     }
     /* the connection's server pointer sits right after the handle */

@@ -80,7 +80,10 @@ static void s_on_keepalive(uv_timer_t *t)
     antt_sse_t *hub = t->data;
     for (antt_sse_stream_t *st = hub->head, *next; st; st = next) {
         next = st->next;
-        antt_sse_send(st, S_KEEPALIVE, sizeof(S_KEEPALIVE) - 1);
+        /* a stream being filled may be in the middle of an event (a comment
+         * line there would break it); its writes find a dead peer anyway */
+        if (st->fill == NULL)
+            antt_sse_send(st, S_KEEPALIVE, sizeof(S_KEEPALIVE) - 1);
     }
 }
 

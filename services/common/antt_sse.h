@@ -68,7 +68,9 @@ antt_sse_stream_t *antt_sse_open(antt_sse_t *hub, antt_http_req_t *req, void *us
  * max_unsent, or its client gone): st is then freed. */
 int antt_sse_send(antt_sse_stream_t *st, const char *data, size_t len);
 /* fill runs each time the socket has taken everything written; NULL stops
- * it. It is not called at once: write the first piece yourself. */
+ * it. It is not called at once: write the first piece yourself. While fill
+ * is set the stream gets no keep-alive comment (it may be in the middle of
+ * an event). */
 void antt_sse_set_fill(antt_sse_stream_t *st, antt_sse_fill_cb fill);
 /* Finishes the stream and frees it (a stream with bytes still unsent is
  * cut: its client does not read). */
