@@ -613,13 +613,13 @@ int classify_main(int argc, char **argv)
     s_model_metrics(&w);
     antt_service_on_reload(&svc, s_on_reload, &w);
 
-    w.db = antt_db_new(&svc.loop, svc.conninfo, "write");
+    w.db = antt_service_db(&svc, "write");
     antt_db_set_max_inflight(w.db, w.max_inflight);
     antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5, $6)",
                     6);
     antt_db_prepare(w.db, "classify_review", "SELECT antt_classify_review($1::jsonb)", 1);
     antt_db_start(w.db);
-    w.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
+    w.rdb = antt_service_db(&svc, "read");
     antt_db_set_state_cb(w.rdb, s_on_rdb_state, &w);
     antt_db_start(w.rdb);
 

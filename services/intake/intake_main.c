@@ -135,10 +135,10 @@ int intake_main(int argc, char **argv)
     for (int i = 0; i < in.ndbs; i++) {
         char name[32];
         snprintf(name, sizeof(name), "write%d", i);
-        in.dbs[i] = antt_db_new(&svc.loop, svc.conninfo, name);
+        in.dbs[i] = antt_service_db(&svc, name);
         antt_db_set_max_inflight(in.dbs[i], (int)depth);
     }
-    in.rdb = antt_db_new(&svc.loop, svc.conninfo, "read");
+    in.rdb = antt_service_db(&svc, "read");
     antt_db_set_state_cb(in.rdb, s_on_db_state, &in);
     antt_db_start(in.rdb);
     in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)batch, in.redrive_after_ms);

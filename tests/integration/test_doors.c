@@ -11,7 +11,8 @@
  *   RSS by no more than their caps (50 x sse.max_unsent_bytes); when they
  *   are gone it comes back.
  * - HTTP/2 (prior knowledge and h2c upgrade) is refused; 3,000 requests
- *   over 300 connections delay a normal request by no more than 100 ms.
+ *   over 300 connections delay a normal request by no more than 100 ms; a
+ *   query that cannot finish ends at the statement timeout (503).
  * - A deactivated dispatcher's open desk stream ends within the re-check
  *   interval. */
 #include <arpa/inet.h>
@@ -587,6 +588,35 @@ static void test_burst(void **state)
     assert_true(n503 > 0);
 }
 
+/* A query that cannot finish (a table locked by someone else) is ended by
+ * http.statement_timeout_ms (2 s) and answered 503, instead of holding the
+ * API's connection, and every request queued behind it, for as long as the
+ * lock lasts. */
+static void test_statement_timeout(void **state)
+{
+    (void)state;
+    int port = T.st.port[AT_AGGREGATION];
+    at_db_exec(T.db, "BEGIN");
+    at_db_exec(T.db, "LOCK TABLE areas IN ACCESS EXCLUSIVE MODE");
+    double t0 = s_ms();
+    int fd = s_connect(port, NULL, 0);
+    assert_true(fd >= 0);
+    static const char req[] = "GET /api/v1/areas?root=VN-HCM-BTA-BTD HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_int_equal(s_send(fd, req, sizeof(req) - 1), 0);
+    char buf[4096];
+    ssize_t n = s_read_until(fd, buf, sizeof(buf), "}", 8000);
+    double took = s_ms() - t0;
+    close(fd);
+    at_db_exec(T.db, "ROLLBACK");
+    int st = n > 0 ? s_status_of(buf) : -1;
+    print_message("statement timeout: a query behind a lock answered %d %s after %.0f ms (http.statement_timeout_ms"
+                  " 2000)\n",
+                  st, n > 0 && strstr(buf, "\"timeout\"") ? "timeout" : "", took);
+    assert_int_equal(st, 503);
+    assert_non_null(strstr(buf, "\"timeout\""));
+    assert_true(took >= 1900 && took <= 3000);
+}
+
 /* ---- finding 8: a deactivated dispatcher's stream ---- */
 
 static void test_revoked_stream_ends(void **state)
@@ -613,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_stalled_aggregation),
         cmocka_unit_test(test_stalled_notification),
         cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_revoked_stream_ends),
     };
     /* ANTT_TEST_ONLY=name runs one test (to see each fail alone on an old build) */
