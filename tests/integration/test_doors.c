@@ -45,6 +45,7 @@
 #define T_KEEPALIVE_MS 1000
 #define T_RECHECK_MS 1000
 #define T_QUEUE_MAX 16
+#define T_MAX_CONNS 400
 #define T_SOCKBUF (64 * 1024)    /* sse.socket_buffer_bytes, the default */
 #define T_CONN_STATE (32 * 1024) /* a connection's own state in the process, beside its unsent bytes */
 
@@ -297,6 +298,7 @@ static int s_setup(void **state)
         {"ANTT_SSE_MAX_STREAMS=%s", T_MAX_STREAMS},     {"ANTT_SSE_MAX_PER_ADDRESS=%s", T_PER_ADDRESS},
         {"ANTT_SSE_MAX_UNSENT_BYTES=%s", T_UNSENT},     {"ANTT_SSE_KEEPALIVE_MS=%s", T_KEEPALIVE_MS},
         {"ANTT_SSE_RECHECK_MS=%s", T_RECHECK_MS},       {"ANTT_HTTP_DB_QUEUE_MAX=%s", T_QUEUE_MAX},
+        {"ANTT_HTTP_MAX_CONNECTIONS=%s", T_MAX_CONNS},
     };
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         char v[32];
@@ -378,6 +380,55 @@ static void test_stream_flood(void **state)
                   s_fds(pid), fds0, took, T_KEEPALIVE_MS);
     assert_true(back);
     assert_true(took <= 2 * T_KEEPALIVE_MS + 500);
+}
+
+typedef struct s_ended {
+    int *fd;    /* connections */
+    int n;      /* their number */
+    int closed; /* how many the server has closed */
+} s_ended_t;
+
+static int s_ended(void *arg)
+{
+    s_ended_t *e = arg;
+    e->closed = 0;
+    for (int i = 0; i < e->n; i++) {
+        char c;
+        struct pollfd p = {e->fd[i], POLLIN, 0};
+        e->closed += poll(&p, 1, 0) == 1 && recv(e->fd[i], &c, 1, MSG_PEEK) <= 0;
+    }
+    return e->closed >= e->n - T_MAX_CONNS;
+}
+
+/* Idle connections beyond http.max_connections are closed at accept (the
+ * client reads the end at once) instead of piling up in the process; when
+ * the idle ones go, the port serves again. */
+static void test_connection_cap(void **state)
+{
+    (void)state;
+    int port = T.st.port[AT_AGGREGATION];
+    pid_t pid = T.st.svc[AT_AGGREGATION].pid;
+    long fds0 = s_fds(pid);
+    enum { N = T_MAX_CONNS + 100 };
+    static int fd[N];
+    for (int i = 0; i < N; i++)
+        assert_true((fd[i] = s_connect(port, "127.0.0.6", 0)) >= 0);
+    /* a refused one reads its end; an accepted one has nothing to say */
+    s_ended_t e = {fd, N, 0};
+    assert_true(at_wait_until(s_ended, &e, 3000));
+    int closed = e.closed;
+    long held = s_fds(pid) - fds0;
+    for (int i = 0; i < N; i++)
+        close(fd[i]);
+    double ms;
+    s_fdwait_t w = {pid, fds0 + 2};
+    assert_true(at_wait_until(s_fds_back, &w, 3000));
+    assert_int_equal(s_request(port, NULL, "/livez", &ms), 200);
+    print_message("connection cap: %d idle connections, %d closed at accept (cap %d), the process held %ld more"
+                  " descriptors; /livez answered in %.1f ms once they left\n",
+                  N, closed, T_MAX_CONNS, held, ms);
+    assert_true(closed >= N - T_MAX_CONNS);
+    assert_true(held <= T_MAX_CONNS);
 }
 
 /* ---- finding 2: stalled clients ---- */
@@ -640,6 +691,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http2_refused),
         cmocka_unit_test(test_stream_flood),
+        cmocka_unit_test(test_connection_cap),
         cmocka_unit_test(test_stalled_aggregation),
         cmocka_unit_test(test_stalled_notification),
         cmocka_unit_test(test_burst),
