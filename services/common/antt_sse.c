@@ -198,8 +198,13 @@ int antt_sse_send(antt_sse_stream_t *st, const char *data, size_t len)
         s_drop(st);
         return -1;
     }
-    if (antt_http_stream_write(st->req, data, len) == -EPIPE)
-        return -1; /* inside its on_gone: the hub forgets it there */
+    if (antt_http_stream_write(st->req, data, len) == -EPIPE) {
+        /* its client left before the stream started (while a service
+         * looked something up): no on_gone will come */
+        antt_http_stream_end(st->req);
+        s_forget(st);
+        return -1;
+    }
     return 0;
 }
 
