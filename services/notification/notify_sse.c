@@ -53,6 +53,7 @@ struct notify_sse_s {
     long replay_max;       /* events replayed at most */
     long keep_h;           /* hours the journal keeps */
     antt_sse_t *hub;       /* the open streams */
+    size_t replay_bytes;   /* a replay larger than this is a reset (half of sse.max_unsent_bytes) */
     int rechecking;        /* a token re-check is in flight */
     json_t **q;            /* updates to append, in publish order: {incident_id, version, kind, desks, body} */
     size_t nq, cq;         /* queued, allocated */
@@ -71,6 +72,7 @@ notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h, const ant
     s->replay_max = replay_max;
     s->keep_h = keep_h;
     s->hub = antt_sse_new(&n->svc->loop, "antt_notify_sse", lim);
+    s->replay_bytes = (size_t)lim->max_unsent / 2;
     antt_sse_on_recheck(s->hub, s_recheck, s);
     s->m_replayed = antt_metrics_counter("antt_notify_sse_replayed_total",
                                          "Events replayed from the journal to reconnecting SSE clients", NULL);
@@ -299,14 +301,17 @@ static void s_on_open(antt_db_job_t *job, int status, void *arg)
         memcpy(c->hash, o->hash, sizeof(c->hash));
         int64_t head = atoll(PQgetvalue(r, 0, 1)), pruned = atoll(PQgetvalue(r, 0, 2));
         int missed = PQntuples(r) - 1;
+        size_t bytes = 0; /* the replay's size: it goes in one go, so it must fit the stream's cap */
+        for (int i = 1; i <= missed; i++)
+            bytes += (size_t)PQgetlength(r, i, 4) + 48;
         c->last = head;
         char *hello = antt_xasprintf(": desk %s\nretry: 2000\n\n", c->desk);
         int rc = s_write(s, c, hello, strlen(hello));
         free(hello);
         const char *why = o->unknown || o->after > head ? "unknown event id"
                           : o->after >= 0 && o->after < pruned ? "event id older than the journal"
-                          : missed > s->replay_max             ? "too many events missed"
-                                                               : NULL;
+                          : missed > s->replay_max || bytes > s->replay_bytes ? "too many events missed"
+                                                                               : NULL;
         if (rc == 0 && why) {
             s_write_reset(s, c, head, why);
         } else if (rc == 0) {
@@ -316,7 +321,7 @@ static void s_on_open(antt_db_job_t *job, int status, void *arg)
             antt_metric_add(s->m_replayed, missed);
             if (rc == 0)
                 c->last = head;
-            if (missed > 0)
+            if (rc == 0 && missed > 0) /* else c is gone */
                 ANTT_LOG(ANTT_DEBUG, "sse replayed desk=%s events=%d after=%lld", c->desk, missed,
                          (long long)o->after);
         }
