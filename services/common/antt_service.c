@@ -237,7 +237,6 @@ fail:
     if (svc->zctx) {
         zmq_ctx_shutdown(svc->zctx);
         antt_curve_destroy(&svc->curve);
-        antt_http_gate_destroy(&svc->gate);
         zmq_ctx_term(svc->zctx);
         svc->zctx = NULL;
         uv_loop_close(&svc->loop);
@@ -350,6 +349,8 @@ int antt_service_run(antt_service_t *svc)
          * and the kernel closes them */
         ANTT_LOG(ANTT_INFO, "stopped with client connections still open");
     }
+    /* its waiting jobs failed at the stop; nothing runs any more */
+    antt_http_gate_destroy(&svc->gate);
     return 0;
 }
 

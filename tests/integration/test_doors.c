@@ -38,6 +38,16 @@
 #include "antt_crypto.h"
 #include "at_desk.h"
 
+/* Under AddressSanitizer freed memory is quarantined (RSS is no measure of
+ * what is held: LeakSanitizer checks that at exit instead) and everything
+ * runs a few times slower. */
+#ifdef __SANITIZE_ADDRESS__
+#define T_ASAN 1
+#else
+#define T_ASAN 0
+#endif
+#define T_SLOW (T_ASAN ? 3 : 1)
+
 #define T_WARD "DESK-HCM-BTA-BTD"
 #define T_MAX_STREAMS 100
 #define T_PER_ADDRESS 60
@@ -362,11 +372,11 @@ static void test_stream_flood(void **state)
                   N, ok, refused, T_PER_ADDRESS, T_MAX_STREAMS, failed, worst);
     assert_int_equal(ok, T_MAX_STREAMS);
     assert_int_equal(refused, N - T_MAX_STREAMS);
-    assert_true(worst <= 100);
+    assert_true(worst <= 100 * T_SLOW);
     assert_int_equal(s_request(port, NULL, "/livez", &ms), 200);
     print_message("stream flood: /livez answered in %.1f ms after the flood, %ld descriptors held (%ld before)\n",
                   ms, s_fds(pid), fds0);
-    assert_true(ms <= 100);
+    assert_true(ms <= 100 * T_SLOW);
     /* the clients leave without a word: keep-alive comments find them */
     for (int i = 0; i < N; i++)
         if (fd[i] >= 0)
@@ -474,9 +484,11 @@ static void s_stalled(int svc, const char *gauge, const char *path, const char *
     print_message("%s: the stalled clients were gone %.0f ms after they closed; RSS %ld kB (%+ld kB from before,"
                   " at most 2 MB: the allocator keeps some)\n",
                   at_service_names[svc], s_ms() - t0, after, after - rss0);
-    assert_true(peak - rss0 <= allowed_kb);
+    if (!T_ASAN)
+        assert_true(peak - rss0 <= allowed_kb);
     assert_true(kpeak / 1024 <= kallowed_kb);
-    assert_true(after - rss0 <= 2048);
+    if (!T_ASAN)
+        assert_true(after - rss0 <= 2048);
 }
 
 static void s_no_traffic(void)
@@ -634,8 +646,8 @@ static void test_burst(void **state)
                   " /livez in %.1f ms\n",
                   C * PER, C, n200, n503, T_QUEUE_MAX, silent, st, ms, quiet, live);
     assert_true(st == 200 || st == 503);
-    assert_true(ms - quiet <= 100);
-    assert_true(live <= 100);
+    assert_true(ms - quiet <= 100 * T_SLOW);
+    assert_true(live <= 100 * T_SLOW);
     assert_true(n503 > 0);
 }
 
