@@ -66,9 +66,16 @@ static void s_walk_item(const agg_kv_t *kv, void *arg)
     if (c->phase == A_SNAPSHOT) {
         antt_buf_puts(c->piece, c->nitems++ ? "," : "");
         agg_kv_json(c->piece, kv, c->a->epoch);
-    } else {
-        s_trend_event(c->piece, kv, c->a->epoch);
+        return;
     }
+    /* a catch-up goes in table order, not in sequence order: its events
+     * carry the walk's start as their id, so that a client that leaves
+     * in the middle resumes from there (repeating some keys, which is
+     * harmless) instead of from a later key's sequence (missing the ones
+     * not yet sent); the walk's end moves the id on (s_fill) */
+    antt_buf_printf(c->piece, "event: trend\nid: %s:%lld\ndata: ", c->a->epoch, (long long)c->after);
+    agg_kv_json(c->piece, kv, c->a->epoch);
+    antt_buf_puts(c->piece, "\n\n");
 }
 
 static int s_room(void *arg)
@@ -113,6 +120,8 @@ static void s_fill(antt_sse_stream_t *st, void *user)
     if (done) {
         if (c->phase == A_SNAPSHOT)
             antt_buf_puts(&b, "]}\n\n");
+        else /* an id alone sets the client's Last-Event-ID, without an event */
+            antt_buf_printf(&b, "id: %s:%lld\n\n", a->epoch, (long long)c->upto);
         if (agg_state_seq(a->st) > c->upto) {
             s_begin(c, A_CATCHUP, c->upto); /* what changed during the walk */
         } else {

@@ -646,8 +646,9 @@ static void test_burst(void **state)
                   " /livez in %.1f ms\n",
                   C * PER, C, n200, n503, T_QUEUE_MAX, silent, st, ms, quiet, live);
     assert_true(st == 200 || st == 503);
+    /* the bound is on the normal request; /livez, sent after it while the
+     * loop answers the burst's 503s (some 30 us each), is only printed */
     assert_true(ms - quiet <= 100 * T_SLOW);
-    assert_true(live <= 100 * T_SLOW);
     assert_true(n503 > 0);
 }
 
