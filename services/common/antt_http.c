@@ -41,6 +41,7 @@ struct antt_http_s {
     antt_metric_t *m_refused;   /* connections closed at accept: over max_conns */
     size_t max_conns;           /* open connections at most (0: no cap) */
     struct antt_http_gate_s *gate; /* the service's database query gate, or NULL */
+    antt_http_error_cb error_cb;   /* the service's error body for refusals, or NULL: JSON */
     size_t nconns;              /* open connections */
     size_t nreqs;               /* requests not yet answered */
     int closing;                /* antt_http_close called */
@@ -528,6 +529,25 @@ void antt_http_set_max_conns(antt_http_t *http, size_t n)
 void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate)
 {
     http->gate = gate;
+}
+
+void antt_http_set_error_cb(antt_http_t *http, antt_http_error_cb cb)
+{
+    http->error_cb = cb;
+}
+
+void antt_http_error(antt_http_req_t *w, int status, const char *code, const char *msg, int retry_s)
+{
+    if (w->http->error_cb) {
+        w->http->error_cb(w, status, code, msg, retry_s);
+        return;
+    }
+    if (retry_s > 0) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%d", retry_s);
+        antt_http_add_header(w, "retry-after", ra);
+    }
+    antt_http_json_error(w, status, code, msg);
 }
 
 struct antt_http_gate_s *antt_http_gate_of(const antt_http_req_t *w)

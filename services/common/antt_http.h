@@ -33,6 +33,16 @@ void antt_http_set_max_body(antt_http_t *http, size_t bytes);
 /* Open connections at most (0: no cap); beyond, a new one is accepted and
  * closed at once (antt_http_connections_refused_total). */
 void antt_http_set_max_conns(antt_http_t *http, size_t n);
+/* How this server answers the refusals of common code (the query gate,
+ * the SSE hub) when its API's errors are not {error_code, error} (intake:
+ * Open311's array): status, a short code, a message, Retry-After seconds
+ * (0: none). Then releases req. */
+typedef void (*antt_http_error_cb)(antt_http_req_t *req, int status, const char *code, const char *msg,
+                                   int retry_s);
+void antt_http_set_error_cb(antt_http_t *http, antt_http_error_cb cb);
+/* Answers a refusal with the server's error callback, else as
+ * antt_http_json_error with Retry-After when retry_s > 0. */
+void antt_http_error(antt_http_req_t *req, int status, const char *code, const char *msg, int retry_s);
 /* The service's database query gate (antt_http_gate.h), borrowed. */
 struct antt_http_gate_s;
 void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate);

@@ -1,8 +1,6 @@
 /* antt_http_error: the JSON error bodies of every service's JSON API (one
  * shape: {"error_code": "...", "error": "..."}), and the 503 a full queue or
  * a full stream table answers. Open311's own error array stays in intake. */
-#include <stdio.h>
-
 #include "antt_http.h"
 #include "antt_json.h"
 #include "antt_util.h"
@@ -22,8 +20,5 @@ void antt_http_json_error(antt_http_req_t *req, int status, const char *code, co
 
 void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s)
 {
-    char ra[16];
-    snprintf(ra, sizeof(ra), "%d", retry_s > 0 ? retry_s : 1);
-    antt_http_add_header(req, "retry-after", ra);
-    antt_http_json_error(req, 503, "busy", msg);
+    antt_http_error(req, 503, "busy", msg, retry_s > 0 ? retry_s : 1);
 }

@@ -87,7 +87,7 @@ int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, 
     antt_http_gate_t *g = antt_http_gate_of(req);
     if (!antt_db_connected(db) || (g && g->cancelled)) {
         antt_db_job_destroy(&job);
-        antt_http_json_error(req, 503, "unavailable", "database unavailable");
+        antt_http_error(req, 503, "unavailable", "database unavailable", 2);
         return -ENOTCONN;
     }
     if (g == NULL) {

@@ -176,6 +176,7 @@ int intake_main(int argc, char **argv)
 
     intake_open311_register(&in);
     antt_http_set_ready_cb(svc.http, s_ready, &in);
+    antt_http_set_error_cb(svc.http, intake_open311_error);
     uv_timer_init(&svc.loop, &in.redrive_timer);
     uv_timer_init(&svc.loop, &in.partition_timer);
     in.partition_timer.data = &in;

@@ -21,6 +21,7 @@
 #include "antt_categories.h"
 #include "antt_danger.h"
 #include "antt_form.h"
+#include "antt_http_gate.h"
 #include "antt_log.h"
 #include "intake.h"
 
@@ -540,10 +541,10 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
     antt_form_cleanup(&form);
     antt_buf_cleanup(&ids);
     antt_buf_cleanup(&codes);
-    if (antt_db_submit(in->rdb, job) != 0) {
+    /* through the service's query gate: a full queue answers 503 with
+     * Retry-After in Open311's error array (intake_main sets the callback) */
+    if (antt_http_gate_run(req, in->rdb, job, s_on_list, g) != 0)
         free(g);
-        intake_open311_error(req, 503, "unavailable", "the database is not reachable; retry", 2);
-    }
 }
 
 /* routing */
