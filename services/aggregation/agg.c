@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "agg.h"
+#include "agg_settings.h"
 #include "agg_state.h"
 #include "antt_bus.h"
 #include "antt_db.h"
@@ -1050,16 +1051,14 @@ int agg_main(int argc, char **argv)
 {
     antt_service_t svc;
     a_svc_t a;
+    agg_settings_t set;
     memset(&a, 0, sizeof(a));
-    if (antt_service_init(&svc, "aggregation", argc, argv) != 0)
+    if (antt_service_init(&svc, "aggregation", &agg_settings, &set, argc, argv) != 0)
         return 1;
     a.svc = &svc;
-    antt_config_t *cfg = svc.cfg;
-    antt_config_get_long(cfg, "aggregation.batch_max", 5000, &a.batch_max);
-    if (a.batch_max < 1)
-        a.batch_max = 1;
-    long redrive_ms;
-    antt_config_get_long(cfg, "aggregation.redrive_interval_ms", 1000, &redrive_ms);
+    a.batch_max = set.batch_max;
+    a.interval_ms = set.drain_interval_ms;
+    long redrive_ms = set.redrive_interval_ms;
     a.st = agg_state_new();
     s_new_epoch(&a);
     a.m_applied = antt_metrics_counter("antt_aggregation_changes_total", "Leaf counter changes applied", NULL);
@@ -1099,7 +1098,7 @@ int agg_main(int argc, char **argv)
         antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591", ANTT_CURVE_CLIENTS) != 0 ||
         antt_service_bind(&svc, a.sub, "aggregation.classified_endpoint", "tcp://127.0.0.1:5570", ANTT_CURVE_SERVICES) != 0)
         return 1;
-    const char *feed = antt_config_get(cfg, "aggregation.update_endpoint", "tcp://127.0.0.1:5580");
+    const char *feed = set.update_endpoint;
     /* the options of the bind above stay with its listener: the same
      * socket is a CURVE server for classification and a client of
      * notification's feed */
@@ -1118,7 +1117,6 @@ int agg_main(int argc, char **argv)
     uv_timer_start(&a.redrive, s_on_redrive, (uint64_t)redrive_ms, (uint64_t)redrive_ms);
     uv_timer_init(&svc.loop, &a.pace);
     a.pace.data = &a;
-    antt_config_get_long(cfg, "aggregation.drain_interval_ms", 10, &a.interval_ms);
     uv_timer_init(&svc.loop, &a.upkeep);
     a.upkeep.data = &a;
     uv_timer_start(&a.upkeep, s_on_upkeep, 5000, 5000);

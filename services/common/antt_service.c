@@ -55,7 +55,8 @@ static void s_usage(const char *name)
             "usage: antt-%s [-c CONFIG]\n"
             "  -c CONFIG  config file (default: $ANTT_CONFIG, else none)\n"
             "Every setting KEY can be overridden by the environment variable\n"
-            "ANTT_KEY with dots as underscores (db.conninfo: ANTT_DB_CONNINFO).\n",
+            "ANTT_KEY with dots as underscores (db.conninfo: ANTT_DB_CONNINFO);\n"
+            "`antt config --list` lists every setting with its default.\n",
             name);
 }
 
@@ -65,10 +66,8 @@ static void s_usage(const char *name)
  * owner. Returns 0, or -1 after logging why. */
 static int s_wait_schema(antt_service_t *svc)
 {
-    long timeout_s;
     char err[1024], last[1024] = "";
-    antt_config_get_long(svc->cfg, "db.connect_timeout_s", 30, &timeout_s);
-    uint64_t deadline = antt_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    uint64_t deadline = antt_mono_ns() + (uint64_t)svc->opts.connect_timeout_s * 1000000000u;
     for (;;) {
         int rc = -EAGAIN;
         PGconn *c = antt_db_connect_sync(svc->conninfo, err, sizeof(err));
@@ -127,7 +126,30 @@ void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void
     svc->reload_arg = arg;
 }
 
-int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv)
+/* Checks the names and values of the config file and the environment
+ * against the common table and own. Returns 0, or -1 after logging why. */
+static int s_settings(antt_service_t *svc, const antt_settings_t *own, void *own_target)
+{
+    extern char **environ;
+    const antt_settings_t *sets[] = {&antt_service_settings, own};
+    char err[512];
+    if (antt_settings_check_names(sets, 2, svc->name, svc->cfg, environ, err, sizeof(err)) != 0 ||
+        antt_settings_bind(&antt_service_settings, svc->cfg, &svc->opts, err, sizeof(err)) != 0 ||
+        antt_settings_bind(own, svc->cfg, own_target, err, sizeof(err)) != 0) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen)
+{
+    const long *p = svc->opts.ack_s;
+    snprintf(out, outlen, "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+}
+
+int antt_service_init(antt_service_t *svc, const char *name, const antt_settings_t *own, void *own_target,
+                      int argc, char **argv)
 {
     const char *cfg_path = getenv("ANTT_CONFIG");
     int opt;
@@ -153,8 +175,9 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
             goto fail;
         }
     }
-    int lvl = antt_log_parse_level(antt_config_get(svc->cfg, "log.level", "info"));
-    antt_log_init(name, lvl < 0 ? ANTT_INFO : (antt_log_level_t)lvl);
+    if (s_settings(svc, own, own_target) != 0)
+        goto fail;
+    antt_log_init(name, (antt_log_level_t)antt_log_parse_level(svc->opts.log_level));
     if (antt_crypto_init() != 0) {
         ANTT_LOG(ANTT_ERROR, "could not initialize libsodium");
         goto fail;
@@ -162,7 +185,9 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     /* <service>.db_conninfo (the service's own role) before db.conninfo */
     char key[64], host[256];
     snprintf(key, sizeof(key), "%s.db_conninfo", name);
-    svc->conninfo = antt_config_get(svc->cfg, key, antt_config_get(svc->cfg, "db.conninfo", "dbname=antt"));
+    svc->conninfo = antt_config_get(svc->cfg, key, "");
+    if (*svc->conninfo == '\0')
+        svc->conninfo = svc->opts.conninfo;
     if (s_wait_schema(svc) != 0)
         goto fail;
 
@@ -201,7 +226,8 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     snprintf(key, sizeof(key), "%s.http", name);
     const char *listen = antt_config_get(svc->cfg, key, "127.0.0.1:0");
     if (antt_split_hostport(listen, host, sizeof(host), &port) != 0) {
-        ANTT_LOG(ANTT_ERROR, "bad %s: %s (want host:port)", key, listen);
+        /* the service's table declares <name>.http as host:port */
+        ANTT_LOG(ANTT_ERROR, "%s is not declared host:port by the service's settings", key);
         return -1;
     }
     svc->http = antt_http_new(&svc->loop);

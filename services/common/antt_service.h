@@ -17,6 +17,27 @@
 #include "antt_config.h"
 #include "antt_curve.h"
 #include "antt_http.h"
+#include "antt_settings.h"
+
+/* What antt_service reads for every service (antt_service_settings.c). */
+typedef struct antt_service_settings_s {
+    const char *conninfo;   /* db.conninfo (the owner's; a service uses <service>.db_conninfo first) */
+    long connect_timeout_s; /* db.connect_timeout_s */
+    const char *log_level;  /* log.level */
+    int curve_enabled;      /* curve.enabled */
+    long ack_s[4];          /* sla.ack_p1_s .. sla.ack_p4_s */
+} antt_service_settings_t;
+
+/* The two rows each service's table declares for antt_service, which reads
+ * them by name: <svc>.http (host:port of health, metrics and the service's
+ * routes) and <svc>.db_conninfo (its own role; falls back to db.conninfo). */
+#define ANTT_SERVICE_SETTING_ROWS(svc, http_help)                                              \
+    ANTT_SETTING_NAMED(svc ".http", ANTT_STYPE_HOSTPORT, "127.0.0.1:0", http_help),            \
+    ANTT_SETTING_NAMED(svc ".db_conninfo", ANTT_STYPE_STRING, "",                               \
+                       "libpq connection string of " svc "'s own role (falls back to db.conninfo)")
+
+/* The table of antt_service_settings_t ("common": every service's). */
+extern const antt_settings_t antt_service_settings;
 
 typedef struct antt_service_s antt_service_t;
 typedef void (*antt_service_stop_cb)(antt_service_t *svc, void *arg);
@@ -27,6 +48,7 @@ struct antt_service_s {
     uv_loop_t loop;              /* the service's only loop */
     void *zctx;                  /* ZeroMQ context */
     antt_config_t *cfg;          /* settings */
+    antt_service_settings_t opts;/* the common settings, checked */
     const char *conninfo;        /* db.conninfo, borrowed from cfg */
     antt_http_t *http;           /* health, metrics and the service's own routes */
     uv_signal_t sigint, sigterm; /* stop requests */
@@ -44,10 +66,18 @@ struct antt_service_s {
     struct antt_metric_s *m_zap_admitted, *m_zap_refused; /* the ZAP handler's counts */
 };
 
-/* Parses argv (-c FILE, -h), loads config, initializes everything, applies
- * migrations and starts the HTTP server (not yet running: the loop runs in
- * antt_service_run). Returns 0, or -1 after logging why. */
-int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv);
+/* Parses argv (-c FILE, -h), loads config, checks it against the common
+ * table and the service's own (own, bound into own_target: a bad value or
+ * an unknown name stops here, naming the key), initializes everything,
+ * waits for the migrated schema and starts the HTTP server (not yet
+ * running: the loop runs in antt_service_run). own declares the service's
+ * keys, among them <name>.http and <name>.db_conninfo. Returns 0, or -1
+ * after logging why. */
+int antt_service_init(antt_service_t *svc, const char *name, const antt_settings_t *own, void *own_target,
+                      int argc, char **argv);
+/* The acknowledgement deadlines by priority (sla.ack_p1_s .. _p4_s) as a
+ * PostgreSQL integer array literal "{60,300,3600,86400}", into out. */
+void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen);
 /* Registers what to close when a stop is requested. */
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
 /* Registers what to do on SIGHUP (runs on the loop thread). */

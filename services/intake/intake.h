@@ -15,12 +15,12 @@
 #include "intake_gateways.h"
 #include "intake_limits.h"
 #include "intake_report.h"
+#include "intake_settings.h"
 #include "intake_store.h"
-
-#define INTAKE_MAX_DBS 8
 
 typedef struct intake_s {
     antt_service_t *svc;               /* loop, config, http */
+    intake_settings_t set;             /* intake's settings, checked at start */
     antt_db_t *dbs[INTAKE_MAX_DBS];    /* write connections (group commit) */
     int ndbs;                          /* count */
     antt_db_t *rdb;                    /* reads: gateways, Open311 GETs, re-drive */
@@ -32,14 +32,11 @@ typedef struct intake_s {
     antt_bus_t *push;                  /* accepted reports to classification (PUSH) */
     uv_timer_t redrive_timer;          /* re-drives the queue */
     uv_timer_t partition_timer;        /* creates monthly partitions ahead */
-    long redrive_interval_ms;          /* timer period */
-    long redrive_after_ms;             /* a queued report is due after this */
     int redrive_busy;                  /* a re-drive query is in flight */
     int redrive_sweep;                 /* the next pass first makes rows due: 1 re-driven ones, 2 all */
     int redrive_sweeping;              /* the pass in flight began with a sweep */
     int64_t last_sweep_ms;             /* when the last sweep was asked for */
     antt_bus_t *push_monitor;          /* the PUSH socket's handshakes (a worker came) */
-    int crash_after_commit;            /* test hook: SIGKILL self after a commit */
     int closing;                       /* stop requested */
     antt_metric_t *m_accepted;         /* replies OK */
     antt_metric_t *m_rejected;         /* replies 4xx / error */

@@ -25,9 +25,11 @@ typedef void (*intake_store_cb)(intake_report_t *r, int status, const char *repo
                                 int64_t received_ms, int replayed, void *arg);
 
 /* dbs: connections to spread batches over (borrowed); batch_max: most
- * reports per transaction; redrive_after_ms: when the queue row becomes due
+ * reports per transaction; depth: most transactions in flight on each
+ * connection (a batch waits while every connection has that many; both
+ * at least 1); redrive_after_ms: when the queue row becomes due
  * for re-drive if classification has not taken the report by then. */
-intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max,
+intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max, int depth,
                                  long redrive_after_ms);
 /* Takes ownership of r (heap). cb runs exactly once, later, on the loop. */
 void intake_store_submit(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg);

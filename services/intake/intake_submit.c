@@ -50,7 +50,7 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
                            2);
         return;
     }
-    if (in->crash_after_commit) {
+    if (in->set.test_crash_after_commit) {
         /* test hook: die between commit and push/answer, as a crash would */
         ANTT_LOG(ANTT_WARN, "crash_after_commit: killing self report=%s", report_id);
         raise(SIGKILL);
