@@ -71,6 +71,8 @@ struct intake_reply_s {
     uint64_t start_ns;             /* receive time, for latency */
     unsigned emergency;            /* ANTT_DANGER_* services the text calls for, 0 none */
     const char *notice;            /* what to tell the resident then (static), or NULL */
+    int limited_s;                 /* the reporter's quota said wait this long: the answer unless
+                                      the report is a retry of one stored */
 };
 
 /* Starts reply (embedded in the transport's own) for a report received now. */

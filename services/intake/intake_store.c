@@ -63,6 +63,7 @@ typedef struct s_entry {
     int dup_of;           /* index in batch of an earlier entry with the same key, or -1 */
     int done;             /* callback ran (or the entry moved to a lookup) */
     int moved;            /* handed to a lookup */
+    int find_only;        /* intake_store_find: a key not stored is -ENOENT, not a failure */
     int status;           /* result given to cb */
     char id[ANTT_UUID_LEN + 1]; /* report id given to cb */
     int64_t recv;         /* received time given to cb */
@@ -204,6 +205,8 @@ static void s_on_lookup(antt_db_job_t *job, int status, void *arg)
     if (res && PQntuples(res) == 1) {
         antt_metric_inc(l->store->m_replayed);
         s_finish(&l->e, 0, PQgetvalue(res, 0, 0), strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
+    } else if (res && l->e.find_only) {
+        s_finish(&l->e, -ENOENT, NULL, 0, 0);
     } else {
         antt_metric_inc(l->store->m_failed);
         s_finish(&l->e, status ? status : -EIO, NULL, 0, 0);
@@ -497,6 +500,22 @@ void intake_store_submit(intake_store_t *store, intake_report_t *r, intake_store
     if (store->npending >= store->batch_max)
         s_flush(store);
     antt_metric_set(store->m_waiting, store->npending);
+}
+
+void intake_store_find(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg)
+{
+    s_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.r = r;
+    e.cb = cb;
+    e.arg = arg;
+    e.dup_of = -1;
+    e.find_only = 1;
+    if (store->closing) {
+        s_finish(&e, -ECANCELED, NULL, 0, 0);
+        return;
+    }
+    s_lookup(store, &e);
 }
 
 size_t intake_store_backlog(const intake_store_t *store)

@@ -33,6 +33,12 @@ intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int
                                  long redrive_after_ms);
 /* Takes ownership of r (heap). cb runs exactly once, later, on the loop. */
 void intake_store_submit(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg);
+/* Looks up r's (gateway, idempotency key) without storing anything: cb
+ * gets status 0 and replayed = 1 with the stored report's id when the key
+ * is known, -ENOENT when not, another negative errno when the database
+ * could not say. Takes ownership of r (heap); cb runs exactly once, maybe
+ * before this returns. */
+void intake_store_find(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg);
 /* Reports waiting for a transaction or in one. */
 size_t intake_store_backlog(const intake_store_t *store);
 /* Fails what is pending with -ECANCELED and frees the store once its

@@ -58,10 +58,27 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
     }
     if (!replayed)
         intake_push_report(in, r, r->contact_sealed != NULL, 0);
-
+    else if (r->has_reporter && in->reporters)
+        intake_reporters_give_back(in->reporters, r->reporter_hash); /* a retry costs no quota */
     ANTT_LOG(ANTT_DEBUG, "report %s gateway=%s report=%s", replayed ? "replayed" : "stored",
              r->gateway_code, report_id);
     intake_reply_ok(reply, report_id, received_ms, replayed);
+}
+
+/* After the reporter's quota refused a report: a retry of a report already
+ * stored gets its id (it creates nothing and costs nothing); anything else
+ * gets the 429. */
+static void s_on_found(intake_report_t *r, int status, const char *report_id, int64_t received_ms, int replayed,
+                       void *arg)
+{
+    intake_reply_t *reply = arg;
+    if (status == 0) {
+        ANTT_LOG(ANTT_DEBUG, "report replayed over quota gateway=%s report=%s", r->gateway_code, report_id);
+        intake_reply_ok(reply, report_id, received_ms, replayed);
+        return;
+    }
+    intake_reply_error(reply, 429, "reporter_rate_limited", "too many reports from this phone number; retry later",
+                       reply->limited_s);
 }
 
 static intake_report_t *s_heap_report(const intake_report_t *tmp, const intake_gateway_t *gw, unsigned emergency)
@@ -133,9 +150,9 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
     if (tmp.has_reporter) {
         wait = intake_reporters_take(in->reporters, tmp.reporter_hash, now);
         if (wait > 0) {
-            intake_report_cleanup(&tmp);
-            intake_reply_error(reply, 429, "reporter_rate_limited",
-                               "too many reports from this phone number; retry later", wait);
+            /* over quota: unless it is a retry of a stored report */
+            reply->limited_s = wait;
+            intake_store_find(in->store, s_heap_report(&tmp, gw, reply->emergency), s_on_found, reply);
             return;
         }
     }
