@@ -1031,20 +1031,13 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     a_svc_t *a = arg;
     (void)svc;
     a->closing = 1;
-    uv_close((uv_handle_t *)&a->redrive, NULL);
-    uv_close((uv_handle_t *)&a->upkeep, NULL);
-    uv_close((uv_handle_t *)&a->pace, NULL);
     while (a->sse) {
         a_sse_t *c = a->sse;
         a->sse = c->next;
         antt_http_stream_end(c->req);
         free(c);
     }
-    antt_bus_close(a->sub, NULL, NULL);
-    antt_bus_close(a->router, NULL, NULL);
-    antt_bus_close(a->pub, NULL, NULL);
-    antt_db_close(a->db, NULL, NULL);
-    antt_db_close(a->qdb, NULL, NULL);
+    /* the stop walk closes the sockets, the connections and the timers */
 }
 
 int agg_main(int argc, char **argv)

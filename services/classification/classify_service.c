@@ -490,15 +490,11 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     s_worker_t *w = arg;
     (void)svc;
     w->closing = 1;
-    uv_close((uv_handle_t *)&w->timer, NULL);
-    antt_bus_close(w->pull, NULL, NULL);
     w->pull = NULL;
     /* unrecorded reports stay in report_queue: intake re-drives them */
     s_batch_cleanup(&w->pending);
-    antt_db_close(w->db, NULL, NULL);
-    antt_db_close(w->rdb, NULL, NULL);
-    antt_bus_close(w->pub, NULL, NULL);
     w->pub = NULL;
+    /* the stop walk closes the sockets, connections and the timer */
 }
 
 /* antt_classify_model_info{version="..."} 1 for the model in use, 0 for

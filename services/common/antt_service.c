@@ -18,6 +18,7 @@
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_migrate.h"
+#include "antt_owner.h"
 #include "antt_util.h"
 
 int antt_split_hostport(const char *s, char *host, size_t hostlen, int *port)
@@ -192,6 +193,7 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
         goto fail;
 
     uv_loop_init(&svc->loop);
+    antt_owners_attach(&svc->owners, &svc->loop);
     svc->zctx = zmq_ctx_new();
     char cerr[256];
     if (antt_curve_new(svc->cfg, name, &svc->curve, cerr, sizeof(cerr)) != 0) {
@@ -244,6 +246,7 @@ fail:
         zmq_ctx_term(svc->zctx);
         svc->zctx = NULL;
         uv_loop_close(&svc->loop);
+        antt_owners_detach(&svc->loop);
     }
     antt_config_destroy(&svc->cfg);
     return -1;
@@ -288,23 +291,29 @@ static void s_on_notify(uv_timer_t *t)
         uv_timer_stop(t); /* nothing more to say */
 }
 
+static int s_http_handle(const uv_handle_t *h, void *arg)
+{
+    antt_service_t *svc = arg;
+    return antt_http_holds(svc->http, h);
+}
+
 void antt_service_stop(antt_service_t *svc)
 {
     if (svc->stopping)
         return;
     svc->stopping = 1;
     sd_notify(0, "STOPPING=1");
-    if (svc->notify.data) /* started by antt_service_run */
-        uv_close((uv_handle_t *)&svc->notify, NULL);
-    uv_close((uv_handle_t *)&svc->sigint, NULL);
-    uv_close((uv_handle_t *)&svc->sigterm, NULL);
-    uv_close((uv_handle_t *)&svc->sighup, NULL);
-    uv_timer_init(&svc->loop, &svc->grace);
-    uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
-    uv_unref((uv_handle_t *)&svc->grace);
+    /* the service stops its work (and closes what must close in an order),
+     * then every socket, connection, timer and watcher still open on the
+     * loop is closed by walking it; HTTP ends on its own, within the grace */
     if (svc->on_stop)
         svc->on_stop(svc, svc->stop_arg);
     antt_http_close(svc->http, s_http_closed, svc);
+    int n = antt_owners_close_all(&svc->loop, s_http_handle, svc);
+    ANTT_LOG(ANTT_DEBUG, "stop closed %d handles by walking the loop", n);
+    uv_timer_init(&svc->loop, &svc->grace);
+    uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
+    uv_unref((uv_handle_t *)&svc->grace);
 }
 
 int antt_service_run(antt_service_t *svc)
@@ -331,7 +340,9 @@ int antt_service_run(antt_service_t *svc)
         uv_close((uv_handle_t *)&svc->grace, NULL);
         uv_run(&svc->loop, UV_RUN_DEFAULT);
     }
-    if (uv_loop_close(&svc->loop) == 0) {
+    int closed = uv_loop_close(&svc->loop);
+    antt_owners_detach(&svc->loop);
+    if (closed == 0) {
         /* the ZAP handler's thread ends when the context shuts down */
         zmq_ctx_shutdown(svc->zctx);
         antt_curve_destroy(&svc->curve);

@@ -17,6 +17,7 @@
 #include "antt_config.h"
 #include "antt_curve.h"
 #include "antt_http.h"
+#include "antt_owner.h"
 #include "antt_settings.h"
 
 /* What antt_service reads for every service (antt_service_settings.c). */
@@ -46,6 +47,7 @@ typedef void (*antt_service_reload_cb)(antt_service_t *svc, void *arg);
 struct antt_service_s {
     const char *name;            /* "intake", ... */
     uv_loop_t loop;              /* the service's only loop */
+    antt_owners_t owners;        /* objects the stop walk closes */
     void *zctx;                  /* ZeroMQ context */
     antt_config_t *cfg;          /* settings */
     antt_service_settings_t opts;/* the common settings, checked */
@@ -55,7 +57,7 @@ struct antt_service_s {
     uv_signal_t sighup;          /* reload requests */
     antt_service_reload_cb on_reload; /* asked to reload (SIGHUP), on the loop */
     void *reload_arg;            /* on_reload argument */
-    antt_service_stop_cb on_stop;/* asked to stop: close your handles */
+    antt_service_stop_cb on_stop;/* asked to stop: end your work (the walk closes the handles) */
     void *stop_arg;              /* on_stop argument */
     int stopping;                /* a stop was requested */
     uv_timer_t grace;            /* ends the loop if clients hold connections open */
@@ -78,7 +80,10 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
 /* The acknowledgement deadlines by priority (sla.ack_p1_s .. _p4_s) as a
  * PostgreSQL integer array literal "{60,300,3600,86400}", into out. */
 void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen);
-/* Registers what to close when a stop is requested. */
+/* Registers what to do when a stop is requested, before the walk that
+ * closes every handle left on the loop (buses, database connections,
+ * timers): stop the service's work, close what must close first (a store
+ * before its connections) and let go of the buses it must not use again. */
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
 /* Registers what to do on SIGHUP (runs on the loop thread). */
 void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void *arg);

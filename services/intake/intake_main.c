@@ -60,24 +60,16 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     intake_t *in = arg;
     (void)svc;
     in->closing = 1;
-    if (in->push_monitor) {
+    if (in->push_monitor)
         zmq_socket_monitor(antt_bus_socket(in->push), NULL, 0);
-        antt_bus_close(in->push_monitor, NULL, NULL);
-        in->push_monitor = NULL;
-    }
-    uv_close((uv_handle_t *)&in->redrive_timer, NULL);
-    uv_close((uv_handle_t *)&in->partition_timer, NULL);
-    antt_bus_close(in->router, NULL, NULL);
+    in->push_monitor = NULL;
     in->router = NULL;
+    /* the store fails what waits and ends before its connections close */
     intake_store_close(in->store);
     intake_gateways_close(in->gateways);
-    for (int i = 0; i < in->ndbs; i++)
-        antt_db_close(in->dbs[i], NULL, NULL);
-    antt_db_close(in->rdb, NULL, NULL);
-    /* the PUSH socket closes last; its linger flushes what is queued */
-    antt_bus_close(in->push, NULL, NULL);
     in->push = NULL;
     intake_reporters_destroy(&in->reporters);
+    /* the stop walk closes the sockets, connections and timers */
 }
 
 static int s_key(antt_config_t *cfg, const char *name, uint8_t out[ANTT_KEY_BYTES])

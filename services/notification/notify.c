@@ -90,16 +90,10 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     n_svc_t *n = arg;
     (void)svc;
     n->closing = 1;
-    uv_close((uv_handle_t *)&n->escalate, NULL);
-    uv_close((uv_handle_t *)&n->upkeep, NULL);
-    uv_close((uv_handle_t *)&n->catchup, NULL);
     notify_sse_close(n->sse);
-    antt_bus_close(n->sub, NULL, NULL);
-    antt_bus_close(n->router, NULL, NULL);
     notify_webhook_close(n->wh);
     n->wh = NULL;
-    antt_db_close(n->db, NULL, NULL);
-    antt_bus_close(n->pub, NULL, NULL);
+    /* the stop walk closes the sockets, the connection and the timers */
 }
 
 static void s_metrics(n_svc_t *n)
