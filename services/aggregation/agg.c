@@ -1087,9 +1087,9 @@ int agg_main(int argc, char **argv)
     hwm = 10000;
     zmq_setsockopt(antt_bus_socket(a.pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a.sub), ZMQ_SUBSCRIBE, "incident.", 9);
-    if (antt_service_bind(&svc, a.pub, "aggregation.publish_endpoint", "tcp://127.0.0.1:5590", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, a.sub, "aggregation.classified_endpoint", "tcp://127.0.0.1:5570", ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(&svc, a.pub, "aggregation.publish_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, a.router, "aggregation.snapshot_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, a.sub, "aggregation.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
         return 1;
     const char *feed = set.update_endpoint;
     /* the options of the bind above stay with its listener: the same

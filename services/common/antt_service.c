@@ -1,6 +1,7 @@
 /* antt_service: start-up, health endpoints and clean shutdown. */
 #include "antt_service.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +144,14 @@ static int s_settings(antt_service_t *svc, const antt_settings_t *own, void *own
     return 0;
 }
 
+const char *antt_service_setting(const antt_service_t *svc, const char *key)
+{
+    const antt_settings_t *sets[] = {&antt_service_settings, svc->own};
+    const antt_setting_t *row = antt_settings_find(sets, 2, key);
+    assert(row != NULL); /* read by name, so declared in a table */
+    return antt_config_get(svc->cfg, key, row->def);
+}
+
 void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen)
 {
     const long *p = svc->opts.ack_s;
@@ -156,6 +165,7 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
     int opt;
     memset(svc, 0, sizeof(*svc));
     svc->name = name;
+    svc->own = own;
     antt_log_init(name, ANTT_INFO);
     while ((opt = getopt(argc, argv, "c:h")) != -1) {
         switch (opt) {
@@ -186,7 +196,7 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
     /* <service>.db_conninfo (the service's own role) before db.conninfo */
     char key[64], host[256];
     snprintf(key, sizeof(key), "%s.db_conninfo", name);
-    svc->conninfo = antt_config_get(svc->cfg, key, "");
+    svc->conninfo = antt_service_setting(svc, key);
     if (*svc->conninfo == '\0')
         svc->conninfo = svc->opts.conninfo;
     if (s_wait_schema(svc) != 0)
@@ -226,7 +236,7 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
 
     int port;
     snprintf(key, sizeof(key), "%s.http", name);
-    const char *listen = antt_config_get(svc->cfg, key, "127.0.0.1:0");
+    const char *listen = antt_service_setting(svc, key);
     if (antt_split_hostport(listen, host, sizeof(host), &port) != 0) {
         /* the service's table declares <name>.http as host:port */
         ANTT_LOG(ANTT_ERROR, "%s is not declared host:port by the service's settings", key);
@@ -361,7 +371,8 @@ int antt_service_run(antt_service_t *svc)
 int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def,
                       const char *domain)
 {
-    const char *ep = antt_config_get(svc->cfg, key, def);
+    const antt_settings_t *sets[] = {&antt_service_settings, svc->own};
+    const char *ep = antt_settings_find(sets, 2, key) ? antt_service_setting(svc, key) : antt_config_get(svc->cfg, key, def);
     if (antt_curve_server(svc->curve, antt_bus_socket(bus), domain) != 0 || ep == NULL || !*ep ||
         antt_bus_bind(bus, ep) != 0) {
         ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");

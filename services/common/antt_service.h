@@ -51,6 +51,7 @@ struct antt_service_s {
     void *zctx;                  /* ZeroMQ context */
     antt_config_t *cfg;          /* settings */
     antt_service_settings_t opts;/* the common settings, checked */
+    const antt_settings_t *own;  /* the service's settings table */
     const char *conninfo;        /* db.conninfo, borrowed from cfg */
     antt_http_t *http;           /* health, metrics and the service's own routes */
     uv_signal_t sigint, sigterm; /* stop requests */
@@ -90,7 +91,11 @@ void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void
 /* Runs the loop until every handle is closed, then frees what init made.
  * Returns the process exit status. */
 int antt_service_run(antt_service_t *svc);
-/* Binds bus to the endpoint configured under key (default def) as a CURVE
+/* The checked value of setting key of the service's table or the common
+ * one (its default when unset). Borrowed from the config. */
+const char *antt_service_setting(const antt_service_t *svc, const char *key);
+/* Binds bus to the endpoint configured under key (the table's default;
+ * def for a key no table declares) as a CURVE
  * server admitting domain (ANTT_CURVE_*, when CURVE is on) and starts it.
  * Returns 0, or -1 after logging why. */
 struct antt_bus_s;

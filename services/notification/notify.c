@@ -142,9 +142,9 @@ int notify_main(int argc, char **argv)
     n.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, notify_on_classified, &n);
     n.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 1000, notify_on_command, &n);
     zmq_setsockopt(antt_bus_socket(n.sub), ZMQ_SUBSCRIBE, N_CLASSIFIED, strlen(N_CLASSIFIED));
-    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", "tcp://127.0.0.1:5580", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.router, "notification.triage_endpoint", "tcp://127.0.0.1:5581", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", "tcp://127.0.0.1:5560", ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, n.router, "notification.triage_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
         return 1;
     antt_http_route(svc.http, "/api/v1/incidents", notify_http_incidents, &n);
     antt_http_route(svc.http, "/api/v1/feed", notify_sse_http_feed, &n);
