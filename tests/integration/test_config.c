@@ -155,6 +155,17 @@ static void test_unknown_names(void **state)
     unlink(s_cfg_path);
 }
 
+/* the intake of the last test, stopped by the teardown if a check failed */
+static at_proc_t s_intake;
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    if (at_running(&s_intake))
+        at_stop(&s_intake, SIGKILL, 5000);
+    return 0;
+}
+
 /* a gauge's value on intake's /metrics, or -1 */
 static double s_gauge(int port, const char *name)
 {
@@ -221,9 +232,9 @@ static void test_pipeline_depth_and_other_keys(void **state)
                                              "intake.batch_max =\n"
                                              "aggregation.batch_max = 7\nclassification.unlocated_desk = D\n"
                                              "sla.ack_p1_s = 30\n"));
-    at_proc_t p;
-    memset(&p, 0, sizeof(p));
-    assert_int_equal(at_spawn(&p, "intake", envv), 0);
+    at_proc_t *p = &s_intake;
+    memset(p, 0, sizeof(*p));
+    assert_int_equal(at_spawn(p, "intake", envv), 0);
     assert_int_equal(at_wait_ready(P.port, 20000), 0);
     printf("intake started with the other services' keys in its file and environment\n");
 
@@ -255,7 +266,7 @@ static void test_pipeline_depth_and_other_keys(void **state)
     assert_int_equal((int)inflight, 3);
     assert_int_equal((int)waiting, 1);
     assert_int_equal(at_db_long(db, "SELECT count(*) FROM reports"), 4);
-    assert_int_equal(at_stop(&p, SIGTERM, 10000), 0);
+    assert_int_equal(at_stop(p, SIGTERM, 10000), 0);
     unlink(s_cfg_path);
     for (char **e = envv; *e; e++)
         free(*e);
@@ -271,7 +282,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_unknown_names),
-        cmocka_unit_test(test_pipeline_depth_and_other_keys),
+        cmocka_unit_test_teardown(test_pipeline_depth_and_other_keys, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
