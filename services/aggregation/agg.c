@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agg_int.h"
+#include "agg_settings.h"
 
 static int s_ready(void *arg, char *why, size_t whylen)
 {
@@ -26,18 +27,11 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     agg_svc_t *a = arg;
     (void)svc;
     a->closing = 1;
-    uv_close((uv_handle_t *)&a->redrive, NULL);
-    uv_close((uv_handle_t *)&a->upkeep, NULL);
-    uv_close((uv_handle_t *)&a->pace, NULL);
     agg_stream_close(a);
-    antt_bus_close(a->sub, NULL, NULL);
-    antt_bus_close(a->router, NULL, NULL);
-    antt_bus_close(a->pub, NULL, NULL);
-    antt_db_close(a->db, NULL, NULL);
-    antt_db_close(a->qdb, NULL, NULL);
+    /* the stop walk closes the sockets, the connections and the timers */
 }
 
-static int s_sockets(antt_service_t *svc, agg_svc_t *a)
+static int s_sockets(antt_service_t *svc, agg_svc_t *a, const agg_settings_t *set)
 {
     a->pub = antt_bus_new(&svc->loop, svc->zctx, ZMQ_PUB, 0, NULL, NULL);
     a->sub = antt_bus_new(&svc->loop, svc->zctx, ZMQ_SUB, 0, agg_on_kick, a);
@@ -51,11 +45,11 @@ static int s_sockets(antt_service_t *svc, agg_svc_t *a)
     hwm = 10000;
     zmq_setsockopt(antt_bus_socket(a->pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a->sub), ZMQ_SUBSCRIBE, "incident.", 9);
-    if (antt_service_bind(svc, a->pub, "aggregation.publish_endpoint", "tcp://127.0.0.1:5590", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", "tcp://127.0.0.1:5591", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(svc, a->sub, "aggregation.classified_endpoint", "tcp://127.0.0.1:5570", ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(svc, a->pub, "aggregation.publish_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(svc, a->sub, "aggregation.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
         return -1;
-    const char *feed = antt_config_get(svc->cfg, "aggregation.update_endpoint", "tcp://127.0.0.1:5580");
+    const char *feed = set->update_endpoint;
     /* the options of the bind above stay with its listener: the same
      * socket is a CURVE server for classification and a client of
      * notification's feed */
@@ -68,22 +62,18 @@ int agg_main(int argc, char **argv)
 {
     antt_service_t svc;
     agg_svc_t a;
+    agg_settings_t set;
     memset(&a, 0, sizeof(a));
-    if (antt_service_init(&svc, "aggregation", argc, argv) != 0)
+    if (antt_service_init(&svc, "aggregation", &agg_settings, &set, argc, argv) != 0)
         return 1;
     a.svc = &svc;
-    antt_config_t *cfg = svc.cfg;
-    long redrive_ms;
-    antt_sse_limits_t lim;
-    if (antt_config_get_long_in(cfg, "aggregation.batch_max", 5000, 1, 1000000, &a.batch_max) != 0 ||
-        antt_config_get_long_in(cfg, "aggregation.redrive_interval_ms", 1000, 10, 3600000, &redrive_ms) != 0 ||
-        antt_config_get_long_in(cfg, "aggregation.drain_interval_ms", 10, 0, 60000, &a.interval_ms) != 0 ||
-        antt_sse_limits_read(&lim, cfg) != 0)
-        return 1;
+    a.batch_max = set.batch_max;
+    a.interval_ms = set.drain_interval_ms;
+    long redrive_ms = set.redrive_interval_ms;
     a.st = agg_state_new();
     agg_drain_init(&a);
     agg_feed_metrics(&a);
-    agg_stream_init(&a, &lim);
+    agg_stream_init(&a, &svc.opts.sse);
     a.db = antt_service_db(&svc, "trends");
     antt_db_set_max_inflight(a.db, 2);
     antt_db_set_state_cb(a.db, agg_on_db_state, &a);
@@ -91,7 +81,7 @@ int agg_main(int argc, char **argv)
     a.qdb = antt_service_db(&svc, "trend-queries");
     antt_db_set_max_inflight(a.qdb, 4);
     antt_db_start(a.qdb);
-    if (s_sockets(&svc, &a) != 0)
+    if (s_sockets(&svc, &a, &set) != 0)
         return 1;
     void *routes = agg_api_register(&a, svc.http);
     uv_timer_init(&svc.loop, &a.redrive);

@@ -26,6 +26,7 @@
 #include "classify.h"
 #include "classify_areas.h"
 #include "classify_engine.h"
+#include "classify_settings.h"
 #include "antt/v1/incident.pb-c.h"
 #include "antt/v1/report.pb-c.h"
 
@@ -55,6 +56,7 @@ typedef struct s_batch {
 
 typedef struct s_worker {
     antt_service_t *svc;           /* the service */
+    classify_settings_t set;       /* the worker's settings, checked at start */
     classify_engine_t *engine;     /* rules, model and classifier; reloaded on SIGHUP */
     classify_areas_t *areas;       /* area names, reloaded on a timer */
     antt_db_t *db;                 /* writes batches */
@@ -488,15 +490,11 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     s_worker_t *w = arg;
     (void)svc;
     w->closing = 1;
-    uv_close((uv_handle_t *)&w->timer, NULL);
-    antt_bus_close(w->pull, NULL, NULL);
     w->pull = NULL;
     /* unrecorded reports stay in report_queue: intake re-drives them */
     s_batch_cleanup(&w->pending);
-    antt_db_close(w->db, NULL, NULL);
-    antt_db_close(w->rdb, NULL, NULL);
-    antt_bus_close(w->pub, NULL, NULL);
     w->pub = NULL;
+    /* the stop walk closes the sockets, connections and the timer */
 }
 
 /* antt_classify_model_info{version="..."} 1 for the model in use, 0 for
@@ -543,7 +541,7 @@ int classify_main(int argc, char **argv)
     antt_service_t svc;
     s_worker_t w;
     memset(&w, 0, sizeof(w));
-    if (antt_service_init(&svc, "classification", argc, argv) != 0)
+    if (antt_service_init(&svc, "classification", &classify_settings, &w.set, argc, argv) != 0)
         return 1;
     w.svc = &svc;
     antt_config_t *cfg = svc.cfg;
@@ -553,20 +551,14 @@ int classify_main(int argc, char **argv)
         ANTT_LOG(ANTT_ERROR, "%s", err);
         return 1;
     }
-    long batch, depth;
-    double radius, window;
-    antt_config_get_long(cfg, "classification.batch_max", 200, &batch);
-    antt_config_get_long(cfg, "classification.pipeline_depth", 2, &depth);
-    antt_config_get_double(cfg, "classification.duplicate_radius_m", 150, &radius);
-    antt_config_get_double(cfg, "classification.duplicate_window_s", 3600, &window);
-    w.batch_max = batch > 0 && batch <= 10000 ? (int)batch : 200;
-    w.max_inflight = depth > 0 && depth <= 16 ? (int)depth : 2;
-    w.radius_m = radius;
-    w.window_s = window;
-    snprintf(w.radius, sizeof(w.radius), "%.1f", radius);
-    snprintf(w.window, sizeof(w.window), "%.0f", window);
-    antt_config_ack_seconds(cfg, w.ack_s, sizeof(w.ack_s));
-    w.unlocated_desk = antt_config_get(cfg, "classification.unlocated_desk", "");
+    w.batch_max = (int)w.set.batch_max;
+    w.max_inflight = (int)w.set.pipeline_depth;
+    w.radius_m = w.set.duplicate_radius_m;
+    w.window_s = w.set.duplicate_window_s;
+    snprintf(w.radius, sizeof(w.radius), "%.1f", w.radius_m);
+    snprintf(w.window, sizeof(w.window), "%.0f", w.window_s);
+    antt_service_ack_seconds(&svc, w.ack_s, sizeof(w.ack_s));
+    w.unlocated_desk = w.set.unlocated_desk;
 
     w.m_new = antt_metrics_counter("antt_classify_reports_total", "Reports classified and recorded",
                                    "result=\"new_incident\"");
@@ -624,7 +616,7 @@ int classify_main(int argc, char **argv)
     antt_db_start(w.rdb);
 
     w.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 1000, NULL, NULL);
-    const char *subs = antt_config_get(cfg, "classification.publish_endpoints", "");
+    const char *subs = w.set.publish_endpoints;
     char *copy = antt_xstrdup(subs), *save = NULL;
     /* each entry is SERVICE=ENDPOINT (notification=tcp://...): with CURVE
      * the worker must know whose key the endpoint's listener holds */
@@ -648,8 +640,8 @@ int classify_main(int argc, char **argv)
         }
     }
     free(copy);
-    const char *pull_ep = antt_config_get(cfg, "classification.pull_endpoint",
-                                          antt_config_get(cfg, "intake.push_endpoint", NULL));
+    /* intake's key, read by name: another service's setting */
+    const char *pull_ep = *w.set.pull_endpoint ? w.set.pull_endpoint : antt_config_get(cfg, "intake.push_endpoint", NULL);
     if (pull_ep == NULL || !*pull_ep) {
         ANTT_LOG(ANTT_ERROR, "classification.pull_endpoint (or intake.push_endpoint) must be set");
         return 1;

@@ -7,6 +7,7 @@
 #include "antt_curve.h"
 #include "antt_log.h"
 #include "cli.h"
+#include "cli_settings.h"
 
 antt_config_t *cli_config(const char *path)
 {
@@ -53,6 +54,8 @@ static void s_usage(FILE *f)
             "  submit [--http URL | --zmq ENDPOINT] --key API_KEY [options] TEXT\n"
             "                                      submit a report; prints the report id\n"
             "  migrate                             apply database migrations\n"
+            "  config --list | --check [-c FILE]   every service's settings with defaults and help,\n"
+            "                                      or check a config file and the ANTT_* variables\n"
             "  dispatcher add NAME --desk CODE     register a dispatcher; prints the token once\n"
             "  webhook add CODE URL (--desk D | --gateway G)\n"
             "                                      register a webhook; prints its signing secret once\n"
@@ -88,6 +91,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "config"))
+        return cli_config_cmd(argc - 1, argv + 1);
     if (!strcmp(cmd, "keygen"))
         return cli_keygen(argc - 1, argv + 1);
     if (!strcmp(cmd, "gateway"))

@@ -2,11 +2,13 @@
 #include "antt_bus.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "antt_log.h"
+#include "antt_owner.h"
 #include "antt_util.h"
 
 struct antt_bus_s {
@@ -24,7 +26,14 @@ struct antt_bus_s {
     int open_handles;           /* uv handles not yet closed */
     antt_bus_close_cb close_cb; /* called when fully closed */
     void *close_arg;            /* close_cb argument */
+    antt_owner_t owner;         /* the loop's stop walk closes the bus through it */
 };
+
+/* the stop walk's close: the service let go of the bus without closing it */
+static void s_owner_close(antt_owner_t *o)
+{
+    antt_bus_close((antt_bus_t *)((char *)o - offsetof(antt_bus_t, owner)), NULL, NULL);
+}
 
 static void s_on_idle(uv_idle_t *h);
 
@@ -115,6 +124,7 @@ antt_bus_t *antt_bus_new(uv_loop_t *loop, void *zctx, int type, int linger_ms,
     bus->recv_cb = recv_cb;
     bus->arg = arg;
     bus->budget = 256;
+    antt_owner_add(loop, &bus->owner, s_owner_close);
     return bus;
 }
 
@@ -242,6 +252,7 @@ void antt_bus_close(antt_bus_t *bus, antt_bus_close_cb cb, void *arg)
         return;
     assert(!bus->closing);
     bus->closing = 1;
+    antt_owner_remove(&bus->owner);
     bus->close_cb = cb;
     bus->close_arg = arg;
     if (!bus->started) {

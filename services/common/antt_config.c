@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "antt_log.h"
 #include "antt_util.h"
 
 typedef struct s_entry {
@@ -125,56 +124,12 @@ const char *antt_config_get(const antt_config_t *self, const char *key, const ch
     return def;
 }
 
-int antt_config_get_long(const antt_config_t *self, const char *key, long def, long *out)
+size_t antt_config_size(const antt_config_t *self)
 {
-    const char *v = antt_config_get(self, key, NULL);
-    if (v == NULL || *v == '\0') {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return -EINVAL;
-    *out = x;
-    return 0;
+    return self->n;
 }
 
-int antt_config_get_double(const antt_config_t *self, const char *key, double def, double *out)
+const char *antt_config_key(const antt_config_t *self, size_t i)
 {
-    const char *v = antt_config_get(self, key, NULL);
-    if (v == NULL || *v == '\0') {
-        *out = def;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno != 0 || *end != '\0')
-        return -EINVAL;
-    *out = x;
-    return 0;
-}
-
-void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen)
-{
-    static const long defaults[4] = {60, 300, 3600, 86400};
-    long p[4];
-    for (int i = 0; i < 4; i++) {
-        char key[32];
-        snprintf(key, sizeof(key), "sla.ack_p%d_s", i + 1);
-        if (antt_config_get_long(self, key, defaults[i], &p[i]) != 0 || p[i] <= 0)
-            p[i] = defaults[i];
-    }
-    snprintf(out, outlen, "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
-}
-
-int antt_config_get_long_in(const antt_config_t *self, const char *key, long def, long lo, long hi, long *out)
-{
-    if (antt_config_get_long(self, key, def, out) == 0 && *out >= lo && *out <= hi)
-        return 0;
-    ANTT_LOG(ANTT_ERROR, "invalid value for %s: \"%s\" (an integer from %ld to %ld)", key,
-             antt_config_get(self, key, ""), lo, hi);
-    return -1;
+    return i < self->n ? self->entries[i].key : NULL;
 }

@@ -22,16 +22,10 @@ void antt_config_set(antt_config_t *self, const char *key, const char *value);
 void antt_config_env_name(const char *key, char *out, size_t len);
 /* Returns the value (environment first, then file), or def. Borrowed. */
 const char *antt_config_get(const antt_config_t *self, const char *key, const char *def);
-/* Integer value, def when unset. Returns -EINVAL when set but not an integer. */
-int antt_config_get_long(const antt_config_t *self, const char *key, long def, long *out);
-int antt_config_get_double(const antt_config_t *self, const char *key, double def, double *out);
-
-/* Integer value within [lo, hi], def when unset. Returns 0, or -1 after
- * logging the key, its value and what it allows (start-up stops on it). */
-int antt_config_get_long_in(const antt_config_t *self, const char *key, long def, long lo, long hi, long *out);
-
-/* The acknowledgement deadlines by priority (sla.ack_p1_s .. sla.ack_p4_s,
- * seconds) as a PostgreSQL integer array literal "{60,300,3600,86400}". */
-void antt_config_ack_seconds(const antt_config_t *self, char *out, size_t outlen);
+/* The keys the file set, in no particular order: i from 0 to
+ * antt_config_size() - 1. Borrowed. Typed values are read through a
+ * settings table (antt_settings.h), which checks them. */
+size_t antt_config_size(const antt_config_t *self);
+const char *antt_config_key(const antt_config_t *self, size_t i);
 
 #endif

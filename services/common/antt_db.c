@@ -2,12 +2,14 @@
 #include "antt_db.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "antt_log.h"
+#include "antt_owner.h"
 #include "antt_util.h"
 
 #define S_MAX_BACKOFF_MS 5000
@@ -49,6 +51,7 @@ typedef struct s_poll {
 
 struct antt_db_s {
     uv_loop_t *loop;           /* owning loop */
+    antt_owner_t owner;        /* the loop's stop walk closes the connection through it */
     char *conninfo;            /* libpq connection string */
     char *name;                /* for logs */
     PGconn *conn;              /* current connection or NULL */
@@ -550,6 +553,12 @@ static void s_on_io(uv_poll_t *h, int status, int events)
 
 /* public */
 
+/* the stop walk's close: the service let go of the connection without closing it */
+static void s_owner_close(antt_owner_t *o)
+{
+    antt_db_close((antt_db_t *)((char *)o - offsetof(antt_db_t, owner)), NULL, NULL);
+}
+
 antt_db_t *antt_db_new(uv_loop_t *loop, const char *conninfo, const char *name)
 {
     antt_db_t *db = antt_xcalloc(1, sizeof(*db));
@@ -561,6 +570,7 @@ antt_db_t *antt_db_new(uv_loop_t *loop, const char *conninfo, const char *name)
     db->state = S_IDLE;
     uv_timer_init(loop, &db->timer);
     db->timer.data = db;
+    antt_owner_add(loop, &db->owner, s_owner_close);
     return db;
 }
 
@@ -654,6 +664,7 @@ void antt_db_close(antt_db_t *db, antt_db_close_cb cb, void *arg)
         return;
     assert(!db->closing);
     db->closing = 1;
+    antt_owner_remove(&db->owner);
     db->close_cb = cb;
     db->close_arg = arg;
     s_unwatch(db);

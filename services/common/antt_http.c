@@ -635,6 +635,17 @@ static void s_listener_closed(uv_handle_t *h)
     s_maybe_free(http);
 }
 
+int antt_http_holds(const antt_http_t *http, const uv_handle_t *h)
+{
+    if (http == NULL)
+        return 0;
+    /* the listener and the connections are the only TCP handles on a
+     * service loop; h2o's timers live in its context, its queue's async
+     * handle is h2o's too */
+    const char *p = (const char *)h, *ctx = (const char *)&http->ctx;
+    return h->type == UV_TCP || h->type == UV_ASYNC || (p >= ctx && p < ctx + sizeof(http->ctx));
+}
+
 void antt_http_close(antt_http_t *http, antt_http_close_cb cb, void *arg)
 {
     if (http == NULL)

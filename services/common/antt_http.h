@@ -27,6 +27,11 @@ typedef void (*antt_http_handler_cb)(antt_http_req_t *req, void *arg);
 typedef int (*antt_http_ready_cb)(void *arg, char *why, size_t whylen);
 typedef void (*antt_http_close_cb)(void *arg);
 
+/* 1 when h is one of the server's handles (its listener, its connections,
+ * h2o's own): handles that antt_http_close ends, and that a walk closing a
+ * loop must leave to it. */
+int antt_http_holds(const antt_http_t *http, const uv_handle_t *h);
+
 antt_http_t *antt_http_new(uv_loop_t *loop);
 /* Largest accepted request body; larger ones get 413 from the server. */
 void antt_http_set_max_body(antt_http_t *http, size_t bytes);

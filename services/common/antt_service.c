@@ -1,6 +1,7 @@
 /* antt_service: start-up, health endpoints and clean shutdown. */
 #include "antt_service.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_migrate.h"
+#include "antt_owner.h"
 #include "antt_util.h"
 
 int antt_split_hostport(const char *s, char *host, size_t hostlen, int *port)
@@ -57,7 +59,8 @@ static void s_usage(const char *name)
             "usage: antt-%s [-c CONFIG]\n"
             "  -c CONFIG  config file (default: $ANTT_CONFIG, else none)\n"
             "Every setting KEY can be overridden by the environment variable\n"
-            "ANTT_KEY with dots as underscores (db.conninfo: ANTT_DB_CONNINFO).\n",
+            "ANTT_KEY with dots as underscores (db.conninfo: ANTT_DB_CONNINFO);\n"
+            "`antt config --list` lists every setting with its default.\n",
             name);
 }
 
@@ -67,10 +70,8 @@ static void s_usage(const char *name)
  * owner. Returns 0, or -1 after logging why. */
 static int s_wait_schema(antt_service_t *svc)
 {
-    long timeout_s;
     char err[1024], last[1024] = "";
-    antt_config_get_long(svc->cfg, "db.connect_timeout_s", 30, &timeout_s);
-    uint64_t deadline = antt_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    uint64_t deadline = antt_mono_ns() + (uint64_t)svc->opts.connect_timeout_s * 1000000000u;
     for (;;) {
         int rc = -EAGAIN;
         PGconn *c = antt_db_connect_sync(svc->conninfo, err, sizeof(err));
@@ -129,12 +130,44 @@ void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void
     svc->reload_arg = arg;
 }
 
-int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv)
+/* Checks the names and values of the config file and the environment
+ * against the common table and own. Returns 0, or -1 after logging why. */
+static int s_settings(antt_service_t *svc, const antt_settings_t *own, void *own_target)
+{
+    extern char **environ;
+    const antt_settings_t *sets[] = {&antt_service_settings, own};
+    char err[512];
+    if (antt_settings_check_names(sets, 2, svc->name, svc->cfg, environ, err, sizeof(err)) != 0 ||
+        antt_settings_bind(&antt_service_settings, svc->cfg, &svc->opts, err, sizeof(err)) != 0 ||
+        antt_settings_bind(own, svc->cfg, own_target, err, sizeof(err)) != 0) {
+        ANTT_LOG(ANTT_ERROR, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+const char *antt_service_setting(const antt_service_t *svc, const char *key)
+{
+    const antt_settings_t *sets[] = {&antt_service_settings, svc->own};
+    const antt_setting_t *row = antt_settings_find(sets, 2, key);
+    assert(row != NULL); /* read by name, so declared in a table */
+    return antt_config_get(svc->cfg, key, row->def);
+}
+
+void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen)
+{
+    const long *p = svc->opts.ack_s;
+    snprintf(out, outlen, "{%ld,%ld,%ld,%ld}", p[0], p[1], p[2], p[3]);
+}
+
+int antt_service_init(antt_service_t *svc, const char *name, const antt_settings_t *own, void *own_target,
+                      int argc, char **argv)
 {
     const char *cfg_path = getenv("ANTT_CONFIG");
     int opt;
     memset(svc, 0, sizeof(*svc));
     svc->name = name;
+    svc->own = own;
     antt_log_init(name, ANTT_INFO);
     while ((opt = getopt(argc, argv, "c:h")) != -1) {
         switch (opt) {
@@ -155,8 +188,9 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
             goto fail;
         }
     }
-    int lvl = antt_log_parse_level(antt_config_get(svc->cfg, "log.level", "info"));
-    antt_log_init(name, lvl < 0 ? ANTT_INFO : (antt_log_level_t)lvl);
+    if (s_settings(svc, own, own_target) != 0)
+        goto fail;
+    antt_log_init(name, (antt_log_level_t)antt_log_parse_level(svc->opts.log_level));
     if (antt_crypto_init() != 0) {
         ANTT_LOG(ANTT_ERROR, "could not initialize libsodium");
         goto fail;
@@ -164,11 +198,14 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
     /* <service>.db_conninfo (the service's own role) before db.conninfo */
     char key[64], host[256];
     snprintf(key, sizeof(key), "%s.db_conninfo", name);
-    svc->conninfo = antt_config_get(svc->cfg, key, antt_config_get(svc->cfg, "db.conninfo", "dbname=antt"));
+    svc->conninfo = antt_service_setting(svc, key);
+    if (*svc->conninfo == '\0')
+        svc->conninfo = svc->opts.conninfo;
     if (s_wait_schema(svc) != 0)
         goto fail;
 
     uv_loop_init(&svc->loop);
+    antt_owners_attach(&svc->owners, &svc->loop);
     svc->zctx = zmq_ctx_new();
     char cerr[256];
     if (antt_curve_new(svc->cfg, name, &svc->curve, cerr, sizeof(cerr)) != 0) {
@@ -201,19 +238,14 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
 
     int port;
     snprintf(key, sizeof(key), "%s.http", name);
-    const char *listen = antt_config_get(svc->cfg, key, "127.0.0.1:0");
+    const char *listen = antt_service_setting(svc, key);
     if (antt_split_hostport(listen, host, sizeof(host), &port) != 0) {
-        ANTT_LOG(ANTT_ERROR, "bad %s: %s (want host:port)", key, listen);
+        /* the service's table declares <name>.http as host:port */
+        ANTT_LOG(ANTT_ERROR, "%s is not declared host:port by the service's settings", key);
         return -1;
     }
     svc->http = antt_http_new(&svc->loop);
-    long max_conns, db_inflight, db_queue, http_timeout;
-    if (antt_config_get_long_in(svc->cfg, "http.max_connections", 1024, 1, 1000000, &max_conns) != 0 ||
-        antt_config_get_long_in(svc->cfg, "http.db_max_inflight", 8, 1, 1000, &db_inflight) != 0 ||
-        antt_config_get_long_in(svc->cfg, "http.db_queue_max", 64, 0, 100000, &db_queue) != 0 ||
-        antt_config_get_long_in(svc->cfg, "http.statement_timeout_ms", 2000, 1, 3600000, &http_timeout) != 0 ||
-        antt_config_get_long_in(svc->cfg, "db.statement_timeout_ms", 30000, 0, 86400000, &svc->db_timeout_ms) != 0)
-        return -1;
+    long max_conns = svc->opts.http_max_connections;
     /* every connection is a descriptor: the cap stays below the process's
      * limit, with room for the databases, sockets and files */
     struct rlimit nofile;
@@ -225,7 +257,8 @@ int antt_service_init(antt_service_t *svc, const char *name, int argc, char **ar
         max_conns = fit;
     }
     antt_http_set_max_conns(svc->http, (size_t)max_conns);
-    svc->gate = antt_http_gate_new((size_t)db_inflight, (size_t)db_queue, http_timeout);
+    svc->gate = antt_http_gate_new((size_t)svc->opts.http_db_inflight, (size_t)svc->opts.http_db_queue,
+                                   svc->opts.http_timeout_ms);
     antt_http_set_gate(svc->http, svc->gate);
     if (antt_http_listen(svc->http, host, port) != 0)
         return -1;
@@ -240,6 +273,7 @@ fail:
         zmq_ctx_term(svc->zctx);
         svc->zctx = NULL;
         uv_loop_close(&svc->loop);
+        antt_owners_detach(&svc->loop);
     }
     antt_config_destroy(&svc->cfg);
     return -1;
@@ -248,7 +282,7 @@ fail:
 antt_db_t *antt_service_db(antt_service_t *svc, const char *name)
 {
     antt_db_t *db = antt_db_new(&svc->loop, svc->conninfo, name);
-    antt_db_set_statement_timeout(db, svc->db_timeout_ms);
+    antt_db_set_statement_timeout(db, svc->opts.db_timeout_ms);
     return db;
 }
 
@@ -291,25 +325,31 @@ static void s_on_notify(uv_timer_t *t)
         uv_timer_stop(t); /* nothing more to say */
 }
 
+static int s_http_handle(const uv_handle_t *h, void *arg)
+{
+    antt_service_t *svc = arg;
+    return antt_http_holds(svc->http, h);
+}
+
 void antt_service_stop(antt_service_t *svc)
 {
     if (svc->stopping)
         return;
     svc->stopping = 1;
     sd_notify(0, "STOPPING=1");
-    if (svc->notify.data) /* started by antt_service_run */
-        uv_close((uv_handle_t *)&svc->notify, NULL);
-    uv_close((uv_handle_t *)&svc->sigint, NULL);
-    uv_close((uv_handle_t *)&svc->sigterm, NULL);
-    uv_close((uv_handle_t *)&svc->sighup, NULL);
-    uv_timer_init(&svc->loop, &svc->grace);
-    uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
-    uv_unref((uv_handle_t *)&svc->grace);
     /* HTTP jobs still waiting for a slot fail before the databases close */
     antt_http_gate_cancel(svc->gate);
+    /* the service stops its work (and closes what must close in an order),
+     * then every socket, connection, timer and watcher still open on the
+     * loop is closed by walking it; HTTP ends on its own, within the grace */
     if (svc->on_stop)
         svc->on_stop(svc, svc->stop_arg);
     antt_http_close(svc->http, s_http_closed, svc);
+    int n = antt_owners_close_all(&svc->loop, s_http_handle, svc);
+    ANTT_LOG(ANTT_DEBUG, "stop closed %d handles by walking the loop", n);
+    uv_timer_init(&svc->loop, &svc->grace);
+    uv_timer_start(&svc->grace, s_on_grace, 3000, 0);
+    uv_unref((uv_handle_t *)&svc->grace);
 }
 
 int antt_service_run(antt_service_t *svc)
@@ -336,7 +376,9 @@ int antt_service_run(antt_service_t *svc)
         uv_close((uv_handle_t *)&svc->grace, NULL);
         uv_run(&svc->loop, UV_RUN_DEFAULT);
     }
-    if (uv_loop_close(&svc->loop) == 0) {
+    int closed = uv_loop_close(&svc->loop);
+    antt_owners_detach(&svc->loop);
+    if (closed == 0) {
         /* the ZAP handler's thread ends when the context shuts down */
         zmq_ctx_shutdown(svc->zctx);
         antt_curve_destroy(&svc->curve);
@@ -357,7 +399,8 @@ int antt_service_run(antt_service_t *svc)
 int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def,
                       const char *domain)
 {
-    const char *ep = antt_config_get(svc->cfg, key, def);
+    const antt_settings_t *sets[] = {&antt_service_settings, svc->own};
+    const char *ep = antt_settings_find(sets, 2, key) ? antt_service_setting(svc, key) : antt_config_get(svc->cfg, key, def);
     if (antt_curve_server(svc->curve, antt_bus_socket(bus), domain) != 0 || ep == NULL || !*ep ||
         antt_bus_bind(bus, ep) != 0) {
         ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");

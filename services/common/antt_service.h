@@ -17,6 +17,35 @@
 #include "antt_config.h"
 #include "antt_curve.h"
 #include "antt_http.h"
+#include "antt_owner.h"
+#include "antt_settings.h"
+#include "antt_sse.h"
+
+/* What antt_service reads for every service (antt_service_settings.c). */
+typedef struct antt_service_settings_s {
+    const char *conninfo;   /* db.conninfo (the owner's; a service uses <service>.db_conninfo first) */
+    long connect_timeout_s; /* db.connect_timeout_s */
+    const char *log_level;  /* log.level */
+    int curve_enabled;      /* curve.enabled */
+    long ack_s[4];          /* sla.ack_p1_s .. sla.ack_p4_s */
+    long db_timeout_ms;     /* db.statement_timeout_ms of every session */
+    long http_max_connections; /* http.max_connections per listener */
+    long http_db_inflight;  /* http.db_max_inflight */
+    long http_db_queue;     /* http.db_queue_max */
+    long http_timeout_ms;   /* http.statement_timeout_ms of each HTTP request's job */
+    antt_sse_limits_t sse;  /* sse.* of the services that serve SSE streams */
+} antt_service_settings_t;
+
+/* The two rows each service's table declares for antt_service, which reads
+ * them by name: <svc>.http (host:port of health, metrics and the service's
+ * routes) and <svc>.db_conninfo (its own role; falls back to db.conninfo). */
+#define ANTT_SERVICE_SETTING_ROWS(svc, http_help)                                              \
+    ANTT_SETTING_NAMED(svc ".http", ANTT_STYPE_HOSTPORT, "127.0.0.1:0", http_help),            \
+    ANTT_SETTING_NAMED(svc ".db_conninfo", ANTT_STYPE_STRING, "",                               \
+                       "libpq connection string of " svc "'s own role (falls back to db.conninfo)")
+
+/* The table of antt_service_settings_t ("common": every service's). */
+extern const antt_settings_t antt_service_settings;
 
 typedef struct antt_service_s antt_service_t;
 typedef void (*antt_service_stop_cb)(antt_service_t *svc, void *arg);
@@ -25,17 +54,19 @@ typedef void (*antt_service_reload_cb)(antt_service_t *svc, void *arg);
 struct antt_service_s {
     const char *name;            /* "intake", ... */
     uv_loop_t loop;              /* the service's only loop */
+    antt_owners_t owners;        /* objects the stop walk closes */
     void *zctx;                  /* ZeroMQ context */
     antt_config_t *cfg;          /* settings */
+    antt_service_settings_t opts;/* the common settings, checked */
+    const antt_settings_t *own;  /* the service's settings table */
     const char *conninfo;        /* db.conninfo, borrowed from cfg */
     antt_http_t *http;           /* health, metrics and the service's own routes */
     struct antt_http_gate_s *gate; /* bounds the database work of HTTP requests */
-    long db_timeout_ms;          /* db.statement_timeout_ms of every session */
     uv_signal_t sigint, sigterm; /* stop requests */
     uv_signal_t sighup;          /* reload requests */
     antt_service_reload_cb on_reload; /* asked to reload (SIGHUP), on the loop */
     void *reload_arg;            /* on_reload argument */
-    antt_service_stop_cb on_stop;/* asked to stop: close your handles */
+    antt_service_stop_cb on_stop;/* asked to stop: end your work (the walk closes the handles) */
     void *stop_arg;              /* on_stop argument */
     int stopping;                /* a stop was requested */
     uv_timer_t grace;            /* ends the loop if clients hold connections open */
@@ -46,22 +77,37 @@ struct antt_service_s {
     struct antt_metric_s *m_zap_admitted, *m_zap_refused; /* the ZAP handler's counts */
 };
 
-/* Parses argv (-c FILE, -h), loads config, initializes everything, applies
- * migrations and starts the HTTP server (not yet running: the loop runs in
- * antt_service_run). Returns 0, or -1 after logging why. */
-int antt_service_init(antt_service_t *svc, const char *name, int argc, char **argv);
+/* Parses argv (-c FILE, -h), loads config, checks it against the common
+ * table and the service's own (own, bound into own_target: a bad value or
+ * an unknown name stops here, naming the key), initializes everything,
+ * waits for the migrated schema and starts the HTTP server (not yet
+ * running: the loop runs in antt_service_run). own declares the service's
+ * keys, among them <name>.http and <name>.db_conninfo. Returns 0, or -1
+ * after logging why. */
+int antt_service_init(antt_service_t *svc, const char *name, const antt_settings_t *own, void *own_target,
+                      int argc, char **argv);
+/* The acknowledgement deadlines by priority (sla.ack_p1_s .. _p4_s) as a
+ * PostgreSQL integer array literal "{60,300,3600,86400}", into out. */
+void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outlen);
 /* A new database of this service (antt_db_new on its conninfo) whose
  * sessions have db.statement_timeout_ms. Not started. */
 struct antt_db_s;
 struct antt_db_s *antt_service_db(antt_service_t *svc, const char *name);
-/* Registers what to close when a stop is requested. */
+/* Registers what to do when a stop is requested, before the walk that
+ * closes every handle left on the loop (buses, database connections,
+ * timers): stop the service's work, close what must close first (a store
+ * before its connections) and let go of the buses it must not use again. */
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg);
 /* Registers what to do on SIGHUP (runs on the loop thread). */
 void antt_service_on_reload(antt_service_t *svc, antt_service_reload_cb cb, void *arg);
 /* Runs the loop until every handle is closed, then frees what init made.
  * Returns the process exit status. */
 int antt_service_run(antt_service_t *svc);
-/* Binds bus to the endpoint configured under key (default def) as a CURVE
+/* The checked value of setting key of the service's table or the common
+ * one (its default when unset). Borrowed from the config. */
+const char *antt_service_setting(const antt_service_t *svc, const char *key);
+/* Binds bus to the endpoint configured under key (the table's default;
+ * def for a key no table declares) as a CURVE
  * server admitting domain (ANTT_CURVE_*, when CURVE is on) and starts it.
  * Returns 0, or -1 after logging why. */
 struct antt_bus_s;

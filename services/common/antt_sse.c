@@ -39,18 +39,6 @@ struct antt_sse_s {
     antt_metric_t *m_clients, *m_dropped, *m_refused;
 };
 
-int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg)
-{
-    if (antt_config_get_long_in(cfg, "sse.max_streams", 1000, 1, 100000, &lim->max_streams) != 0 ||
-        antt_config_get_long_in(cfg, "sse.max_per_address", 50, 1, 100000, &lim->max_per_address) != 0 ||
-        antt_config_get_long_in(cfg, "sse.max_unsent_bytes", 262144, 4096, 1L << 30, &lim->max_unsent) != 0 ||
-        antt_config_get_long_in(cfg, "sse.keepalive_ms", 15000, 100, 3600000, &lim->keepalive_ms) != 0 ||
-        antt_config_get_long_in(cfg, "sse.recheck_ms", 30000, 100, 30000, &lim->recheck_ms) != 0 ||
-        antt_config_get_long_in(cfg, "sse.socket_buffer_bytes", 65536, 4096, 16L << 20, &lim->socket_buffer) != 0)
-        return -1;
-    return 0;
-}
-
 /* The hub lets go of st (the response is ended, aborted or gone). */
 static void s_forget(antt_sse_stream_t *st)
 {

@@ -43,9 +43,8 @@ typedef struct antt_sse_limits_s {
     long socket_buffer;   /* sse.socket_buffer_bytes: each stream's kernel send buffer (SO_SNDBUF) */
 } antt_sse_limits_t;
 
-/* Reads the sse.* settings (defaults 1000, 50, 262144, 15000, 30000, 65536).
- * Returns 0, or -1 after logging which key is wrong and what it allows. */
-int antt_sse_limits_read(antt_sse_limits_t *lim, const antt_config_t *cfg);
+/* The sse.* settings are rows of the common settings table
+ * (antt_service_settings.c); a service passes its checked copy. */
 
 typedef void (*antt_sse_free_cb)(void *user);
 typedef void (*antt_sse_fill_cb)(antt_sse_stream_t *st, void *user);

@@ -15,12 +15,12 @@
 #include "intake_gateways.h"
 #include "intake_limits.h"
 #include "intake_report.h"
+#include "intake_settings.h"
 #include "intake_store.h"
-
-#define INTAKE_MAX_DBS 8
 
 typedef struct intake_s {
     antt_service_t *svc;               /* loop, config, http */
+    intake_settings_t set;             /* intake's settings, checked at start */
     antt_db_t *dbs[INTAKE_MAX_DBS];    /* write connections (group commit) */
     int ndbs;                          /* count */
     antt_db_t *rdb;                    /* reads: gateways, Open311 GETs, re-drive */
@@ -32,14 +32,11 @@ typedef struct intake_s {
     antt_bus_t *push;                  /* accepted reports to classification (PUSH) */
     uv_timer_t redrive_timer;          /* re-drives the queue */
     uv_timer_t partition_timer;        /* creates monthly partitions ahead */
-    long redrive_interval_ms;          /* timer period */
-    long redrive_after_ms;             /* a queued report is due after this */
     int redrive_busy;                  /* a re-drive query is in flight */
     int redrive_sweep;                 /* the next pass first makes rows due: 1 re-driven ones, 2 all */
     int redrive_sweeping;              /* the pass in flight began with a sweep */
     int64_t last_sweep_ms;             /* when the last sweep was asked for */
     antt_bus_t *push_monitor;          /* the PUSH socket's handshakes (a worker came) */
-    int crash_after_commit;            /* test hook: SIGKILL self after a commit */
     int closing;                       /* stop requested */
     antt_metric_t *m_accepted;         /* replies OK */
     antt_metric_t *m_rejected;         /* replies 4xx / error */
@@ -52,22 +49,37 @@ typedef struct intake_s {
     antt_metric_t *m_emergency;        /* answers with an emergency notice */
 } intake_t;
 
-/* How to answer the gateway that sent a report. */
-typedef enum { INTAKE_VIA_HTTP, INTAKE_VIA_ZMQ } intake_via_t;
+/* How a report is answered, whichever transport it came by. A transport
+ * embeds intake_reply_t first in its own reply (the HTTP request, the
+ * ZeroMQ envelope), fills ops and hands it to intake_submit, which answers
+ * through intake_reply_ok / intake_reply_error without knowing the
+ * protocol: the transports depend on intake_submit, never the reverse. */
+typedef struct intake_reply_s intake_reply_t;
+typedef struct intake_reply_ops_s {
+    /* the report is stored (replayed: the key's earlier report); sends the answer */
+    void (*ok)(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed);
+    /* refused or not stored: status as in HTTP (400, 403, 404, 413, 429,
+     * 503), retry_after_s for 429 and 503; sends the answer */
+    void (*error)(intake_reply_t *reply, int status, const char *code, const char *message, int retry_after_s);
+    /* frees the transport's reply, after ok or error */
+    void (*destroy)(intake_reply_t *reply);
+} intake_reply_ops_t;
 
-typedef struct intake_reply_s {
-    intake_t *in;                 /* service */
-    intake_via_t via;             /* which protocol */
-    antt_http_req_t *req;         /* HTTP request */
-    zmq_msg_t env[ANTT_BUS_MAX_FRAMES]; /* ZeroMQ envelope (routing frames) */
-    size_t nenv;                  /* envelope frames */
-    uint64_t start_ns;            /* receive time, for latency */
-    unsigned emergency;           /* ANTT_DANGER_* services the text calls for, 0 none */
-    const char *notice;           /* what to tell the resident then (static), or NULL */
-} intake_reply_t;
+struct intake_reply_s {
+    const intake_reply_ops_t *ops; /* the transport's answers */
+    intake_t *in;                  /* service */
+    uint64_t start_ns;             /* receive time, for latency */
+    unsigned emergency;            /* ANTT_DANGER_* services the text calls for, 0 none */
+    const char *notice;            /* what to tell the resident then (static), or NULL */
+    int limited_s;                 /* the reporter's quota said wait this long: the answer unless
+                                      the report is a retry of one stored */
+};
 
-/* Answers. Both free reply. Both carry reply->notice when it is set: an
- * emergency is told at once, whatever became of the report. */
+/* Starts reply (embedded in the transport's own) for a report received now. */
+void intake_reply_init(intake_reply_t *reply, const intake_reply_ops_t *ops, intake_t *in);
+/* Answers through reply's transport and destroys reply. Both carry
+ * reply->notice when it is set: an emergency is told at once, whatever
+ * became of the report. */
 void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed);
 /* status: HTTP status (400, 403, 404, 413, 429, 503); retry_after_s for 429 and 503. */
 void intake_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
@@ -82,14 +94,6 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
 
 /* Registers the Open311 routes (intake_open311.c). */
 void intake_open311_register(intake_t *in);
-/* Answers an Open311 HTTP reply (intake_open311.c). notice (NULL: none)
- * and emergency (its services) go with it. */
-void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed, const char *notice,
-                             unsigned emergency);
-void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
-                          int retry_after_s);
-void intake_open311_error_notice(antt_http_req_t *req, int status, const char *code, const char *message,
-                                 int retry_after_s, const char *notice, unsigned emergency);
 /* The ZeroMQ gateway protocol (intake_zmq.c). */
 void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg);
 /* The fields of a SubmitReport as intake_validate takes them (borrowed from
@@ -97,8 +101,6 @@ void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *a
 struct Antt__V1__SubmitReport;
 int intake_input_from_pb(const struct Antt__V1__SubmitReport *m, intake_input_t *in, const char **code,
                          const char **msg);
-void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
-                      int replayed, const char *code, const char *message, int retry_after_s);
 /* Push and re-drive (intake_push.c). */
 void intake_push_report(intake_t *in, const intake_report_t *r, int contact_given, uint32_t attempt);
 void intake_redrive_start(intake_t *in);

@@ -65,6 +65,19 @@ void intake_reporters_destroy(intake_reporters_t **self_p)
     *self_p = NULL;
 }
 
+void intake_reporters_give_back(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES])
+{
+    uint32_t h;
+    memcpy(&h, hash, sizeof(h));
+    for (unsigned i = 0; i < S_PROBES; i++) {
+        s_slot_t *s = &self->slots[(h + i) & self->mask];
+        if (s->used && memcmp(s->hash, hash, ANTT_HASH_BYTES) == 0) {
+            s->bucket.tokens = s->bucket.tokens + 1.0 > self->burst ? self->burst : s->bucket.tokens + 1.0;
+            return;
+        }
+    }
+}
+
 int intake_reporters_take(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES],
                           int64_t now_ms)
 {

@@ -29,5 +29,9 @@ void intake_reporters_destroy(intake_reporters_t **self_p);
 /* As intake_bucket_take, for the reporter with this pseudonym. */
 int intake_reporters_take(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES],
                           int64_t now_ms);
+/* Returns the token a report took when it turned out to be a retry of one
+ * already stored (a retry costs the reporter nothing). A reporter no
+ * longer in the table is left alone. */
+void intake_reporters_give_back(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES]);
 
 #endif

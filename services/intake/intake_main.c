@@ -60,24 +60,16 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     intake_t *in = arg;
     (void)svc;
     in->closing = 1;
-    if (in->push_monitor) {
+    if (in->push_monitor)
         zmq_socket_monitor(antt_bus_socket(in->push), NULL, 0);
-        antt_bus_close(in->push_monitor, NULL, NULL);
-        in->push_monitor = NULL;
-    }
-    uv_close((uv_handle_t *)&in->redrive_timer, NULL);
-    uv_close((uv_handle_t *)&in->partition_timer, NULL);
-    antt_bus_close(in->router, NULL, NULL);
+    in->push_monitor = NULL;
     in->router = NULL;
+    /* the store fails what waits and ends before its connections close */
     intake_store_close(in->store);
     intake_gateways_close(in->gateways);
-    for (int i = 0; i < in->ndbs; i++)
-        antt_db_close(in->dbs[i], NULL, NULL);
-    antt_db_close(in->rdb, NULL, NULL);
-    /* the PUSH socket closes last; its linger flushes what is queued */
-    antt_bus_close(in->push, NULL, NULL);
     in->push = NULL;
     intake_reporters_destroy(&in->reporters);
+    /* the stop walk closes the sockets, connections and timers */
 }
 
 static int s_key(antt_config_t *cfg, const char *name, uint8_t out[ANTT_KEY_BYTES])
@@ -98,24 +90,13 @@ int intake_main(int argc, char **argv)
     antt_service_t svc;
     intake_t in;
     memset(&in, 0, sizeof(in));
-    if (antt_service_init(&svc, "intake", argc, argv) != 0)
+    if (antt_service_init(&svc, "intake", &intake_settings, &in.set, argc, argv) != 0)
         return 1;
     in.svc = &svc;
     antt_config_t *cfg = svc.cfg;
     if (s_key(cfg, "keys.dispatch_public", in.keys.seal_pk) != 0 ||
         s_key(cfg, "keys.reporter_hash", in.keys.hash_key) != 0)
         return 1;
-    long ndbs, batch, per_hour, burst, depth;
-    antt_config_get_long(cfg, "intake.db_connections", 2, &ndbs);
-    antt_config_get_long(cfg, "intake.batch_max", 500, &batch);
-    antt_config_get_long(cfg, "intake.pipeline_depth", 2, &depth);
-    antt_config_get_long(cfg, "intake.redrive_interval_ms", 5000, &in.redrive_interval_ms);
-    antt_config_get_long(cfg, "intake.redrive_after_ms", 15000, &in.redrive_after_ms);
-    antt_config_get_long(cfg, "intake.reporter_per_hour", 20, &per_hour);
-    antt_config_get_long(cfg, "intake.reporter_burst", 10, &burst);
-    in.crash_after_commit = atoi(antt_config_get(cfg, "intake.test_crash_after_commit", "0"));
-    if (ndbs < 1 || ndbs > INTAKE_MAX_DBS)
-        ndbs = 2;
 
     in.m_accepted = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"accepted\"");
     in.m_rejected = antt_metrics_counter("antt_intake_replies_total", "Replies to gateways", "result=\"rejected\"");
@@ -131,29 +112,25 @@ int intake_main(int argc, char **argv)
     in.m_push_dropped = antt_metrics_counter("antt_intake_push_deferred_total",
                                              "Pushes refused (no worker or queue full), left to the re-drive", NULL);
 
-    in.ndbs = (int)ndbs;
+    in.ndbs = (int)in.set.db_connections;
     for (int i = 0; i < in.ndbs; i++) {
         char name[32];
         snprintf(name, sizeof(name), "write%d", i);
         in.dbs[i] = antt_service_db(&svc, name);
-        antt_db_set_max_inflight(in.dbs[i], (int)depth);
+        antt_db_set_max_inflight(in.dbs[i], (int)in.set.pipeline_depth);
     }
     in.rdb = antt_service_db(&svc, "read");
     antt_db_set_state_cb(in.rdb, s_on_db_state, &in);
     antt_db_start(in.rdb);
-    in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)batch, in.redrive_after_ms);
+    in.store = intake_store_new(&svc.loop, in.dbs, in.ndbs, (int)in.set.batch_max, (int)in.set.pipeline_depth,
+                                in.set.redrive_after_ms);
     for (int i = 0; i < in.ndbs; i++)
         antt_db_start(in.dbs[i]);
-    long gw_refresh_ms;
-    antt_config_get_long(cfg, "intake.gateway_refresh_ms", 30000, &gw_refresh_ms);
-    if (gw_refresh_ms < 100)
-        gw_refresh_ms = 100;
-    in.gateways = intake_gateways_new(&svc.loop, in.rdb, gw_refresh_ms);
+    in.gateways = intake_gateways_new(&svc.loop, in.rdb, in.set.gateway_refresh_ms);
     intake_gateways_set_curve(in.gateways, svc.curve);
-    in.reporters = intake_reporters_new(65536, (double)per_hour, (double)burst);
+    in.reporters = intake_reporters_new(65536, (double)in.set.reporter_per_hour, (double)in.set.reporter_burst);
 
-    const char *gw_ep = antt_config_get(cfg, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
-    const char *push_ep = antt_config_get(cfg, "intake.push_endpoint", "tcp://127.0.0.1:5551");
+    const char *gw_ep = in.set.gateway_endpoint, *push_ep = in.set.push_endpoint;
     in.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 0, intake_zmq_on_message, &in);
     in.push = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUSH, 2000, NULL, NULL);
     int hwm = 100000;

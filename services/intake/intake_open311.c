@@ -48,7 +48,7 @@ static json_t *s_numbers(unsigned emergency)
     return a;
 }
 
-void intake_open311_error_notice(antt_http_req_t *req, int status, const char *code, const char *message,
+static void s_error_notice(antt_http_req_t *req, int status, const char *code, const char *message,
                                  int retry_after_s, const char *notice, unsigned emergency)
 {
     if (retry_after_s > 0) {
@@ -65,14 +65,13 @@ void intake_open311_error_notice(antt_http_req_t *req, int status, const char *c
     s_json(req, status, json_pack("[o]", e));
 }
 
-void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
-                          int retry_after_s)
+static void s_error(antt_http_req_t *req, int status, const char *code, const char *message, int retry_after_s)
 {
-    intake_open311_error_notice(req, status, code, message, retry_after_s, NULL, 0);
+    s_error_notice(req, status, code, message, retry_after_s, NULL, 0);
 }
 
-void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int replayed, const char *notice,
-                             unsigned emergency)
+static void s_created(antt_http_req_t *req, const char *report_id, int replayed, const char *notice,
+                      unsigned emergency)
 {
     /* the spec's service_notice is what the resident reads: an emergency
      * notice when the text shows one (first), and how the request stands */
@@ -86,6 +85,32 @@ void intake_open311_reply_ok(antt_http_req_t *req, const char *report_id, int re
     s_json(req, replayed ? 200 : 201, json_pack("[o]", o));
 }
 
+/* a report's answer goes back on its request */
+typedef struct s_http_reply {
+    intake_reply_t base;  /* first: what intake_submit sees */
+    antt_http_req_t *req; /* the POST */
+} s_http_reply_t;
+
+static void s_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed)
+{
+    (void)received_ms;
+    s_created(((s_http_reply_t *)reply)->req, report_id, replayed, reply->notice, reply->emergency);
+}
+
+static void s_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
+                          int retry_after_s)
+{
+    s_error_notice(((s_http_reply_t *)reply)->req, status, code, message, retry_after_s, reply->notice,
+                   reply->emergency);
+}
+
+static void s_reply_destroy(intake_reply_t *reply)
+{
+    free(reply);
+}
+
+static const intake_reply_ops_t s_reply_ops = {s_reply_ok, s_reply_error, s_reply_destroy};
+
 static int s_is_get(antt_http_req_t *req)
 {
     antt_str_t m = antt_http_method(req);
@@ -95,7 +120,7 @@ static int s_is_get(antt_http_req_t *req)
 static void s_method_not_allowed(antt_http_req_t *req, const char *allow)
 {
     antt_http_add_header(req, "Allow", allow);
-    intake_open311_error(req, 405, "method_not_allowed", "method not allowed here", 0);
+    s_error(req, 405, "method_not_allowed", "method not allowed here", 0);
 }
 
 /* services */
@@ -119,7 +144,7 @@ static void s_service_definition(antt_http_req_t *req, const char *code)
 {
     const antt_category_t *c = antt_category_find(code);
     if (c == NULL) {
-        intake_open311_error(req, 404, "unknown_service_code", "no service with this code", 0);
+        s_error(req, 404, "unknown_service_code", "no service with this code", 0);
         return;
     }
     s_json(req, 200, json_pack("{s:s,s:[]}", "service_code", c->code, "attributes"));
@@ -233,11 +258,10 @@ static void s_post_request(intake_t *in, antt_http_req_t *req)
     antt_str_t ctype = antt_http_header(req, "content-type");
     s_fields_t f;
     memset(&f, 0, sizeof(f));
-    intake_reply_t *reply = antt_xcalloc(1, sizeof(*reply));
-    reply->in = in;
-    reply->via = INTAKE_VIA_HTTP;
-    reply->req = req;
-    reply->start_ns = antt_mono_ns();
+    s_http_reply_t *h = antt_xcalloc(1, sizeof(*h));
+    intake_reply_t *reply = &h->base;
+    intake_reply_init(reply, &s_reply_ops, in);
+    h->req = req;
 
     if (body.n > INTAKE_MAX_BODY) {
         intake_reply_error(reply, 413, "too_large", "the request body is larger than 16 KiB", 0);
@@ -375,14 +399,14 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
 {
     s_get_t *g = arg;
     if (status != 0) {
-        intake_open311_error(g->req, 503, "unavailable", "could not read requests; retry", 2);
+        s_error(g->req, 503, "unavailable", "could not read requests; retry", 2);
         free(g);
         return;
     }
     PGresult *res = antt_db_job_result(job, 0);
     int n = PQntuples(res);
     if ((g->single || g->token) && n == 0) {
-        intake_open311_error(g->req, 404, "not_found", "no such request for this api_key", 0);
+        s_error(g->req, 404, "not_found", "no such request for this api_key", 0);
         free(g);
         return;
     }
@@ -470,7 +494,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
     antt_str_t q = antt_http_query(req);
     antt_form_t form;
     if (antt_form_parse(&form, q.p, q.n, S_MAX_FIELDS) != 0) {
-        intake_open311_error(req, 400, "bad_query", "the query string could not be parsed", 0);
+        s_error(req, 400, "bad_query", "the query string could not be parsed", 0);
         return;
     }
     const antt_form_field_t *k = antt_form_get(&form, "api_key");
@@ -482,7 +506,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
         gw = intake_gateways_auth(in->gateways, xk.p, xk.n);
     if (gw == NULL) {
         antt_form_cleanup(&form);
-        intake_open311_error(req, 403, "invalid_api_key",
+        s_error(req, 403, "invalid_api_key",
                              "a valid api_key is required; a gateway sees only its own requests", 0);
         return;
     }
@@ -524,7 +548,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
         antt_form_cleanup(&form);
         antt_buf_cleanup(&ids);
         antt_buf_cleanup(&codes);
-        intake_open311_error(req, 400, "bad_query", err, 0);
+        s_error(req, 400, "bad_query", err, 0);
         return;
     }
     snprintf(gwid, sizeof(gwid), "%d", gw->id);
@@ -571,13 +595,13 @@ static void s_route(antt_http_req_t *req, void *arg)
     antt_str_t rest = {path.p + strlen(S_PREFIX) - 1, path.n - strlen(S_PREFIX) + 1};
     char name[128];
     if (rest.n < 1 || rest.p[0] != '/') {
-        intake_open311_error(req, 404, "not_found", "no such endpoint", 0);
+        s_error(req, 404, "not_found", "no such endpoint", 0);
         return;
     }
     rest.p++;
     rest.n--;
     if (rest.n > 4 && memcmp(rest.p + rest.n - 4, ".xml", 4) == 0) {
-        intake_open311_error(req, 400, "format_not_supported", "only the JSON format is served", 0);
+        s_error(req, 400, "format_not_supported", "only the JSON format is served", 0);
         return;
     }
     if (antt_http_is(rest, "discovery.json")) {
@@ -598,7 +622,7 @@ static void s_route(antt_http_req_t *req, void *arg)
     } else if (s_path_arg(rest, "tokens/", name, sizeof(name)) == 0) {
         s_is_get(req) ? s_get_requests(in, req, name, 1) : s_method_not_allowed(req, "GET");
     } else {
-        intake_open311_error(req, 404, "not_found", "no such endpoint", 0);
+        s_error(req, 404, "not_found", "no such endpoint", 0);
     }
 }
 

@@ -123,7 +123,7 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
         if (status != -ECANCELED)
             ANTT_LOG(ANTT_WARN, "could not re-drive reports: %s",
                      antt_db_job_error(job) ? antt_db_job_error(job) : "connection lost");
-        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+        s_schedule(in, (uint64_t)in->set.redrive_interval_ms);
         return;
     }
     PGresult *res = antt_db_job_result(job, in->redrive_sweeping ? 1 : 0);
@@ -168,7 +168,7 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
     if (n > 0)
         ANTT_LOG(ANTT_INFO, "re-drove reports=%d", n);
     /* a full page means more are due, and a sweep may be waiting: come back soon */
-    s_schedule(in, n == 500 || in->redrive_sweep ? 50 : (uint64_t)in->redrive_interval_ms);
+    s_schedule(in, n == 500 || in->redrive_sweep ? 50 : (uint64_t)in->set.redrive_interval_ms);
 }
 
 static void s_on_timer(uv_timer_t *t)
@@ -177,11 +177,11 @@ static void s_on_timer(uv_timer_t *t)
     if (in->redrive_busy || in->closing)
         return;
     if (!antt_db_connected(in->rdb)) {
-        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+        s_schedule(in, (uint64_t)in->set.redrive_interval_ms);
         return;
     }
     char delay[32];
-    snprintf(delay, sizeof(delay), "%ld", in->redrive_after_ms);
+    snprintf(delay, sizeof(delay), "%ld", in->set.redrive_after_ms);
     const char *params[] = {delay};
     antt_db_job_t *job = antt_db_job_new(s_on_redrive, in);
     int sweep = in->redrive_sweep;
@@ -200,7 +200,7 @@ static void s_on_timer(uv_timer_t *t)
         in->redrive_sweeping = sweep;
         in->redrive_sweep = 0;
     } else {
-        s_schedule(in, (uint64_t)in->redrive_interval_ms);
+        s_schedule(in, (uint64_t)in->set.redrive_interval_ms);
     }
 }
 

@@ -1,6 +1,7 @@
 /* intake_store: group commit of reports. */
 #include "intake_store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ typedef struct s_entry {
     int dup_of;           /* index in batch of an earlier entry with the same key, or -1 */
     int done;             /* callback ran (or the entry moved to a lookup) */
     int moved;            /* handed to a lookup */
+    int find_only;        /* intake_store_find: a key not stored is -ENOENT, not a failure */
     int status;           /* result given to cb */
     char id[ANTT_UUID_LEN + 1]; /* report id given to cb */
     int64_t recv;         /* received time given to cb */
@@ -93,6 +95,8 @@ struct intake_store_s {
     antt_metric_t *m_replayed;   /* retries answered from the key */
     antt_metric_t *m_failed;     /* reports not stored */
     antt_metric_t *m_isolated;   /* batches split after a statement error */
+    antt_metric_t *m_inflight;   /* transactions in flight now */
+    antt_metric_t *m_waiting;    /* reports waiting for a transaction now */
 };
 
 static void s_flush(intake_store_t *store);
@@ -201,6 +205,8 @@ static void s_on_lookup(antt_db_job_t *job, int status, void *arg)
     if (res && PQntuples(res) == 1) {
         antt_metric_inc(l->store->m_replayed);
         s_finish(&l->e, 0, PQgetvalue(res, 0, 0), strtoll(PQgetvalue(res, 0, 1), NULL, 10), 1);
+    } else if (res && l->e.find_only) {
+        s_finish(&l->e, -ENOENT, NULL, 0, 0);
     } else {
         antt_metric_inc(l->store->m_failed);
         s_finish(&l->e, status ? status : -EIO, NULL, 0, 0);
@@ -393,7 +399,7 @@ static void s_mark_dups(s_batch_t *b)
     free(h);
 }
 
-static void s_flush(intake_store_t *store)
+static void s_flush_batches(intake_store_t *store)
 {
     while (store->npending > 0 && !store->closing) {
         antt_db_t *db = s_pick_db(store);
@@ -421,20 +427,30 @@ static void s_flush(intake_store_t *store)
     }
 }
 
+/* Sends what waits while a connection has fewer than depth transactions in
+ * flight; the rest waits for a completion (and goes in a bigger batch). */
+static void s_flush(intake_store_t *store)
+{
+    s_flush_batches(store);
+    antt_metric_set(store->m_inflight, store->inflight_jobs);
+    antt_metric_set(store->m_waiting, store->npending);
+}
+
 static void s_on_check(uv_check_t *h)
 {
     s_flush(h->data);
 }
 
-intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max,
+intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max, int depth,
                                  long redrive_after_ms)
 {
     intake_store_t *store = antt_xcalloc(1, sizeof(*store));
     store->loop = loop;
     store->dbs = dbs;
     store->ndbs = ndbs;
-    store->batch_max = batch_max > 0 ? batch_max : 500;
-    store->depth = 2;
+    assert(batch_max > 0 && depth > 0);
+    store->batch_max = batch_max;
+    store->depth = depth;
     store->redrive_after_ms = redrive_after_ms;
     for (int i = 0; i < ndbs; i++)
         antt_db_prepare(dbs[i], "intake_insert", S_INSERT_SQL, 2);
@@ -456,6 +472,11 @@ intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int
                                            "Reports not known to be stored (gateway retries)", NULL);
     store->m_isolated = antt_metrics_counter("antt_intake_batches_split_total",
                                              "Batches retried row by row after an error", NULL);
+    store->m_inflight = antt_metrics_gauge("antt_intake_transactions_in_flight",
+                                           "Report transactions and key lookups sent, not yet completed", NULL);
+    store->m_waiting = antt_metrics_gauge("antt_intake_reports_waiting",
+                                          "Reports waiting for a transaction (every connection has"
+                                          " intake.pipeline_depth in flight)", NULL);
     return store;
 }
 
@@ -478,6 +499,23 @@ void intake_store_submit(intake_store_t *store, intake_report_t *r, intake_store
     e->dup_of = -1;
     if (store->npending >= store->batch_max)
         s_flush(store);
+    antt_metric_set(store->m_waiting, store->npending);
+}
+
+void intake_store_find(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg)
+{
+    s_entry_t e;
+    memset(&e, 0, sizeof(e));
+    e.r = r;
+    e.cb = cb;
+    e.arg = arg;
+    e.dup_of = -1;
+    e.find_only = 1;
+    if (store->closing) {
+        s_finish(&e, -ECANCELED, NULL, 0, 0);
+        return;
+    }
+    s_lookup(store, &e);
 }
 
 size_t intake_store_backlog(const intake_store_t *store)

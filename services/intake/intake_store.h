@@ -25,12 +25,20 @@ typedef void (*intake_store_cb)(intake_report_t *r, int status, const char *repo
                                 int64_t received_ms, int replayed, void *arg);
 
 /* dbs: connections to spread batches over (borrowed); batch_max: most
- * reports per transaction; redrive_after_ms: when the queue row becomes due
+ * reports per transaction; depth: most transactions in flight on each
+ * connection (a batch waits while every connection has that many; both
+ * at least 1); redrive_after_ms: when the queue row becomes due
  * for re-drive if classification has not taken the report by then. */
-intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max,
+intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int batch_max, int depth,
                                  long redrive_after_ms);
 /* Takes ownership of r (heap). cb runs exactly once, later, on the loop. */
 void intake_store_submit(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg);
+/* Looks up r's (gateway, idempotency key) without storing anything: cb
+ * gets status 0 and replayed = 1 with the stored report's id when the key
+ * is known, -ENOENT when not, another negative errno when the database
+ * could not say. Takes ownership of r (heap); cb runs exactly once, maybe
+ * before this returns. */
+void intake_store_find(intake_store_t *store, intake_report_t *r, intake_store_cb cb, void *arg);
 /* Reports waiting for a transaction or in one. */
 size_t intake_store_backlog(const intake_store_t *store);
 /* Fails what is pending with -ECANCELED and frees the store once its

@@ -9,16 +9,21 @@
 #include "antt_log.h"
 #include "intake.h"
 
+void intake_reply_init(intake_reply_t *reply, const intake_reply_ops_t *ops, intake_t *in)
+{
+    memset(reply, 0, sizeof(*reply));
+    reply->ops = ops;
+    reply->in = in;
+    reply->start_ns = antt_mono_ns();
+}
+
 void intake_reply_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed)
 {
     intake_t *in = reply->in;
     antt_metric_inc(in->m_accepted);
     antt_metric_observe(in->m_ack_seconds, (double)(antt_mono_ns() - reply->start_ns) / 1e9);
-    if (reply->via == INTAKE_VIA_HTTP)
-        intake_open311_reply_ok(reply->req, report_id, replayed, reply->notice, reply->emergency);
-    else
-        intake_zmq_reply(reply, 0, report_id, received_ms, replayed, NULL, NULL, 0);
-    free(reply);
+    reply->ops->ok(reply, report_id, received_ms, replayed);
+    reply->ops->destroy(reply);
 }
 
 void intake_reply_error(intake_reply_t *reply, int status, const char *code, const char *message,
@@ -31,12 +36,8 @@ void intake_reply_error(intake_reply_t *reply, int status, const char *code, con
         antt_metric_inc(in->m_unavailable);
     else
         antt_metric_inc(in->m_rejected);
-    if (reply->via == INTAKE_VIA_HTTP)
-        intake_open311_error_notice(reply->req, status, code, message, retry_after_s, reply->notice,
-                                    reply->emergency);
-    else
-        intake_zmq_reply(reply, status, NULL, 0, 0, code, message, retry_after_s);
-    free(reply);
+    reply->ops->error(reply, status, code, message, retry_after_s);
+    reply->ops->destroy(reply);
 }
 
 static void s_on_stored(intake_report_t *r, int status, const char *report_id, int64_t received_ms,
@@ -50,16 +51,44 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
                            2);
         return;
     }
-    if (in->crash_after_commit) {
+    if (in->set.test_crash_after_commit) {
         /* test hook: die between commit and push/answer, as a crash would */
         ANTT_LOG(ANTT_WARN, "crash_after_commit: killing self report=%s", report_id);
         raise(SIGKILL);
     }
     if (!replayed)
         intake_push_report(in, r, r->contact_sealed != NULL, 0);
+    else if (r->has_reporter && in->reporters)
+        intake_reporters_give_back(in->reporters, r->reporter_hash); /* a retry costs no quota */
     ANTT_LOG(ANTT_DEBUG, "report %s gateway=%s report=%s", replayed ? "replayed" : "stored",
              r->gateway_code, report_id);
     intake_reply_ok(reply, report_id, received_ms, replayed);
+}
+
+/* After the reporter's quota refused a report: a retry of a report already
+ * stored gets its id (it creates nothing and costs nothing); anything else
+ * gets the 429. */
+static void s_on_found(intake_report_t *r, int status, const char *report_id, int64_t received_ms, int replayed,
+                       void *arg)
+{
+    intake_reply_t *reply = arg;
+    if (status == 0) {
+        ANTT_LOG(ANTT_DEBUG, "report replayed over quota gateway=%s report=%s", r->gateway_code, report_id);
+        intake_reply_ok(reply, report_id, received_ms, replayed);
+        return;
+    }
+    intake_reply_error(reply, 429, "reporter_rate_limited", "too many reports from this phone number; retry later",
+                       reply->limited_s);
+}
+
+static intake_report_t *s_heap_report(const intake_report_t *tmp, const intake_gateway_t *gw, unsigned emergency)
+{
+    intake_report_t *r = antt_xmalloc(sizeof(*r));
+    *r = *tmp;
+    r->gateway_id = gw->id;
+    r->gateway_code = antt_xstrdup(gw->code);
+    r->emergency = emergency;
+    return r;
 }
 
 void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
@@ -121,16 +150,11 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
     if (tmp.has_reporter) {
         wait = intake_reporters_take(in->reporters, tmp.reporter_hash, now);
         if (wait > 0) {
-            intake_report_cleanup(&tmp);
-            intake_reply_error(reply, 429, "reporter_rate_limited",
-                               "too many reports from this phone number; retry later", wait);
+            /* over quota: unless it is a retry of a stored report */
+            reply->limited_s = wait;
+            intake_store_find(in->store, s_heap_report(&tmp, gw, reply->emergency), s_on_found, reply);
             return;
         }
     }
-    tmp.gateway_id = gw->id;
-    tmp.gateway_code = antt_xstrdup(gw->code);
-    tmp.emergency = reply->emergency;
-    intake_report_t *r = antt_xmalloc(sizeof(*r));
-    *r = tmp;
-    intake_store_submit(in->store, r, s_on_stored, reply);
+    intake_store_submit(in->store, s_heap_report(&tmp, gw, reply->emergency), s_on_stored, reply);
 }

@@ -21,9 +21,17 @@ static Antt__V1__SubmitReply__Status s_status(int http_status)
     }
 }
 
-void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, int64_t received_ms,
-                      int replayed, const char *code, const char *message, int retry_after_s)
+/* a report's answer goes back on its envelope */
+typedef struct s_zmq_reply {
+    intake_reply_t base;                /* first: what intake_submit sees */
+    zmq_msg_t env[ANTT_BUS_MAX_FRAMES]; /* routing frames */
+    size_t nenv;                        /* frames */
+} s_zmq_reply_t;
+
+static void s_answer(s_zmq_reply_t *z, int status, const char *report_id, int64_t received_ms, int replayed,
+                     const char *code, const char *message, int retry_after_s)
 {
+    intake_reply_t *reply = &z->base;
     intake_t *in = reply->in;
     Antt__V1__SubmitReply rep = ANTT__V1__SUBMIT_REPLY__INIT;
     rep.has_status = 1;
@@ -50,16 +58,34 @@ void intake_zmq_reply(intake_reply_t *reply, int status, const char *report_id, 
     size_t i = 0;
     int rc = 0;
     if (in->router != NULL && !in->closing) {
-        for (; i < reply->nenv && rc == 0; i++)
-            rc = antt_bus_send_msg(in->router, &reply->env[i], 1);
+        for (; i < z->nenv && rc == 0; i++)
+            rc = antt_bus_send_msg(in->router, &z->env[i], 1);
         if (rc == 0)
             rc = antt_bus_send_pb(in->router, &rep.base, 0);
         if (rc != 0)
             ANTT_LOG(ANTT_WARN, "could not answer gateway over zmq: %s", zmq_strerror(-rc));
     }
-    for (; i < reply->nenv; i++)
-        zmq_msg_close(&reply->env[i]);
+    for (; i < z->nenv; i++)
+        zmq_msg_close(&z->env[i]);
+    z->nenv = 0;
 }
+
+static void s_ok(intake_reply_t *reply, const char *report_id, int64_t received_ms, int replayed)
+{
+    s_answer((s_zmq_reply_t *)reply, 0, report_id, received_ms, replayed, NULL, NULL, 0);
+}
+
+static void s_error(intake_reply_t *reply, int status, const char *code, const char *message, int retry_after_s)
+{
+    s_answer((s_zmq_reply_t *)reply, status, NULL, 0, 0, code, message, retry_after_s);
+}
+
+static void s_destroy(intake_reply_t *reply)
+{
+    free(reply);
+}
+
+static const intake_reply_ops_t s_ops = {s_ok, s_error, s_destroy};
 
 int intake_input_from_pb(const Antt__V1__SubmitReport *m, intake_input_t *in, const char **code, const char **msg)
 {
@@ -113,14 +139,13 @@ void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *a
     (void)bus;
     if (n < 2)
         return; /* a ROUTER message has at least the identity and a body */
-    intake_reply_t *reply = antt_xcalloc(1, sizeof(*reply));
-    reply->in = in;
-    reply->via = INTAKE_VIA_ZMQ;
-    reply->start_ns = antt_mono_ns();
-    reply->nenv = n - 1;
+    s_zmq_reply_t *z = antt_xcalloc(1, sizeof(*z));
+    intake_reply_t *reply = &z->base;
+    intake_reply_init(reply, &s_ops, in);
+    z->nenv = n - 1;
     for (size_t i = 0; i < n - 1; i++) {
-        zmq_msg_init(&reply->env[i]);
-        zmq_msg_move(&reply->env[i], &frames[i]);
+        zmq_msg_init(&z->env[i]);
+        zmq_msg_move(&z->env[i], &frames[i]);
     }
     zmq_msg_t *body = &frames[n - 1];
     if (zmq_msg_size(body) > INTAKE_MAX_BODY) {

@@ -91,16 +91,10 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     n_svc_t *n = arg;
     (void)svc;
     n->closing = 1;
-    uv_close((uv_handle_t *)&n->escalate, NULL);
-    uv_close((uv_handle_t *)&n->upkeep, NULL);
-    uv_close((uv_handle_t *)&n->catchup, NULL);
     notify_sse_close(n->sse);
-    antt_bus_close(n->sub, NULL, NULL);
-    antt_bus_close(n->router, NULL, NULL);
     notify_webhook_close(n->wh);
     n->wh = NULL;
-    antt_db_close(n->db, NULL, NULL);
-    antt_bus_close(n->pub, NULL, NULL);
+    /* the stop walk closes the sockets, the connection and the timers */
 }
 
 static void s_metrics(n_svc_t *n)
@@ -119,61 +113,39 @@ static void s_metrics(n_svc_t *n)
                                           " (their classified message did not arrive)", NULL);
 }
 
-/* A whole-number setting within [lo, hi]; a bad one stops start-up, naming
- * the key. Returns 0 or -1. */
-static int s_setting(antt_config_t *cfg, const char *key, long def, long lo, long hi, long *out)
-{
-    if (antt_config_get_long(cfg, key, def, out) != 0 || *out < lo || *out > hi) {
-        ANTT_LOG(ANTT_ERROR, "bad setting %s: a whole number from %ld to %ld is expected", key, lo, hi);
-        return -1;
-    }
-    return 0;
-}
-
 int notify_main(int argc, char **argv)
 {
     antt_service_t svc;
     n_svc_t n;
     memset(&n, 0, sizeof(n));
-    if (antt_service_init(&svc, "notification", argc, argv) != 0)
+    if (antt_service_init(&svc, "notification", &notify_settings, &n.set, argc, argv) != 0)
         return 1;
     n.svc = &svc;
     antt_config_t *cfg = svc.cfg;
-    antt_config_ack_seconds(cfg, n.ack_s, sizeof(n.ack_s));
+    antt_service_ack_seconds(&svc, n.ack_s, sizeof(n.ack_s));
     const char *pk = antt_config_get(cfg, "keys.dispatch_public", NULL);
     const char *sk = antt_config_get(cfg, "keys.dispatch_secret", NULL);
     n.have_keys = pk && sk && antt_key_decode(pk, n.pk) == 0 && antt_key_decode(sk, n.sk) == 0;
     if (!n.have_keys)
         ANTT_LOG(ANTT_WARN, "keys.dispatch_public/secret not set: reporter contact cannot be unsealed");
-    long group_at, max_attempts, replay_max, keep_h;
-    double backoff;
-    antt_config_get_long(cfg, "notification.webhook_group_at", 20, &group_at);
-    antt_config_get_long(cfg, "notification.webhook_max_attempts", 15, &max_attempts);
-    antt_config_get_double(cfg, "notification.webhook_backoff_max_s", 3600, &backoff);
-    antt_config_get_long(cfg, "notification.catchup_interval_ms", 2000, &n.catchup_ms);
-    if (s_setting(cfg, "notification.sse_replay_max", 1000, 1, 100000, &replay_max) != 0 ||
-        s_setting(cfg, "notification.feed_keep_h", 24, 1, 24 * 31, &keep_h) != 0)
-        return 1;
-    antt_sse_limits_t lim;
-    if (antt_sse_limits_read(&lim, cfg) != 0)
-        return 1;
     s_metrics(&n);
 
     n.desks = notify_desks_new();
     n.seen = notify_seen_new();
-    n.sse = notify_sse_new(&n, replay_max, keep_h, &lim);
+    n.sse = notify_sse_new(&n, n.set.sse_replay_max, n.set.feed_keep_h, &svc.opts.sse);
     n.db = antt_service_db(&svc, "notify");
     antt_db_set_state_cb(n.db, s_on_db_state, &n);
     antt_db_start(n.db);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    n.wh = notify_webhook_new(&svc.loop, n.db, (int)group_at, (int)max_attempts, backoff);
+    n.wh = notify_webhook_new(&svc.loop, n.db, (int)n.set.webhook_group_at, (int)n.set.webhook_max_attempts,
+                              n.set.webhook_backoff_max_s);
     n.pub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUB, 0, NULL, NULL);
     n.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, notify_on_classified, &n);
     n.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 1000, notify_on_command, &n);
     zmq_setsockopt(antt_bus_socket(n.sub), ZMQ_SUBSCRIBE, N_CLASSIFIED, strlen(N_CLASSIFIED));
-    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", "tcp://127.0.0.1:5580", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.router, "notification.triage_endpoint", "tcp://127.0.0.1:5581", ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", "tcp://127.0.0.1:5560", ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, n.router, "notification.triage_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
+        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
         return 1;
     antt_http_route(svc.http, "/api/v1/incidents", notify_http_incidents, &n);
     antt_http_route(svc.http, "/api/v1/feed", notify_sse_http_feed, &n);
@@ -184,8 +156,9 @@ int notify_main(int argc, char **argv)
     uv_timer_start(&n.upkeep, s_upkeep, 60000, 60000);
     uv_timer_init(&svc.loop, &n.catchup);
     n.catchup.data = &n;
-    if (n.catchup_ms > 0)
-        uv_timer_start(&n.catchup, notify_catchup, (uint64_t)n.catchup_ms, (uint64_t)n.catchup_ms);
+    if (n.set.catchup_interval_ms > 0)
+        uv_timer_start(&n.catchup, notify_catchup, (uint64_t)n.set.catchup_interval_ms,
+                       (uint64_t)n.set.catchup_interval_ms);
     antt_http_set_ready_cb(svc.http, s_ready, &n);
     antt_service_on_stop(&svc, s_on_stop, &n);
     int rc = antt_service_run(&svc);

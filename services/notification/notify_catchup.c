@@ -1,4 +1,4 @@
-/* notify_catchup: the re-drive of the desk feeds. Every catchup_ms, the
+/* notify_catchup: the re-drive of the desk feeds. Every notification.catchup_interval_ms, the
  * incidents created since the last one read (at start, in the last 10
  * minutes) that were not announced live are announced now, in their current
  * state, and the escalation timer is set anew from the database. The
@@ -50,7 +50,7 @@ static void s_on_catchup(antt_db_job_t *job, int status, void *arg)
     if (announced > 0)
         ANTT_LOG(ANTT_INFO, "catch-up announced incidents=%d (their classified messages did not arrive)", announced);
     if (rows == N_CATCHUP_ROWS) /* more behind: go on at once */
-        uv_timer_start(&n->catchup, notify_catchup, 10, (uint64_t)n->catchup_ms);
+        uv_timer_start(&n->catchup, notify_catchup, 10, (uint64_t)n->set.catchup_interval_ms);
 }
 
 void notify_catchup(uv_timer_t *t)

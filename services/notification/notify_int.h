@@ -29,12 +29,14 @@
 #include "notify.h"
 #include "notify_audience.h"
 #include "notify_seen.h"
+#include "notify_settings.h"
 #include "notify_webhook.h"
 
 typedef struct notify_sse_s notify_sse_t;
 
 typedef struct n_svc {
     antt_service_t *svc;      /* the service */
+    notify_settings_t set;    /* notification's settings, checked at start */
     antt_db_t *db;            /* triage, escalation, desks, the feed journal: one connection, so that
                                  jobs complete in the order they were submitted */
     antt_bus_t *sub;          /* classified incidents (bound) */
@@ -47,7 +49,6 @@ typedef struct n_svc {
     uv_timer_t escalate;      /* fires at the next unacknowledged deadline */
     uv_timer_t upkeep;        /* reloads desks and routes, prunes the journal */
     uv_timer_t catchup;       /* announces incidents whose classified message was lost */
-    long catchup_ms;          /* its interval, 0 off */
     notify_seen_t *seen;      /* incidents announced lately */
     char catchup_hi[64];      /* created_at of the last incident the catch-up read ("" none yet) */
     int catching;             /* a catch-up job is in flight */

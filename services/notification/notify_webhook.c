@@ -317,36 +317,45 @@ static size_t s_discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+/* The due messages, by destination, then group, then id; W_COL_* name
+ * its columns. */
+static const char S_DUE_SQL[] =
+    "SELECT d.id, d.destination_id, w.url, w.secret, d.msg_id, d.payload::text, d.attempts,"
+    " d.batch_id FROM webhook_deliveries d JOIN webhook_destinations w ON w.id = d.destination_id"
+    " WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND w.active"
+    " ORDER BY d.destination_id, d.batch_id NULLS LAST, d.id LIMIT 2000";
+enum { W_COL_ID, W_COL_DESTINATION, W_COL_URL, W_COL_SECRET, W_COL_MSG_ID, W_COL_PAYLOAD, W_COL_ATTEMPTS, W_COL_BATCH };
+
 /* Starts one request: rows first..last of r (one destination). */
 static void s_start(notify_webhook_t *wh, PGresult *r, int first, int last)
 {
     w_send_t *s = antt_xcalloc(1, sizeof(*s));
     s->wh = wh;
-    s->destination = atoi(PQgetvalue(r, first, 1));
-    s->attempts = atoi(PQgetvalue(r, first, 6));
-    const char *url = PQgetvalue(r, first, 2), *secret = PQgetvalue(r, first, 3);
+    s->destination = atoi(PQgetvalue(r, first, W_COL_DESTINATION));
+    s->attempts = atoi(PQgetvalue(r, first, W_COL_ATTEMPTS));
+    const char *url = PQgetvalue(r, first, W_COL_URL), *secret = PQgetvalue(r, first, W_COL_SECRET);
     antt_buf_t ids;
     antt_buf_init(&ids);
     antt_buf_puts(&ids, "{");
     antt_buf_init(&s->body);
     /* a group (more than one row, or rows already sent as a group) goes as
      * a JSON array under the group's id */
-    int grouped = last > first || !PQgetisnull(r, first, 7);
+    int grouped = last > first || !PQgetisnull(r, first, W_COL_BATCH);
     char msg_id[96];
     if (grouped) {
-        snprintf(msg_id, sizeof(msg_id), "grp_%s", PQgetisnull(r, first, 7) ? PQgetvalue(r, first, 0)
-                                                                         : PQgetvalue(r, first, 7));
+        snprintf(msg_id, sizeof(msg_id), "grp_%s",
+                 PQgetvalue(r, first, PQgetisnull(r, first, W_COL_BATCH) ? W_COL_ID : W_COL_BATCH));
         antt_buf_puts(&s->body, "{\"type\":\"batch\",\"messages\":[");
     } else {
-        snprintf(msg_id, sizeof(msg_id), "%s", PQgetvalue(r, first, 4));
+        snprintf(msg_id, sizeof(msg_id), "%s", PQgetvalue(r, first, W_COL_MSG_ID));
     }
     for (int i = first; i <= last; i++) {
-        antt_buf_printf(&ids, "%s%s", i > first ? "," : "", PQgetvalue(r, i, 0));
+        antt_buf_printf(&ids, "%s%s", i > first ? "," : "", PQgetvalue(r, i, W_COL_ID));
         if (grouped)
             antt_buf_printf(&s->body, "%s{\"id\":\"%s\",\"message\":%s}", i > first ? "," : "",
-                            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+                            PQgetvalue(r, i, W_COL_MSG_ID), PQgetvalue(r, i, W_COL_PAYLOAD));
         else
-            antt_buf_puts(&s->body, PQgetvalue(r, i, 5));
+            antt_buf_puts(&s->body, PQgetvalue(r, i, W_COL_PAYLOAD));
     }
     if (grouped)
         antt_buf_puts(&s->body, "]}");
@@ -382,10 +391,10 @@ static void s_start(notify_webhook_t *wh, PGresult *r, int first, int last)
     curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->error);
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     s_set_busy(wh, s->destination, 1);
-    if (grouped && PQgetisnull(r, first, 7)) {
+    if (grouped && PQgetisnull(r, first, W_COL_BATCH)) {
         /* fix the group's membership before its first attempt */
         antt_db_job_t *job = antt_db_job_new(s_on_grouped, wh);
-        const char *v[2] = {s->ids, PQgetvalue(r, first, 0)};
+        const char *v[2] = {s->ids, PQgetvalue(r, first, W_COL_ID)};
         antt_db_job_add(job, "UPDATE webhook_deliveries SET batch_id = $2::bigint WHERE id = ANY($1::bigint[])", 2,
                         v, NULL, NULL);
         antt_db_submit(wh->db, job);
@@ -408,19 +417,19 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
         int rows = PQntuples(r);
         /* rows come by destination, then batch, then id */
         for (int i = 0; i < rows;) {
-            int dest = atoi(PQgetvalue(r, i, 1)), j = i;
-            while (j + 1 < rows && atoi(PQgetvalue(r, j + 1, 1)) == dest)
+            int dest = atoi(PQgetvalue(r, i, W_COL_DESTINATION)), j = i;
+            while (j + 1 < rows && atoi(PQgetvalue(r, j + 1, W_COL_DESTINATION)) == dest)
                 j++;
             if (!s_busy(wh, dest)) {
                 int last = i;
-                if (!PQgetisnull(r, i, 7)) {
+                if (!PQgetisnull(r, i, W_COL_BATCH)) {
                     /* a group already formed: exactly its rows */
-                    while (last + 1 <= j && !PQgetisnull(r, last + 1, 7) &&
-                           !strcmp(PQgetvalue(r, last + 1, 7), PQgetvalue(r, i, 7)))
+                    while (last + 1 <= j && !PQgetisnull(r, last + 1, W_COL_BATCH) &&
+                           !strcmp(PQgetvalue(r, last + 1, W_COL_BATCH), PQgetvalue(r, i, W_COL_BATCH)))
                         last++;
                 } else if (j - i + 1 >= wh->group_at) {
                     last = i + W_MAX_GROUP - 1 < j ? i + W_MAX_GROUP - 1 : j;
-                    while (last > i && !PQgetisnull(r, last, 7))
+                    while (last > i && !PQgetisnull(r, last, W_COL_BATCH))
                         last--;
                 }
                 s_start(wh, r, i, last);
@@ -441,12 +450,7 @@ static void s_query(notify_webhook_t *wh)
         return;
     }
     antt_db_job_t *job = antt_db_job_new(s_on_due, wh);
-    antt_db_job_add(job,
-                    "SELECT d.id, d.destination_id, w.url, w.secret, d.msg_id, d.payload::text, d.attempts,"
-                    " d.batch_id FROM webhook_deliveries d JOIN webhook_destinations w ON w.id = d.destination_id"
-                    " WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND w.active"
-                    " ORDER BY d.destination_id, d.batch_id NULLS LAST, d.id LIMIT 2000",
-                    0, NULL, NULL, NULL);
+    antt_db_job_add(job, S_DUE_SQL, 0, NULL, NULL, NULL);
     if (antt_db_submit(wh->db, job) == 0)
         wh->querying = 1;
 }

@@ -541,6 +541,51 @@ static void test_rate_limits(void **state)
     free(r);
 }
 
+/* A gateway's retries of a report already stored answer its id and cost
+ * the reporter no quota (burst 5): twelve retries, then four new reports
+ * still fit; with the quota spent, a retry still gets its id. */
+static void test_retry_costs_no_quota(void **state)
+{
+    (void)state;
+    char *r, body[160];
+    const char *first = "api_key=key-app&idempotency_key=quota-0&description=mat+xe&phone=0911000222";
+    assert_int_equal(s_post("application/x-www-form-urlencoded", first, &r), 201);
+    char *id = s_id_of(r);
+    free(r);
+    int same = 0;
+    for (int i = 0; i < 12; i++) {
+        int st = s_post("application/x-www-form-urlencoded", first, &r);
+        char *again = st == 200 ? s_id_of(r) : NULL;
+        same += again && !strcmp(again, id);
+        free(again);
+        free(r);
+    }
+    printf("12 retries of a stored report: %d answered its id\n", same);
+    assert_int_equal(same, 12);
+    int created = 0;
+    for (int i = 1; i <= 5; i++) {
+        snprintf(body, sizeof(body), "api_key=key-app&idempotency_key=quota-%d&description=mat+xe&phone=0911000222", i);
+        created += s_post("application/x-www-form-urlencoded", body, &r) == 201;
+        free(r);
+    }
+    printf("then new reports from the same phone: %d of 5 created (burst 5, one used)\n", created);
+    assert_int_equal(created, 4);
+    /* over quota now: a retry of a stored one still gets its id, a new one 429 */
+    assert_int_equal(s_post("application/x-www-form-urlencoded", first, &r), 200);
+    char *again = s_id_of(r);
+    assert_string_equal(again, id);
+    free(again);
+    free(r);
+    assert_int_equal(s_post("application/x-www-form-urlencoded",
+                            "api_key=key-app&idempotency_key=quota-9&description=mat+xe&phone=0911000222", &r),
+                     429);
+    char *code = s_error_code(r);
+    assert_string_equal(code, "reporter_rate_limited");
+    free(code);
+    free(r);
+    free(id);
+}
+
 static void test_sealed_contact(void **state)
 {
     (void)state;
@@ -676,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_idempotent_retry),
         cmocka_unit_test(test_rejected_inputs),
         cmocka_unit_test(test_rate_limits),
+        cmocka_unit_test(test_retry_costs_no_quota),
         cmocka_unit_test(test_sealed_contact),
         cmocka_unit_test(test_metrics_promtool),
         cmocka_unit_test(test_crash_after_commit_is_redriven),

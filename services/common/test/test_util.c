@@ -100,10 +100,10 @@ static void test_config(void **state)
     char err[256];
     assert_int_equal(antt_config_load(c, path, err, sizeof(err)), 0);
     assert_string_equal(antt_config_get(c, "db.conninfo", NULL), "host=x port=1");
-    long n;
-    assert_int_equal(antt_config_get_long(c, "n", 0, &n), 0);
-    assert_int_equal(n, 42);
-    assert_int_equal(antt_config_get_long(c, "db.conninfo", 0, &n), -EINVAL);
+    assert_string_equal(antt_config_get(c, "n", NULL), "42");
+    assert_int_equal(antt_config_size(c), 3);
+    assert_string_equal(antt_config_key(c, 2), "n");
+    assert_null(antt_config_key(c, 3));
     setenv("ANTT_INTAKE_HTTP", "0.0.0.0:9", 1);
     assert_string_equal(antt_config_get(c, "intake.http", NULL), "0.0.0.0:9");
     unsetenv("ANTT_INTAKE_HTTP");

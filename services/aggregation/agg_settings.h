@@ -1,0 +1,18 @@
+/* agg_settings: aggregation's settings, declared once (agg_settings.c)
+ * with their types, defaults, bounds and help; antt_service checks and
+ * binds them at start, `antt config --list` prints them. */
+#ifndef AGG_SETTINGS_H
+#define AGG_SETTINGS_H
+
+#include "antt_settings.h"
+
+typedef struct agg_settings_s {
+    const char *update_endpoint; /* notification's feed it connects to, "" none */
+    long batch_max;              /* queue rows per drain */
+    long redrive_interval_ms;    /* drain at least this often */
+    long drain_interval_ms;      /* at least this long between the starts of two drains */
+} agg_settings_t;
+
+extern const antt_settings_t agg_settings;
+
+#endif
