@@ -94,6 +94,10 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
 
 /* Registers the Open311 routes (intake_open311.c). */
 void intake_open311_register(intake_t *in);
+/* Answers req with Open311's error array (also the HTTP server's refusals:
+ * antt_http_set_error_cb). */
+void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
+                          int retry_after_s);
 /* The ZeroMQ gateway protocol (intake_zmq.c). */
 void intake_zmq_on_message(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg);
 /* The fields of a SubmitReport as intake_validate takes them (borrowed from

@@ -65,7 +65,8 @@ static void s_error_notice(antt_http_req_t *req, int status, const char *code, c
     s_json(req, status, json_pack("[o]", e));
 }
 
-static void s_error(antt_http_req_t *req, int status, const char *code, const char *message, int retry_after_s)
+void intake_open311_error(antt_http_req_t *req, int status, const char *code, const char *message,
+                          int retry_after_s)
 {
     s_error_notice(req, status, code, message, retry_after_s, NULL, 0);
 }
@@ -120,7 +121,7 @@ static int s_is_get(antt_http_req_t *req)
 static void s_method_not_allowed(antt_http_req_t *req, const char *allow)
 {
     antt_http_add_header(req, "Allow", allow);
-    s_error(req, 405, "method_not_allowed", "method not allowed here", 0);
+    intake_open311_error(req, 405, "method_not_allowed", "method not allowed here", 0);
 }
 
 /* services */
@@ -144,7 +145,7 @@ static void s_service_definition(antt_http_req_t *req, const char *code)
 {
     const antt_category_t *c = antt_category_find(code);
     if (c == NULL) {
-        s_error(req, 404, "unknown_service_code", "no service with this code", 0);
+        intake_open311_error(req, 404, "unknown_service_code", "no service with this code", 0);
         return;
     }
     s_json(req, 200, json_pack("{s:s,s:[]}", "service_code", c->code, "attributes"));
@@ -399,14 +400,14 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
 {
     s_get_t *g = arg;
     if (status != 0) {
-        s_error(g->req, 503, "unavailable", "could not read requests; retry", 2);
+        intake_open311_error(g->req, 503, "unavailable", "could not read requests; retry", 2);
         free(g);
         return;
     }
     PGresult *res = antt_db_job_result(job, 0);
     int n = PQntuples(res);
     if ((g->single || g->token) && n == 0) {
-        s_error(g->req, 404, "not_found", "no such request for this api_key", 0);
+        intake_open311_error(g->req, 404, "not_found", "no such request for this api_key", 0);
         free(g);
         return;
     }
@@ -494,7 +495,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
     antt_str_t q = antt_http_query(req);
     antt_form_t form;
     if (antt_form_parse(&form, q.p, q.n, S_MAX_FIELDS) != 0) {
-        s_error(req, 400, "bad_query", "the query string could not be parsed", 0);
+        intake_open311_error(req, 400, "bad_query", "the query string could not be parsed", 0);
         return;
     }
     const antt_form_field_t *k = antt_form_get(&form, "api_key");
@@ -506,7 +507,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
         gw = intake_gateways_auth(in->gateways, xk.p, xk.n);
     if (gw == NULL) {
         antt_form_cleanup(&form);
-        s_error(req, 403, "invalid_api_key",
+        intake_open311_error(req, 403, "invalid_api_key",
                              "a valid api_key is required; a gateway sees only its own requests", 0);
         return;
     }
@@ -548,7 +549,7 @@ static void s_get_requests(intake_t *in, antt_http_req_t *req, const char *id, i
         antt_form_cleanup(&form);
         antt_buf_cleanup(&ids);
         antt_buf_cleanup(&codes);
-        s_error(req, 400, "bad_query", err, 0);
+        intake_open311_error(req, 400, "bad_query", err, 0);
         return;
     }
     snprintf(gwid, sizeof(gwid), "%d", gw->id);
@@ -595,13 +596,13 @@ static void s_route(antt_http_req_t *req, void *arg)
     antt_str_t rest = {path.p + strlen(S_PREFIX) - 1, path.n - strlen(S_PREFIX) + 1};
     char name[128];
     if (rest.n < 1 || rest.p[0] != '/') {
-        s_error(req, 404, "not_found", "no such endpoint", 0);
+        intake_open311_error(req, 404, "not_found", "no such endpoint", 0);
         return;
     }
     rest.p++;
     rest.n--;
     if (rest.n > 4 && memcmp(rest.p + rest.n - 4, ".xml", 4) == 0) {
-        s_error(req, 400, "format_not_supported", "only the JSON format is served", 0);
+        intake_open311_error(req, 400, "format_not_supported", "only the JSON format is served", 0);
         return;
     }
     if (antt_http_is(rest, "discovery.json")) {
@@ -622,7 +623,7 @@ static void s_route(antt_http_req_t *req, void *arg)
     } else if (s_path_arg(rest, "tokens/", name, sizeof(name)) == 0) {
         s_is_get(req) ? s_get_requests(in, req, name, 1) : s_method_not_allowed(req, "GET");
     } else {
-        s_error(req, 404, "not_found", "no such endpoint", 0);
+        intake_open311_error(req, 404, "not_found", "no such endpoint", 0);
     }
 }
 
