@@ -45,14 +45,17 @@ static int s_sockets(antt_service_t *svc, agg_svc_t *a, const agg_settings_t *se
     hwm = 10000;
     zmq_setsockopt(antt_bus_socket(a->pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a->sub), ZMQ_SUBSCRIBE, "incident.", 9);
-    if (antt_service_bind(svc, a->pub, "aggregation.publish_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(svc, a->sub, "aggregation.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(svc, a->pub, "aggregation.publish_endpoint", NULL, ANTT_ZONE_TRENDS, NULL, NULL) != 0 ||
+        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", NULL, ANTT_ZONE_TRENDS, NULL, NULL) != 0 ||
+        antt_service_bind(svc, a->sub, "aggregation.classified_endpoint", NULL, ANTT_ZONE_AGG_CLASSIFIED, NULL,
+                          NULL) != 0)
         return -1;
     const char *feed = set->update_endpoint;
     /* the options of the bind above stay with its listener: the same
      * socket is a CURVE server for classification and a client of
-     * notification's feed */
+     * notification's feed, whose IncidentUpdates (a note among them) may
+     * be larger than a ClassifiedIncident */
+    antt_bus_set_maxmsg(a->sub, 256 * 1024);
     if (feed && *feed && antt_service_connect(svc, a->sub, feed, "notification") != 0)
         return -1;
     return 0;

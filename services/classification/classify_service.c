@@ -647,6 +647,9 @@ int classify_main(int argc, char **argv)
         return 1;
     }
     w.pull = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PULL, 0, s_on_report, &w);
+    /* an AcceptedReport is at most some 40 KB (4000 characters of text, a
+     * 500-character address, 10 URLs of 2048) */
+    antt_bus_set_maxmsg(w.pull, 64 * 1024);
     if (antt_service_connect(&svc, w.pull, pull_ep, "intake") != 0 || antt_bus_start(w.pull) != 0 ||
         antt_bus_start(w.pub) != 0)
         return 1;

@@ -1,8 +1,12 @@
 /* antt keygen, antt gateway add, antt migrate. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -13,10 +17,97 @@
 #include "antt_migrate.h"
 #include "cli.h"
 
+/* The files of antt keygen --dir: each holds its holder's own secrets and
+ * the public keys of the peers it talks to, nothing else. */
+enum { K_DISPATCH_PUBLIC, K_DISPATCH_SECRET, K_REPORTER_HASH, K_CURVE_CLIENTS, K_NSHARED };
+enum { W_INTAKE, W_CLASSIFICATION, W_NOTIFICATION, W_AGGREGATION, W_CLIENT, W_N };
+static const char *const s_holders[W_N] = {"intake", "classification", "notification", "aggregation", "client"};
+static const struct {
+    unsigned shared;  /* bits of K_* */
+    unsigned peers;   /* bits of W_*: whose CURVE public key */
+} s_files[W_N] = {
+    [W_INTAKE] = {1u << K_DISPATCH_PUBLIC | 1u << K_REPORTER_HASH | 1u << K_CURVE_CLIENTS, 1u << W_CLASSIFICATION},
+    [W_CLASSIFICATION] = {0, 1u << W_INTAKE | 1u << W_NOTIFICATION | 1u << W_AGGREGATION},
+    [W_NOTIFICATION] = {1u << K_DISPATCH_PUBLIC | 1u << K_DISPATCH_SECRET | 1u << K_CURVE_CLIENTS,
+                        1u << W_CLASSIFICATION | 1u << W_AGGREGATION},
+    [W_AGGREGATION] = {1u << K_CURVE_CLIENTS, 1u << W_CLASSIFICATION | 1u << W_NOTIFICATION},
+    [W_CLIENT] = {0, 1u << W_INTAKE | 1u << W_NOTIFICATION | 1u << W_AGGREGATION},
+};
+
+static void s_env_line(FILE *f, const char *key, const char *value)
+{
+    char name[96];
+    antt_config_env_name(key, name, sizeof(name));
+    fprintf(f, "%s='%s'\n", name, value);
+}
+
+/* Writes dir/<holder>.env for each holder, mode 0600, never over an
+ * existing file. 0, or 1 after saying why. */
+static int s_keygen_dir(const char *dir)
+{
+    uint8_t pk[ANTT_KEY_BYTES], sk[ANTT_KEY_BYTES], hk[ANTT_KEY_BYTES];
+    char shared[K_NSHARED][65], pub[W_N][ANTT_CURVE_KEY_LEN + 1], sec[W_N][ANTT_CURVE_KEY_LEN + 1];
+    static const char *const shared_keys[K_NSHARED] = {"keys.dispatch_public", "keys.dispatch_secret",
+                                                        "keys.reporter_hash", "curve.clients"};
+    int rc = 1;
+    antt_seal_keypair(pk, sk);
+    randombytes_buf(hk, sizeof(hk));
+    antt_key_encode(pk, shared[K_DISPATCH_PUBLIC]);
+    antt_key_encode(sk, shared[K_DISPATCH_SECRET]);
+    antt_key_encode(hk, shared[K_REPORTER_HASH]);
+    for (int w = 0; w < W_N; w++)
+        if (antt_curve_keypair(pub[w], sec[w]) != 0) {
+            fprintf(stderr, "antt: could not make a CURVE keypair\n");
+            goto out;
+        }
+    snprintf(shared[K_CURVE_CLIENTS], sizeof(shared[0]), "%s", pub[W_CLIENT]);
+    mode_t old = umask(077);
+    for (int w = 0; w < W_N; w++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s.env", dir, s_holders[w]);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (f == NULL) {
+            fprintf(stderr, "antt: could not create %s: %s\n", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            umask(old);
+            goto out;
+        }
+        fprintf(f, "# antt keys of %s only (antt keygen --dir): load this file into %s and nothing else\n",
+                s_holders[w], w == W_CLIENT ? "people's tools (the antt CLI, consoles, dashboards)" : s_holders[w]);
+        for (int k = 0; k < K_NSHARED; k++)
+            if (s_files[w].shared & (1u << k))
+                s_env_line(f, shared_keys[k], shared[k]);
+        char key[64];
+        snprintf(key, sizeof(key), "keys.%s_curve_secret", s_holders[w]);
+        s_env_line(f, key, sec[w]);
+        snprintf(key, sizeof(key), "keys.%s_curve_public", s_holders[w]);
+        s_env_line(f, key, pub[w]);
+        for (int p = 0; p < W_N; p++)
+            if (s_files[w].peers & (1u << p)) {
+                snprintf(key, sizeof(key), "keys.%s_curve_public", s_holders[p]);
+                s_env_line(f, key, pub[p]);
+            }
+        if (fclose(f) != 0) {
+            fprintf(stderr, "antt: could not write %s: %s\n", path, strerror(errno));
+            umask(old);
+            goto out;
+        }
+    }
+    umask(old);
+    rc = 0;
+out:
+    sodium_memzero(sk, sizeof(sk));
+    sodium_memzero(hk, sizeof(hk));
+    sodium_memzero(shared, sizeof(shared));
+    sodium_memzero(sec, sizeof(sec));
+    return rc;
+}
+
 int cli_keygen(int argc, char **argv)
 {
-    int env = argc > 1 && !strcmp(argv[1], "--env");
-    if (argc > 1 && !strcmp(argv[1], "--curve")) {
+    if (argc == 2 && !strcmp(argv[1], "--curve")) {
         /* one CURVE keypair, for a gateway (antt gateway add --curve-public)
          * or a person's tool (curve.clients) */
         char pub[ANTT_CURVE_KEY_LEN + 1], sec[ANTT_CURVE_KEY_LEN + 1];
@@ -28,57 +119,13 @@ int cli_keygen(int argc, char **argv)
         sodium_memzero(sec, sizeof(sec));
         return 0;
     }
-    if (argc > 1 && !env) {
-        fprintf(stderr, "usage: antt keygen [--env | --curve]\n");
-        return 2;
-    }
-    uint8_t pk[ANTT_KEY_BYTES], sk[ANTT_KEY_BYTES], hk[ANTT_KEY_BYTES];
-    char a[65], b[65], c[65];
-    antt_seal_keypair(pk, sk);
-    randombytes_buf(hk, sizeof(hk));
-    antt_key_encode(pk, a);
-    antt_key_encode(sk, b);
-    antt_key_encode(hk, c);
-    if (env)
-        printf("ANTT_KEYS_DISPATCH_PUBLIC=%s\nANTT_KEYS_DISPATCH_SECRET=%s\nANTT_KEYS_REPORTER_HASH=%s\n", a, b, c);
-    else
-        printf("# dispatchers' sealing keypair: the secret stays with notification only\n"
-               "keys.dispatch_public = %s\nkeys.dispatch_secret = %s\n"
-               "# reporter pseudonym key: intake only\nkeys.reporter_hash = %s\n",
-               a, b, c);
-    /* CURVE: a keypair per service (each secret stays on its service's
-     * machines; every public key goes everywhere) and one for people's
-     * tools, admitted by curve.clients */
-    static const char *const who[] = {"intake", "classification", "notification", "aggregation", "client"};
-    char pub[ANTT_CURVE_KEY_LEN + 1], sec[ANTT_CURVE_KEY_LEN + 1], client_pub[ANTT_CURVE_KEY_LEN + 1] = "";
-    if (!env)
-        printf("# CURVE keypairs: each service's secret on its own machines only\n");
-    for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
-        if (antt_curve_keypair(pub, sec) != 0) {
-            fprintf(stderr, "antt: could not make a CURVE keypair\n");
-            return 1;
-        }
-        char kp[64], ks[64], vp[96], vs[96];
-        snprintf(kp, sizeof(kp), "keys.%s_curve_public", who[i]);
-        snprintf(ks, sizeof(ks), "keys.%s_curve_secret", who[i]);
-        antt_config_env_name(kp, vp, sizeof(vp));
-        antt_config_env_name(ks, vs, sizeof(vs));
-        if (env)
-            printf("%s='%s'\n%s='%s'\n", vp, pub, vs, sec);
-        else
-            printf("%s = %s\n%s = %s\n", kp, pub, ks, sec);
-        memcpy(client_pub, pub, sizeof(client_pub));
-    }
-    char vc[64];
-    antt_config_env_name("curve.clients", vc, sizeof(vc));
-    if (env)
-        printf("%s='%s'\n", vc, client_pub);
-    else
-        printf("curve.clients = %s\n", client_pub);
-    sodium_memzero(sec, sizeof(sec));
-    sodium_memzero(sk, sizeof(sk));
-    sodium_memzero(hk, sizeof(hk));
-    return 0;
+    if (argc == 3 && !strcmp(argv[1], "--dir"))
+        return s_keygen_dir(argv[2]);
+    fprintf(stderr, "usage: antt keygen --dir DIR | --curve\n"
+                    "  --dir DIR  a deployment's keys, one file per service and one for people's tools:\n"
+                    "             DIR/intake.env, classification.env, notification.env, aggregation.env, client.env\n"
+                    "  --curve    one more CURVE keypair (a gateway's or a console's)\n");
+    return 2;
 }
 
 PGconn *cli_connect(const char *cfg_path)

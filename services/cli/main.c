@@ -46,7 +46,7 @@ static void s_usage(FILE *f)
 {
     fprintf(f,
             "usage: antt COMMAND [options]\n"
-            "  keygen [--env]                      new dispatcher sealing keypair, reporter-hash key and CURVE keys\n"
+            "  keygen --dir DIR                    a deployment's keys: one file per service (its own secrets only)\n"
             "  keygen --curve                      one CURVE keypair (a gateway's or a console's)\n"
             "  gateway add CODE NAME [--rate R] [--burst B] [--curve-public KEY] [--import]\n"
             "                                      register a gateway; prints its API key once\n"

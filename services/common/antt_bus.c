@@ -10,6 +10,7 @@
 #include "antt_log.h"
 #include "antt_owner.h"
 #include "antt_util.h"
+#include "antt_zone.h"
 
 struct antt_bus_s {
     uv_loop_t *loop;            /* the loop that owns the handles */
@@ -118,6 +119,12 @@ antt_bus_t *antt_bus_new(uv_loop_t *loop, void *zctx, int type, int linger_ms,
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl));
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof(timeout));
     zmq_setsockopt(sock, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl));
+    /* nothing of a peer is buffered beyond what the socket exists for, and
+     * a handshake that does not finish soon is dropped (issue 14) */
+    int64_t maxmsg = ANTT_ZONE_CONTROL_MAX;
+    int handshake = ANTT_BUS_HANDSHAKE_IVL_MS;
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
+    zmq_setsockopt(sock, ZMQ_HANDSHAKE_IVL, &handshake, sizeof(handshake));
     antt_bus_t *bus = antt_xcalloc(1, sizeof(*bus));
     bus->loop = loop;
     bus->sock = sock;
@@ -138,6 +145,11 @@ void antt_bus_pause(antt_bus_t *bus, int paused)
     bus->paused = paused;
     if (!paused && !bus->closing && uv_is_active((uv_handle_t *)&bus->check))
         uv_idle_start(&bus->idle, s_on_idle); /* drain what waited, without a new edge */
+}
+
+void antt_bus_set_maxmsg(antt_bus_t *bus, int64_t bytes)
+{
+    zmq_setsockopt(bus->sock, ZMQ_MAXMSGSIZE, &bytes, sizeof(bytes));
 }
 
 void antt_bus_set_budget(antt_bus_t *bus, int budget)

@@ -12,6 +12,7 @@
 #define ANTT_BUS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 #include <zmq.h>
 #include <protobuf-c/protobuf-c.h>
@@ -21,6 +22,9 @@
  * connection whose peer has not answered for ANTT_BUS_HEARTBEAT_TIMEOUT_MS. */
 #define ANTT_BUS_HEARTBEAT_IVL_MS 1000
 #define ANTT_BUS_HEARTBEAT_TIMEOUT_MS 3000
+/* A ZMTP handshake (greeting, CURVE, ZAP) not done within this is dropped:
+ * an unauthenticated peer holds a connection for seconds, not 30. */
+#define ANTT_BUS_HANDSHAKE_IVL_MS 5000
 
 typedef struct antt_bus_s antt_bus_t;
 
@@ -32,7 +36,11 @@ typedef void (*antt_bus_close_cb)(void *arg);
 
 /* Creates a socket of zmq type on zctx, watched by loop. recv_cb may be NULL
  * for send-only sockets (incoming messages are then discarded). ZMQ_LINGER
- * is set to linger_ms. Returns NULL and sets errno on failure. */
+ * is set to linger_ms, ZMQ_HANDSHAKE_IVL to ANTT_BUS_HANDSHAKE_IVL_MS and
+ * ZMQ_MAXMSGSIZE to ANTT_ZONE_CONTROL_MAX (handshakes and subscriptions
+ * only): a socket that receives messages says how large they may be with
+ * antt_bus_set_maxmsg, or binds in a zone (antt_service_bind). Returns NULL
+ * and sets errno on failure. */
 antt_bus_t *antt_bus_new(uv_loop_t *loop, void *zctx, int type, int linger_ms,
                          antt_bus_recv_cb recv_cb, void *arg);
 /* The raw socket, for setsockopt/bind/connect. Borrowed. */
@@ -45,6 +53,10 @@ int antt_bus_start(antt_bus_t *bus);
 /* Stops (paused = 1) or resumes receiving: while paused, messages wait in
  * ZeroMQ's queues, whose high-water mark then pushes back on the senders. */
 void antt_bus_pause(antt_bus_t *bus, int paused);
+/* Sets ZMQ_MAXMSGSIZE for the binds and connects that follow (each keeps
+ * the value it was made with): a peer announcing a larger frame is
+ * disconnected before any of it is buffered. */
+void antt_bus_set_maxmsg(antt_bus_t *bus, int64_t bytes);
 /* Sets how many messages are drained per loop turn (default 256). */
 void antt_bus_set_budget(antt_bus_t *bus, int budget);
 

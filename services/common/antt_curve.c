@@ -17,6 +17,7 @@
 
 #include "antt_log.h"
 #include "antt_util.h"
+#include "antt_zone.h"
 
 #define S_NSERVICES 4
 #define S_ZAP_FRAMES 8
@@ -26,6 +27,7 @@ static const char *const s_services[S_NSERVICES] = {"intake", "classification", 
 typedef struct s_key_s {
     uint8_t key[32]; /* public key, binary */
     char user[80];   /* ZAP User-Id of its holder */
+    unsigned who;    /* its holder's ANTT_WHO_* bit */
 } s_key_t;
 
 struct antt_curve_s {
@@ -116,6 +118,7 @@ int antt_curve_new(const antt_config_t *cfg, const char *self, antt_curve_t **ou
         s_key_t *k = &c->services[c->nservices++];
         zmq_z85_decode(k->key, p);
         snprintf(k->user, sizeof(k->user), "service:%s", s_services[i]);
+        k->who = antt_zone_service_bit(s_services[i]);
     }
     /* curve.clients: public keys separated by spaces or commas */
     const char *list = antt_config_get(cfg, "curve.clients", "");
@@ -131,6 +134,7 @@ int antt_curve_new(const antt_config_t *cfg, const char *self, antt_curve_t **ou
             c->clients = antt_xrealloc(c->clients, (c->nclients + 1) * sizeof(*c->clients));
             zmq_z85_decode(c->clients[c->nclients].key, one);
             snprintf(c->clients[c->nclients].user, sizeof(c->clients[0].user), "client");
+            c->clients[c->nclients].who = ANTT_WHO_CLIENT;
             c->nclients++;
         }
         p += n;
@@ -166,24 +170,29 @@ static const s_key_t *s_find(const s_key_t *keys, size_t n, const uint8_t key[32
     return NULL;
 }
 
-/* Whom domain admits (see the header). Returns 1 and the User-Id, or 0. */
+/* Whom the zone of domain admits (antt_zone). Returns 1 and the User-Id;
+ * 0 with the holder's User-Id in user ("" for an unknown key) when the key
+ * is refused. */
 static int s_admit(antt_curve_t *c, const char *domain, const uint8_t key[32], char *user, size_t ulen)
 {
     const s_key_t *k = s_find(c->services, (size_t)c->nservices, key);
-    if (k == NULL && (!strcmp(domain, ANTT_CURVE_CLIENTS) || !strcmp(domain, ANTT_CURVE_GATEWAYS)))
+    if (k == NULL)
         k = s_find(c->clients, c->nclients, key);
+    unsigned who = 0;
+    user[0] = '\0';
     if (k) {
         snprintf(user, ulen, "%s", k->user);
-        return 1;
+        who = k->who;
+    } else {
+        pthread_mutex_lock(&c->mu);
+        k = s_find(c->gateways, c->ngateways, key);
+        if (k) {
+            snprintf(user, ulen, "%s", k->user);
+            who = k->who;
+        }
+        pthread_mutex_unlock(&c->mu);
     }
-    if (strcmp(domain, ANTT_CURVE_GATEWAYS) != 0)
-        return 0;
-    pthread_mutex_lock(&c->mu);
-    k = s_find(c->gateways, c->ngateways, key);
-    if (k)
-        snprintf(user, ulen, "%s", k->user);
-    pthread_mutex_unlock(&c->mu);
-    return k != NULL;
+    return antt_zone_admits(antt_zone_by_domain(domain), who);
 }
 
 static void s_send_str(void *s, const char *v, int more)
@@ -235,7 +244,7 @@ static void *s_zap_run(void *arg)
         s_send_str(c->zap, "1.0", 1);
         zmq_send(c->zap, zmq_msg_data(&f[1]), zmq_msg_size(&f[1]), ZMQ_SNDMORE);
         s_send_str(c->zap, ok ? "200" : "400", 1);
-        s_send_str(c->zap, ok ? "OK" : "unknown key", 1);
+        s_send_str(c->zap, ok ? "OK" : user[0] ? "outside its zone" : "unknown key", 1);
         s_send_str(c->zap, ok ? user : "", 1);
         zmq_send(c->zap, "", 0, 0);
         if (ok)
@@ -247,8 +256,9 @@ static void *s_zap_run(void *arg)
                 char z85[ANTT_CURVE_KEY_LEN + 1] = "-";
                 if (n >= 7 && zmq_msg_size(&f[6]) == 32)
                     zmq_z85_encode(z85, zmq_msg_data(&f[6]), 32);
-                ANTT_LOG(ANTT_WARN, "refused connection domain=%s mechanism=%s address=%s key=%s refused_total=%lu",
-                         domain, mech, addr, z85, refused);
+                ANTT_LOG(ANTT_WARN,
+                         "refused connection domain=%s mechanism=%s address=%s key=%s holder=%s refused_total=%lu",
+                         domain, mech, addr, z85, user[0] ? user : "unknown", refused);
                 last_log = now;
             }
         }
@@ -293,10 +303,11 @@ int antt_curve_start_zap(antt_curve_t *c, void *zctx)
     return 0;
 }
 
-int antt_curve_server(const antt_curve_t *c, void *sock, const char *domain)
+int antt_curve_server(const antt_curve_t *c, void *sock, antt_zone_id_t zone)
 {
     if (c == NULL)
         return 0;
+    const char *domain = antt_zone_get(zone)->domain;
     int one = 1;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, c->sec, ANTT_CURVE_KEY_LEN) != 0 ||
@@ -321,10 +332,10 @@ int antt_curve_client(const antt_curve_t *c, void *sock, const char *peer)
     return 0;
 }
 
-void antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const char *const *codes, size_t n)
+size_t antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const char *const *codes, size_t n)
 {
     if (c == NULL)
-        return;
+        return 0;
     s_key_t *v = n ? antt_xcalloc(n, sizeof(*v)) : NULL;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -332,14 +343,29 @@ void antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const cha
             continue;
         zmq_z85_decode(v[m].key, keys[i]);
         snprintf(v[m].user, sizeof(v[m].user), "gateway:%s", codes[i]);
+        v[m].who = ANTT_WHO_GATEWAY;
         m++;
     }
     pthread_mutex_lock(&c->mu);
     s_key_t *old = c->gateways;
+    size_t nold = c->ngateways, gone = 0;
     c->gateways = v;
     c->ngateways = m;
     pthread_mutex_unlock(&c->mu);
+    /* a key that no longer speaks for the same gateway: its sessions were
+     * admitted under a right it lost */
+    for (size_t i = 0; i < nold; i++) {
+        const s_key_t *now = s_find(v, m, old[i].key);
+        gone += now == NULL || strcmp(now->user, old[i].user) != 0;
+    }
     free(old);
+    return gone;
+}
+
+void antt_curve_count_refused(antt_curve_t *c)
+{
+    if (c)
+        atomic_fetch_add(&c->refused, 1);
 }
 
 void antt_curve_counts(const antt_curve_t *c, unsigned long *admitted, unsigned long *refused)

@@ -10,13 +10,11 @@
  * listed in curve.clients; gateways use keypairs of their own, registered
  * with `antt gateway add --curve-public`.
  *
- * Each bound socket has a ZAP domain that says whom it admits:
- *   ANTT_CURVE_SERVICES  the four services' keys (intake's PUSH, the
- *                        classified SUBs)
- *   ANTT_CURVE_CLIENTS   services and curve.clients (desk feed, triage,
- *                        trend feed and snapshots)
- *   ANTT_CURVE_GATEWAYS  registered gateways and curve.clients (intake's
- *                        gateway ROUTER)
+ * Each bound socket has a zone (antt_zone: its ZAP domain) that says whose
+ * keys it admits: intake's PUSH and the classified SUBs the classification
+ * workers, the desk feed aggregation, triage and the trend feed the
+ * curve.clients keys, the gateway ROUTER registered gateways and
+ * curve.clients. Any other key, a service's too, is refused there.
  * The ZAP handler answers with a User-Id: "service:<name>", "client" or
  * "gateway:<code>", which a receiver reads with zmq_msg_gets(m, "User-Id").
  *
@@ -28,10 +26,8 @@
 #include <stddef.h>
 
 #include "antt_config.h"
+#include "antt_zone.h"
 
-#define ANTT_CURVE_SERVICES "antt.services"
-#define ANTT_CURVE_CLIENTS "antt.clients"
-#define ANTT_CURVE_GATEWAYS "antt.gateways"
 /* Z85 text of a 32-byte key, without its NUL */
 #define ANTT_CURVE_KEY_LEN 40
 
@@ -51,19 +47,24 @@ void antt_curve_destroy(antt_curve_t **self_p);
  * shut down (zmq_ctx_shutdown). c NULL: does nothing. Returns 0 or -errno. */
 int antt_curve_start_zap(antt_curve_t *c, void *zctx);
 
-/* Makes sock a CURVE server whose ZAP domain is one of ANTT_CURVE_*; before
- * bind. c NULL: does nothing. Returns 0 or -errno. */
-int antt_curve_server(const antt_curve_t *c, void *sock, const char *domain);
+/* Makes sock a CURVE server admitting zone (its ZAP domain); before bind.
+ * c NULL: does nothing. Returns 0 or -errno. */
+int antt_curve_server(const antt_curve_t *c, void *sock, antt_zone_id_t zone);
 /* Makes the next connect of sock a CURVE client of the service peer
  * ("intake", ...). The key is taken at connect time, so one socket may
  * connect to several services with a call before each connect. c NULL:
  * does nothing. Returns 0, or -EINVAL when peer's public key is unknown. */
 int antt_curve_client(const antt_curve_t *c, void *sock, const char *peer);
 
-/* Replaces the gateways admitted in ANTT_CURVE_GATEWAYS: n Z85 public keys
+/* Replaces the gateways admitted in ANTT_ZONE_GATEWAYS: n Z85 public keys
  * and their gateway codes (copied). Any thread. Keys that are not Z85 are
- * skipped. */
-void antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const char *const *codes, size_t n);
+ * skipped. Returns how many keys admitted before are no longer admitted
+ * for the same gateway (removed, rotated, disabled): the sessions they
+ * opened are to be ended by the socket's owner. */
+size_t antt_curve_set_gateways(antt_curve_t *c, const char *const *keys, const char *const *codes, size_t n);
+/* Counts one refused handshake that the ZAP handler never saw (a peer
+ * without CURVE, a broken or timed-out handshake). Any thread. */
+void antt_curve_count_refused(antt_curve_t *c);
 
 /* The handshakes the ZAP handler admitted and refused since the start. Any
  * thread. c NULL: zeros. */

@@ -341,7 +341,10 @@ void antt_service_stop(antt_service_t *svc)
     antt_http_gate_cancel(svc->gate);
     /* the service stops its work (and closes what must close in an order),
      * then every socket, connection, timer and watcher still open on the
-     * loop is closed by walking it; HTTP ends on its own, within the grace */
+     * loop is closed by walking it; HTTP ends on its own, within the grace.
+     * The bound sockets' monitors and a rebind close first: what they hold
+     * is freed in their close callbacks, which the walk would not call */
+    antt_service_stop_binds(svc);
     if (svc->on_stop)
         svc->on_stop(svc, svc->stop_arg);
     antt_http_close(svc->http, s_http_closed, svc);
@@ -393,27 +396,5 @@ int antt_service_run(antt_service_t *svc)
     }
     /* its waiting jobs failed at the stop; nothing runs any more */
     antt_http_gate_destroy(&svc->gate);
-    return 0;
-}
-
-int antt_service_bind(antt_service_t *svc, antt_bus_t *bus, const char *key, const char *def,
-                      const char *domain)
-{
-    const antt_settings_t *sets[] = {&antt_service_settings, svc->own};
-    const char *ep = antt_settings_find(sets, 2, key) ? antt_service_setting(svc, key) : antt_config_get(svc->cfg, key, def);
-    if (antt_curve_server(svc->curve, antt_bus_socket(bus), domain) != 0 || ep == NULL || !*ep ||
-        antt_bus_bind(bus, ep) != 0) {
-        ANTT_LOG(ANTT_ERROR, "could not bind %s (%s)", key, ep ? ep : "unset");
-        return -1;
-    }
-    return antt_bus_start(bus);
-}
-
-int antt_service_connect(antt_service_t *svc, antt_bus_t *bus, const char *endpoint, const char *peer)
-{
-    if (antt_curve_client(svc->curve, antt_bus_socket(bus), peer) != 0 || antt_bus_connect(bus, endpoint) != 0) {
-        ANTT_LOG(ANTT_ERROR, "could not connect to %s at %s", peer, endpoint);
-        return -1;
-    }
     return 0;
 }

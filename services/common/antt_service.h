@@ -50,6 +50,9 @@ extern const antt_settings_t antt_service_settings;
 typedef struct antt_service_s antt_service_t;
 typedef void (*antt_service_stop_cb)(antt_service_t *svc, void *arg);
 typedef void (*antt_service_reload_cb)(antt_service_t *svc, void *arg);
+/* A peer completed its handshake on a bound socket (on the loop). */
+typedef void (*antt_service_handshake_cb)(void *arg);
+#define ANTT_SERVICE_MAX_BINDS 8
 
 struct antt_service_s {
     const char *name;            /* "intake", ... */
@@ -75,6 +78,9 @@ struct antt_service_s {
     uint64_t watchdog_usec;      /* systemd's WatchdogSec, 0 when off */
     struct antt_curve_s *curve;  /* CURVE keys and ZAP handler, NULL when off */
     struct antt_metric_s *m_zap_admitted, *m_zap_refused; /* the ZAP handler's counts */
+    struct s_watch *monitors[ANTT_SERVICE_MAX_BINDS]; /* handshake events of the bound sockets */
+    int nmonitors;               /* entries of monitors */
+    struct s_rebind *rebinding;  /* a bound socket listening again, or NULL */
 };
 
 /* Parses argv (-c FILE, -h), loads config, checks it against the common
@@ -107,16 +113,27 @@ int antt_service_run(antt_service_t *svc);
  * one (its default when unset). Borrowed from the config. */
 const char *antt_service_setting(const antt_service_t *svc, const char *key);
 /* Binds bus to the endpoint configured under key (the table's default;
- * def for a key no table declares) as a CURVE
- * server admitting domain (ANTT_CURVE_*, when CURVE is on) and starts it.
+ * def for a key no table declares) in zone: its ZMQ_MAXMSGSIZE and, when
+ * CURVE is on, a CURVE server admitting the zone's keys; then starts it.
+ * Handshakes that fail before the ZAP handler is asked (a peer without
+ * CURVE, a broken or timed-out handshake) are counted with its refusals;
+ * on_handshake (may be NULL) is called on the loop for each peer admitted.
  * Returns 0, or -1 after logging why. */
 struct antt_bus_s;
 int antt_service_bind(antt_service_t *svc, struct antt_bus_s *bus, const char *key, const char *def,
-                      const char *domain);
+                      antt_zone_id_t zone, antt_service_handshake_cb on_handshake, void *arg);
+/* Ends every session open on bus's endpoint configured under key (def)
+ * and listens there again at once: the peers reconnect, each through the
+ * ZAP handler again (the way to drop a key's sessions once it is no longer
+ * admitted). Returns 0, or -1 after logging why (the endpoint is then
+ * retried on the loop until it is free). */
+int antt_service_rebind(antt_service_t *svc, struct antt_bus_s *bus, const char *key, const char *def);
 /* Connects bus to endpoint as a CURVE client of the service peer ("intake",
  * ...; when CURVE is on). Does not start it. Returns 0, or -1 after logging
  * why. */
 int antt_service_connect(antt_service_t *svc, struct antt_bus_s *bus, const char *endpoint, const char *peer);
+/* Closes what antt_service_bind and _rebind hold (antt_service_stop does). */
+void antt_service_stop_binds(antt_service_t *svc);
 /* Requests a stop as if SIGTERM had arrived. */
 void antt_service_stop(antt_service_t *svc);
 

@@ -36,7 +36,6 @@ typedef struct intake_s {
     int redrive_sweep;                 /* the next pass first makes rows due: 1 re-driven ones, 2 all */
     int redrive_sweeping;              /* the pass in flight began with a sweep */
     int64_t last_sweep_ms;             /* when the last sweep was asked for */
-    antt_bus_t *push_monitor;          /* the PUSH socket's handshakes (a worker came) */
     int closing;                       /* stop requested */
     antt_metric_t *m_accepted;         /* replies OK */
     antt_metric_t *m_rejected;         /* replies 4xx / error */

@@ -24,6 +24,8 @@ struct intake_gateways_s {
     int closing;              /* close requested */
     uint64_t last_load_ns;    /* when the last load was sent */
     antt_curve_t *curve;      /* ZAP handler told the gateways' keys, or NULL */
+    intake_gateways_revoked_cb revoked; /* a key admitted before is not now */
+    void *revoked_arg;        /* its argument */
 };
 
 static int s_cmp(const void *a, const void *b)
@@ -70,7 +72,12 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
         keys[nk] = PQgetvalue(gr, (int)i, 6);
         codes[nk++] = gw[i].code;
     }
-    antt_curve_set_gateways(g->curve, keys, codes, nk);
+    size_t gone = antt_curve_set_gateways(g->curve, keys, codes, nk);
+    if (gone > 0) {
+        ANTT_LOG(ANTT_INFO, "gateway CURVE keys revoked=%zu: ending their sessions", gone);
+        if (g->revoked)
+            g->revoked(g->revoked_arg);
+    }
     free(keys);
     free(codes);
     free(g->gw);
@@ -124,9 +131,12 @@ intake_gateways_t *intake_gateways_new(uv_loop_t *loop, antt_db_t *db, long refr
     return g;
 }
 
-void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve)
+void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve, intake_gateways_revoked_cb revoked,
+                               void *arg)
 {
     g->curve = curve;
+    g->revoked = revoked;
+    g->revoked_arg = arg;
 }
 
 void intake_gateways_start(intake_gateways_t *g)

@@ -27,9 +27,15 @@ typedef struct intake_gateway_s {
 typedef struct intake_gateways_s intake_gateways_t;
 
 intake_gateways_t *intake_gateways_new(uv_loop_t *loop, antt_db_t *db, long refresh_ms);
-/* Tells curve's ZAP handler the active gateways' CURVE keys at every load.
- * curve may be NULL (CURVE off). */
-void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve);
+/* Called on the loop when a load took away a CURVE key that was admitted
+ * (a gateway disabled, its key rotated or removed): the sessions opened
+ * with it are to end. */
+typedef void (*intake_gateways_revoked_cb)(void *arg);
+/* Tells curve's ZAP handler the active gateways' CURVE keys at every load,
+ * and revoked (may be NULL) when one was taken away. curve may be NULL
+ * (CURVE off). */
+void intake_gateways_set_curve(intake_gateways_t *g, antt_curve_t *curve, intake_gateways_revoked_cb revoked,
+                               void *arg);
 /* Loads now (and then every refresh_ms). ready_cb runs after each load. */
 void intake_gateways_start(intake_gateways_t *g);
 /* 1 once a load succeeded. */

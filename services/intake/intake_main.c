@@ -42,17 +42,21 @@ static void s_ensure_partitions(uv_timer_t *t)
     antt_migrate_partitions_ahead(in->rdb, tables);
 }
 
-/* The PUSH socket's monitor: a completed handshake is a worker that came
- * (or came back): what waited for one is due now. */
-static void s_on_push_event(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
+/* A completed handshake on the PUSH socket is a worker that came (or came
+ * back): what waited for one is due now. */
+static void s_on_worker(void *arg)
 {
-    (void)bus;
-    uint16_t event;
-    if (n >= 1 && zmq_msg_size(&frames[0]) >= sizeof(event)) {
-        memcpy(&event, zmq_msg_data(&frames[0]), sizeof(event));
-        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            intake_redrive_sweep(arg);
-    }
+    intake_redrive_sweep(arg);
+}
+
+/* A gateway's key was taken away: its open sessions end (every gateway
+ * reconnects, each through the ZAP handler again; an answer in flight is
+ * lost and the gateway retries with its idempotency key). */
+static void s_on_revoked(void *arg)
+{
+    intake_t *in = arg;
+    if (!in->closing)
+        antt_service_rebind(in->svc, in->router, "intake.gateway_endpoint", "tcp://127.0.0.1:5550");
 }
 
 static void s_on_stop(antt_service_t *svc, void *arg)
@@ -60,9 +64,6 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     intake_t *in = arg;
     (void)svc;
     in->closing = 1;
-    if (in->push_monitor)
-        zmq_socket_monitor(antt_bus_socket(in->push), NULL, 0);
-    in->push_monitor = NULL;
     in->router = NULL;
     /* the store fails what waits and ends before its connections close */
     intake_store_close(in->store);
@@ -127,29 +128,19 @@ int intake_main(int argc, char **argv)
     for (int i = 0; i < in.ndbs; i++)
         antt_db_start(in.dbs[i]);
     in.gateways = intake_gateways_new(&svc.loop, in.rdb, in.set.gateway_refresh_ms);
-    intake_gateways_set_curve(in.gateways, svc.curve);
+    intake_gateways_set_curve(in.gateways, svc.curve, s_on_revoked, &in);
     in.reporters = intake_reporters_new(65536, (double)in.set.reporter_per_hour, (double)in.set.reporter_burst);
 
-    const char *gw_ep = in.set.gateway_endpoint, *push_ep = in.set.push_endpoint;
     in.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 0, intake_zmq_on_message, &in);
     in.push = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PUSH, 2000, NULL, NULL);
     int hwm = 100000;
     zmq_setsockopt(antt_bus_socket(in.push), ZMQ_SNDHWM, &hwm, sizeof(hwm));
-    int64_t maxmsg = 64 * 1024;
-    zmq_setsockopt(antt_bus_socket(in.router), ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg));
-    if (antt_curve_server(svc.curve, antt_bus_socket(in.router), ANTT_CURVE_GATEWAYS) != 0 ||
-        antt_curve_server(svc.curve, antt_bus_socket(in.push), ANTT_CURVE_SERVICES) != 0 ||
-        antt_bus_bind(in.router, gw_ep) != 0 || antt_bus_bind(in.push, push_ep) != 0 ||
-        antt_bus_start(in.router) != 0 || antt_bus_start(in.push) != 0)
+    if (antt_service_bind(&svc, in.router, "intake.gateway_endpoint", "tcp://127.0.0.1:5550", ANTT_ZONE_GATEWAYS,
+                          NULL, NULL) != 0 ||
+        antt_service_bind(&svc, in.push, "intake.push_endpoint", "tcp://127.0.0.1:5551", ANTT_ZONE_INTAKE_PUSH,
+                          s_on_worker, &in) != 0)
         return 1;
-    ANTT_LOG(ANTT_INFO, "listening gateway_zmq=%s push=%s", gw_ep, push_ep);
-    if (zmq_socket_monitor(antt_bus_socket(in.push), "inproc://intake-push-monitor",
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
-        in.push_monitor = antt_bus_new(&svc.loop, svc.zctx, ZMQ_PAIR, 0, s_on_push_event, &in);
-        if (antt_bus_connect(in.push_monitor, "inproc://intake-push-monitor") != 0 ||
-            antt_bus_start(in.push_monitor) != 0)
-            return 1;
-    }
+    ANTT_LOG(ANTT_INFO, "listening gateway_zmq=%s push=%s", in.set.gateway_endpoint, in.set.push_endpoint);
 
     intake_open311_register(&in);
     antt_http_set_ready_cb(svc.http, s_ready, &in);

@@ -143,9 +143,10 @@ int notify_main(int argc, char **argv)
     n.sub = antt_bus_new(&svc.loop, svc.zctx, ZMQ_SUB, 0, notify_on_classified, &n);
     n.router = antt_bus_new(&svc.loop, svc.zctx, ZMQ_ROUTER, 1000, notify_on_command, &n);
     zmq_setsockopt(antt_bus_socket(n.sub), ZMQ_SUBSCRIBE, N_CLASSIFIED, strlen(N_CLASSIFIED));
-    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.router, "notification.triage_endpoint", NULL, ANTT_CURVE_CLIENTS) != 0 ||
-        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", NULL, ANTT_CURVE_SERVICES) != 0)
+    if (antt_service_bind(&svc, n.pub, "notification.feed_endpoint", NULL, ANTT_ZONE_DESK_FEED, NULL, NULL) != 0 ||
+        antt_service_bind(&svc, n.router, "notification.triage_endpoint", NULL, ANTT_ZONE_TRIAGE, NULL, NULL) != 0 ||
+        antt_service_bind(&svc, n.sub, "notification.classified_endpoint", NULL, ANTT_ZONE_NOTIFY_CLASSIFIED, NULL,
+                          NULL) != 0)
         return 1;
     antt_http_route(svc.http, "/api/v1/incidents", notify_http_incidents, &n);
     antt_http_route(svc.http, "/api/v1/feed", notify_sse_http_feed, &n);

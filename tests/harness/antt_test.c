@@ -430,6 +430,68 @@ int at_zmq_handshakes(void *mon)
     return n;
 }
 
+int at_zmq_handshake(void *zctx, void *sock, const char *ep, int ms)
+{
+    static int seq;
+    char inproc[64];
+    snprintf(inproc, sizeof(inproc), "inproc://at-handshake-%d-%d", (int)getpid(), seq++);
+    assert_int_equal(zmq_socket_monitor(sock, inproc,
+                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL),
+                     0);
+    void *mon = zmq_socket(zctx, ZMQ_PAIR);
+    int linger = 0;
+    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
+    assert_int_equal(zmq_connect(mon, inproc), 0);
+    assert_int_equal(zmq_connect(sock, ep), 0);
+    int result = 0;
+    zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, ms) > 0) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        zmq_msg_recv(&ev, mon, 0);
+        uint16_t id;
+        uint32_t value;
+        memcpy(&id, zmq_msg_data(&ev), sizeof(id));
+        memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof(value));
+        zmq_msg_recv(&ev, mon, 0);
+        zmq_msg_close(&ev);
+        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            result = 1;
+        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 400)
+            result = -1;
+        else
+            result = -2;
+    }
+    zmq_socket_monitor(sock, NULL, 0);
+    zmq_close(mon);
+    return result;
+}
+
+long at_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    char *st = at_read_file(path, NULL);
+    const char *p = st ? strstr(st, "VmRSS:") : NULL;
+    long kb = p ? atol(p + 6) : -1;
+    free(st);
+    return kb;
+}
+
+double at_metric(int port, const char *name)
+{
+    char url[128], *b = NULL, line[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", port);
+    at_http("GET", url, NULL, NULL, 0, &b);
+    snprintf(line, sizeof(line), "\n%s ", name); /* the sample, not its # HELP */
+    const char *p = b ? strstr(b, line) : NULL;
+    double v = p ? atof(p + strlen(line)) : -1;
+    free(b);
+    return v;
+}
+
 const char *const at_service_names[AT_NSERVICES] = {"intake", "classification", "notification", "aggregation"};
 static const char *const s_http_keys[AT_NSERVICES] = {"ANTT_INTAKE_HTTP", "ANTT_CLASSIFICATION_HTTP",
                                                       "ANTT_NOTIFICATION_HTTP", "ANTT_AGGREGATION_HTTP"};
@@ -439,33 +501,71 @@ static void s_ep(char *out, size_t len)
     snprintf(out, len, "tcp://127.0.0.1:%d", at_free_port());
 }
 
+/* Reads a file of antt keygen --dir into out ("K=V", quotes gone) and the
+ * values of pubk and seck (may be NULL) into pub and sec. */
+static void s_read_keys(const char *path, char **out, const char *pubk, char *pub, const char *seck, char *sec)
+{
+    char *text = at_read_file(path, NULL);
+    assert_non_null(text);
+    int n = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || eq == NULL)
+            continue;
+        *eq = '\0';
+        char *v = eq + 1;
+        size_t vl = strlen(v);
+        if (vl >= 2 && v[0] == '\'' && v[vl - 1] == '\'') {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        assert_true(n + 1 < AT_KEYS_MAX);
+        out[n++] = antt_xasprintf("%s=%s", line, v);
+        if (pubk && !strcmp(line, pubk))
+            snprintf(pub, 41, "%s", v);
+        if (seck && !strcmp(line, seck))
+            snprintf(sec, 41, "%s", v);
+    }
+    out[n] = NULL;
+    sodium_memzero(text, strlen(text));
+    free(text);
+}
+
+/* The deployment's keys, as an operator makes them: antt keygen --dir. */
+static void s_keygen(at_stack_t *s)
+{
+    static int seq;
+    char dir[256], cmd[1024], path[300];
+    snprintf(dir, sizeof(dir), ANTT_BUILD_DIR "/tests/keys-%d-%d", (int)getpid(), seq++);
+    snprintf(cmd, sizeof(cmd),
+             "rm -rf '%s' && mkdir -m 700 '%s' && " ANTT_BUILD_DIR "/services/cli/antt keygen --dir '%s'", dir, dir,
+             dir);
+    assert_int_equal(system(cmd), 0);
+    for (int i = 0; i < AT_NSERVICES; i++) {
+        char pubk[96], seck[96], key[64];
+        snprintf(key, sizeof(key), "keys.%s_curve_public", at_service_names[i]);
+        antt_config_env_name(key, pubk, sizeof(pubk));
+        snprintf(key, sizeof(key), "keys.%s_curve_secret", at_service_names[i]);
+        antt_config_env_name(key, seck, sizeof(seck));
+        snprintf(path, sizeof(path), "%s/%s.env", dir, at_service_names[i]);
+        s_read_keys(path, s->keys[i], pubk, s->curve_pub[i], seck, s->curve_sec[i]);
+    }
+    snprintf(path, sizeof(path), "%s/client.env", dir);
+    s_read_keys(path, s->client_keys, "ANTT_KEYS_CLIENT_CURVE_PUBLIC", s->client_pub, "ANTT_KEYS_CLIENT_CURVE_SECRET",
+                s->client_sec);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 void at_stack_init(at_stack_t *s, const char *conninfo)
 {
     memset(s, 0, sizeof(*s));
     size_t cap = sizeof(s->env) / sizeof(s->env[0]);
-    uint8_t sk[ANTT_KEY_BYTES];
-    char hex[2 * ANTT_KEY_BYTES + 1], v[160], cls[64], agg[64], push[64];
+    char v[160], cls[64], agg[64], push[64];
     at_env_add(s->env, cap, "ANTT_DB_CONNINFO=%s", conninfo);
-    at_env_intake_keys(s->env, cap, NULL, sk);
-    antt_key_encode(sk, hex);
-    sodium_memzero(sk, sizeof(sk));
-    at_env_add(s->env, cap, "ANTT_KEYS_DISPATCH_SECRET=%s", hex);
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
     at_env_add(s->env, cap, "ANTT_CURVE_ENABLED=%s", "true");
-    for (int i = 0; i < AT_NSERVICES; i++) {
-        char sec[41], key[64], name[96], fmt[100];
-        assert_int_equal(zmq_curve_keypair(s->curve_pub[i], sec), 0);
-        snprintf(key, sizeof(key), "keys.%s_curve_secret", at_service_names[i]);
-        antt_config_env_name(key, name, sizeof(name));
-        snprintf(fmt, sizeof(fmt), "%s=%%s", name);
-        at_env_add(s->env, cap, fmt, sec);
-        snprintf(key, sizeof(key), "keys.%s_curve_public", at_service_names[i]);
-        antt_config_env_name(key, name, sizeof(name));
-        snprintf(fmt, sizeof(fmt), "%s=%%s", name);
-        at_env_add(s->env, cap, fmt, s->curve_pub[i]);
-    }
-    assert_int_equal(zmq_curve_keypair(s->client_pub, s->client_sec), 0);
-    at_env_add(s->env, cap, "ANTT_CURVE_CLIENTS=%s", s->client_pub);
+    s_keygen(s);
     s_ep(s->gateway_ep, sizeof(s->gateway_ep));
     at_env_add(s->env, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", s->gateway_ep);
     s_ep(push, sizeof(push));
@@ -506,6 +606,11 @@ void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *p
     assert_int_equal(zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec ? sec : s->client_sec, 40), 0);
 }
 
+void at_stack_curve_as(const at_stack_t *s, void *sock, int i, int as)
+{
+    at_stack_curve_client(s, sock, i, s->curve_pub[as], s->curve_sec[as]);
+}
+
 void at_stack_cli_env(const at_stack_t *s, char *out, size_t len)
 {
     snprintf(out, len,
@@ -516,10 +621,13 @@ void at_stack_cli_env(const at_stack_t *s, char *out, size_t len)
 
 int at_stack_start(at_stack_t *s, int i, int ms)
 {
-    char *env[70], v[96];
+    char *env[64 + AT_KEYS_MAX + 2], v[96];
     int k = 0;
-    for (; s->env[k] && k < 66; k++)
-        env[k] = s->env[k];
+    for (int j = 0; s->env[j] && j < 64; j++)
+        env[k++] = s->env[j];
+    /* its own keys after the shared settings: they count, as deployed */
+    for (int j = 0; s->keys[i][j]; j++)
+        env[k++] = s->keys[i][j];
     snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], s->port[i]);
     env[k++] = v;
     env[k] = NULL;
@@ -542,6 +650,15 @@ void at_stack_free(at_stack_t *s)
         free(s->env[i]);
         s->env[i] = NULL;
     }
+    for (int i = 0; i <= AT_NSERVICES; i++) {
+        char **keys = i < AT_NSERVICES ? s->keys[i] : s->client_keys;
+        for (int j = 0; keys[j]; j++) {
+            sodium_memzero(keys[j], strlen(keys[j]));
+            free(keys[j]);
+            keys[j] = NULL;
+        }
+    }
+    sodium_memzero(s->curve_sec, sizeof(s->curve_sec));
 }
 
 void at_stack_stop(at_stack_t *s)

@@ -70,14 +70,21 @@ void at_env_add(char **envv, size_t cap, const char *fmt, const char *v);
 void at_env_intake_keys(char **envv, size_t cap, uint8_t pk[32], uint8_t sk[32]);
 /* The four services wired together on free ports: intake's gateway and
  * push sockets, classification publishing to notification and aggregation,
- * aggregation hearing notification's feed, fresh keys (notification holds
- * the dispatchers' secret key), CURVE on every socket with fresh keypairs
- * and a ZAP handler in each service, as deployed. env holds all of it; extra settings may be
- * added with at_env_add before the services start. */
+ * aggregation hearing notification's feed, CURVE on every socket with a ZAP
+ * handler in each service, as deployed. The keys are made by `antt keygen
+ * --dir`, and each service gets only its own file (keys[i]): intake the
+ * dispatchers' public key and the reporter-hash key, notification the
+ * dispatchers' secret key, each its own CURVE secret and its peers' public
+ * keys. env holds the rest (shared by all); extra settings may be added
+ * with at_env_add before the services start. */
 enum { AT_INTAKE, AT_CLASSIFICATION, AT_NOTIFICATION, AT_AGGREGATION, AT_NSERVICES };
+#define AT_KEYS_MAX 12
 typedef struct at_stack_s {
-    char *env[64];          /* "K=V", NULL-terminated */
+    char *env[64];          /* "K=V", NULL-terminated, every service's */
+    char *keys[AT_NSERVICES][AT_KEYS_MAX]; /* "K=V" of <service>.env, NULL-terminated */
+    char *client_keys[AT_KEYS_MAX]; /* "K=V" of client.env, NULL-terminated */
     char curve_pub[AT_NSERVICES][41]; /* each service's CURVE public key (Z85) */
+    char curve_sec[AT_NSERVICES][41]; /* and its secret key, for tests that speak as a service */
     char client_pub[41];    /* a client keypair listed in curve.clients */
     char client_sec[41];
     at_proc_t svc[AT_NSERVICES];
@@ -95,6 +102,9 @@ const char *at_stack_env(const at_stack_t *s, const char *k);
 /* Makes sock's next connect a CURVE client of service i with the stack's
  * client keypair (or with pub/sec when given, e.g. an unknown key). */
 void at_stack_curve_client(const at_stack_t *s, void *sock, int i, const char *pub, const char *sec);
+/* The same with service as's keypair (a test that reads the desk feed
+ * does so as aggregation: a client key is refused there). */
+void at_stack_curve_as(const at_stack_t *s, void *sock, int i, int as);
 /* The environment a CLI command needs to reach the stack (CURVE client
  * keys and the services' public keys) as "K='V' ..." for a shell line. */
 void at_stack_cli_env(const at_stack_t *s, char *out, size_t len);
@@ -159,6 +169,17 @@ int at_relay_open(at_relay_t *r);
 /* The bytes kept so far (borrowed until at_relay_stop) and their count. */
 const uint8_t *at_relay_bytes(at_relay_t *r, size_t *len);
 void at_relay_stop(at_relay_t *r);
+
+/* How a connect of sock to ep ends: 1 handshake succeeded, -1 refused by
+ * the ZAP handler (400), -2 any other handshake failure (e.g. a plain peer
+ * on a CURVE socket), 0 nothing within ms. */
+int at_zmq_handshake(void *zctx, void *sock, const char *ep, int ms);
+/* A process's resident set (VmRSS) in kB, -1 when unknown. */
+long at_rss_kb(pid_t pid);
+/* The value of the sample `name` (with its labels, e.g.
+ * `antt_zap_handshakes_total{result="refused"}`) on the /metrics of the
+ * HTTP port, -1 when absent. */
+double at_metric(int port, const char *name);
 
 /* Reads a whole file (malloc'd, NUL-terminated) or NULL. */
 char *at_read_file(const char *path, size_t *len);

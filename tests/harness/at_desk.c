@@ -26,7 +26,7 @@ int at_desk_open(at_desk_t *d, at_stack_t *st, PGconn *db, const char *api_key, 
     zmq_setsockopt(d->sub, ZMQ_LINGER, &linger, sizeof(linger));
     for (const char *const *t = topics; t && *t; t++)
         zmq_setsockopt(d->sub, ZMQ_SUBSCRIBE, *t, strlen(*t));
-    at_stack_curve_client(st, d->sub, AT_NOTIFICATION, NULL, NULL);
+    at_stack_curve_as(st, d->sub, AT_NOTIFICATION, AT_AGGREGATION);
     d->dealer = zmq_socket(d->zctx, ZMQ_DEALER);
     zmq_setsockopt(d->dealer, ZMQ_LINGER, &linger, sizeof(linger));
     at_stack_curve_client(st, d->dealer, AT_NOTIFICATION, NULL, NULL);

@@ -1,7 +1,8 @@
 /* at_desk: a dispatcher's side of the whole stack (at_stack_t), for the
  * integration tests of triage and the console: reports in over Open311,
  * triage over notification's ROUTER (CURVE) and HTTP, the desk feeds from
- * its PUB, and Server-Sent Events streams read by a thread of the test.
+ * its PUB (read with aggregation's key: the feed's zone admits no client
+ * key), and Server-Sent Events streams read by a thread of the test.
  * Waiting is on a condition with a deadline. */
 #ifndef AT_DESK_H
 #define AT_DESK_H

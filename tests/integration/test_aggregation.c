@@ -618,17 +618,6 @@ static void test_response_times(void **state)
     json_decref(j);
 }
 
-static long s_rss_kb(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    char *st = at_read_file(path, NULL);
-    const char *p = st ? strstr(st, "VmRSS:") : NULL;
-    long kb = p ? atol(p + 6) : -1;
-    free(st);
-    return kb;
-}
-
 static long s_metric(const char *name)
 {
     char url[128], *b = NULL;
@@ -670,10 +659,10 @@ static void test_slow_subscriber(void **state)
     zmq_setsockopt(slow, ZMQ_SUBSCRIBE, "trend.", 6);
     assert_int_equal(zmq_connect(slow, E.pub_ep), 0);
     s_round(); /* the keys exist from now on */
-    long rss0 = s_rss_kb(E.agg.pid), pub0 = s_metric("antt_aggregation_updates_total");
+    long rss0 = at_rss_kb(E.agg.pid), pub0 = s_metric("antt_aggregation_updates_total");
     for (int i = 0; i < 8; i++)
         s_round();
-    long rss1 = s_rss_kb(E.agg.pid), pub1 = s_metric("antt_aggregation_updates_total");
+    long rss1 = at_rss_kb(E.agg.pid), pub1 = s_metric("antt_aggregation_updates_total");
     printf("slow subscriber: %ld updates published while it did not read; aggregation RSS %ld -> %ld kB\n",
            pub1 - pub0, rss0, rss1);
     /* unbounded, the queue would hold them all: some 25 MB (under ASan its

@@ -1,7 +1,7 @@
 /* ZeroMQ CURVE and the ZAP handlers across the real four services (issue 6):
  * a registered gateway's key is admitted and its report goes the whole way
- * (stored, classified, on the desk feed and the trend feed, read with the
- * client key); an unknown key, a plain (unencrypted) peer, a client key on
+ * (stored, classified, on the desk feed read with aggregation's key and the
+ * trend feed read with the client key); an unknown key, a plain (unencrypted) peer, a client key on
  * a services-only socket are refused at the handshake on every door; a
  * gateway key may only use its own api_key; a gateway registered while the
  * stack runs is admitted and a disabled one refused; and what crosses the
@@ -65,46 +65,9 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* How a connect of sock to ep ends: 1 handshake succeeded, -1 refused by
- * the ZAP handler (400), -2 any other handshake failure (e.g. a plain peer
- * on a CURVE socket), 0 nothing within ms. */
 static int s_handshake(void *sock, const char *ep, int ms)
 {
-    static int seq;
-    char inproc[64];
-    snprintf(inproc, sizeof(inproc), "inproc://curve-mon-%d", seq++);
-    assert_int_equal(zmq_socket_monitor(sock, inproc,
-                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL),
-                     0);
-    void *mon = zmq_socket(T.zctx, ZMQ_PAIR);
-    int linger = 0;
-    zmq_setsockopt(mon, ZMQ_LINGER, &linger, sizeof(linger));
-    assert_int_equal(zmq_connect(mon, inproc), 0);
-    assert_int_equal(zmq_connect(sock, ep), 0);
-    int result = 0;
-    zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, ms) > 0) {
-        zmq_msg_t ev;
-        zmq_msg_init(&ev);
-        zmq_msg_recv(&ev, mon, 0);
-        uint16_t id;
-        uint32_t value;
-        memcpy(&id, zmq_msg_data(&ev), sizeof(id));
-        memcpy(&value, (uint8_t *)zmq_msg_data(&ev) + 2, sizeof(value));
-        zmq_msg_recv(&ev, mon, 0);
-        zmq_msg_close(&ev);
-        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            result = 1;
-        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && value == 400)
-            result = -1;
-        else
-            result = -2;
-    }
-    zmq_socket_monitor(sock, NULL, 0);
-    zmq_close(mon);
-    return result;
+    return at_zmq_handshake(T.zctx, sock, ep, ms);
 }
 
 /* A socket of type with linger 0 and, when pub is given, CURVE client keys
@@ -182,8 +145,8 @@ static int s_got(void *sub, int ms)
 static void test_admitted_whole_way(void **state)
 {
     (void)state;
-    /* the client key hears the desk feed and the trend feed */
-    void *feed = s_socket(ZMQ_SUB, AT_NOTIFICATION, T.st.client_pub, T.st.client_sec);
+    /* aggregation's key hears the desk feed, the client key the trend feed */
+    void *feed = s_socket(ZMQ_SUB, AT_NOTIFICATION, T.st.curve_pub[AT_AGGREGATION], T.st.curve_sec[AT_AGGREGATION]);
     void *trend = s_socket(ZMQ_SUB, AT_AGGREGATION, T.st.client_pub, T.st.client_sec);
     zmq_setsockopt(feed, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(trend, ZMQ_SUBSCRIBE, "", 0);

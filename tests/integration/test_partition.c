@@ -240,7 +240,7 @@ static void test_cut_feed(void **state)
     int linger = 0;
     zmq_setsockopt(f.sub, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(f.sub, ZMQ_SUBSCRIBE, "desk.", 5);
-    at_stack_curve_client(&P.st, f.sub, AT_NOTIFICATION, NULL, NULL);
+    at_stack_curve_as(&P.st, f.sub, AT_NOTIFICATION, AT_AGGREGATION);
     assert_int_equal(zmq_connect(f.sub, P.st.feed_ep), 0);
     s_feed_read(&f, 500);
 

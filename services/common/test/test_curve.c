@@ -51,7 +51,7 @@ static void test_off(void **state)
     assert_int_equal(antt_curve_new(cfg, "intake", &c, err, sizeof(err)), 0);
     assert_null(c);
     /* off is a no-op everywhere */
-    assert_int_equal(antt_curve_server(NULL, NULL, ANTT_CURVE_SERVICES), 0);
+    assert_int_equal(antt_curve_server(NULL, NULL, ANTT_ZONE_INTAKE_PUSH), 0);
     assert_int_equal(antt_curve_client(NULL, NULL, "intake"), 0);
     antt_config_destroy(&cfg);
 }
@@ -86,7 +86,7 @@ static void test_bad_settings(void **state)
 
 /* A REP server in domain with c's keys, and a REQ client with the given
  * keypair: 1 when a request gets its answer within 2 s. */
-static int s_talks(void *ctx, antt_curve_t *c, const char *domain, const char *pub, const char *sec)
+static int s_talks(void *ctx, antt_curve_t *c, antt_zone_id_t domain, const char *pub, const char *sec)
 {
     void *srv = zmq_socket(ctx, ZMQ_REP), *cli = zmq_socket(ctx, ZMQ_REQ);
     int linger = 0, timeout = 2000;
@@ -113,6 +113,41 @@ static int s_talks(void *ctx, antt_curve_t *c, const char *domain, const char *p
     return ok;
 }
 
+/* Who may connect where is a security decision: the table itself, row by
+ * row, against what each socket exists for. */
+static void test_zones(void **state)
+{
+    (void)state;
+    const unsigned I = ANTT_WHO_INTAKE, C = ANTT_WHO_CLASSIFICATION, N = ANTT_WHO_NOTIFICATION,
+                   A = ANTT_WHO_AGGREGATION, K = ANTT_WHO_CLIENT, G = ANTT_WHO_GATEWAY;
+    const unsigned all[] = {I, C, N, A, K, G};
+    const struct {
+        antt_zone_id_t id;
+        unsigned admits;
+    } want[] = {
+        {ANTT_ZONE_GATEWAYS, G | K},       {ANTT_ZONE_INTAKE_PUSH, C},   {ANTT_ZONE_NOTIFY_CLASSIFIED, C},
+        {ANTT_ZONE_AGG_CLASSIFIED, C},     {ANTT_ZONE_DESK_FEED, A},     {ANTT_ZONE_TRIAGE, K},
+        {ANTT_ZONE_TRENDS, K},
+    };
+    assert_int_equal(sizeof(want) / sizeof(want[0]), ANTT_ZONE_COUNT);
+    for (size_t i = 0; i < ANTT_ZONE_COUNT; i++) {
+        const antt_zone_t *z = antt_zone_get(want[i].id);
+        assert_ptr_equal(antt_zone_by_domain(z->domain), z);
+        assert_true(z->maxmsg >= ANTT_ZONE_CONTROL_MAX && z->maxmsg <= 64 * 1024);
+        for (size_t w = 0; w < sizeof(all) / sizeof(all[0]); w++)
+            if (antt_zone_admits(z, all[w]) != !!(want[i].admits & all[w]))
+                fail_msg("zone %s: holder bit %u %s", z->domain, all[w],
+                         antt_zone_admits(z, all[w]) ? "admitted" : "refused");
+    }
+    /* an unknown domain, nobody, two holders at once: refused */
+    assert_null(antt_zone_by_domain("antt.services"));
+    assert_false(antt_zone_admits(NULL, C));
+    assert_false(antt_zone_admits(antt_zone_get(ANTT_ZONE_GATEWAYS), 0));
+    assert_false(antt_zone_admits(antt_zone_get(ANTT_ZONE_GATEWAYS), G | C));
+    assert_int_equal(antt_zone_service_bit("aggregation"), A);
+    assert_int_equal(antt_zone_service_bit("client"), 0);
+}
+
 static void test_zap_domains(void **state)
 {
     (void)state;
@@ -129,23 +164,33 @@ static void test_zap_domains(void **state)
     const char *keys[] = {gpub, "not a key"}, *codes[] = {"app", "bad"};
     antt_curve_set_gateways(c, keys, codes, 2);
 
-    /* a service (classification) everywhere; the client not among services;
-     * a gateway only at the gateways' door; a stranger nowhere */
-    assert_true(s_talks(ctx, c, ANTT_CURVE_SERVICES, s_pub[1], s_sec[1]));
-    assert_true(s_talks(ctx, c, ANTT_CURVE_CLIENTS, s_pub[1], s_sec[1]));
-    assert_false(s_talks(ctx, c, ANTT_CURVE_SERVICES, s_pub[4], s_sec[4]));
-    assert_true(s_talks(ctx, c, ANTT_CURVE_CLIENTS, s_pub[4], s_sec[4]));
-    assert_true(s_talks(ctx, c, ANTT_CURVE_GATEWAYS, s_pub[4], s_sec[4]));
-    assert_true(s_talks(ctx, c, ANTT_CURVE_GATEWAYS, gpub, gsec));
-    assert_false(s_talks(ctx, c, ANTT_CURVE_CLIENTS, gpub, gsec));
-    assert_false(s_talks(ctx, c, ANTT_CURVE_GATEWAYS, xpub, xsec));
-    /* a gateway removed is refused from then on */
-    antt_curve_set_gateways(c, NULL, NULL, 0);
-    assert_false(s_talks(ctx, c, ANTT_CURVE_GATEWAYS, gpub, gsec));
+    /* each key only in its zones: classification on intake's PUSH, not at
+     * the gateways' door; the client at the gateways' door, not on the
+     * PUSH; a gateway only at its door; a stranger nowhere */
+    assert_true(s_talks(ctx, c, ANTT_ZONE_INTAKE_PUSH, s_pub[1], s_sec[1]));
+    assert_false(s_talks(ctx, c, ANTT_ZONE_GATEWAYS, s_pub[1], s_sec[1]));
+    assert_false(s_talks(ctx, c, ANTT_ZONE_INTAKE_PUSH, s_pub[3], s_sec[3]));
+    assert_false(s_talks(ctx, c, ANTT_ZONE_INTAKE_PUSH, s_pub[4], s_sec[4]));
+    assert_true(s_talks(ctx, c, ANTT_ZONE_GATEWAYS, s_pub[4], s_sec[4]));
+    assert_true(s_talks(ctx, c, ANTT_ZONE_GATEWAYS, gpub, gsec));
+    assert_false(s_talks(ctx, c, ANTT_ZONE_TRIAGE, gpub, gsec));
+    assert_false(s_talks(ctx, c, ANTT_ZONE_GATEWAYS, xpub, xsec));
+    /* a gateway removed is refused from then on, and the removal is told */
+    assert_int_equal(antt_curve_set_gateways(c, NULL, NULL, 0), 1);
+    assert_false(s_talks(ctx, c, ANTT_ZONE_GATEWAYS, gpub, gsec));
+    /* the same key for another gateway is a revocation too; a new one is not */
+    const char *app[] = {gpub}, *app_code[] = {"app"}, *other_code[] = {"other"};
+    assert_int_equal(antt_curve_set_gateways(c, app, app_code, 1), 0);
+    assert_int_equal(antt_curve_set_gateways(c, app, app_code, 1), 0);
+    assert_int_equal(antt_curve_set_gateways(c, app, other_code, 1), 1);
     unsigned long admitted, refused;
     antt_curve_counts(c, &admitted, &refused);
-    assert_int_equal(admitted, 5);
-    assert_int_equal(refused, 4);
+    assert_int_equal(admitted, 3);
+    assert_int_equal(refused, 6);
+    /* what the ZAP handler did not see is counted with it */
+    antt_curve_count_refused(c);
+    antt_curve_counts(c, &admitted, &refused);
+    assert_int_equal(refused, 7);
 
     zmq_ctx_shutdown(ctx);
     antt_curve_destroy(&c);
@@ -159,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_off),
         cmocka_unit_test(test_bad_settings),
+        cmocka_unit_test(test_zones),
         cmocka_unit_test(test_zap_domains),
     };
     return cmocka_run_group_tests(tests, s_setup, NULL);
