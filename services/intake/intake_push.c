@@ -79,9 +79,11 @@ static const char S_REDRIVE_SQL[] =
     "  RETURNING q.report_id, q.received_at, q.attempts)"
     " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
     "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
-    "   r.lat, r.lon, r.area_code, r.address, to_json(r.media_urls), r.contact_sealed IS NOT NULL,"
+    "   r.lat, r.lon, r.area_code, r.address, to_json(r.media_urls), r.contact_given,"
     "   r.language, upd.attempts, r.imported_priority, r.imported_status"
-    " FROM upd JOIN reports r ON r.id = upd.report_id AND r.received_at = upd.received_at"
+    /* intake cannot read contact_sealed (migration 013): whether there is
+     * one comes from the view */
+    " FROM upd JOIN reports_for_push r ON r.id = upd.report_id AND r.received_at = upd.received_at"
     " JOIN gateways g ON g.id = r.gateway_id";
 
 static char *s_opt(PGresult *res, int row, int col)

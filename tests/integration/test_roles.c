@@ -1,7 +1,7 @@
 /* The services' PostgreSQL roles (migration 008): each can do its own work
- * and nothing else; none can change the schema; only intake and
- * notification can read a sealed contact. A service started on a database
- * whose schema is behind waits for `antt migrate` and says so. */
+ * and nothing else; none can change the schema; only notification can read
+ * a sealed contact (intake writes it, migration 013). A service started on
+ * a database whose schema is behind waits for `antt migrate` and says so. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,8 +34,14 @@ static const check_t s_checks[] = {
     {"notification", "UPDATE reports SET description = ''", "42501"},
     {"intake", "UPDATE reports SET description = ''", "42501"},
     {"classification", "DELETE FROM incident_events", "42501"},
-    /* the sealed contact: intake (its writer) and notification (its opener) */
-    {"intake", "SELECT count(contact_sealed) FROM reports", ""},
+    /* the sealed contact: notification (its opener) reads it; intake (its
+     * writer) writes it and reads only whether there is one */
+    {"intake", "SELECT count(contact_sealed) FROM reports", "42501"},
+    {"intake", "SELECT contact_sealed FROM reports LIMIT 1", "42501"},
+    {"intake", "SELECT * FROM reports LIMIT 1", "42501"},
+    {"intake", "SELECT count(*), count(description), count(reporter_hash) FROM reports", ""},
+    {"intake", "SELECT count(*) FILTER (WHERE contact_given) FROM reports_for_push", ""},
+    {"classification", "SELECT count(*) FROM reports_for_push", "42501"},
     {"notification", "SELECT count(contact_sealed) FROM reports", ""},
     {"classification", "SELECT count(contact_sealed) FROM reports", "42501"},
     {"classification", "SELECT count(reporter_hash) FROM reports", "42501"},
@@ -117,6 +123,8 @@ static void test_privileges(void **state)
         PQclear(PQexec(c, "ROLLBACK"));
         PQfinish(c);
     }
+    printf("roles: %zu privilege checks (intake reading contact_sealed among them), %d not as they should be\n",
+           sizeof(s_checks) / sizeof(s_checks[0]), failures);
     assert_int_equal(failures, 0);
 }
 
