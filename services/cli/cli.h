@@ -33,6 +33,19 @@ void cli_incident_line(FILE *f, int idx, const Antt__V1__IncidentUpdate *u);
 /* A SHOW reply: the line, then the reports' texts and the event log. */
 void cli_incident_show(FILE *f, const Antt__V1__TriageReply *r);
 
+/* cli_feed.c: the desk feed of a dispatcher's token, from notification's
+ * SSE stream (console.feed_url, default http://<notification.http>/api/v1/feed),
+ * read by a thread that reconnects from the last event. Each event arrives
+ * on cli_feed_fd (non-blocking) as one line: the update's JSON,
+ * {"reset": true} (reload the list) or {"refused": true} (the token). NULL
+ * when the thread could not start. */
+typedef struct cli_feed_s cli_feed_t;
+cli_feed_t *cli_feed_start(const antt_config_t *cfg, const char *token);
+int cli_feed_fd(const cli_feed_t *f);
+const char *cli_feed_url(const cli_feed_t *f);
+/* Ends the stream and the thread; frees and nulls *fp. Accepts NULL. */
+void cli_feed_stop(cli_feed_t **fp);
+
 int cli_keygen(int argc, char **argv);
 int cli_gateway(int argc, char **argv);
 int cli_submit(int argc, char **argv);

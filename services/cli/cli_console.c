@@ -1,8 +1,8 @@
 /* antt triage: one dispatcher command over notification's triage ROUTER.
- * antt console: a terminal console for a dispatcher desk: the live queue (P1
- * first, then what the classifier asks to review, then by priority and
- * deadline), updates as they happen (the desk's feed; a new P1 rings the
- * bell), and commands typed on a line. Reporter contact is shown only when
+ * antt console: a terminal console for a dispatcher desk, the desk of its
+ * token: the live queue (P1 first, then what the classifier asks to review,
+ * then by priority and deadline), updates as they happen (the token's SSE
+ * feed, cli_feed; a new P1 rings the bell), and commands typed on a line. Reporter contact is shown only when
  * asked for (`contact N`), and that is logged. */
 #include <getopt.h>
 #include <poll.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <zmq.h>
 
 #include "antt/v1/incident.pb-c.h"
@@ -257,30 +258,65 @@ static void s_list(c_conn_t *c, c_list_t *l)
     antt__v1__triage_reply__free_unpacked(r, NULL);
 }
 
-/* One update from the desk's feed. A new incident is looked up (GET: the
- * feed carries no report text) so that its line shows its ward and text; a
- * new P1 rings the terminal's bell. */
-static void s_feed_line(c_conn_t *c, const Antt__V1__IncidentUpdate *u)
+/* One update from the desk's feed (its JSON). The incident is looked up
+ * (GET, scoped by the token: the feed carries no report text) so that its
+ * line shows its ward and text; a new P1 rings the terminal's bell. */
+static void s_feed_line(c_conn_t *c, json_t *u)
 {
-    static const char *const kinds[] = {"update",    "NEW",      "+1 report", "acknowledged",     "assigned",
-                                        "note",      "ESCALATED", "merged",   "split",            "resolved",
-                                        "rejected",  "reopened", "contact unsealed", "reclassified", "claimed"};
-    Antt__V1__TriageReply *r = NULL;
-    const Antt__V1__IncidentUpdate *show = u;
-    if (u->kind == ANTT__V1__UPDATE_KIND__UPDATE_CREATED && u->incident_id) {
-        Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
-        cmd.has_action = 1;
-        cmd.action = ANTT__V1__TRIAGE_ACTION__ACTION_GET;
-        cmd.incident_id = u->incident_id;
-        r = s_call(c, &cmd);
-        if (r && r->status == ANTT__V1__TRIAGE_REPLY__STATUS__OK && r->incident)
-            show = r->incident;
-    }
-    int bell = u->kind == ANTT__V1__UPDATE_KIND__UPDATE_CREATED && u->priority == ANTT__V1__PRIORITY__PRIORITY_P1;
-    printf("\r%s* %s: ", bell ? "\a" : "", (unsigned)u->kind < ANTT_ARRAY_SIZE(kinds) ? kinds[u->kind] : "update");
-    cli_incident_line(stdout, 0, show);
+    static const struct {
+        const char *kind, *label;
+    } labels[] = {{"created", "NEW"}, {"report_joined", "+1 report"}, {"escalated", "ESCALATED"}};
+    const char *id = json_string_value(json_object_get(u, "incident_id"));
+    const char *kind = json_string_value(json_object_get(u, "kind"));
+    const char *label = kind ? kind : "update";
+    for (size_t i = 0; kind && i < ANTT_ARRAY_SIZE(labels); i++)
+        if (!strcmp(kind, labels[i].kind))
+            label = labels[i].label;
+    if (id == NULL)
+        return;
+    Antt__V1__TriageCommand cmd = ANTT__V1__TRIAGE_COMMAND__INIT;
+    cmd.has_action = 1;
+    cmd.action = ANTT__V1__TRIAGE_ACTION__ACTION_GET;
+    cmd.incident_id = (char *)id;
+    Antt__V1__TriageReply *r = s_call(c, &cmd);
+    int bell = kind && !strcmp(kind, "created") && json_integer_value(json_object_get(u, "priority")) == 1;
+    printf("\r%s* %s: ", bell ? "\a" : "", label);
+    if (r && r->status == ANTT__V1__TRIAGE_REPLY__STATUS__OK && r->incident)
+        cli_incident_line(stdout, 0, r->incident);
+    else
+        printf("incident %s\n", id);
     if (r)
         antt__v1__triage_reply__free_unpacked(r, NULL);
+}
+
+/* What waits on the feed's pipe: whole lines only; a part stays in buf.
+ * Returns 0, or -1 when the feed refused the token. */
+static int s_feed_read(c_conn_t *c, cli_feed_t *feed, antt_buf_t *buf, c_list_t *l)
+{
+    char tmp[8192];
+    ssize_t n;
+    while ((n = read(cli_feed_fd(feed), tmp, sizeof(tmp))) > 0)
+        antt_buf_append(buf, tmp, (size_t)n);
+    size_t start = 0;
+    int rc = 0;
+    for (size_t i = 0; i < buf->len; i++) {
+        if (buf->data[i] != '\n')
+            continue;
+        json_t *u = json_loadb(buf->data + start, i - start, 0, NULL);
+        start = i + 1;
+        if (u == NULL)
+            continue;
+        if (json_is_true(json_object_get(u, "reset")))
+            s_list(c, l); /* the journal could not bring back what was missed */
+        else if (json_is_true(json_object_get(u, "refused")))
+            rc = -1;
+        else
+            s_feed_line(c, u);
+        json_decref(u);
+    }
+    memmove(buf->data, buf->data + start, buf->len - start);
+    buf->len -= start;
+    return rc;
 }
 
 int cli_console(int argc, char **argv)
@@ -290,19 +326,20 @@ int cli_console(int argc, char **argv)
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *desk = NULL, *token = NULL, *cfgp = NULL,
-               *usage = "usage: antt console --desk CODE [--token T]\n";
+    const char *token = NULL, *cfgp = NULL, *usage = "usage: antt console [--token T]\n";
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         switch (o) {
-        case 'd': desk = optarg; break;
+        case 'd':
+            fprintf(stderr, "antt: --desk is gone: the console shows the desk of its token\n");
+            return 2;
         case 't': token = optarg; break;
         case 'c': cfgp = optarg; break;
         default: fputs(usage, o == 'h' ? stdout : stderr); return o == 'h' ? 0 : 2;
         }
     }
-    if (desk == NULL || optind != argc) {
+    if (optind != argc) {
         fputs(usage, stderr);
         return 2;
     }
@@ -311,25 +348,22 @@ int cli_console(int argc, char **argv)
     int rc = s_begin(&c, token, cfgp, &cfg);
     if (rc != 0)
         return rc;
-    void *sub = zmq_socket(c.zctx, ZMQ_SUB);
-    int linger = 0;
-    zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-    char topic[160];
-    snprintf(topic, sizeof(topic), "desk.%s.", desk);
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
-    if (cli_curve_client(cfg, sub, "notification") != 0 ||
-        zmq_connect(sub, antt_config_get(cfg, "notification.feed_endpoint", "tcp://127.0.0.1:5580")) != 0) {
-        fprintf(stderr, "antt: cannot connect to the desk feed\n");
-        zmq_close(sub);
+    /* the desk's feed comes with the token (notification's SSE stream):
+     * the desk PUB admits no client key */
+    cli_feed_t *feed = cli_feed_start(cfg, c.token);
+    if (feed == NULL) {
+        fprintf(stderr, "antt: could not start the desk feed\n");
         s_close(&c);
         antt_config_destroy(&cfg);
         return 1;
     }
-    printf("antt console, desk %s. Commands: list, show N, ack N, assign N WHO, note N TEXT,\n"
-           "claim N, escalate N, reclassify N [CATEGORY] [P1..P4] [REASON...], resolve N OUTCOME,\n"
+    printf("antt console, the desk of the token (feed %s). Commands: list, show N, ack N, assign N WHO,\n"
+           "note N TEXT, claim N, escalate N, reclassify N [CATEGORY] [P1..P4] [REASON...], resolve N OUTCOME,\n"
            "reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
            "N is a number from the last list or an incident id.\n",
-           desk);
+           cli_feed_url(feed));
+    antt_buf_t pending;
+    antt_buf_init(&pending);
     c_list_t l = {0};
     s_list(&c, &l);
     /* no hidden stdio buffer: poll must see every line that is waiting */
@@ -338,7 +372,8 @@ int cli_console(int argc, char **argv)
     for (int running = 1; running;) {
         printf("> ");
         fflush(stdout);
-        zmq_pollitem_t pi[2] = {{sub, 0, ZMQ_POLLIN, 0}, {NULL, STDIN_FILENO, ZMQ_POLLIN | ZMQ_POLLERR, 0}};
+        zmq_pollitem_t pi[2] = {{NULL, cli_feed_fd(feed), ZMQ_POLLIN, 0},
+                                {NULL, STDIN_FILENO, ZMQ_POLLIN | ZMQ_POLLERR, 0}};
         int got = 0;
         while (!got) {
             if (zmq_poll(pi, 2, -1) < 0) {
@@ -346,19 +381,8 @@ int cli_console(int argc, char **argv)
                 break;
             }
             if (pi[0].revents & ZMQ_POLLIN) {
-                zmq_msg_t t, b;
-                zmq_msg_init(&t);
-                zmq_msg_init(&b);
-                zmq_msg_recv(&t, sub, 0);
-                zmq_msg_recv(&b, sub, 0);
-                Antt__V1__IncidentUpdate *u =
-                    antt__v1__incident_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
-                if (u) {
-                    s_feed_line(&c, u);
-                    antt__v1__incident_update__free_unpacked(u, NULL);
-                }
-                zmq_msg_close(&t);
-                zmq_msg_close(&b);
+                if (s_feed_read(&c, feed, &pending, &l) != 0)
+                    printf("\rthe desk feed refused the token (revoked?)\n");
                 printf("> ");
                 fflush(stdout);
             }
@@ -400,7 +424,8 @@ int cli_console(int argc, char **argv)
         }
     }
     free(l.ids);
-    zmq_close(sub);
+    cli_feed_stop(&feed);
+    antt_buf_cleanup(&pending);
     s_close(&c);
     antt_config_destroy(&cfg);
     return 0;

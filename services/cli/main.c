@@ -63,7 +63,7 @@ static void s_usage(FILE *f)
             "                                      also show a category on another desk's feed\n"
             "  triage [--token T] list | ACTION INCIDENT [ARG...]\n"
             "                                      one dispatcher command\n"
-            "  console --desk CODE [--token T]     terminal console of a dispatcher desk\n"
+            "  console [--token T]                 terminal console of the token's dispatcher desk\n"
             "  trends --area CODE [--group G] [--period P] [--from D] [--to D] [--csv]\n"
             "                                      trend counts with the same period a year before\n"
             "  summary --area CODE [--year YYYY]   the year's figures and the sentence to publish\n"

@@ -1,8 +1,8 @@
 /* Integration tests of a desk's live views, on the whole stack (CURVE on):
  * the SSE feed resumes from Last-Event-ID with every change made while the
  * client was away, once, then live; and the terminal console (antt console,
- * run under tmux) shows a new P1 with its ward and text, rings the bell,
- * and runs show and reclassify. */
+ * run under tmux, its desk's feed the SSE stream of its token) shows a new
+ * P1 with its ward and text, rings the bell, and runs show and reclassify. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -366,9 +366,9 @@ static void test_console(void **state)
      * quoting, not tmux's */
     FILE *f = fopen(script, "w");
     assert_non_null(f);
-    fprintf(f, "exec env LANG=C.UTF-8 %s ANTT_NOTIFICATION_TRIAGE_ENDPOINT='%s' ANTT_NOTIFICATION_FEED_ENDPOINT='%s' "
-               ANTT_BUILD_DIR "/services/cli/antt console --desk " T_WARD " --token tok-ward\n",
-            env, T.st.triage_ep, T.st.feed_ep);
+    fprintf(f, "exec env LANG=C.UTF-8 %s ANTT_NOTIFICATION_TRIAGE_ENDPOINT='%s' ANTT_NOTIFICATION_HTTP='127.0.0.1:%d' "
+               ANTT_BUILD_DIR "/services/cli/antt console --token tok-ward\n",
+            env, T.st.triage_ep, T.st.port[AT_NOTIFICATION]);
     fclose(f);
     snprintf(cmd, sizeof(cmd),
              "LANG=C.UTF-8 tmux -u -L %s new-session -d -s console -x 250 -y 50 'sh %s'"
@@ -379,7 +379,7 @@ static void test_console(void **state)
     assert_true(at_wait_until(s_on_screen, listed, 15000));
 
     /* a new P1: its line, with the ward, the text cut at 60 characters, and
-     * the bell. (The console's SUB may join the feed a moment after its
+     * the bell. (The console's SSE stream may open a moment after its
      * list: the report is sent again until the line shows, each a new
      * incident of its own place.) */
     char *id = NULL;
