@@ -93,7 +93,7 @@ int antt_curve_new(const antt_config_t *cfg, const char *self, antt_curve_t **ou
     const char *sec = s_key_setting(cfg, self, "secret"), *pub = s_key_setting(cfg, self, "public");
     char derived[ANTT_CURVE_KEY_LEN + 1];
     if (sec == NULL) {
-        snprintf(err, errlen, "CURVE is on but keys.%s_curve_secret is not set (antt keygen --env makes keys)", self);
+        snprintf(err, errlen, "CURVE is on but keys.%s_curve_secret is not set (antt keygen --dir makes keys)", self);
         goto fail;
     }
     if (!antt_curve_key_valid(sec) || zmq_curve_public(derived, sec) != 0) {

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
     int hwm = 0; /* measure, do not drop */
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "desk.", 5);
-    if (bench_curve_client(sub, "notification") != 0 || zmq_connect(sub, argv[1]) != 0) {
+    if (bench_curve_as(sub, "notification", "aggregation") != 0 || zmq_connect(sub, argv[1]) != 0) {
         fprintf(stderr, "bench_feed: cannot connect %s\n", argv[1]);
         return 1;
     }

@@ -56,7 +56,11 @@ bash "$root/tests/pg/pg-fixture.sh" start "$work/pg" >/dev/null
 base=$(cat "$work/pg/conninfo")
 psql "$base dbname=postgres" -qc "CREATE DATABASE antt"
 export ANTT_DB_CONNINFO="$base dbname=antt"
-eval "$("$build/services/cli/antt" keygen --env | sed 's/^/export /')"
+# the keys as deployed: one file per service, each loaded into its own
+# service only (with_keys); the load generators use the client's
+mkdir -m 700 "$work/keys"
+"$build/services/cli/antt" keygen --dir "$work/keys"
+with_keys() { local holder=$1; shift; ( set -a; . "$work/keys/$holder.env"; set +a; exec "$@" ); }
 # as deployed: CURVE on every socket (CURVE=0 measures without it), each
 # service logged in as its own role
 [ "${CURVE:-1}" = 0 ] && export ANTT_CURVE_ENABLED=false
@@ -75,14 +79,14 @@ export ANTT_LOG_LEVEL=warn
 # no classification runs here: keep the re-drive of the (growing) queue out of
 # the measurement of the acknowledgement path
 export ANTT_INTAKE_REDRIVE_AFTER_MS=600000
-"$build/services/intake/antt-intake" > "$work/intake.log" 2>&1 &
+with_keys intake "$build/services/intake/antt-intake" > "$work/intake.log" 2>&1 &
 intake_pid=$!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
 
-gen() { "$build/tests/bench/bench_intake" --key "$key" --port "$port" \
+gen() { with_keys client "$build/tests/bench/bench_intake" --key "$key" --port "$port" \
   --zmq "$ANTT_INTAKE_GATEWAY_ENDPOINT" --threads "$THREADS" --http "$HTTP" --zmq-clients "$ZMQ" \
   --duration "$DURATION" "$@"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
@@ -151,9 +155,9 @@ settle
 export ANTT_INTAKE_REDRIVE_AFTER_MS=15000
 export ANTT_CLASSIFICATION_HTTP=127.0.0.1:$((port + 3))
 export ANTT_CLASSIFICATION_UNLOCATED_DESK=DESK-HCM-BTA
-"$build/services/intake/antt-intake" > "$work/intake2.log" 2>&1 &
+with_keys intake "$build/services/intake/antt-intake" > "$work/intake2.log" 2>&1 &
 intake_pid=$!
-"$build/services/classification/antt-classification" > "$work/worker.log" 2>&1 &
+with_keys classification "$build/services/classification/antt-classification" > "$work/worker.log" 2>&1 &
 worker_pid=$!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && \
@@ -212,9 +216,9 @@ if has 6; then
   export ANTT_NOTIFICATION_FEED_ENDPOINT=tcp://127.0.0.1:$((port + 6))
   export ANTT_NOTIFICATION_TRIAGE_ENDPOINT=tcp://127.0.0.1:$((port + 7))
   export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS=notification=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT
-  "$build/services/notification/antt-notification" > "$work/notify.log" 2>&1 &
+  with_keys notification "$build/services/notification/antt-notification" > "$work/notify.log" 2>&1 &
   notify_pid=$!
-  "$build/services/classification/antt-classification" > "$work/worker2.log" 2>&1 &
+  with_keys classification "$build/services/classification/antt-classification" > "$work/worker2.log" 2>&1 &
   worker_pid=$!
   for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$((port + 4))/readyz" >/dev/null 2>&1 && \
@@ -223,7 +227,7 @@ if has 6; then
   done
   for rate in 1000 5000; do
     for i in $(seq 1 "$RUNS"); do
-      "$build/tests/bench/bench_feed" "$ANTT_NOTIFICATION_FEED_ENDPOINT" $((DURATION + 4)) > "$work/feed.out" &
+      with_keys aggregation "$build/tests/bench/bench_feed" "$ANTT_NOTIFICATION_FEED_ENDPOINT" $((DURATION + 4)) > "$work/feed.out" &
       feed_pid=$!
       for _ in $(seq 1 50); do grep -q ready "$work/feed.out" 2>/dev/null && break; sleep 0.1; done
       sleep 1  # the subscription reaches the publisher (updates before it are not counted)
@@ -254,11 +258,11 @@ if has 7; then
     ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=tcp://127.0.0.1:$((port + 10)) \
     ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=tcp://127.0.0.1:$((port + 11)) \
     ANTT_AGGREGATION_UPDATE_ENDPOINT=tcp://127.0.0.1:$((port + 12)) \
-    "$build/services/aggregation/antt-aggregation" > "$work/agg-trends.log" 2>&1 &
+    with_keys aggregation "$build/services/aggregation/antt-aggregation" > "$work/agg-trends.log" 2>&1 &
   agg_pid=$!
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$((port + 8))/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
   for i in $(seq 1 "$RUNS"); do
-    line=$("$build/tests/bench/bench_trends" query "$tdb" "$DURATION" "http://127.0.0.1:$((port + 8))")
+    line=$(with_keys client "$build/tests/bench/bench_trends" query "$tdb" "$DURATION" "http://127.0.0.1:$((port + 8))")
     echo "  trend queries run $i: $line"; echo "$line" >> "$work/tq"
   done
   kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true; agg_pid=
@@ -286,12 +290,12 @@ if has 8; then
   export ANTT_AGGREGATION_UPDATE_ENDPOINT=$ANTT_NOTIFICATION_FEED_ENDPOINT
   export ANTT_CLASSIFICATION_PUBLISH_ENDPOINTS="notification=$ANTT_NOTIFICATION_CLASSIFIED_ENDPOINT aggregation=$ANTT_AGGREGATION_CLASSIFIED_ENDPOINT"
   if [ -z "$notify_pid" ]; then
-    "$build/services/notification/antt-notification" > "$work/notify2.log" 2>&1 &
+    with_keys notification "$build/services/notification/antt-notification" > "$work/notify2.log" 2>&1 &
     notify_pid=$!
   fi
-  "$build/services/aggregation/antt-aggregation" > "$work/agg.log" 2>&1 &
+  with_keys aggregation "$build/services/aggregation/antt-aggregation" > "$work/agg.log" 2>&1 &
   agg_pid=$!
-  "$build/services/classification/antt-classification" > "$work/worker3.log" 2>&1 &
+  with_keys classification "$build/services/classification/antt-classification" > "$work/worker3.log" 2>&1 &
   worker_pid=$!
   for _ in $(seq 1 300); do
     curl -sf "http://127.0.0.1:$((port + 13))/readyz" >/dev/null 2>&1 && \
@@ -305,7 +309,7 @@ if has 8; then
       # (triggers off: no trend work) so that each run creates incidents
       psql "$ANTT_DB_CONNINFO" -qc "SET session_replication_role = replica" \
         -qc "UPDATE incidents SET status = 'resolved', outcome = 'bench' WHERE status IN ('new', 'acknowledged', 'assigned')"
-      "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
+      with_keys client "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
       lag_pid=$!
       for _ in $(seq 1 50); do grep -q ready "$work/lag.out" 2>/dev/null && break; sleep 0.1; done
       sleep 1  # the subscription reaches the publisher
