@@ -154,6 +154,11 @@ int antt_service_rebind(antt_service_t *svc, antt_bus_t *bus, const char *key, c
     if (svc->rebinding) /* unbound now: whoever connects meets the ZAP handler of today */
         return 0;
     void *sock = antt_bus_socket(bus);
+    /* the endpoint as bound (a port chosen by the system stays the same) */
+    char bound[256];
+    size_t blen = sizeof(bound);
+    if (zmq_getsockopt(sock, ZMQ_LAST_ENDPOINT, bound, &blen) == 0 && blen > 1)
+        ep = bound;
     /* zmq_unbind ends the sessions the listener accepted, with it */
     if (zmq_unbind(sock, ep) != 0) {
         ANTT_LOG(ANTT_ERROR, "could not end the sessions on %s: %s", ep, zmq_strerror(zmq_errno()));

@@ -619,15 +619,26 @@ void at_stack_cli_env(const at_stack_t *s, char *out, size_t len)
              s->client_sec, s->curve_pub[AT_INTAKE], s->curve_pub[AT_NOTIFICATION], s->curve_pub[AT_AGGREGATION]);
 }
 
+int at_stack_env_of(const at_stack_t *s, int i, char **out, int cap)
+{
+    int k = 0;
+    for (int j = 0; s->env[j]; j++) {
+        assert_true(k + 2 < cap);
+        out[k++] = s->env[j];
+    }
+    /* its own keys after the shared settings: they count, as deployed */
+    for (int j = 0; s->keys[i][j]; j++) {
+        assert_true(k + 2 < cap);
+        out[k++] = s->keys[i][j];
+    }
+    out[k] = NULL;
+    return k;
+}
+
 int at_stack_start(at_stack_t *s, int i, int ms)
 {
     char *env[64 + AT_KEYS_MAX + 2], v[96];
-    int k = 0;
-    for (int j = 0; s->env[j] && j < 64; j++)
-        env[k++] = s->env[j];
-    /* its own keys after the shared settings: they count, as deployed */
-    for (int j = 0; s->keys[i][j]; j++)
-        env[k++] = s->keys[i][j];
+    int k = at_stack_env_of(s, i, env, (int)(sizeof(env) / sizeof(env[0])));
     snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], s->port[i]);
     env[k++] = v;
     env[k] = NULL;

@@ -108,6 +108,11 @@ void at_stack_curve_as(const at_stack_t *s, void *sock, int i, int as);
 /* The environment a CLI command needs to reach the stack (CURVE client
  * keys and the services' public keys) as "K='V' ..." for a shell line. */
 void at_stack_cli_env(const at_stack_t *s, char *out, size_t len);
+/* Fills out (cap entries) with service i's environment: the shared
+ * settings, then its own keys, NULL-terminated; returns the entries (a
+ * caller may append one more before the NULL). For one more instance of a
+ * service (a second worker). */
+int at_stack_env_of(const at_stack_t *s, int i, char **out, int cap);
 /* Starts (or restarts) service i; 0 once it answers /readyz within ms. */
 int at_stack_start(at_stack_t *s, int i, int ms);
 /* Starts the four services in order. 0 or -1. */

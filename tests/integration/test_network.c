@@ -49,10 +49,8 @@ static int s_setup(void **state)
     if (at_stack_start(&N.st, AT_INTAKE, 20000) != 0 || at_stack_start(&N.st, AT_CLASSIFICATION, 20000) != 0)
         return -1;
     /* a second worker */
-    char *env[70], v[96];
-    int k = 0;
-    for (; N.st.env[k]; k++)
-        env[k] = N.st.env[k];
+    char *env[80], v[96];
+    int k = at_stack_env_of(&N.st, AT_CLASSIFICATION, env, (int)(sizeof(env) / sizeof(env[0])));
     N.worker2_port = at_free_port();
     snprintf(v, sizeof(v), "ANTT_CLASSIFICATION_HTTP=127.0.0.1:%d", N.worker2_port);
     env[k++] = v;
