@@ -60,7 +60,8 @@ export ANTT_DB_CONNINFO="$base dbname=antt"
 # service only (with_keys); the load generators use the client's
 mkdir -m 700 "$work/keys"
 "$build/services/cli/antt" keygen --dir "$work/keys"
-with_keys() { local holder=$1; shift; ( set -a; . "$work/keys/$holder.env"; set +a; exec "$@" ); }
+# always in a subshell (&, $(...)): the exec makes $! the process itself
+with_keys() { local holder=$1; shift; set -a; . "$work/keys/$holder.env"; set +a; exec "$@"; }
 # as deployed: CURVE on every socket (CURVE=0 measures without it), each
 # service logged in as its own role
 [ "${CURVE:-1}" = 0 ] && export ANTT_CURVE_ENABLED=false
