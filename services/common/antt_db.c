@@ -8,39 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_db_int.h"
 #include "antt_log.h"
 #include "antt_owner.h"
 #include "antt_util.h"
 
 #define S_MAX_BACKOFF_MS 5000
-
-typedef enum { S_QUERY, S_EXEC_PREPARED, S_PREPARE } s_kind_t;
-
-typedef struct s_stmt {
-    s_kind_t kind;      /* plain query, run a prepared statement, or prepare one */
-    char *name;         /* prepared statement name (S_EXEC_PREPARED, S_PREPARE) */
-    char *sql;          /* statement text (S_QUERY, S_PREPARE) */
-    int nparams;        /* parameter count */
-    char **values;      /* copied parameter values (NULL = SQL NULL) */
-    int *lengths;       /* parameter lengths */
-    int *formats;       /* 0 text, 1 binary */
-    PGresult *result;   /* last result received for this statement */
-} s_stmt_t;
-
-struct antt_db_job_s {
-    antt_db_job_cb cb;       /* completion callback */
-    void *arg;               /* cb argument */
-    s_stmt_t *stmts;         /* statements in order */
-    int nstmts;              /* statement count */
-    int cur;                 /* statement whose results are being read */
-    int failed;              /* a statement failed */
-    char *error;             /* first error message */
-    char sqlstate[6];        /* first error's SQLSTATE */
-    int hidden;              /* leading statements antt_db added (the job's timeout) */
-    uint64_t submitted_ns;   /* for latency */
-    double seconds;          /* submit to completion */
-    antt_db_job_t *next;     /* queue link */
-};
 
 typedef enum { S_IDLE, S_CONNECTING, S_READY, S_WAIT, S_CLOSED } s_state_t;
 
@@ -67,7 +40,7 @@ struct antt_db_s {
     size_t npending, ninflight; /* queue lengths */
     int max_inflight;          /* pipeline depth */
     long statement_timeout_ms; /* set on every new connection, 0: the server's */
-    s_stmt_t *prepared;        /* statements prepared on every new connection */
+    antt_db_stmt_t *prepared;        /* statements prepared on every new connection */
     int nprepared;             /* count */
     antt_db_state_cb state_cb; /* up/down notifications */
     void *state_arg;           /* state_cb argument */
@@ -79,127 +52,6 @@ struct antt_db_s {
 static void s_connect(antt_db_t *db);
 static void s_drop(antt_db_t *db, const char *why);
 static void s_watch(antt_db_t *db, int events);
-
-/* jobs */
-
-antt_db_job_t *antt_db_job_new(antt_db_job_cb cb, void *arg)
-{
-    antt_db_job_t *job = antt_xcalloc(1, sizeof(*job));
-    job->cb = cb;
-    job->arg = arg;
-    return job;
-}
-
-void antt_db_job_set_cb(antt_db_job_t *job, antt_db_job_cb cb, void *arg)
-{
-    job->cb = cb;
-    job->arg = arg;
-}
-
-void antt_db_job_add(antt_db_job_t *job, const char *sql, int nparams, const char *const *values,
-                     const int *lengths, const int *formats)
-{
-    job->stmts = antt_xrealloc(job->stmts, (size_t)(job->nstmts + 1) * sizeof(s_stmt_t));
-    s_stmt_t *s = &job->stmts[job->nstmts++];
-    memset(s, 0, sizeof(*s));
-    s->sql = antt_xstrdup(sql);
-    s->nparams = nparams;
-    if (nparams > 0) {
-        s->values = antt_xcalloc((size_t)nparams, sizeof(char *));
-        s->lengths = antt_xcalloc((size_t)nparams, sizeof(int));
-        s->formats = antt_xcalloc((size_t)nparams, sizeof(int));
-        for (int i = 0; i < nparams; i++) {
-            int bin = formats ? formats[i] : 0;
-            s->formats[i] = bin;
-            if (values[i] == NULL)
-                continue;
-            size_t len = bin ? (size_t)lengths[i] : strlen(values[i]);
-            s->values[i] = antt_xmalloc(len + 1);
-            memcpy(s->values[i], values[i], len);
-            s->values[i][len] = '\0';
-            s->lengths[i] = (int)len;
-        }
-    }
-}
-
-void antt_db_job_destroy(antt_db_job_t **job_p)
-{
-    if (job_p == NULL || *job_p == NULL)
-        return;
-    antt_db_job_t *job = *job_p;
-    for (int i = 0; i < job->nstmts; i++) {
-        s_stmt_t *s = &job->stmts[i];
-        for (int k = 0; s->values && k < s->nparams; k++)
-            free(s->values[k]);
-        free(s->values);
-        free(s->lengths);
-        free(s->formats);
-        free(s->sql);
-        free(s->name);
-        PQclear(s->result);
-    }
-    free(job->stmts);
-    free(job->error);
-    free(job);
-    *job_p = NULL;
-}
-
-void antt_db_job_set_timeout(antt_db_job_t *job, long ms)
-{
-    assert(job->hidden == 0 && ms > 0);
-    char v[24];
-    snprintf(v, sizeof(v), "%ld", ms);
-    const char *vals[1] = {v};
-    /* set_config(..., true) lasts until the job's transaction ends (its
-     * Sync); the server starts each statement's timer afresh */
-    antt_db_job_add(job, "SELECT set_config('statement_timeout', $1, true)", 1, vals, NULL, NULL);
-    s_stmt_t last = job->stmts[job->nstmts - 1];
-    memmove(job->stmts + 1, job->stmts, (size_t)(job->nstmts - 1) * sizeof(s_stmt_t));
-    job->stmts[0] = last;
-    job->hidden = 1;
-}
-
-PGresult *antt_db_job_result(const antt_db_job_t *job, int i)
-{
-    assert(i >= 0 && i + job->hidden < job->nstmts);
-    return job->stmts[i + job->hidden].result;
-}
-
-int antt_db_job_count(const antt_db_job_t *job)
-{
-    return job->nstmts - job->hidden;
-}
-
-const char *antt_db_job_error(const antt_db_job_t *job)
-{
-    return job->error;
-}
-
-const char *antt_db_job_sqlstate(const antt_db_job_t *job)
-{
-    return job->sqlstate[0] ? job->sqlstate : NULL;
-}
-
-double antt_db_job_seconds(const antt_db_job_t *job)
-{
-    return job->seconds;
-}
-
-static void s_job_finish(antt_db_job_t *job, int status)
-{
-    job->seconds = (double)(antt_mono_ns() - job->submitted_ns) / 1e9;
-    job->cb(job, status, job->arg);
-    antt_db_job_destroy(&job);
-}
-
-static void s_job_fail(antt_db_job_t *job, const char *msg)
-{
-    if (job->error == NULL && msg != NULL)
-        job->error = antt_xstrdup(msg);
-    job->failed = 1;
-}
-
-/* queues */
 
 static antt_db_job_t *s_pop(antt_db_job_t **head, antt_db_job_t **tail)
 {
@@ -229,11 +81,11 @@ static void s_fail_all(antt_db_t *db, int inflight_status, int pending_status)
     antt_db_job_t *j;
     while ((j = s_pop(&db->inflight, &db->inflight_tail)) != NULL) {
         db->ninflight--;
-        s_job_finish(j, inflight_status);
+        antt_db_job_finish(j, inflight_status);
     }
     while ((j = s_pop(&db->pending, &db->pending_tail)) != NULL) {
         db->npending--;
-        s_job_finish(j, pending_status);
+        antt_db_job_finish(j, pending_status);
     }
 }
 
@@ -345,8 +197,8 @@ static void s_prepare_all(antt_db_t *db)
     }
     for (int i = 0; i < db->nprepared; i++) {
         antt_db_job_add(job, db->prepared[i].sql, 0, NULL, NULL, NULL);
-        s_stmt_t *st = &job->stmts[job->nstmts - 1];
-        st->kind = S_PREPARE;
+        antt_db_stmt_t *st = &job->stmts[job->nstmts - 1];
+        st->kind = ANTT_DB_PREPARE;
         st->name = antt_xstrdup(db->prepared[i].name);
         st->nparams = db->prepared[i].nparams; /* types inferred by the server */
     }
@@ -443,11 +295,11 @@ static void s_send_pending(antt_db_t *db)
         antt_db_job_t *j = s_pop(&db->pending, &db->pending_tail);
         db->npending--;
         for (int i = 0; i < j->nstmts; i++) {
-            s_stmt_t *s = &j->stmts[i];
+            antt_db_stmt_t *s = &j->stmts[i];
             int ok;
-            if (s->kind == S_PREPARE)
+            if (s->kind == ANTT_DB_PREPARE)
                 ok = PQsendPrepare(db->conn, s->name, s->sql, s->nparams, NULL);
-            else if (s->kind == S_EXEC_PREPARED)
+            else if (s->kind == ANTT_DB_EXEC_PREPARED)
                 ok = PQsendQueryPrepared(db->conn, s->name, s->nparams, (const char *const *)s->values,
                                          s->lengths, s->formats, 0);
             else
@@ -478,7 +330,7 @@ static void s_record(antt_db_job_t *j, PGresult *r)
 {
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_PIPELINE_ABORTED) {
-        s_job_fail(j, "aborted: an earlier statement of the transaction failed");
+        antt_db_job_fail(j, "aborted: an earlier statement of the transaction failed");
         PQclear(r);
         return;
     }
@@ -488,7 +340,7 @@ static void s_record(antt_db_job_t *j, PGresult *r)
             if (ss)
                 snprintf(j->sqlstate, sizeof(j->sqlstate), "%s", ss);
         }
-        s_job_fail(j, PQresultErrorMessage(r));
+        antt_db_job_fail(j, PQresultErrorMessage(r));
     }
     if (j->cur < j->nstmts) {
         PQclear(j->stmts[j->cur].result);
@@ -516,7 +368,7 @@ static void s_read(antt_db_t *db)
             PQclear(r);
             s_pop(&db->inflight, &db->inflight_tail);
             db->ninflight--;
-            s_job_finish(j, j->failed ? -EIO : 0);
+            antt_db_job_finish(j, j->failed ? -EIO : 0);
             continue;
         }
         s_record(j, r);
@@ -582,22 +434,13 @@ void antt_db_set_state_cb(antt_db_t *db, antt_db_state_cb cb, void *arg)
 
 void antt_db_prepare(antt_db_t *db, const char *name, const char *sql, int nparams)
 {
-    db->prepared = antt_xrealloc(db->prepared, (size_t)(db->nprepared + 1) * sizeof(s_stmt_t));
-    s_stmt_t *s = &db->prepared[db->nprepared++];
+    db->prepared = antt_xrealloc(db->prepared, (size_t)(db->nprepared + 1) * sizeof(antt_db_stmt_t));
+    antt_db_stmt_t *s = &db->prepared[db->nprepared++];
     memset(s, 0, sizeof(*s));
-    s->kind = S_PREPARE;
+    s->kind = ANTT_DB_PREPARE;
     s->name = antt_xstrdup(name);
     s->sql = antt_xstrdup(sql);
     s->nparams = nparams;
-}
-
-void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
-                              const char *const *values, const int *lengths, const int *formats)
-{
-    antt_db_job_add(job, "", nparams, values, lengths, formats);
-    s_stmt_t *s = &job->stmts[job->nstmts - 1];
-    s->kind = S_EXEC_PREPARED;
-    s->name = antt_xstrdup(name);
 }
 
 void antt_db_set_statement_timeout(antt_db_t *db, long ms)
