@@ -12,8 +12,9 @@
 
 #include "antt_service.h"
 
-/* the services' namespaces: a key in one of them is that service's to check */
-static const char *const s_services[] = {"intake", "classification", "notification", "aggregation"};
+/* the services' namespaces, and the CLI's console (console.feed_url): a key
+ * in one of them is that program's to check */
+static const char *const s_services[] = {"intake", "classification", "notification", "aggregation", "console"};
 
 void antt_settings_allowed(const antt_setting_t *row, char *out, size_t len)
 {

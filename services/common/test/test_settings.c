@@ -129,6 +129,7 @@ static void test_unknown_names(void **state)
         {"intake.batch_max", NULL, 1},
         {"db.conninfo", NULL, 1},
         {"aggregation.batch_max", NULL, 1}, /* another service's */
+        {"console.feed_url", NULL, 1},      /* the CLI's console's, in a shared file */
         {"intake.bach_max", NULL, 0},
         {"db.conifo", NULL, 0},
         {"intaek.batch_max", NULL, 0},
