@@ -8,7 +8,7 @@ PKGS=(
   libuv1-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
   libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
-  libcmocka-dev libjansson-dev libcurl4-openssl-dev prometheus
+  libcmocka-dev libjansson-dev libxml2-dev libcurl4-openssl-dev prometheus
   chromium chromium-driver libsystemd-dev tmux
 )
 

@@ -128,6 +128,12 @@ antt_str_t antt_http_header(const antt_http_req_t *w, const char *name)
     return none;
 }
 
+antt_str_t antt_http_authority(const antt_http_req_t *w)
+{
+    antt_str_t none = {NULL, 0};
+    return w->req && w->req->input.authority.len ? s_str(w->req->input.authority) : none;
+}
+
 const char *antt_http_peer(const antt_http_req_t *w)
 {
     return w->peer;

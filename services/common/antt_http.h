@@ -69,6 +69,9 @@ antt_str_t antt_http_query(const antt_http_req_t *req); /* after '?', may be emp
 antt_str_t antt_http_body(const antt_http_req_t *req);
 /* Header value by case-insensitive name; n = 0 and p = NULL when absent. */
 antt_str_t antt_http_header(const antt_http_req_t *req, const char *name);
+/* The authority the client named (HTTP/1.1 Host, HTTP/2 :authority), or
+ * n = 0 and p = NULL. */
+antt_str_t antt_http_authority(const antt_http_req_t *req);
 /* The client's address as text, for logs ("127.0.0.1"). */
 const char *antt_http_peer(const antt_http_req_t *req);
 int antt_http_is(antt_str_t s, const char *lit);

@@ -1,0 +1,29 @@
+/* intake_open311_int: what the Open311 endpoints' files share (routing and
+ * errors in intake_open311.c, POST in intake_open311_post.c, GET requests in
+ * intake_open311_requests.c, the formats in intake_open311_render.c). */
+#ifndef INTAKE_OPEN311_INT_H
+#define INTAKE_OPEN311_INT_H
+
+#include <jansson.h>
+
+#include "intake.h"
+#include "intake_open311_render.h"
+
+#define O311_PREFIX "/open311/v2/"
+#define O311_MAX_FIELDS 64
+
+/* ["113", ...]: the numbers of an emergency notice (antt extension). */
+json_t *o311_numbers(unsigned emergency);
+/* The spec's errors: [{code, description}] / <errors><error><code/>
+ * <description/></error></errors>; error_code is antt's stable reason.
+ * retry_after_s > 0 adds Retry-After; a notice adds the emergency fields. */
+void o311_error_notice(antt_http_req_t *req, o311_format_t fmt, int status, const char *code,
+                       const char *message, int retry_after_s, const char *notice, unsigned emergency);
+void o311_error(antt_http_req_t *req, o311_format_t fmt, int status, const char *code, const char *message,
+                int retry_after_s);
+
+void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
+/* GET requests (id NULL), requests/{id} or tokens/{token} (token 1) */
+void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const char *id, int token);
+
+#endif
