@@ -42,6 +42,10 @@ static void s_reply_error(intake_reply_t *reply, int status, const char *code, c
                           int retry_after_s)
 {
     s_http_reply_t *h = (s_http_reply_t *)reply;
+    /* the spec: a service_code that does not exist is 404 (the validator,
+     * shared with ZeroMQ, calls every refused input 400) */
+    if (status == 400 && strcmp(code, "unknown_service_code") == 0)
+        status = 404;
     o311_error_notice(h->req, h->fmt, status, code, message, retry_after_s, reply->notice, reply->emergency);
 }
 
@@ -187,6 +191,8 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     bad |= s_coord(&f, "long", 1, &input.lon_text);
     bad |= s_field(&f, "area_code", &input.area_code, NULL);
     bad |= s_field(&f, "address_string", &input.address, &input.address_len);
+    bad |= s_field(&f, "address_id", &input.address_id, NULL);
+    bad |= s_field(&f, "zipcode", &input.zipcode, NULL);
     bad |= s_field(&f, "occurred_datetime", &input.occurred_text, NULL);
     bad |= s_field(&f, "first_name", &first, NULL);
     bad |= s_field(&f, "last_name", &last, NULL);

@@ -11,7 +11,6 @@
 #include "antt_http_gate.h"
 #include "intake_open311_int.h"
 
-
 typedef struct s_get {
     intake_t *in;           /* service */
     antt_http_req_t *req;   /* request */
@@ -28,15 +27,15 @@ static const char S_LIST_SQL[] =
     "  to_char(coalesce(i.updated_at, r.received_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
     "  r.description, r.address, r.lat, r.lon, r.media_urls[1], i.status, i.area_code,"
     "  antt_status_note(i.status), r.emergency_services, i.priority, r.language,"
-    "  r.imported_status IS NOT NULL, i.category"
+    "  r.imported_status IS NOT NULL, i.category, r.address_id, r.zipcode"
     " FROM reports r"
     " LEFT JOIN incident_reports ir ON ir.report_id = r.id"
     " LEFT JOIN incidents i ON i.id = ir.incident_id"
     " WHERE r.gateway_id = $1 AND r.received_at >= $2::timestamptz AND r.received_at < $3::timestamptz"
     "  AND ($4::uuid[] IS NULL OR r.id = ANY($4::uuid[]))"
     "  AND ($5::text[] IS NULL OR coalesce(r.service_code, i.category) = ANY($5::text[]))"
-    "  AND ($6::text IS NULL OR (CASE WHEN i.status IN ('resolved', 'rejected', 'merged')"
-    "       THEN 'closed' ELSE 'open' END) = $6)"
+    "  AND ($6::text[] IS NULL OR (CASE WHEN i.status IN ('resolved', 'rejected', 'merged')"
+    "       THEN 'closed' ELSE 'open' END) = ANY($6::text[]))"
     " ORDER BY r.received_at DESC LIMIT 1000";
 
 /* An open request's emergency notice: the one its POST reply gave, or, when
@@ -105,8 +104,8 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
         json_object_set_new(o, "updated_datetime", s_text_or_null(res, i, 3));
         json_object_set_new(o, "expected_datetime", json_null());
         json_object_set_new(o, "address", s_text_or_null(res, i, 5));
-        json_object_set_new(o, "address_id", json_null());
-        json_object_set_new(o, "zipcode", json_null());
+        json_object_set_new(o, "address_id", s_text_or_null(res, i, 17));
+        json_object_set_new(o, "zipcode", s_text_or_null(res, i, 18));
         json_object_set_new(o, "lat", PQgetisnull(res, i, 6) ? json_null()
                                                             : json_real(strtod(PQgetvalue(res, i, 6), NULL)));
         json_object_set_new(o, "long", PQgetisnull(res, i, 7) ? json_null()
@@ -119,8 +118,9 @@ static void s_on_list(antt_db_job_t *job, int status, void *arg)
 }
 
 /* Turns "a,b,c" into a Postgres array literal {"a","b","c"}; values must
- * match ok() or -EINVAL. */
-static int s_list_param(const char *csv, int (*ok)(const char *, size_t), antt_buf_t *out)
+ * match ok() or -EINVAL, or with skip are left out (an id of another shape
+ * names nothing: it matches nothing rather than being an error). */
+static int s_list_param(const char *csv, int (*ok)(const char *, size_t), int skip, antt_buf_t *out)
 {
     antt_buf_puts(out, "{");
     const char *p = csv;
@@ -128,6 +128,10 @@ static int s_list_param(const char *csv, int (*ok)(const char *, size_t), antt_b
     while (*p) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (skip && (n == 0 || !ok(p, n))) {
+            p += n + (e ? 1 : 0);
+            continue;
+        }
         if (n == 0 || !ok(p, n))
             return -EINVAL;
         if (!first)
@@ -162,8 +166,84 @@ static int s_code_ok(const char *p, size_t n)
     return antt_category_find(tmp) != NULL;
 }
 
+#define S_DAY_MS (86400LL * 1000)
+#define S_WINDOW_MS (90 * S_DAY_MS) /* the spec's default range and its widest */
+
+/* What GET requests asks for. */
+typedef struct s_query {
+    antt_buf_t ids;      /* {uuid,...} or empty: any */
+    antt_buf_t codes;    /* {code,...} or empty: any */
+    antt_buf_t statuses; /* {open,closed} or empty: any */
+    int64_t t0, t1;      /* requested_datetime window, unix ms */
+} s_query_t;
+
+static void s_query_cleanup(s_query_t *q)
+{
+    antt_buf_cleanup(&q->ids);
+    antt_buf_cleanup(&q->codes);
+    antt_buf_cleanup(&q->statuses);
+}
+
+static int s_status_ok(const char *p, size_t n)
+{
+    return (n == 4 && memcmp(p, "open", 4) == 0) || (n == 6 && memcmp(p, "closed", 6) == 0);
+}
+
+/* The spec's arguments: service_request_id (or the path's id) overrides
+ * all others; otherwise service_code and status are comma lists and the
+ * window is start_date..end_date, the most recent 90 days by default, never
+ * wider than 90 days. Returns NULL or why the query is refused. */
+static const char *s_query_parse(s_query_t *q, antt_form_t *form, const char *id)
+{
+    memset(q, 0, sizeof(*q));
+    antt_buf_init(&q->ids);
+    antt_buf_init(&q->codes);
+    antt_buf_init(&q->statuses);
+    int64_t now = antt_now_ms();
+    const antt_form_field_t *f;
+    if (id || ((f = antt_form_get(form, "service_request_id")) && *f->value)) {
+        if (id)
+            antt_buf_printf(&q->ids, "{%s}", id);
+        else
+            s_list_param(f->value, s_uuid_ok, 1, &q->ids);
+        q->t0 = 0;
+        q->t1 = now + 60000;
+        return NULL;
+    }
+    if ((f = antt_form_get(form, "service_code")) && *f->value &&
+        s_list_param(f->value, s_code_ok, 0, &q->codes) != 0)
+        return "service_code must be a comma-separated list of service codes (GET services)";
+    if ((f = antt_form_get(form, "status")) && *f->value && s_list_param(f->value, s_status_ok, 0, &q->statuses) != 0)
+        return "status must be open, closed or a comma-separated list of both";
+    int has0 = 0, has1 = 0;
+    if ((f = antt_form_get(form, "start_date")) && *f->value) {
+        if (antt_parse_time(f->value, &q->t0) != 0)
+            return "start_date must be an ISO 8601 date-time";
+        has0 = 1;
+    }
+    if ((f = antt_form_get(form, "end_date")) && *f->value) {
+        if (antt_parse_time(f->value, &q->t1) != 0)
+            return "end_date must be an ISO 8601 date-time";
+        has1 = 1;
+    }
+    if (!has1)
+        q->t1 = has0 ? q->t0 + S_WINDOW_MS : now + 60000;
+    if (!has0)
+        q->t0 = q->t1 - S_WINDOW_MS;
+    if (q->t1 <= q->t0)
+        return "end_date must be after start_date";
+    if (q->t1 - q->t0 > S_WINDOW_MS)
+        return "start_date to end_date may not span more than 90 days";
+    return NULL;
+}
+
 void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const char *id, int token)
 {
+    if (id && !antt_uuid_valid(id)) {
+        /* an id of another shape cannot exist: the spec's 404, not a 400 */
+        o311_error(req, fmt, 404, "not_found", "no such request", 0);
+        return;
+    }
     antt_str_t q = antt_http_query(req);
     antt_form_t form;
     if (antt_form_parse(&form, q.p, q.n, O311_MAX_FIELDS) != 0) {
@@ -183,51 +263,19 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
                              "a valid api_key is required; a gateway sees only its own requests", 0);
         return;
     }
-    antt_buf_t ids, codes;
-    antt_buf_init(&ids);
-    antt_buf_init(&codes);
-    char from[40], to[40], gwid[16];
-    int64_t now = antt_now_ms(), t0 = now - 90LL * 86400 * 1000, t1 = now + 60000;
-    const antt_form_field_t *f;
-    const char *err = NULL;
-    if (id) {
-        if (!antt_uuid_valid(id))
-            err = "the request id is not valid";
-        else
-            antt_buf_printf(&ids, "{%s}", id);
-        t0 = 0;
-    } else if ((f = antt_form_get(&form, "service_request_id")) && *f->value) {
-        if (s_list_param(f->value, s_uuid_ok, &ids) != 0)
-            err = "service_request_id must be a comma-separated list of request ids";
-        t0 = 0;
-    }
-    if ((f = antt_form_get(&form, "service_code")) && *f->value &&
-        s_list_param(f->value, s_code_ok, &codes) != 0)
-        err = "service_code must be a comma-separated list of service codes";
-    if ((f = antt_form_get(&form, "start_date")) && *f->value && antt_parse_time(f->value, &t0) != 0)
-        err = "start_date must be an ISO 8601 date-time";
-    if ((f = antt_form_get(&form, "end_date")) && *f->value && antt_parse_time(f->value, &t1) != 0)
-        err = "end_date must be an ISO 8601 date-time";
-    const char *status = NULL;
-    if ((f = antt_form_get(&form, "status")) && *f->value) {
-        if (strcmp(f->value, "open") == 0 || strcmp(f->value, "closed") == 0)
-            status = f->value;
-        else
-            err = "status must be open or closed";
-    }
-    if (err == NULL && t1 <= t0)
-        err = "end_date must be after start_date";
+    s_query_t qy;
+    const char *err = s_query_parse(&qy, &form, id);
     if (err) {
         antt_form_cleanup(&form);
-        antt_buf_cleanup(&ids);
-        antt_buf_cleanup(&codes);
+        s_query_cleanup(&qy);
         o311_error(req, fmt, 400, "bad_query", err, 0);
         return;
     }
+    char from[40], to[40], gwid[16];
     snprintf(gwid, sizeof(gwid), "%d", gw->id);
-    antt_format_time(t0, from, sizeof(from));
-    antt_format_time(t1 + 999, to, sizeof(to));
-    const char *params[] = {gwid, from, to, ids.data, codes.data, status};
+    antt_format_time(qy.t0, from, sizeof(from));
+    antt_format_time(qy.t1 + 999, to, sizeof(to));
+    const char *params[] = {gwid, from, to, qy.ids.data, qy.codes.data, qy.statuses.data};
     s_get_t *g = antt_xcalloc(1, sizeof(*g));
     g->in = in;
     g->req = req;
@@ -237,8 +285,7 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
     antt_db_job_t *job = antt_db_job_new(s_on_list, g);
     antt_db_job_add(job, S_LIST_SQL, 6, params, NULL, NULL);
     antt_form_cleanup(&form);
-    antt_buf_cleanup(&ids);
-    antt_buf_cleanup(&codes);
+    s_query_cleanup(&qy);
     /* through the service's query gate: a full queue answers 503 with
      * Retry-After in Open311's error form (intake_main sets the callback) */
     if (antt_http_gate_run(req, in->rdb, job, s_on_list, g) != 0)

@@ -235,6 +235,14 @@ int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t
             return rc;
     }
 
+    if (in->address_id && *in->address_id &&
+        (rc = s_text("address_id", in->address_id, strlen(in->address_id), INTAKE_MAX_ADDRESS_ID,
+                     &out->address_id, err)) != 0)
+        return rc;
+    if (in->zipcode && *in->zipcode &&
+        (rc = s_text("zipcode", in->zipcode, strlen(in->zipcode), INTAKE_MAX_ZIPCODE, &out->zipcode, err)) != 0)
+        return rc;
+
     if (in->has_occurred_ms) {
         out->occurred_ms = in->occurred_ms;
         out->has_occurred = 1;
@@ -287,6 +295,8 @@ void intake_report_cleanup(intake_report_t *r)
     free(r->service_code);
     free(r->area_code);
     free(r->address);
+    free(r->address_id);
+    free(r->zipcode);
     for (size_t i = 0; i < r->nmedia; i++)
         free(r->media_urls[i]);
     free(r->media_urls);
@@ -306,6 +316,8 @@ intake_report_t *intake_report_dup(const intake_report_t *src)
     r->service_code = antt_xstrdup(src->service_code);
     r->area_code = antt_xstrdup(src->area_code);
     r->address = antt_xstrdup(src->address);
+    r->address_id = antt_xstrdup(src->address_id);
+    r->zipcode = antt_xstrdup(src->zipcode);
     r->language = antt_xstrdup(src->language);
     r->imported_status = antt_xstrdup(src->imported_status);
     if (src->nmedia) {

@@ -13,6 +13,8 @@
 #define INTAKE_MAX_BODY 16384
 #define INTAKE_MAX_DESCRIPTION 4000 /* code points */
 #define INTAKE_MAX_ADDRESS 500      /* code points */
+#define INTAKE_MAX_ADDRESS_ID 200   /* code points: Open311 address_id */
+#define INTAKE_MAX_ZIPCODE 16       /* code points */
 #define INTAKE_MAX_NAME 200         /* code points */
 #define INTAKE_MAX_MEDIA 10
 #define INTAKE_MAX_URL 2048
@@ -31,6 +33,8 @@ typedef struct intake_input_s {
     const char *area_code;
     const char *address;
     size_t address_len;
+    const char *address_id;          /* Open311: the gateway's address id, kept as given */
+    const char *zipcode;             /* Open311 */
     const char *occurred_text;       /* RFC 3339 (Open311) */
     int has_occurred_ms;
     int64_t occurred_ms;             /* unix ms (protobuf) */
@@ -60,6 +64,8 @@ typedef struct intake_report_s {
     double lat, lon;               /* WGS84 */
     char *area_code;               /* upper case, NULL when none */
     char *address;                 /* NFC, NULL when none */
+    char *address_id;              /* NFC, NULL when none */
+    char *zipcode;                 /* NFC, NULL when none */
     char **media_urls;             /* nmedia URLs */
     size_t nmedia;                 /* count */
     char *language;                /* NULL when none */

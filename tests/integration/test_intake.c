@@ -423,7 +423,7 @@ static void test_rejected_inputs(void **state)
     const s_bad_t bad[] = {
         {F, "description=no+key", 403, "missing_api_key"},
         {F, "api_key=nope&description=x", 403, "invalid_api_key"},
-        {F, "api_key=key-app&service_code=aliens&description=x", 400, "unknown_service_code"},
+        {F, "api_key=key-app&service_code=aliens&description=x", 404, "unknown_service_code"},
         {F, "api_key=key-app&description=x&lat=abc&long=106.6", 400, "invalid_location"},
         {F, "api_key=key-app&description=x&lat=10.7", 400, "incomplete_location"},
         {F, "api_key=key-app&description=x&lat=91&long=106.6", 400, "invalid_location"},

@@ -426,6 +426,104 @@ static void test_xml_escaping(void **state)
     free(id);
 }
 
+/* a string member of the first request of a JSON answer, or NULL */
+static const char *s_json_first(const char *resp, const char *key)
+{
+    static char buf[512];
+    json_t *d = json_loads(resp, 0, NULL);
+    json_t *v = json_object_get(json_array_get(d, 0), key);
+    const char *t = json_string_value(v);
+    snprintf(buf, sizeof(buf), "%s", t ? t : "");
+    json_decref(d);
+    return t ? buf : NULL;
+}
+
+/* POST Service Request: the spec's required arguments and its 404 */
+static void test_post_arguments(void **state)
+{
+    (void)state;
+    long before = at_db_long(E.db, "SELECT count(*) FROM reports");
+    /* a code that does not exist: 404 */
+    s_expect_error("POST", "requests.%s", "api_key=key-fms&service_code=nope&lat=10.7&long=106.6&description=x",
+                   404, "unknown_service_code");
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), before); /* nothing stored */
+
+    /* an SMS gateway without coordinates sends address_string; FixMyStreet
+     * sends address_id=#NOTPINPOINTED# with its pin; both are kept */
+    char *a = s_post_form("xml", "api_key=key-fms&service_code=theft&address_string=Ch%E1%BB%A3+B%E1%BA%BFn+Th%C3%A0nh"
+                                 "&zipcode=700000&description=mat+vi");
+    char *b = s_post_form("json", "api_key=key-fms&service_code=theft&lat=10.77&long=106.69"
+                                  "&address_id=%23NOTPINPOINTED%23&description=mat+dien+thoai");
+    char path[256], *r;
+    snprintf(path, sizeof(path), "requests/%s.xml?api_key=key-fms", a);
+    assert_int_equal(s_get(path, &r), 200);
+    xmlDocPtr d = s_xml(r);
+    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
+    assert_string_equal(s_text(q, "zipcode"), "700000");
+    assert_string_equal(s_text(q, "address"), "Chợ Bến Thành");
+    assert_string_equal(s_text(q, "lat"), ""); /* unknown: empty, present */
+    assert_string_equal(s_text(q, "long"), "");
+    xmlFreeDoc(d);
+    free(r);
+    snprintf(path, sizeof(path), "requests/%s.json?api_key=key-fms", a);
+    assert_int_equal(s_get(path, &r), 200);
+    json_t *j = json_loads(r, 0, NULL);
+    assert_true(json_is_null(json_object_get(json_array_get(j, 0), "lat")));
+    assert_non_null(json_object_get(json_array_get(j, 0), "lat"));
+    json_decref(j);
+    free(r);
+    snprintf(path, sizeof(path), "requests/%s.json?api_key=key-fms", b);
+    assert_int_equal(s_get(path, &r), 200);
+    assert_string_equal(s_json_first(r, "address_id"), "#NOTPINPOINTED#");
+    free(r);
+    printf("address_string without coordinates and address_id #NOTPINPOINTED# kept and returned\n");
+    free(a);
+    free(b);
+}
+
+/* GET Service Requests: the override rule, comma lists, the window, and
+ * 404 for ids of any shape */
+static void test_get_arguments(void **state)
+{
+    (void)state;
+    char *id = s_post_form("json", "api_key=key-fms&service_code=fire&lat=10.7&long=106.6&description=chay+nha");
+    char path[512], *r;
+    /* service_request_id overrides: with status=closed and another code an
+     * open fire request is still returned */
+    snprintf(path, sizeof(path), "requests.xml?api_key=key-fms&service_request_id=%s&status=closed"
+                                 "&service_code=theft&start_date=2001-01-01T00:00:00Z&end_date=2001-01-02T00:00:00Z", id);
+    assert_int_equal(s_get(path, &r), 200);
+    xmlDocPtr d = s_xml(r);
+    xmlNodePtr root = s_root(d, "service_requests");
+    assert_int_equal(s_count(root, "request"), 1);
+    assert_string_equal(s_text(s_child(root, "request"), "service_request_id"), id);
+    xmlFreeDoc(d);
+    free(r);
+    /* an id list with ids of another shape: those match nothing */
+    snprintf(path, sizeof(path), "requests.json?api_key=key-fms&service_request_id=999999999,%s", id);
+    assert_int_equal(s_get(path, &r), 200);
+    json_t *j = json_loads(r, 0, NULL);
+    assert_int_equal(json_array_size(j), 1);
+    json_decref(j);
+    free(r);
+    /* comma lists */
+    assert_int_equal(s_get("requests.json?api_key=key-fms&status=open,closed&service_code=fire,theft", &r), 200);
+    assert_non_null(strstr(r, id));
+    free(r);
+    s_expect_error("GET", "requests.%s?api_key=key-fms&status=open,maybe", NULL, 400, "bad_query");
+    /* the 90-day window: the default finds today's, an old window does
+     * not, a wider one is refused */
+    assert_int_equal(s_get("requests.json?api_key=key-fms&start_date=2001-01-01T00:00:00Z", &r), 200);
+    assert_string_equal(r, "[]");
+    free(r);
+    s_expect_error("GET", "requests.%s?api_key=key-fms&start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z",
+                   NULL, 400, "bad_query");
+    /* ids and tokens of any shape that do not exist: 404 */
+    s_expect_error("GET", "requests/999999999.%s?api_key=key-fms", NULL, 404, "not_found");
+    s_expect_error("GET", "tokens/123456.%s?api_key=key-fms", NULL, 404, "not_found");
+    free(id);
+}
+
 /* each error status, in both formats, in the spec's error shape */
 static void test_errors(void **state)
 {
@@ -454,6 +552,8 @@ int main(void)
         cmocka_unit_test(test_service_definition),
         cmocka_unit_test(test_post_and_get_request),
         cmocka_unit_test(test_xml_escaping),
+        cmocka_unit_test(test_post_arguments),
+        cmocka_unit_test(test_get_arguments),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
