@@ -22,6 +22,19 @@ void o311_error_notice(antt_http_req_t *req, o311_format_t fmt, int status, cons
 void o311_error(antt_http_req_t *req, o311_format_t fmt, int status, const char *code, const char *message,
                 int retry_after_s);
 
+/* What GET requests asks for (intake_open311_requests.c parses it). */
+typedef struct o311_query {
+    antt_buf_t ids;      /* {uuid,...} or empty: any */
+    antt_buf_t codes;    /* {code,...} or empty: any */
+    antt_buf_t statuses; /* {open,closed} or empty: any */
+    int64_t t0, t1;      /* requested_datetime window, unix ms */
+} o311_query_t;
+
+/* GET requests, requests/{id} or tokens/{token} without an api_key: what
+ * anyone may see (intake_open311_public.c). */
+void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const o311_query_t *q,
+                          const char *id, int token);
+
 void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
 /* GET requests (id NULL), requests/{id} or tokens/{token} (token 1) */
 void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const char *id, int token);

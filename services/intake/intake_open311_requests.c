@@ -169,15 +169,7 @@ static int s_code_ok(const char *p, size_t n)
 #define S_DAY_MS (86400LL * 1000)
 #define S_WINDOW_MS (90 * S_DAY_MS) /* the spec's default range and its widest */
 
-/* What GET requests asks for. */
-typedef struct s_query {
-    antt_buf_t ids;      /* {uuid,...} or empty: any */
-    antt_buf_t codes;    /* {code,...} or empty: any */
-    antt_buf_t statuses; /* {open,closed} or empty: any */
-    int64_t t0, t1;      /* requested_datetime window, unix ms */
-} s_query_t;
-
-static void s_query_cleanup(s_query_t *q)
+static void s_query_cleanup(o311_query_t *q)
 {
     antt_buf_cleanup(&q->ids);
     antt_buf_cleanup(&q->codes);
@@ -193,7 +185,7 @@ static int s_status_ok(const char *p, size_t n)
  * all others; otherwise service_code and status are comma lists and the
  * window is start_date..end_date, the most recent 90 days by default, never
  * wider than 90 days. Returns NULL or why the query is refused. */
-static const char *s_query_parse(s_query_t *q, antt_form_t *form, const char *id)
+static const char *s_query_parse(o311_query_t *q, antt_form_t *form, const char *id)
 {
     memset(q, 0, sizeof(*q));
     antt_buf_init(&q->ids);
@@ -257,18 +249,26 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
         gw = intake_gateways_auth(in->gateways, k->value, k->value_len);
     else if (xk.p)
         gw = intake_gateways_auth(in->gateways, xk.p, xk.n);
-    if (gw == NULL) {
+    int keyed = (k && k->value_len) || xk.p;
+    if (gw == NULL && keyed) {
         antt_form_cleanup(&form);
         o311_error(req, fmt, 403, "invalid_api_key",
                              "a valid api_key is required; a gateway sees only its own requests", 0);
         return;
     }
-    s_query_t qy;
+    o311_query_t qy;
     const char *err = s_query_parse(&qy, &form, id);
     if (err) {
         antt_form_cleanup(&form);
         s_query_cleanup(&qy);
         o311_error(req, fmt, 400, "bad_query", err, 0);
+        return;
+    }
+    if (gw == NULL) {
+        /* no api_key: the public view (intake_open311_public.c) */
+        antt_form_cleanup(&form);
+        o311_public_requests(in, req, fmt, &qy, id, token);
+        s_query_cleanup(&qy);
         return;
     }
     char from[40], to[40], gwid[16];

@@ -26,6 +26,10 @@ static const antt_setting_t s_rows[] = {
                      "token bucket per reporter: burst"),
     ANTT_SETTING_INT("intake.gateway_refresh_ms", "30000", 100, 86400000, S_T, gateway_refresh_ms,
                      "how often gateways (API key hashes, CURVE keys, quotas) are reloaded"),
+    ANTT_SETTING_INT("intake.public_min_cell", "3", 1, 1000, S_T, public_min_cell,
+                     "Open311 without api_key: a request is listed only when its area, category and day have this many"),
+    ANTT_SETTING_INT("intake.public_delay_s", "86400", 0, 2592000, S_T, public_delay_s,
+                     "Open311 without api_key: a request is listed only this long after it was received"),
     ANTT_SETTING_BOOL("intake.test_crash_after_commit", "false", S_T, test_crash_after_commit,
                       "tests only: intake kills itself after a commit, before answering"),
 };

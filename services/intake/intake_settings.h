@@ -20,6 +20,8 @@ typedef struct intake_settings_s {
     long reporter_per_hour;       /* reporter bucket: rate */
     long reporter_burst;          /* reporter bucket: burst */
     long gateway_refresh_ms;      /* gateways reloaded this often */
+    long public_min_cell;         /* Open311 without api_key: least reports per area x category x day */
+    long public_delay_s;          /* Open311 without api_key: a report is listed this long after */
     int test_crash_after_commit;  /* test hook: SIGKILL self after a commit */
 } intake_settings_t;
 

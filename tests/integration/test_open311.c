@@ -51,7 +51,9 @@ static int s_setup(void **state)
     E.db = at_db_connect(E.conninfo);
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
-                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000)");
+                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000);"
+                     "INSERT INTO areas (code, level, name, name_ascii) VALUES"
+                     " ('VN-SG-Q1', 'district', 'Quận 1', 'Quan 1')");
     E.http_port = at_free_port();
     snprintf(E.base, sizeof(E.base), "http://127.0.0.1:%d/open311/v2", E.http_port);
     char port[16], ep[64];
@@ -62,6 +64,7 @@ static int s_setup(void **state)
     s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", ep);
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
+    s_env_add("ANTT_INTAKE_PUBLIC_DELAY_S=%s", "0");
     at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
     if (at_spawn(&E.intake, "intake", E.envv) != 0)
         return -1;
@@ -524,11 +527,79 @@ static void test_get_arguments(void **state)
     free(id);
 }
 
+/* the fields anyone may see of one request, in the spec's order */
+static const char S_PUBLIC_ELEMENTS[] = "service_request_id,status,status_notes,service_name,service_code,"
+                                        "agency_responsible,requested_datetime,updated_datetime,lat,long";
+
+/* Public view, private content: without an api_key, requests/{id} and
+ * tokens/{token} answer the status and a snapped location; the list holds
+ * only cells of at least 3 and never the text, address, media or contact. */
+static void test_public_view(void **state)
+{
+    (void)state;
+    /* three public order reports in one area and day and one lone fraud report */
+    char *ids[4];
+    for (int i = 0; i < 3; i++)
+        ids[i] = s_post_form("json", "api_key=key-app&service_code=public_order&lat=10.76543&long=106.65432"
+                                     "&area_code=VN-SG-Q1&address_string=12+Ly+Tu+Trong&phone=0901234567"
+                                     "&description=be+khoa+cua+nha+toi&media_url=https%3A%2F%2Fex.org%2Fp.jpg");
+    ids[3] = s_post_form("xml", "api_key=key-app&service_code=fraud&lat=10.7&long=106.6&area_code=VN-SG-Q1"
+                                "&description=lua+dao+qua+dien+thoai");
+    char path[256], *r;
+    snprintf(path, sizeof(path), "requests/%s.xml", ids[0]);
+    double t0 = s_ms();
+    assert_int_equal(s_get(path, &r), 200);
+    double ms = s_ms() - t0;
+    xmlDocPtr d = s_xml(r);
+    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
+    assert_string_equal(s_names(q), S_PUBLIC_ELEMENTS);
+    assert_string_equal(s_text(q, "status"), "open");
+    assert_string_equal(s_text(q, "service_code"), "public_order");
+    assert_string_equal(s_text(q, "lat"), "10.766"); /* snapped to 0.002 degrees */
+    assert_string_equal(s_text(q, "long"), "106.654");
+    xmlFreeDoc(d);
+    assert_null(strstr(r, "Ly Tu Trong"));
+    assert_null(strstr(r, "khoa"));
+    free(r);
+    snprintf(path, sizeof(path), "requests/%s.json", ids[0]);
+    assert_int_equal(s_get(path, &r), 200);
+    assert_null(strstr(r, "description"));
+    assert_null(strstr(r, "ex.org"));
+    free(r);
+    snprintf(path, sizeof(path), "tokens/%s.xml", ids[3]);
+    assert_int_equal(s_get(path, &r), 200);
+    d = s_xml(r);
+    assert_string_equal(s_names(s_child(s_root(d, "service_requests"), "request")), "service_request_id,token");
+    xmlFreeDoc(d);
+    free(r);
+    s_expect_error("GET", "requests/00000000-0000-4000-8000-000000000000.%s", NULL, 404, "not_found");
+
+    /* the public list: the cell of three is there, the lone one is not */
+    assert_int_equal(s_get("requests.xml?service_code=public_order,fraud", &r), 200);
+    d = s_xml(r);
+    xmlNodePtr root = s_root(d, "service_requests");
+    size_t listed = s_count(root, "request");
+    assert_int_equal(listed, 3);
+    for (xmlNodePtr e = root->children; e; e = e->next) {
+        assert_string_equal(s_names(e), S_PUBLIC_ELEMENTS);
+        assert_string_equal(s_text(e, "service_code"), "public_order");
+        assert_non_null(strstr(s_text(e, "requested_datetime"), "T00:00:00Z")); /* the day */
+    }
+    xmlFreeDoc(d);
+    assert_null(strstr(r, ids[3]));
+    assert_null(strstr(r, "khoa"));
+    free(r);
+    printf("public view: requests/{id}.xml in %.1f ms; public list shows %zu of 4 (a cell of 1 hidden)\n", ms,
+           listed);
+    for (int i = 0; i < 4; i++)
+        free(ids[i]);
+}
+
 /* each error status, in both formats, in the spec's error shape */
 static void test_errors(void **state)
 {
     (void)state;
-    s_expect_error("GET", "requests.%s", NULL, 403, "invalid_api_key");
+    s_expect_error("GET", "requests.%s?api_key=wrong", NULL, 403, "invalid_api_key");
     s_expect_error("POST", "requests.%s", "service_code=fire&lat=10.7&long=106.6&description=x", 403,
                    "missing_api_key");
     s_expect_error("POST", "requests.%s", "api_key=key-fms&description=ch%ZZ", 400, "bad_form");
@@ -554,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_xml_escaping),
         cmocka_unit_test(test_post_arguments),
         cmocka_unit_test(test_get_arguments),
+        cmocka_unit_test(test_public_view),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
