@@ -84,7 +84,8 @@ static void s_method_not_allowed(antt_http_req_t *req, o311_format_t fmt, const 
 static json_t *s_service(const antt_category_t *c)
 {
     return json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:s}", "service_code", c->code, "service_name",
-                     c->label_vi, "description", c->label_en, "metadata", 0, "type", "realtime",
+                     c->label_vi, "description", c->label_en, "metadata", o311_service_has_attributes(c->code),
+                     "type", "realtime",
                      "keywords", c->code, "group", c->group);
 }
 
@@ -104,7 +105,7 @@ static void s_service_definition(antt_http_req_t *req, o311_format_t fmt, const 
         return;
     }
     o311_respond(req, 200, fmt, "service_definition", NULL,
-                 json_pack("{s:s,s:[]}", "service_code", c->code, "attributes"));
+                 json_pack("{s:s,s:o}", "service_code", c->code, "attributes", o311_service_attributes(c->code)));
 }
 
 /* A Host header fit to be written into a URL: letters, digits, '.', '-',

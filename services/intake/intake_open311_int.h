@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "antt_form.h"
 #include "intake.h"
 #include "intake_open311_render.h"
 
@@ -34,6 +35,18 @@ typedef struct o311_query {
  * anyone may see (intake_open311_public.c). */
 void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const o311_query_t *q,
                           const char *id, int token);
+
+/* Service definitions' attributes (intake_open311_attrs.c): whether a
+ * service asks questions, and its attributes in the spec's shape. */
+int o311_service_has_attributes(const char *service);
+json_t *o311_service_attributes(const char *service);
+/* Checks a POST's answers (form attribute[...] fields, or the JSON body's
+ * "attribute" object when body is not NULL) against service's attributes;
+ * *out_json: the answers as a JSON object (malloc'd) or NULL when none.
+ * Returns 0, or -1 with *code (bad_attribute, unknown_attribute,
+ * missing_attribute) and why. */
+int o311_attributes_collect(const char *service, const antt_form_t *form, json_t *body, char **out_json,
+                            const char **code, char *why, size_t whylen);
 
 void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
 /* GET requests (id NULL), requests/{id} or tokens/{token} (token 1) */

@@ -222,6 +222,16 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
                            0);
         return;
     }
+    /* the answers to the service's questions (service definitions) */
+    char *attrs = NULL, why[256] = "";
+    const char *acode;
+    if (o311_attributes_collect(input.service_code, &f.form, f.json, &attrs, &acode, why, sizeof(why)) != 0) {
+        antt_form_cleanup(&f.form);
+        json_decref(f.json);
+        intake_reply_error(reply, 400, acode, why, 0);
+        return;
+    }
+    input.attributes = attrs;
     /* the idempotency key may also come as a header, as many HTTP APIs take
      * it; the validator judges it like the field (it copies what it keeps) */
     antt_str_t ik = antt_http_header(req, "idempotency-key");
@@ -242,6 +252,7 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     }
     intake_submit(in, api_key, api_key_len, &input, NULL, reply);
     free(ik_copy);
+    free(attrs);
     antt_form_cleanup(&f.form);
     json_decref(f.json);
 }

@@ -239,6 +239,7 @@ int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t
         (rc = s_text("address_id", in->address_id, strlen(in->address_id), INTAKE_MAX_ADDRESS_ID,
                      &out->address_id, err)) != 0)
         return rc;
+    out->attributes = antt_xstrdup(in->attributes); /* checked by its transport */
     if (in->zipcode && *in->zipcode &&
         (rc = s_text("zipcode", in->zipcode, strlen(in->zipcode), INTAKE_MAX_ZIPCODE, &out->zipcode, err)) != 0)
         return rc;
@@ -297,6 +298,7 @@ void intake_report_cleanup(intake_report_t *r)
     free(r->address);
     free(r->address_id);
     free(r->zipcode);
+    free(r->attributes);
     for (size_t i = 0; i < r->nmedia; i++)
         free(r->media_urls[i]);
     free(r->media_urls);
@@ -318,6 +320,7 @@ intake_report_t *intake_report_dup(const intake_report_t *src)
     r->address = antt_xstrdup(src->address);
     r->address_id = antt_xstrdup(src->address_id);
     r->zipcode = antt_xstrdup(src->zipcode);
+    r->attributes = antt_xstrdup(src->attributes);
     r->language = antt_xstrdup(src->language);
     r->imported_status = antt_xstrdup(src->imported_status);
     if (src->nmedia) {

@@ -35,6 +35,7 @@ typedef struct intake_input_s {
     size_t address_len;
     const char *address_id;          /* Open311: the gateway's address id, kept as given */
     const char *zipcode;             /* Open311 */
+    const char *attributes;          /* Open311: the checked answers, a JSON object */
     const char *occurred_text;       /* RFC 3339 (Open311) */
     int has_occurred_ms;
     int64_t occurred_ms;             /* unix ms (protobuf) */
@@ -66,6 +67,7 @@ typedef struct intake_report_s {
     char *address;                 /* NFC, NULL when none */
     char *address_id;              /* NFC, NULL when none */
     char *zipcode;                 /* NFC, NULL when none */
+    char *attributes;              /* JSON object of the service's answers, NULL when none */
     char **media_urls;             /* nmedia URLs */
     size_t nmedia;                 /* count */
     char *language;                /* NULL when none */

@@ -22,7 +22,7 @@ static const char S_INSERT_SQL[] =
     "  SELECT * FROM jsonb_to_recordset($1::jsonb) AS x("
     "    ord int, id uuid, recv bigint, gw int, key text, occ bigint, descr text, svc text,"
     "    lat float8, lon float8, area text, addr text, media text[], lang text, contact text,"
-    "    rhash text, iprio smallint, istat text, emerg smallint, aid text, zip text)),"
+    "    rhash text, iprio smallint, istat text, emerg smallint, aid text, zip text, attrs jsonb)),"
     " keys AS ("
     "  INSERT INTO report_keys (gateway_id, idempotency_key, report_id, received_at)"
     "  SELECT gw, key, id, to_timestamp(recv / 1000.0) FROM input"
@@ -31,10 +31,10 @@ static const char S_INSERT_SQL[] =
     "  INSERT INTO reports (id, received_at, gateway_id, idempotency_key, occurred_at,"
     "    description, service_code, lat, lon, area_code, address, media_urls, language,"
     "    contact_sealed, reporter_hash, imported_priority, imported_status, emergency_services,"
-    "    address_id, zipcode)"
+    "    address_id, zipcode, attributes)"
     "  SELECT i.id, to_timestamp(i.recv / 1000.0), i.gw, i.key, to_timestamp(i.occ / 1000.0),"
     "    i.descr, i.svc, i.lat, i.lon, i.area, i.addr, coalesce(i.media, '{}'), i.lang,"
-    "    decode(i.contact, 'base64'), decode(i.rhash, 'hex'), i.iprio, i.istat, i.emerg, i.aid, i.zip"
+    "    decode(i.contact, 'base64'), decode(i.rhash, 'hex'), i.iprio, i.istat, i.emerg, i.aid, i.zip, i.attrs"
     "  FROM input i JOIN keys k ON k.report_id = i.id RETURNING id, received_at),"
     " q AS ("
     "  INSERT INTO report_queue (report_id, received_at, next_attempt_at)"
@@ -164,6 +164,8 @@ static void s_append_row(antt_buf_t *j, int ord, const intake_report_t *r)
         antt_buf_puts(j, ",\"zip\":");
         antt_json_cstr(j, r->zipcode);
     }
+    if (r->attributes)
+        antt_buf_printf(j, ",\"attrs\":%s", r->attributes); /* a JSON object jansson wrote */
     if (r->nmedia) {
         antt_buf_puts(j, ",\"media\":[");
         for (size_t m = 0; m < r->nmedia; m++) {

@@ -130,7 +130,7 @@ static void *s_flood_run(void *arg)
     int64_t end = antt_now_ms() + s_duration_ms();
     for (long i = 0; antt_now_ms() < end; i++) {
         char body[256], *resp = NULL;
-        snprintf(body, sizeof(body), "api_key=key-flood&service_code=fraud&area_code=VN-HCM-BTA-AL"
+        snprintf(body, sizeof(body), "api_key=key-flood&service_code=fraud&attribute%%5Bcontact_channel%%5D=phone&area_code=VN-HCM-BTA-AL"
                                      "&description=lua%%20dao%%20qua%%20dien%%20thoai%%20so%%20%ld-%p",
                  i, (void *)f);
         int st = at_http("POST", A.url, NULL, body, strlen(body), &resp);

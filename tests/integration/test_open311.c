@@ -543,7 +543,8 @@ static void test_public_view(void **state)
         ids[i] = s_post_form("json", "api_key=key-app&service_code=public_order&lat=10.76543&long=106.65432"
                                      "&area_code=VN-SG-Q1&address_string=12+Ly+Tu+Trong&phone=0901234567"
                                      "&description=be+khoa+cua+nha+toi&media_url=https%3A%2F%2Fex.org%2Fp.jpg");
-    ids[3] = s_post_form("xml", "api_key=key-app&service_code=fraud&lat=10.7&long=106.6&area_code=VN-SG-Q1"
+    ids[3] = s_post_form("xml", "api_key=key-app&service_code=fraud&attribute%5Bcontact_channel%5D=phone"
+                                "&lat=10.7&long=106.6&area_code=VN-SG-Q1"
                                 "&description=lua+dao+qua+dien+thoai");
     char path[256], *r;
     snprintf(path, sizeof(path), "requests/%s.xml", ids[0]);
@@ -595,6 +596,79 @@ static void test_public_view(void **state)
         free(ids[i]);
 }
 
+/* GET Service Definition with attributes; POST with attribute[...] */
+static void test_service_attributes(void **state)
+{
+    (void)state;
+    char *r;
+    assert_int_equal(s_get("services.xml", &r), 200);
+    xmlDocPtr d = s_xml(r);
+    int with = 0;
+    for (xmlNodePtr e = s_root(d, "services")->children; e; e = e->next) {
+        int fraud = strcmp(s_text(e, "service_code"), "fraud") == 0;
+        if (fraud)
+            assert_string_equal(s_text(e, "metadata"), "true");
+        with += strcmp(s_text(e, "metadata"), "true") == 0;
+    }
+    xmlFreeDoc(d);
+    free(r);
+    assert_int_equal(with, 5); /* fraud, traffic, fire, theft, domestic_violence */
+
+    assert_int_equal(s_get("services/fraud.xml", &r), 200);
+    d = s_xml(r);
+    xmlNodePtr attrs = s_child(s_root(d, "service_definition"), "attributes");
+    assert_int_equal(s_count(attrs, "attribute"), 3);
+    int n = 0;
+    for (xmlNodePtr a = attrs->children; a; a = a->next, n++) {
+        const char *names = s_names(a);
+        if (strcmp(s_text(a, "datatype"), "singlevaluelist") == 0) {
+            assert_string_equal(names, "variable,code,datatype,required,datatype_description,order,description,values");
+            assert_string_equal(s_text(a, "code"), "contact_channel");
+            assert_string_equal(s_text(a, "required"), "true");
+            xmlNodePtr v = s_child(s_child(a, "values"), "value");
+            assert_string_equal(s_names(v), "key,name");
+            assert_string_equal(s_text(v, "key"), "phone");
+        } else {
+            assert_string_equal(names, "variable,code,datatype,required,datatype_description,order,description");
+        }
+        assert_int_equal(atoi(s_text(a, "order")), n + 1);
+    }
+    xmlFreeDoc(d);
+    free(r);
+    assert_int_equal(s_get("services/theft.json", &r), 200);
+    json_t *j = json_loads(r, 0, NULL);
+    json_t *taken = json_array_get(json_object_get(j, "attributes"), 1);
+    assert_string_equal(json_string_value(json_object_get(taken, "datatype")), "multivaluelist");
+    assert_true(json_array_size(json_object_get(taken, "values")) >= 3);
+    json_decref(j);
+    free(r);
+
+    const char *B = "api_key=key-fms&service_code=fraud&lat=10.7&long=106.6&description=lua+dao";
+    char body[512];
+    s_expect_error("POST", "requests.%s", B, 400, "missing_attribute");
+    snprintf(body, sizeof(body), "%s&attribute%%5Bcontact_channel%%5D=pigeon", B);
+    s_expect_error("POST", "requests.%s", body, 400, "bad_attribute");
+    snprintf(body, sizeof(body), "%s&attribute%%5Bcontact_channel%%5D=phone&attribute%%5Bamount_lost%%5D=nhieu", B);
+    s_expect_error("POST", "requests.%s", body, 400, "bad_attribute");
+    snprintf(body, sizeof(body), "%s&attribute%%5Bcontact_channel%%5D=phone&attribute%%5Bshoe_size%%5D=42", B);
+    s_expect_error("POST", "requests.%s", body, 400, "unknown_attribute");
+
+    snprintf(body, sizeof(body), "%s&attribute%%5Bcontact_channel%%5D=online&attribute%%5Bamount_lost%%5D=5000000"
+                                 "&attribute%%5Bbank%%5D=Vietcombank", B);
+    char *id = s_post_form("xml", body);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM reports WHERE id = '%s' AND attributes ="
+                               " '{\"amount_lost\":\"5000000\",\"bank\":\"Vietcombank\",\"contact_channel\":\"online\"}'", id);
+    assert_int_equal(at_db_long(E.db, sql), 1);
+    free(id);
+    id = s_post_form("json", "api_key=key-fms&service_code=theft&lat=10.7&long=106.6&description=mat+do"
+                             "&attribute%5Btaken%5D%5B%5D=phone&attribute%5Btaken%5D%5B%5D=money");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM reports WHERE id = '%s' AND attributes->'taken' = '[\"phone\",\"money\"]'", id);
+    assert_int_equal(at_db_long(E.db, sql), 1);
+    free(id);
+    printf("service definitions: 5 services ask questions; required, listed and numeric answers checked, answers stored\n");
+}
+
 /* each error status, in both formats, in the spec's error shape */
 static void test_errors(void **state)
 {
@@ -626,6 +700,7 @@ int main(void)
         cmocka_unit_test(test_post_arguments),
         cmocka_unit_test(test_get_arguments),
         cmocka_unit_test(test_public_view),
+        cmocka_unit_test(test_service_attributes),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -4,3 +4,5 @@
 -- GET requests.
 ALTER TABLE reports ADD COLUMN IF NOT EXISTS address_id text;
 ALTER TABLE reports ADD COLUMN IF NOT EXISTS zipcode text;
+-- the answers to the service definition's attributes, {code: value or [values]}
+ALTER TABLE reports ADD COLUMN IF NOT EXISTS attributes jsonb;
