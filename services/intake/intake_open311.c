@@ -8,6 +8,7 @@
  *   GET  requests.{fmt}                 this gateway's requests, with the spec's filters
  *   GET  requests/{id}.{fmt}            one request
  *   GET  tokens/{token}.{fmt}           token -> service_request_id
+ *   GET  servicerequestupdates.{fmt}    mySociety's extension: status changes
  *
  * This file routes and answers discovery, services and errors. Errors are
  * the spec's list of {code, description}; we add error_code, a stable
@@ -202,6 +203,8 @@ static void s_route(antt_http_req_t *req, void *arg)
             o311_get_requests(in, req, fmt, NULL, 0);
         else
             s_method_not_allowed(req, fmt, "GET, POST");
+    } else if (antt_http_is(name, "servicerequestupdates")) {
+        s_is_get(req) ? o311_get_updates(in, req, fmt) : s_method_not_allowed(req, fmt, "GET");
     } else if (s_path_arg(name, "requests/", a, sizeof(a)) == 0) {
         s_is_get(req) ? o311_get_requests(in, req, fmt, a, 0) : s_method_not_allowed(req, fmt, "GET");
     } else if (s_path_arg(name, "tokens/", a, sizeof(a)) == 0) {

@@ -31,6 +31,17 @@ typedef struct o311_query {
     int64_t t0, t1;      /* requested_datetime window, unix ms */
 } o311_query_t;
 
+/* The spec's arguments (service_request_id overrides the others; comma
+ * lists; the 90-day window): NULL, or why the query is refused. Clean up
+ * q either way. */
+const char *o311_query_parse(o311_query_t *q, antt_form_t *form, const char *id);
+void o311_query_cleanup(o311_query_t *q);
+/* The gateway an api_key (query field or X-Api-Key) names; *given says
+ * whether one was sent. */
+intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_form_t *form, int *given);
+/* GET servicerequestupdates (intake_open311_updates.c) */
+void o311_get_updates(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
+
 /* GET requests, requests/{id} or tokens/{token} without an api_key: what
  * anyone may see (intake_open311_public.c). */
 void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const o311_query_t *q,

@@ -169,7 +169,7 @@ static int s_code_ok(const char *p, size_t n)
 #define S_DAY_MS (86400LL * 1000)
 #define S_WINDOW_MS (90 * S_DAY_MS) /* the spec's default range and its widest */
 
-static void s_query_cleanup(o311_query_t *q)
+void o311_query_cleanup(o311_query_t *q)
 {
     antt_buf_cleanup(&q->ids);
     antt_buf_cleanup(&q->codes);
@@ -185,7 +185,7 @@ static int s_status_ok(const char *p, size_t n)
  * all others; otherwise service_code and status are comma lists and the
  * window is start_date..end_date, the most recent 90 days by default, never
  * wider than 90 days. Returns NULL or why the query is refused. */
-static const char *s_query_parse(o311_query_t *q, antt_form_t *form, const char *id)
+const char *o311_query_parse(o311_query_t *q, antt_form_t *form, const char *id)
 {
     memset(q, 0, sizeof(*q));
     antt_buf_init(&q->ids);
@@ -229,6 +229,16 @@ static const char *s_query_parse(o311_query_t *q, antt_form_t *form, const char 
     return NULL;
 }
 
+intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_form_t *form, int *given)
+{
+    const antt_form_field_t *k = antt_form_get(form, "api_key");
+    antt_str_t xk = antt_http_header(req, "x-api-key");
+    *given = (k && k->value_len) || xk.p;
+    if (k && k->value_len)
+        return intake_gateways_auth(in->gateways, k->value, k->value_len);
+    return xk.p ? intake_gateways_auth(in->gateways, xk.p, xk.n) : NULL;
+}
+
 void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const char *id, int token)
 {
     if (id && !antt_uuid_valid(id)) {
@@ -242,14 +252,8 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
         o311_error(req, fmt, 400, "bad_query", "the query string could not be parsed", 0);
         return;
     }
-    const antt_form_field_t *k = antt_form_get(&form, "api_key");
-    antt_str_t xk = antt_http_header(req, "x-api-key");
-    intake_gateway_t *gw = NULL;
-    if (k && k->value_len)
-        gw = intake_gateways_auth(in->gateways, k->value, k->value_len);
-    else if (xk.p)
-        gw = intake_gateways_auth(in->gateways, xk.p, xk.n);
-    int keyed = (k && k->value_len) || xk.p;
+    int keyed;
+    intake_gateway_t *gw = o311_gateway(in, req, &form, &keyed);
     if (gw == NULL && keyed) {
         antt_form_cleanup(&form);
         o311_error(req, fmt, 403, "invalid_api_key",
@@ -257,10 +261,10 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
         return;
     }
     o311_query_t qy;
-    const char *err = s_query_parse(&qy, &form, id);
+    const char *err = o311_query_parse(&qy, &form, id);
     if (err) {
         antt_form_cleanup(&form);
-        s_query_cleanup(&qy);
+        o311_query_cleanup(&qy);
         o311_error(req, fmt, 400, "bad_query", err, 0);
         return;
     }
@@ -268,7 +272,7 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
         /* no api_key: the public view (intake_open311_public.c) */
         antt_form_cleanup(&form);
         o311_public_requests(in, req, fmt, &qy, id, token);
-        s_query_cleanup(&qy);
+        o311_query_cleanup(&qy);
         return;
     }
     char from[40], to[40], gwid[16];
@@ -285,7 +289,7 @@ void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, co
     antt_db_job_t *job = antt_db_job_new(s_on_list, g);
     antt_db_job_add(job, S_LIST_SQL, 6, params, NULL, NULL);
     antt_form_cleanup(&form);
-    s_query_cleanup(&qy);
+    o311_query_cleanup(&qy);
     /* through the service's query gate: a full queue answers 503 with
      * Retry-After in Open311's error form (intake_main sets the callback) */
     if (antt_http_gate_run(req, in->rdb, job, s_on_list, g) != 0)

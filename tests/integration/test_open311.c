@@ -669,6 +669,62 @@ static void test_service_attributes(void **state)
     printf("service definitions: 5 services ask questions; required, listed and numeric answers checked, answers stored\n");
 }
 
+/* mySociety's servicerequestupdates, as FixMyStreet reads it: one update
+ * per status change, stable and unique update_id, the gateway's own only */
+static void test_service_request_updates(void **state)
+{
+    (void)state;
+    char *id = s_post_form("xml", "api_key=key-fms&service_code=theft&lat=10.7&long=106.6&description=mat+xe+dap");
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "WITH i AS (INSERT INTO incidents (id, category, priority, status) VALUES"
+             " (gen_random_uuid(), 'theft', 3, 'resolved') RETURNING id),"
+             " l AS (INSERT INTO incident_reports (report_id, incident_id) SELECT '%s', id FROM i)"
+             " INSERT INTO incident_events (incident_id, kind, actor, data, at) SELECT id, k, 'desk:test', d::jsonb, now() - t"
+             " FROM i, (VALUES ('acknowledge', '{\"status\":\"acknowledged\"}', interval '2 min'),"
+             "                 ('note', '{\"note\":\"private\"}', interval '90 s'),"
+             "                 ('resolve', '{\"status\":\"resolved\"}', interval '1 min')) v(k, d, t)",
+             id);
+    at_db_exec(E.db, sql);
+    char from[40], path[256], *r;
+    antt_format_time(antt_now_ms() - 3600 * 1000, from, sizeof(from));
+    snprintf(path, sizeof(path), "servicerequestupdates.xml?api_key=key-fms&start_date=%s", from);
+    double t0 = s_ms();
+    assert_int_equal(s_get(path, &r), 200);
+    double ms = s_ms() - t0;
+    xmlDocPtr d = s_xml(r);
+    xmlNodePtr root = s_root(d, "service_requests_updates");
+    assert_int_equal(s_count(root, "request_update"), 2); /* the note is no status change */
+    const char *want[] = {"investigating", "closed"};
+    char first_id[128] = "";
+    int k = 0;
+    for (xmlNodePtr u = root->children; u; u = u->next, k++) {
+        assert_string_equal(s_names(u), "update_id,service_request_id,status,updated_datetime,description,media_url");
+        assert_string_equal(s_text(u, "service_request_id"), id);
+        assert_string_equal(s_text(u, "status"), want[k]);
+        assert_true(strlen(s_text(u, "update_id")) > 0);
+        if (k == 0)
+            snprintf(first_id, sizeof(first_id), "%s", s_text(u, "update_id"));
+        else
+            assert_string_not_equal(s_text(u, "update_id"), first_id);
+    }
+    xmlFreeDoc(d);
+    free(r);
+    /* stable: asked again, the same ids */
+    snprintf(path, sizeof(path), "servicerequestupdates.json?api_key=key-fms&start_date=%s", from);
+    assert_int_equal(s_get(path, &r), 200);
+    assert_string_equal(s_json_first(r, "update_id"), first_id);
+    free(r);
+    /* another gateway sees none of them; without a key, 403 */
+    snprintf(path, sizeof(path), "servicerequestupdates.json?api_key=key-app&start_date=%s", from);
+    assert_int_equal(s_get(path, &r), 200);
+    assert_null(strstr(r, id));
+    free(r);
+    s_expect_error("GET", "servicerequestupdates.%s", NULL, 403, "missing_api_key");
+    printf("servicerequestupdates.xml: 2 status changes in %.1f ms, update_id %s\n", ms, first_id);
+    free(id);
+}
+
 /* each error status, in both formats, in the spec's error shape */
 static void test_errors(void **state)
 {
@@ -701,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_get_arguments),
         cmocka_unit_test(test_public_view),
         cmocka_unit_test(test_service_attributes),
+        cmocka_unit_test(test_service_request_updates),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
