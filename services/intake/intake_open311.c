@@ -204,7 +204,12 @@ static void s_route(antt_http_req_t *req, void *arg)
         else
             s_method_not_allowed(req, fmt, "GET, POST");
     } else if (antt_http_is(name, "servicerequestupdates")) {
-        s_is_get(req) ? o311_get_updates(in, req, fmt) : s_method_not_allowed(req, fmt, "GET");
+        if (antt_http_is(antt_http_method(req), "POST"))
+            o311_post_update(in, req, fmt);
+        else if (s_is_get(req))
+            o311_get_updates(in, req, fmt);
+        else
+            s_method_not_allowed(req, fmt, "GET, POST");
     } else if (s_path_arg(name, "requests/", a, sizeof(a)) == 0) {
         s_is_get(req) ? o311_get_requests(in, req, fmt, a, 0) : s_method_not_allowed(req, fmt, "GET");
     } else if (s_path_arg(name, "tokens/", a, sizeof(a)) == 0) {

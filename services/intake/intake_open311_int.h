@@ -39,8 +39,9 @@ void o311_query_cleanup(o311_query_t *q);
 /* The gateway an api_key (query field or X-Api-Key) names; *given says
  * whether one was sent. */
 intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_form_t *form, int *given);
-/* GET servicerequestupdates (intake_open311_updates.c) */
+/* GET and POST servicerequestupdates (intake_open311_updates.c) */
 void o311_get_updates(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
+void o311_post_update(intake_t *in, antt_http_req_t *req, o311_format_t fmt);
 
 /* GET requests, requests/{id} or tokens/{token} without an api_key: what
  * anyone may see (intake_open311_public.c). */

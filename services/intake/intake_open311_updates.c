@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_text.h"
 #include "intake_open311_int.h"
 
 /* the status of the incident after the event, as the extension names it */
@@ -103,6 +104,109 @@ void o311_get_updates(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     antt_db_job_t *job = antt_db_job_new(s_on_updates, u);
     antt_db_job_add(job, S_UPDATES_SQL, 3, params, NULL, NULL);
     if (antt_db_submit(in->rdb, job) != 0) {
+        free(u);
+        o311_error(req, fmt, 503, "unavailable", "the database is not reachable; retry", 2);
+    }
+}
+
+/* POST servicerequestupdates: a resident's follow-up. The request must be
+ * this gateway's; at most S_MAX_UPDATES per request. status is read by no
+ * one: a follow-up never changes a request's status. */
+#define S_MAX_UPDATES 50
+
+static const char S_APPEND_SQL[] =
+    "WITH r AS (SELECT id FROM reports WHERE id = $1::uuid AND gateway_id = $2),"
+    " n AS (SELECT count(*) AS c FROM report_updates WHERE report_id = $1::uuid),"
+    " ins AS (INSERT INTO report_updates (report_id, description, media_url)"
+    "   SELECT r.id, $3, $4 FROM r, n WHERE n.c < $5 RETURNING id)"
+    " SELECT (SELECT count(*) FROM r), (SELECT id FROM ins),"
+    "   to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
+
+static void s_on_append(antt_db_job_t *job, int status, void *arg)
+{
+    s_upd_t *u = arg;
+    PGresult *res = status == 0 ? antt_db_job_result(job, 0) : NULL;
+    if (res == NULL || PQntuples(res) != 1) {
+        o311_error(u->req, u->fmt, 503, "unavailable", "the update was not stored; retry", 2);
+    } else if (atoi(PQgetvalue(res, 0, 0)) == 0) {
+        o311_error(u->req, u->fmt, 404, "not_found", "no such request for this api_key", 0);
+    } else if (PQgetisnull(res, 0, 1)) {
+        o311_error(u->req, u->fmt, 400, "too_many_updates", "this request has had its 50 follow-ups", 0);
+    } else {
+        /* the resident's follow-ups are numbered apart from the status
+         * updates ("r<id>"): the two never share an update_id */
+        char id[40];
+        snprintf(id, sizeof(id), "r%s", PQgetvalue(res, 0, 1));
+        o311_respond(u->req, 201, u->fmt, "service_request_updates", "request_update",
+                     json_pack("[{s:s,s:s}]", "update_id", id, "updated_datetime", PQgetvalue(res, 0, 2)));
+    }
+    free(u);
+}
+
+static int s_media_ok(const char *m)
+{
+    size_t n = strlen(m);
+    return n <= INTAKE_MAX_URL && (strncmp(m, "https://", 8) == 0 || strncmp(m, "http://", 7) == 0) &&
+           strcspn(m, " \t\r\n\"<>") == n;
+}
+
+void o311_post_update(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
+{
+    antt_str_t body = antt_http_body(req);
+    antt_form_t form;
+    if (body.n > INTAKE_MAX_BODY) {
+        o311_error(req, fmt, 413, "too_large", "the request body is larger than 16 KiB", 0);
+        return;
+    }
+    if (antt_form_parse(&form, body.p, body.n, O311_MAX_FIELDS) != 0) {
+        o311_error(req, fmt, 400, "bad_form", "the body is not application/x-www-form-urlencoded", 0);
+        return;
+    }
+    int given;
+    intake_gateway_t *gw = o311_gateway(in, req, &form, &given);
+    const antt_form_field_t *sid = antt_form_get(&form, "service_request_id");
+    const antt_form_field_t *desc = antt_form_get(&form, "description");
+    const antt_form_field_t *media = antt_form_get(&form, "media_url");
+    char *text = NULL;
+    size_t ncp = 0;
+    const char *err = NULL, *code = "bad_field";
+    int st = 400;
+    if (gw == NULL) {
+        st = 403;
+        code = given ? "invalid_api_key" : "missing_api_key";
+        err = "a valid api_key is required";
+    } else if (sid == NULL || !antt_uuid_valid(sid->value)) {
+        st = sid && *sid->value ? 404 : 400;
+        code = sid && *sid->value ? "not_found" : "missing_service_request_id";
+        err = sid && *sid->value ? "no such request" : "service_request_id is required";
+    } else if (desc == NULL || desc->value_len == 0) {
+        code = "missing_description";
+        err = "description is required";
+    } else if (antt_text_nfc(desc->value, desc->value_len, &text, &ncp) != 0 || ncp > INTAKE_MAX_DESCRIPTION) {
+        code = "invalid_description";
+        err = "description must be UTF-8 text of at most 4000 characters";
+    } else if (media && *media->value && !s_media_ok(media->value)) {
+        code = "invalid_media_url";
+        err = "media_url must be an http or https URL";
+    }
+    if (err) {
+        free(text);
+        antt_form_cleanup(&form);
+        o311_error(req, fmt, st, code, err, 0);
+        return;
+    }
+    char gwid[16], max[16];
+    snprintf(gwid, sizeof(gwid), "%d", gw->id);
+    snprintf(max, sizeof(max), "%d", S_MAX_UPDATES);
+    const char *params[] = {sid->value, gwid, text, media && *media->value ? media->value : NULL, max};
+    s_upd_t *u = antt_xcalloc(1, sizeof(*u));
+    u->req = req;
+    u->fmt = fmt;
+    antt_db_job_t *job = antt_db_job_new(s_on_append, u);
+    antt_db_job_add(job, S_APPEND_SQL, 5, params, NULL, NULL);
+    free(text);
+    antt_form_cleanup(&form);
+    if (antt_db_submit(in->dbs[0], job) != 0) {
         free(u);
         o311_error(req, fmt, 503, "unavailable", "the database is not reachable; retry", 2);
     }

@@ -725,6 +725,53 @@ static void test_service_request_updates(void **state)
     free(id);
 }
 
+/* POST servicerequestupdates: a resident's follow-up, as FixMyStreet posts
+ * it; appended, never changing the status; bounded per request */
+static void test_post_update(void **state)
+{
+    (void)state;
+    char *id = s_post_form("json", "api_key=key-fms&service_code=theft&lat=10.7&long=106.6&description=mat+xe");
+    char body[1024], *r;
+    snprintf(body, sizeof(body),
+             "api_key=key-fms&service_request_id=%s&updated_datetime=2026-12-01T10%%3A00%%3A00Z&status=OPEN"
+             "&first_name=Lan&last_name=Nguyen&email=lan%%40example.org&description=T%%C3%%B4i+nh%%E1%%BB%%9B"
+             "+th%%C3%%AAm%%3A%%0D%%0Axe+m%%C3%%A0u+%%C4%%91%%E1%%BB%%8F&media_url=https%%3A%%2F%%2Fex.org%%2Fb.jpg", id);
+    assert_int_equal(s_req("POST", "servicerequestupdates.xml", NULL, body, &r), 201);
+    xmlDocPtr d = s_xml(r);
+    xmlNodePtr u = s_child(s_root(d, "service_request_updates"), "request_update");
+    assert_non_null(u);
+    assert_true(strlen(s_text(u, "update_id")) > 1);
+    xmlFreeDoc(d);
+    free(r);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM report_updates WHERE report_id = '%s'"
+                               " AND description = E'Tôi nhớ thêm:\\r\\nxe màu đỏ' AND media_url = 'https://ex.org/b.jpg'", id);
+    assert_int_equal(at_db_long(E.db, sql), 1);
+    /* the errors, in both formats */
+    s_expect_error("POST", "servicerequestupdates.%s", "service_request_id=x&description=y", 403, "missing_api_key");
+    s_expect_error("POST", "servicerequestupdates.%s",
+                   "api_key=key-fms&service_request_id=00000000-0000-4000-8000-000000000000&description=y", 404, "not_found");
+    snprintf(body, sizeof(body), "api_key=key-app&service_request_id=%s&description=y", id);
+    s_expect_error("POST", "servicerequestupdates.%s", body, 404, "not_found"); /* another gateway's */
+    s_expect_error("POST", "servicerequestupdates.%s", "api_key=key-fms&description=y", 400, "missing_service_request_id");
+    snprintf(body, sizeof(body), "api_key=key-fms&service_request_id=%s", id);
+    s_expect_error("POST", "servicerequestupdates.%s", body, 400, "missing_description");
+    /* bounded: 50 follow-ups per request */
+    snprintf(body, sizeof(body), "api_key=key-fms&service_request_id=%s&description=lan+nua", id);
+    int ok = 1; /* the one above */
+    double t0 = s_ms();
+    while (ok < 60 && s_req("POST", "servicerequestupdates.json", NULL, body, &r) == 201) {
+        ok++;
+        free(r);
+    }
+    double ms = s_ms() - t0;
+    assert_int_equal(ok, 50);
+    assert_string_equal(s_json_error(r, 400), "too_many_updates");
+    free(r);
+    printf("POST servicerequestupdates: stored with CRLF kept; %d follow-ups accepted then refused (%.0f ms)\n", ok, ms);
+    free(id);
+}
+
 /* each error status, in both formats, in the spec's error shape */
 static void test_errors(void **state)
 {
@@ -758,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_public_view),
         cmocka_unit_test(test_service_attributes),
         cmocka_unit_test(test_service_request_updates),
+        cmocka_unit_test(test_post_update),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
