@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "antt_categories.h"
+#include "antt_http_gate.h"
 #include "intake_open311_int.h"
 
 /* the public grid: 0.002 degrees (about 200 m), the hotspots' grid */
@@ -135,8 +136,7 @@ void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt,
         const char *params[] = {from, to, q->ids.data, q->codes.data, q->statuses.data, k, delay};
         antt_db_job_add(job, S_LIST_SQL, 7, params, NULL, NULL);
     }
-    if (antt_db_submit(in->rdb, job) != 0) {
+    /* through the service's query gate, as every HTTP read */
+    if (antt_http_gate_run(req, in->rdb, job, s_on_rows, p) != 0)
         free(p);
-        o311_error(req, fmt, 503, "unavailable", "the database is not reachable; retry", 2);
-    }
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "antt_text.h"
+#include "antt_http_gate.h"
 #include "intake_open311_int.h"
 
 /* the status of the incident after the event, as the extension names it */
@@ -103,10 +104,9 @@ void o311_get_updates(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     u->fmt = fmt;
     antt_db_job_t *job = antt_db_job_new(s_on_updates, u);
     antt_db_job_add(job, S_UPDATES_SQL, 3, params, NULL, NULL);
-    if (antt_db_submit(in->rdb, job) != 0) {
+    /* through the service's query gate, as every HTTP read */
+    if (antt_http_gate_run(req, in->rdb, job, s_on_updates, u) != 0)
         free(u);
-        o311_error(req, fmt, 503, "unavailable", "the database is not reachable; retry", 2);
-    }
 }
 
 /* POST servicerequestupdates: a resident's follow-up. The request must be
