@@ -103,7 +103,9 @@ static void s_label(const classify_t *c, int kind, int src, char *out, size_t ou
  * word's own feature and its character grams add up to the word. Scores are
  * summed per source (a token for words and bigrams, a phrase, a vote) in
  * c->contrib, and labels are made only for the few shown. */
-static void s_top(classify_t *c, int cls, int lo, int max, classify_result_t *out, const char *what)
+/* norm: the text vector's scale (classify_model_text_norm), the same for
+ * both heads, computed once by the caller. */
+static void s_top(classify_t *c, double norm, int cls, int lo, int max, classify_result_t *out, const char *what)
 {
     size_t nrule = 0;
     for (size_t k = 0; k < c->nfeat; k++)
@@ -114,7 +116,6 @@ static void s_top(classify_t *c, int cls, int lo, int max, classify_result_t *ou
         c->contrib = antt_xrealloc(c->contrib, c->ccap * sizeof(*c->contrib));
     }
     memset(c->contrib, 0, slots * sizeof(*c->contrib));
-    double norm = classify_model_text_norm(c->model, c->feat, c->nfeat);
     for (size_t k = 0; k < c->nfeat; k++) {
         const classify_feat_t *f = &c->feat[k];
         const float *w = c->model->w + (size_t)f->idx * CLASSIFY_NCLS;
@@ -254,9 +255,10 @@ static void s_model(classify_t *c, const antt_category_t *h, classify_result_t *
              antt_categories[best].code, 100 * pc[best], pb + 1, 100 * pp[pb], 100 * pp[0], 100 * m->p1_threshold);
     s_review(c, h, out, explain, pp[1]);
     if (explain) {
-        s_top(c, best, 0, 5, out, antt_categories[best].code);
+        double norm = classify_model_text_norm(m, c->feat, c->nfeat);
+        s_top(c, norm, best, 0, 5, out, antt_categories[best].code);
         char what[4] = {'P', (char)('0' + out->priority), 0, 0};
-        s_top(c, CLASSIFY_NCAT + out->priority - 1, CLASSIFY_NCAT, 3, out, what);
+        s_top(c, norm, CLASSIFY_NCAT + out->priority - 1, CLASSIFY_NCAT, 3, out, what);
     }
 }
 
