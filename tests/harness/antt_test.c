@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,19 +164,69 @@ char *at_db_create_in(const char *base, const char *name)
     return ci;
 }
 
-int at_free_port(void)
+/* Ports for the services and clusters a test starts. A port the kernel
+ * hands out for bind(0) comes from the ephemeral range, where every
+ * outgoing connection of every concurrent test also takes its local port:
+ * one of them may take it before the service binds. So ports come from
+ * below the ephemeral range, and each is claimed for the life of the test
+ * process with a lock file that concurrent tests (ctest -j) respect. */
+#define S_PORT_LO 20000
+#define S_PORT_HI 32000
+
+static int s_port_claim(int port)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
+    char path[128];
+    snprintf(path, sizeof(path), "/tmp/antt-test-ports/%d", port);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd; /* kept open: the lock goes with the process */
+}
+
+static int s_port_bindable(int port)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t l = sizeof(a);
-    if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(s, (struct sockaddr *)&a, &l) != 0) {
-        close(s);
-        return -1;
-    }
+    a.sin_port = htons((uint16_t)port);
+    int ok = bind(s, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(s);
-    return ntohs(a.sin_port);
+    return ok;
+}
+
+int at_free_port(void)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int next;
+    pthread_mutex_lock(&mu);
+    (void)mkdir("/tmp/antt-test-ports", 01777);
+    (void)chmod("/tmp/antt-test-ports", 01777);
+    if (next == 0)
+        next = S_PORT_LO + (int)((unsigned)getpid() * 7919u % (unsigned)(S_PORT_HI - S_PORT_LO));
+    int port = -1;
+    for (int tries = 0; tries < S_PORT_HI - S_PORT_LO; tries++) {
+        int p = next++;
+        if (next >= S_PORT_HI)
+            next = S_PORT_LO;
+        int fd = s_port_claim(p);
+        if (fd < 0)
+            continue;
+        if (!s_port_bindable(p)) {
+            close(fd);
+            continue;
+        }
+        port = p;
+        break;
+    }
+    pthread_mutex_unlock(&mu);
+    return port;
 }
 
 int at_spawn(at_proc_t *p, const char *service, char *const *env)
@@ -325,6 +377,40 @@ int at_wait_ready(int port, int ms)
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }
+    return -1;
+}
+
+/* The last lines of a service's log on stderr, so that a failed start in
+ * CI says why. */
+static void s_log_tail(const at_proc_t *p)
+{
+    size_t n = 0;
+    char *text = at_read_file(p->log, &n);
+    if (!text)
+        return;
+    size_t from = n > 4000 ? n - 4000 : 0;
+    fprintf(stderr, "---- last of %s (%s) ----\n%s\n----\n", p->name, p->log, text + from);
+    free(text);
+}
+
+int at_wait_proc_ready(at_proc_t *p, int port, int ms)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/readyz", port);
+    uint64_t deadline = antt_mono_ns() + (uint64_t)ms * 1000000u;
+    while (antt_mono_ns() < deadline) {
+        if (at_http("GET", url, NULL, NULL, 0, NULL) == 200)
+            return 0;
+        if (!at_running(p)) {
+            fprintf(stderr, "antt-%s exited before it was ready (status %d)\n", p->name, p->status);
+            s_log_tail(p);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "antt-%s not ready on port %d after %d ms\n", p->name, port, ms);
+    s_log_tail(p);
     return -1;
 }
 
@@ -644,7 +730,7 @@ int at_stack_start(at_stack_t *s, int i, int ms)
     env[k] = NULL;
     if (at_spawn(&s->svc[i], at_service_names[i], env) != 0)
         return -1;
-    return at_wait_ready(s->port[i], ms);
+    return at_wait_proc_ready(&s->svc[i], s->port[i], ms);
 }
 
 int at_stack_start_all(at_stack_t *s)

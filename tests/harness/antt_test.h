@@ -50,6 +50,9 @@ typedef struct at_proc_s {
 int at_spawn(at_proc_t *p, const char *service, char *const *env);
 /* Waits until GET /readyz on port answers 200. 0 or -1 after ms. */
 int at_wait_ready(int port, int ms);
+/* As at_wait_ready, but gives up as soon as p has exited, and prints the
+ * end of its log when it fails. */
+int at_wait_proc_ready(at_proc_t *p, int port, int ms);
 /* Sends sig and waits (up to ms) for the process to end. 0 if it ended. */
 int at_stop(at_proc_t *p, int sig, int ms);
 /* 1 while the process runs (reaps it when it has ended). */

@@ -44,7 +44,7 @@ static int s_start(void)
     env[i] = NULL;
     if (at_spawn(&E.agg, "aggregation", env) != 0)
         return -1;
-    return at_wait_ready(E.port, 20000);
+    return at_wait_proc_ready(&E.agg, E.port, 20000);
 }
 
 static int s_setup(void **state)

@@ -83,7 +83,7 @@ static int s_start_worker(int k)
     env[i] = NULL;
     if (at_spawn(&E.worker[k], "classification", env) != 0)
         return -1;
-    return at_wait_ready(E.worker_port[k], 20000);
+    return at_wait_proc_ready(&E.worker[k], E.worker_port[k], 20000);
 }
 
 /* Submits a report over Open311; returns the report id (malloc'd) or NULL. */
@@ -232,7 +232,7 @@ static int s_setup(void **state)
     for (; E.envv[i]; i++)
         env[i] = E.envv[i];
     env[i] = NULL;
-    if (at_spawn(&E.intake, "intake", env) != 0 || at_wait_ready(E.http_port, 20000) != 0)
+    if (at_spawn(&E.intake, "intake", env) != 0 || at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
         return -1;
     for (int k = 0; k < S_WORKERS; k++)
         if (s_start_worker(k) != 0)

@@ -235,7 +235,7 @@ static void test_pipeline_depth_and_other_keys(void **state)
     at_proc_t *p = &s_intake;
     memset(p, 0, sizeof(*p));
     assert_int_equal(at_spawn(p, "intake", envv), 0);
-    assert_int_equal(at_wait_ready(P.port, 20000), 0);
+    assert_int_equal(at_wait_proc_ready(p, P.port, 20000), 0);
     printf("intake started with the other services' keys in its file and environment\n");
 
     at_db_exec(db, "BEGIN");

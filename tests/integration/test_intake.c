@@ -62,7 +62,7 @@ static int s_start_intake(const char *extra)
     env[i] = NULL;
     if (at_spawn(&E.intake, "intake", env) != 0)
         return -1;
-    if (at_wait_ready(E.http_port, 20000) != 0)
+    if (at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
         return -1;
     /* intake pushes only to a connected worker (else it leaves the report to
      * the re-drive): wait until our stand-in worker is connected */

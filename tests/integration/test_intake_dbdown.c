@@ -70,7 +70,7 @@ static void test_db_down_and_back(void **state)
     snprintf(g_ready, sizeof(g_ready), "http://127.0.0.1:%d/readyz", http);
     at_proc_t intake = {0};
     assert_int_equal(at_spawn(&intake, "intake", env), 0);
-    assert_int_equal(at_wait_ready(http, 20000), 0);
+    assert_int_equal(at_wait_proc_ready(&intake, http, 20000), 0);
 
     char *r;
     assert_int_equal(s_post("before", &r), 201);

@@ -75,7 +75,7 @@ static int s_setup(void **state)
     zmq_setsockopt(E.pull, ZMQ_LINGER, &linger, sizeof(linger));
     E.mon = at_zmq_monitor(E.zctx, E.pull, "inproc://pull-monitor");
     zmq_connect(E.pull, E.push_ep);
-    if (at_spawn(&E.intake, "intake", E.envv) != 0 || at_wait_ready(E.http_port, 20000) != 0)
+    if (at_spawn(&E.intake, "intake", E.envv) != 0 || at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
         return -1;
     return at_wait_until(s_pull_connected, NULL, 10000) ? 0 : -1;
 }

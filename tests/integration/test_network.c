@@ -55,7 +55,7 @@ static int s_setup(void **state)
     snprintf(v, sizeof(v), "ANTT_CLASSIFICATION_HTTP=127.0.0.1:%d", N.worker2_port);
     env[k++] = v;
     env[k] = NULL;
-    if (at_spawn(&N.worker2, "classification", env) != 0 || at_wait_ready(N.worker2_port, 20000) != 0)
+    if (at_spawn(&N.worker2, "classification", env) != 0 || at_wait_proc_ready(&N.worker2, N.worker2_port, 20000) != 0)
         return -1;
     return 0;
 }

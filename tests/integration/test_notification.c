@@ -241,7 +241,7 @@ static int s_start_notify(void)
     snprintf(port, sizeof(port), "ANTT_NOTIFICATION_HTTP=127.0.0.1:%d", E.notify_port);
     if (at_spawn(&E.notify, "notification", s_env(env, port)) != 0)
         return -1;
-    return at_wait_ready(E.notify_port, 20000);
+    return at_wait_proc_ready(&E.notify, E.notify_port, 20000);
 }
 
 static char *s_submit(const char *fields)
@@ -459,10 +459,10 @@ static int s_setup(void **state)
     char *env[40], wport[64];
     if (s_start_notify() != 0)
         return -1;
-    if (at_spawn(&E.intake, "intake", s_env(env, "ANTT_X=1")) != 0 || at_wait_ready(E.http_port, 20000) != 0)
+    if (at_spawn(&E.intake, "intake", s_env(env, "ANTT_X=1")) != 0 || at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
         return -1;
     snprintf(wport, sizeof(wport), "ANTT_CLASSIFICATION_HTTP=127.0.0.1:%d", E.worker_port);
-    if (at_spawn(&E.worker, "classification", s_env(env, wport)) != 0 || at_wait_ready(E.worker_port, 20000) != 0)
+    if (at_spawn(&E.worker, "classification", s_env(env, wport)) != 0 || at_wait_proc_ready(&E.worker, E.worker_port, 20000) != 0)
         return -1;
 
     E.zctx = zmq_ctx_new();

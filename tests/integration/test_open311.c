@@ -68,7 +68,7 @@ static int s_setup(void **state)
     at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), NULL, NULL);
     if (at_spawn(&E.intake, "intake", E.envv) != 0)
         return -1;
-    return at_wait_ready(E.http_port, 20000);
+    return at_wait_proc_ready(&E.intake, E.http_port, 20000);
 }
 
 static int s_teardown(void **state)
