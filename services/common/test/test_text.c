@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <utf8proc.h>
 
 #include "antt_crypto.h"
 #include "antt_text.h"
@@ -45,6 +46,110 @@ static void test_fold(void **state)
     f = antt_text_fold("ĐÁNH NHAU ở Đường số 7", strlen("ĐÁNH NHAU ở Đường số 7"));
     assert_string_equal(f, "danh nhau o duong so 7");
     free(f);
+}
+
+/* The folding as utf8proc_map gives it (the straightforward way: map, then
+ * read the UTF-8 back), for comparing with antt_text_fold_clauses. */
+static char *s_fold_reference(const char *s, size_t len)
+{
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &m,
+                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_CASEFOLD);
+    if (r < 0)
+        return NULL;
+    char *out = malloc(4 * (size_t)r + 1);
+    size_t o = 0;
+    int space = 1, pending = 0;
+    utf8proc_int32_t prev = 0;
+    for (utf8proc_ssize_t i = 0; i < r;) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate(m + i, r - i, &cp);
+        if (cp == 0x0111 || cp == 0x0110)
+            cp = 'd';
+        utf8proc_category_t cat = utf8proc_category(cp);
+        if ((cat >= UTF8PROC_CATEGORY_LU && cat <= UTF8PROC_CATEGORY_LO) ||
+            (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO)) {
+            if (pending && o > 0) {
+                out[o++] = (char)pending;
+                out[o++] = ' ';
+            }
+            pending = 0;
+            o += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)out + o);
+            space = 0;
+        } else {
+            int next = i + k < r ? m[i + k] : 0;
+            int digits = prev >= '0' && prev <= '9' && next >= '0' && next <= '9';
+            int mk = 0;
+            if ((cp == '.' || cp == ',') && !digits)
+                mk = cp;
+            else if (cp == '!' || cp == '?' || cp == '\n' || cp == '\r' || cp == 0x2026)
+                mk = '.';
+            else if (cp == ';' || cp == ':' || cp == '(' || cp == ')')
+                mk = ',';
+            if (mk == '.' || (mk == ',' && pending == 0))
+                pending = mk;
+            if (!space) {
+                out[o++] = ' ';
+                space = 1;
+            }
+        }
+        prev = cp;
+        i += k;
+    }
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+    free(m);
+    return out;
+}
+
+/* The folding reads code points straight from utf8proc's decomposition: it
+ * must give what utf8proc_map gives, for precomposed and decomposed
+ * Vietnamese, expanding case folds (ß, ligatures), Hangul that composes,
+ * other scripts and punctuation, and random text. */
+static void test_fold_matches_map(void **state)
+{
+    (void)state;
+    const char *cases[] = {
+        "Nhà tôi BỊ TRỘM xe, đêm qua!!",
+        "Nha\xcc\x80 to\xcc\x82i bi\xcc\xa3 tro\xcc\x82\xcc\xa3m", /* NFD */
+        "Straße ﬃ ΐ İstanbul ǅ",
+        "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8 한국", /* conjoining jamo */
+        "giá 10.000đ, 2,5 triệu; (gấp): 24/7… xong.\r\nhết",
+        "١٢٣ ४५६ ½ ²  \t tab",
+        "",
+        "...,,,!!",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *a = antt_text_fold_clauses(cases[i], strlen(cases[i])), *b = s_fold_reference(cases[i], strlen(cases[i]));
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
+    /* random valid UTF-8 from a mix of ranges */
+    static const uint32_t ranges[][2] = {{0x20, 0x7e}, {0xc0, 0x1ff}, {0x300, 0x36f}, {0x1ea0, 0x1ef9},
+                                         {0x1100, 0x11ff}, {0xac00, 0xac40}, {0x2000, 0x206f}, {0xfb00, 0xfb06}};
+    unsigned seed = 12345;
+    for (int round = 0; round < 2000; round++) {
+        char buf[256];
+        size_t n = 0;
+        int cps = (int)(seed % 40);
+        for (int k = 0; k < cps; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const uint32_t *rg = ranges[(seed >> 8) % 8];
+            uint32_t cp = rg[0] + (seed >> 12) % (rg[1] - rg[0] + 1);
+            n += (size_t)utf8proc_encode_char((utf8proc_int32_t)cp, (utf8proc_uint8_t *)buf + n);
+        }
+        seed = seed * 1103515245u + 12345u;
+        char *a = antt_text_fold_clauses(buf, n), *b = s_fold_reference(buf, n);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        free(a);
+        free(b);
+    }
 }
 
 static void test_phone(void **state)
@@ -104,6 +209,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfc),
         cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_fold_matches_map),
         cmocka_unit_test(test_phone),
         cmocka_unit_test(test_seal),
     };
