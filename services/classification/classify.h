@@ -55,6 +55,9 @@ void classify_tokens_cleanup(classify_tokens_t *t);
 /* Tokenizes len bytes of UTF-8 text into t (cleared first). rules may be NULL
  * (no shorthand expansion). Returns 0, or -EILSEQ for invalid UTF-8. */
 int classify_tokenize(classify_tokens_t *t, const classify_rules_t *rules, const char *text, size_t len);
+/* The same over text already folded by antt_text_fold_clauses: its clause and
+ * sentence marks become single "," tokens between clauses. Returns 0. */
+int classify_tokenize_folded(classify_tokens_t *t, const classify_rules_t *rules, const char *folded);
 
 /* ---- rules ------------------------------------------------------------ */
 

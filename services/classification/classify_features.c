@@ -14,11 +14,13 @@
  * weapon, fire, "cứu") fired; and the emergency cues of antt_danger (the ones
  * intake tells residents to call 113/114/115 by), counted, or suppressed as
  * negated, over or past. The model learns how far to trust each. */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "antt_danger.h"
+#include "antt_text.h"
 #include "antt_util.h"
 #include "classify_int.h"
 
@@ -190,9 +192,11 @@ static void s_text_features(classify_t *c)
 
 int classify_featurize(classify_t *c, const char *text, size_t len, classify_result_t *out, int explain)
 {
-    int rc = classify_tokenize(&c->tok, c->rules, text, len);
-    if (rc != 0)
-        return rc;
+    /* one folding for the tokens and the emergency cues */
+    char *folded = antt_text_fold_clauses(text, len);
+    if (folded == NULL)
+        return -EILSEQ;
+    classify_tokenize_folded(&c->tok, c->rules, folded);
     if (c->stamp == NULL)
         c->stamp = antt_xcalloc((size_t)1 << CLASSIFY_HASH_BITS, sizeof(*c->stamp));
     if (++c->gen == 0) { /* wrapped: forget every mark */
@@ -223,7 +227,9 @@ int classify_featurize(classify_t *c, const char *text, size_t len, classify_res
     /* the emergency cues intake tells residents by (antt_danger): each that
      * counts, each that is negated, over or past, and the services named */
     antt_danger_t dg;
-    if (antt_danger_scan(text, len, &dg) > 0 || dg.nsuppressed > 0) {
+    int ndg = antt_danger_scan_folded(folded, &dg);
+    free(folded);
+    if (ndg > 0 || dg.nsuppressed > 0) {
         for (int k = 0; k < dg.ncues; k++)
             s_add(c, classify_hash(dg.cues[k], strlen(dg.cues[k]), S_SEED_DANGER), 1.0f, CLASSIFY_SRC_DANGER, 0);
         for (int k = 0; k < dg.nsuppressed; k++)

@@ -47,70 +47,46 @@ static int s_last_is_clause(const classify_tokens_t *t)
     return t->buf[off] == ',' && t->buf[off + 1] == '\0';
 }
 
-/* Folds one clause and appends its words, expanding shorthand. */
-static int s_clause(classify_tokens_t *t, const classify_rules_t *rules, const char *s, size_t len)
+/* Appends one folded word, expanding shorthand. */
+static void s_word(classify_tokens_t *t, const classify_rules_t *rules, const char *w, size_t wl)
 {
-    if (len == 0)
-        return 0;
-    char *f = antt_text_fold(s, len);
-    if (f == NULL)
-        return -EILSEQ;
-    char *p = f;
+    const classify_phrase_t *sh = rules ? classify_table_find(&rules->shorthand, w, wl) : NULL;
+    if (sh == NULL) {
+        s_push(t, w, wl);
+        return;
+    }
+    const char *e = sh->hits[0].orig; /* folded expansion, words separated by one space */
+    while (*e) {
+        const char *q = strchr(e, ' ');
+        size_t el = q ? (size_t)(q - e) : strlen(e);
+        s_push(t, e, el);
+        e += el;
+        if (*e == ' ')
+            e++;
+    }
+}
+
+int classify_tokenize_folded(classify_tokens_t *t, const classify_rules_t *rules, const char *folded)
+{
+    t->n = 0;
+    t->used = 0;
+    const char *p = folded;
     while (*p) {
         while (*p == ' ')
             p++;
-        char *w = p;
+        const char *w = p;
         while (*p && *p != ' ')
             p++;
         size_t wl = (size_t)(p - w);
         if (wl == 0)
             break;
-        const classify_phrase_t *sh = rules ? classify_table_find(&rules->shorthand, w, wl) : NULL;
-        if (sh == NULL) {
-            s_push(t, w, wl);
+        /* a clause or sentence end of the folding: one "," between clauses */
+        if (wl == 1 && (w[0] == ',' || w[0] == '.')) {
+            if (!s_last_is_clause(t))
+                s_push(t, ",", 1);
             continue;
         }
-        const char *e = sh->hits[0].orig; /* folded expansion, words separated by one space */
-        while (*e) {
-            const char *q = strchr(e, ' ');
-            size_t el = q ? (size_t)(q - e) : strlen(e);
-            s_push(t, e, el);
-            e += el;
-            if (*e == ' ')
-                e++;
-        }
-    }
-    free(f);
-    return 0;
-}
-
-static int s_is_break(const char *s, size_t i, size_t len)
-{
-    char ch = s[i];
-    if (ch == '.' || ch == ',') {
-        /* 10.000 and 2,5 are numbers, not clause ends */
-        if (i > 0 && i + 1 < len && s[i - 1] >= '0' && s[i - 1] <= '9' && s[i + 1] >= '0' && s[i + 1] <= '9')
-            return 0;
-        return 1;
-    }
-    return ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == '\n' || ch == '\r' || ch == '(' ||
-           ch == ')';
-}
-
-int classify_tokenize(classify_tokens_t *t, const classify_rules_t *rules, const char *text, size_t len)
-{
-    t->n = 0;
-    t->used = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && !s_is_break(text, i, len))
-            continue;
-        int rc = s_clause(t, rules, text + start, i - start);
-        if (rc != 0)
-            return rc;
-        if (i < len && !s_last_is_clause(t))
-            s_push(t, ",", 1);
-        start = i + 1;
+        s_word(t, rules, w, wl);
     }
     while (t->n > 0 && s_last_is_clause(t)) {
         t->n--;
@@ -119,4 +95,17 @@ int classify_tokenize(classify_tokens_t *t, const classify_rules_t *rules, const
     for (size_t k = 0; k < t->n; k++)
         t->tok[k] = t->buf + (size_t)(uintptr_t)t->tok[k];
     return 0;
+}
+
+int classify_tokenize(classify_tokens_t *t, const classify_rules_t *rules, const char *text, size_t len)
+{
+    char *f = antt_text_fold_clauses(text, len);
+    if (f == NULL) {
+        t->n = 0;
+        t->used = 0;
+        return -EILSEQ;
+    }
+    int rc = classify_tokenize_folded(t, rules, f);
+    free(f);
+    return rc;
 }
