@@ -1,7 +1,7 @@
 /* antt_danger: the matcher. The tables of antt_danger_cues.c are compiled
- * once (folded, shorthand expanded, sorted by first word); a scan folds the
- * text into words with clause and sentence marks, finds every phrase by a
- * binary search on each word, then decides which cues count. */
+ * once (folded, shorthand expanded, sorted and indexed by first word); a scan
+ * folds the text into words with clause and sentence marks, finds every
+ * phrase through the index of each word, then decides which cues count. */
 #include "antt_danger.h"
 
 #include <assert.h>
@@ -48,6 +48,72 @@ static char **s_road;               /* folded, NULL-terminated */
 static antt_danger_cue_t s_cues[S_MAX_CUES];
 static size_t s_ncues;
 
+/* An index from a word to its run [lo, hi) in a table sorted by that word:
+ * open addressing, built once with the tables, so that a scan looks each
+ * word up by its hash instead of a binary search of string comparisons. */
+typedef struct s_run {
+    const char *w; /* NULL: an empty slot */
+    uint32_t lo, hi;
+} s_run_t;
+
+typedef struct s_index {
+    s_run_t *slot;
+    size_t mask; /* capacity - 1, a power of two minus one */
+} s_index_t;
+
+static s_index_t s_ph_ix;  /* first words of s_ph */
+static s_index_t s_ab_ix;  /* words of s_ab */
+
+static uint64_t s_hash(const char *w)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)w; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 31);
+}
+
+/* Indexes the n words key(i) of a table sorted by them. */
+static void s_index_build(s_index_t *ix, size_t n, const char *(*key)(size_t))
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    ix->slot = antt_xcalloc(cap, sizeof(*ix->slot));
+    ix->mask = cap - 1;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && !strcmp(key(j), key(i)))
+            j++;
+        size_t at = (size_t)s_hash(key(i)) & ix->mask;
+        while (ix->slot[at].w)
+            at = (at + 1) & ix->mask;
+        ix->slot[at] = (s_run_t){key(i), (uint32_t)i, (uint32_t)j};
+        i = j;
+    }
+}
+
+static const s_run_t *s_index_get(const s_index_t *ix, const char *w)
+{
+    if (ix->slot == NULL)
+        return NULL;
+    for (size_t at = (size_t)s_hash(w) & ix->mask; ix->slot[at].w; at = (at + 1) & ix->mask)
+        if (!strcmp(ix->slot[at].w, w))
+            return &ix->slot[at];
+    return NULL;
+}
+
+static const char *s_ph_key(size_t i)
+{
+    return s_ph[i].w[0];
+}
+
+static const char *s_ab_key(size_t i)
+{
+    return s_ab[i].word;
+}
+
 /* ---- compiling the tables ------------------------------------------------ */
 
 static int s_abbr_cmp(const void *a, const void *b)
@@ -57,8 +123,8 @@ static int s_abbr_cmp(const void *a, const void *b)
 
 static const s_abbr_t *s_abbr_find(const char *w)
 {
-    s_abbr_t key = {.word = (char *)w};
-    return bsearch(&key, s_ab, s_nab, sizeof(*s_ab), s_abbr_cmp);
+    const s_run_t *r = s_index_get(&s_ab_ix, w);
+    return r ? &s_ab[r->lo] : NULL;
 }
 
 /* Splits a folded string in place into at most max words. */
@@ -85,6 +151,7 @@ static void s_compile_abbr(void)
     }
     s_nab = n;
     qsort(s_ab, s_nab, sizeof(*s_ab), s_abbr_cmp);
+    s_index_build(&s_ab_ix, s_nab, s_ab_key);
 }
 
 static void s_add_phrase(const char *text, int kind, int en, unsigned services, unsigned flags, int cue,
@@ -154,6 +221,7 @@ static void s_compile(void)
         s_add_list(d->en, d->kind, 1, d->services, 0, -1, &cap);
     }
     qsort(s_ph, s_nph, sizeof(*s_ph), s_phrase_cmp);
+    s_index_build(&s_ph_ix, s_nph, s_ph_key);
     size_t nr = 0;
     while (antt_danger_road_words[nr])
         nr++;
@@ -257,16 +325,11 @@ static int s_matches(const s_scan_t *s, const s_phrase_t *p, int i)
 static void s_find(s_scan_t *s)
 {
     for (int i = 0; i < s->n; i++) {
-        /* the first phrase whose first word is this token's, then the run */
-        size_t lo = 0, hi = s_nph;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (strcmp(s_ph[mid].w[0], s->t[i].w) < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (size_t k = lo; k < s_nph && !strcmp(s_ph[k].w[0], s->t[i].w); k++) {
+        /* the run of phrases whose first word is this token's */
+        const s_run_t *run = s_index_get(&s_ph_ix, s->t[i].w);
+        if (run == NULL)
+            continue;
+        for (size_t k = run->lo; k < run->hi; k++) {
             if (!s_matches(s, &s_ph[k], i))
                 continue;
             if (s->nm == s->mcap) {
