@@ -68,6 +68,32 @@ static void s_reason(classify_result_t *r, int explain, const char *fmt, ...)
     r->reasons[r->nreasons++] = antt_xstrdup(buf);
 }
 
+/* Appends s to out (cap bytes, *len used), cut at the end as snprintf cuts. */
+static void s_cat(char *out, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len + n >= cap)
+        n = cap - 1 - *len;
+    memcpy(out + *len, s, n);
+    *len += n;
+    out[*len] = '\0';
+}
+
+/* v as printf's "%+.2f" gives it, without printf's multi-precision path
+ * (the reasons' cost): v * 100 is exact in long double (53 + 7 bits fit in
+ * 64), and rounding it to the nearest integer, ties to even, is the
+ * rounding printf does in the default mode. */
+static void s_fixed2(char *out, size_t cap, double v)
+{
+    long double x = fabsl((long double)v * 100.0L);
+    if (!(x < 1e17L) || sizeof(long double) <= sizeof(double)) {
+        snprintf(out, cap, "%+.2f", v);
+        return;
+    }
+    unsigned long long u = (unsigned long long)nearbyintl(x);
+    snprintf(out, cap, "%c%llu.%02llu", signbit(v) ? '-' : '+', u / 100, u % 100);
+}
+
 /* Index of the maximum; ties go to the preferred index. */
 static int s_argmax(const double *s, int n, int preferred)
 {
@@ -89,12 +115,28 @@ static void s_softmax(const double *s, int n, double *p)
 
 static void s_label(const classify_t *c, int kind, int src, char *out, size_t outlen)
 {
+    size_t n = 0;
+    out[0] = '\0';
     switch (kind) {
-    case CLASSIFY_SRC_WORD: snprintf(out, outlen, "\"%s\"", c->tok.tok[src]); break;
-    case CLASSIFY_SRC_BIGRAM: snprintf(out, outlen, "\"%s %s\"", c->tok.tok[src], c->tok.tok[src + 1]); break;
-    case CLASSIFY_SRC_RULE: snprintf(out, outlen, "luật \"%s\"", c->rules->phrases[src]->hits[0].orig); break;
-    case CLASSIFY_SRC_VOTE: snprintf(out, outlen, "luật tổng hợp"); break;
-    default: snprintf(out, outlen, "dấu hiệu nguy hiểm"); break;
+    case CLASSIFY_SRC_WORD:
+        s_cat(out, outlen, &n, "\"");
+        s_cat(out, outlen, &n, c->tok.tok[src]);
+        s_cat(out, outlen, &n, "\"");
+        break;
+    case CLASSIFY_SRC_BIGRAM:
+        s_cat(out, outlen, &n, "\"");
+        s_cat(out, outlen, &n, c->tok.tok[src]);
+        s_cat(out, outlen, &n, " ");
+        s_cat(out, outlen, &n, c->tok.tok[src + 1]);
+        s_cat(out, outlen, &n, "\"");
+        break;
+    case CLASSIFY_SRC_RULE:
+        s_cat(out, outlen, &n, "luật \"");
+        s_cat(out, outlen, &n, c->rules->phrases[src]->hits[0].orig);
+        s_cat(out, outlen, &n, "\"");
+        break;
+    case CLASSIFY_SRC_VOTE: s_cat(out, outlen, &n, "luật tổng hợp"); break;
+    default: s_cat(out, outlen, &n, "dấu hiệu nguy hiểm"); break;
     }
 }
 
@@ -158,7 +200,18 @@ static void s_top(classify_t *c, double norm, int cls, int lo, int max, classify
         if (dup)
             continue;
         memcpy(shown[nshown++], label, sizeof(label));
-        s_reason(out, 1, "%s -> %s %+.2f", label, what, score);
+        if (out->nreasons < CLASSIFY_MAX_REASONS) { /* "label -> what +0.65", as s_reason would say it */
+            char line[256], num[32];
+            size_t n = 0;
+            line[0] = '\0';
+            s_fixed2(num, sizeof(num), score);
+            s_cat(line, sizeof(line), &n, label);
+            s_cat(line, sizeof(line), &n, " -> ");
+            s_cat(line, sizeof(line), &n, what);
+            s_cat(line, sizeof(line), &n, " ");
+            s_cat(line, sizeof(line), &n, num);
+            out->reasons[out->nreasons++] = antt_xstrdup(line);
+        }
     }
 }
 
