@@ -13,8 +13,7 @@
 void notify_publish(n_svc_t *n, const Antt__V1__IncidentUpdate *in)
 {
     /* a dispatcher's list shows report text and ward names; a feed never
-     * does (any holder of a client key may subscribe to any desk's topic,
-     * and aggregation reads no report at all) */
+     * does (aggregation reads no report at all) */
     Antt__V1__IncidentUpdate u = *in;
     u.ward_name = NULL;
     u.first_text = NULL;
@@ -22,9 +21,18 @@ void notify_publish(n_svc_t *n, const Antt__V1__IncidentUpdate *in)
     notify_target_t who = {u.desk_code, u.escalated_to, u.claimed_desk, u.category,
                            u.has_priority ? (int)u.priority : 0};
     int k = notify_audience(n->desks, &who, aud, NOTIFY_MAX_AUDIENCE);
-    size_t len = antt__v1__incident_update__get_packed_size(&u);
+    /* the PUB's one subscriber is aggregation, the service that faces the
+     * internet: it counts incidents and needs no dispatcher's words or
+     * names (notes, assignees, who acted or claimed); the desks' SSE streams
+     * below get them in full */
+    Antt__V1__IncidentUpdate pub = u;
+    pub.note = NULL;
+    pub.assignee = NULL;
+    pub.actor = NULL;
+    pub.claimed_by = NULL;
+    size_t len = antt__v1__incident_update__get_packed_size(&pub);
     uint8_t *buf = antt_xmalloc(len + 1);
-    antt__v1__incident_update__pack(&u, buf);
+    antt__v1__incident_update__pack(&pub, buf);
     char topic[160];
     for (int i = 0; i < k; i++) {
         int tl = snprintf(topic, sizeof(topic), "desk.%s.", aud[i]);

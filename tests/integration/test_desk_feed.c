@@ -350,6 +350,46 @@ static int s_session_gone(void *arg)
 /* The console lists the queue, shows a new P1 with its ward, its text cut
  * at 60 characters on a character boundary and the bell; show prints the
  * report's whole text and the event log; reclassify corrects it. */
+/* The ZeroMQ desk feed's one subscriber is aggregation (its key is the one
+ * at_desk uses): its copies of a note and an assignment carry neither the
+ * note, the assignee nor who acted, while the desk's SSE stream has them. */
+static void test_pub_without_words(void **state)
+{
+    (void)state;
+    char *inc = at_desk_incident(&T.d, "service_code=theft&description=mat%20trom%20xe%20dap%20truoc%20cong&lat=10.7781&long=106.6241",
+                                 NULL);
+    at_sse_t a;
+    at_sse_start(&a, T.st.port[AT_NOTIFICATION], "tok-ward", NULL, NULL, 20000);
+    assert_true(at_sse_wait_started(&a, 10000));
+    assert_int_equal(s_note("tok-ward", inc, "nghi la ong Tam so 9"), ANTT__V1__TRIAGE_REPLY__STATUS__OK);
+    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
+    c.has_action = 1;
+    c.action = ANTT__V1__TRIAGE_ACTION__ACTION_ASSIGN;
+    c.incident_id = inc;
+    c.assignee = "to tuan tra 3 anh Hung";
+    Antt__V1__TriageReply *r = at_desk_triage(&T.d, "tok-ward", &c);
+    assert_non_null(r);
+    assert_int_equal(r->status, ANTT__V1__TRIAGE_REPLY__STATUS__OK);
+    antt__v1__triage_reply__free_unpacked(r, NULL);
+    Antt__V1__IncidentUpdate *u =
+        at_desk_expect(&T.d, "desk." T_WARD ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_NOTE, 10000);
+    assert_non_null(u);
+    assert_null(u->note);
+    assert_null(u->actor);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    u = at_desk_expect(&T.d, "desk." T_WARD ".", inc, ANTT__V1__UPDATE_KIND__UPDATE_ASSIGNED, 10000);
+    assert_non_null(u);
+    assert_null(u->assignee);
+    assert_null(u->actor);
+    antt__v1__incident_update__free_unpacked(u, NULL);
+    at_sse_want(&a, "to tuan tra 3 anh Hung");
+    at_sse_join(&a);
+    assert_non_null(strstr(a.got.data, "nghi la ong Tam so 9"));
+    assert_non_null(strstr(a.got.data, "to tuan tra 3 anh Hung"));
+    at_sse_cleanup(&a);
+    free(inc);
+}
+
 static void test_console(void **state)
 {
     (void)state;
@@ -429,6 +469,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sse_resume),
+        cmocka_unit_test(test_pub_without_words),
         cmocka_unit_test(test_console),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
