@@ -41,6 +41,7 @@ typedef struct s_item {
     double lat, lon;                   /* degrees */
     int64_t occ_ms;                    /* occurred (else received) time */
     int64_t received_ms;               /* when intake received it */
+    int64_t committed_ms;              /* when intake committed it (fast path), else 0 */
     int imported;                      /* imported history: classification given */
     int quiet;                         /* imported and not new: recorded, not announced */
 } s_item_t;
@@ -77,6 +78,7 @@ typedef struct s_worker {
     antt_metric_t *m_new, *m_joined, *m_replay, *m_failed, *m_bad; /* counters */
     antt_metric_t *m_classify_s;   /* classifier time per report */
     antt_metric_t *m_latency_s;    /* arrival to publication */
+    antt_metric_t *m_stage_s;      /* intake's commit to publication */
     antt_metric_t *m_batch;        /* batch sizes */
     antt_metric_t *m_areas;        /* areas known */
     antt_metric_t *m_review_disagree, *m_review_unsure; /* reports that need review, by why */
@@ -139,6 +141,8 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
     m.ack_deadline_ms = s_ms(PQgetvalue(res, row, 15));
     m.has_received_at_ms = 1;
     m.received_at_ms = it->received_ms;
+    m.has_classified_at_ms = 1;
+    m.classified_at_ms = antt_now_ms();
     m.has_needs_review = 1;
     m.needs_review = it->res.needs_review != 0;
     m.review_reason = it->res.review_reason;
@@ -179,6 +183,8 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
             antt_metric_inc(PQgetvalue(res, r, 2)[0] == 't' ? w->m_new : w->m_joined);
             s_publish_row(w, res, r, it);
             antt_metric_observe(w->m_latency_s, (double)(now - it->t0) / 1e9);
+            if (it->committed_ms > 0)
+                antt_metric_observe(w->m_stage_s, (double)(antt_now_ms() - it->committed_ms) / 1000.0);
         }
     } else if (status != -ECANCELED) {
         /* nothing was recorded; the reports stay in report_queue and intake
@@ -398,6 +404,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     it->lon = it->has_pt ? loc->lon : 0;
     it->occ_ms = r->has_occurred_at_ms && r->occurred_at_ms > 0 ? r->occurred_at_ms : r->received_at_ms;
     it->received_ms = r->received_at_ms;
+    it->committed_ms = r->has_committed_at_ms ? r->committed_at_ms : 0;
     s_item_json(&b->json, r, &it->res, incident_id, address_area, it->imported);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
@@ -575,6 +582,9 @@ int classify_main(int argc, char **argv)
     static const double stage_buckets[] = {0.00025, 0.0005, 0.00075, 0.001, 0.00125, 0.0015, 0.00175, 0.002,
                                            0.0025,  0.003,  0.004,   0.005, 0.0075,  0.01,   0.025,   0.05,
                                            0.1,     0.25,   1,       5};
+    w.m_stage_s = antt_metrics_histogram("antt_classify_commit_to_classified_seconds",
+                                         "Stage 2: from intake's commit of a report to its incident published after the worker's commit",
+                                         NULL, antt_latency_buckets, antt_latency_nbuckets);
     w.m_latency_s = antt_metrics_histogram("antt_classify_latency_seconds",
                                            "From receiving a report to publishing its incident (after commit)",
                                            NULL, stage_buckets, sizeof(stage_buckets) / sizeof(stage_buckets[0]));

@@ -45,6 +45,10 @@ void intake_push_report(intake_t *in, const intake_report_t *r, int contact_give
     m.contact_given = contact_given != 0;
     m.has_attempt = 1;
     m.attempt = attempt;
+    if (attempt == 0) { /* the fast path pushes as the commit is answered */
+        m.has_committed_at_ms = 1;
+        m.committed_at_ms = antt_now_ms();
+    }
     m.language = r->language;
     if (r->imported_status) {
         /* history: the classification is given, not decided */

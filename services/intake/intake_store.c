@@ -92,6 +92,7 @@ struct intake_store_s {
     int check_closed;            /* the check handle is closed */
     antt_metric_t *m_batch;      /* reports per transaction */
     antt_metric_t *m_commit;     /* transaction latency */
+    antt_metric_t *m_stage;      /* a new report's receipt to its commit */
     antt_metric_t *m_stored;     /* new reports stored */
     antt_metric_t *m_replayed;   /* retries answered from the key */
     antt_metric_t *m_failed;     /* reports not stored */
@@ -325,6 +326,8 @@ static void s_on_batch(antt_db_job_t *job, int status, void *arg)
             continue;
         }
         antt_metric_inc(replayed ? store->m_replayed : store->m_stored);
+        if (!replayed)
+            antt_metric_observe(store->m_stage, (double)(antt_now_ms() - e->r->received_ms) / 1000.0);
         s_finish(e, 0, PQgetvalue(res, k, 1), strtoll(PQgetvalue(res, k, 2), NULL, 10), replayed);
     }
     /* entries that shared a key with an earlier entry of this batch */
@@ -472,6 +475,9 @@ intake_store_t *intake_store_new(uv_loop_t *loop, antt_db_t **dbs, int ndbs, int
     static const double batch_bounds[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
     store->m_batch = antt_metrics_histogram("antt_intake_batch_reports", "Reports per transaction",
                                             NULL, batch_bounds, ANTT_ARRAY_SIZE(batch_bounds));
+    store->m_stage = antt_metrics_histogram("antt_intake_receipt_to_commit_seconds",
+                                            "Stage 1: from receiving a new report to its commit", NULL,
+                                            antt_latency_buckets, antt_latency_nbuckets);
     store->m_commit = antt_metrics_histogram("antt_intake_commit_seconds",
                                              "Time from sending a batch to its commit", NULL,
                                              antt_latency_buckets, antt_latency_nbuckets);

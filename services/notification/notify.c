@@ -105,6 +105,9 @@ static void s_metrics(n_svc_t *n)
     n->m_triage_ok = antt_metrics_counter("antt_notify_triage_total", "Triage commands", "result=\"ok\"");
     n->m_triage_err = antt_metrics_counter("antt_notify_triage_total", "Triage commands", "result=\"refused\"");
     n->m_bad = antt_metrics_counter("antt_notify_malformed_total", "Malformed messages dropped", NULL);
+    n->m_stage_s = antt_metrics_histogram("antt_notify_classified_to_feed_seconds",
+                                          "Stage 3: from the worker publishing an incident to its desk feed message",
+                                          NULL, antt_latency_buckets, antt_latency_nbuckets);
     n->m_feed_s = antt_metrics_histogram("antt_notify_feed_latency_seconds",
                                          "From intake receiving a report to its desk feed message",
                                          NULL, antt_latency_buckets, antt_latency_nbuckets);

@@ -60,6 +60,7 @@ typedef struct n_svc {
     int closing;              /* stop requested */
     antt_metric_t *m_classified, *m_published, *m_escalated, *m_triage_ok, *m_triage_err, *m_bad;
     antt_metric_t *m_feed_s;  /* report received -> feed published */
+    antt_metric_t *m_stage_s; /* incident classified -> feed published */
     antt_metric_t *m_caught_up; /* incidents announced by the catch-up */
 } n_svc_t;
 

@@ -113,8 +113,11 @@ void notify_on_classified(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, vo
     notify_publish(n, &u);
     ANTT_LOG(ANTT_DEBUG, "published incident=%s kind=%s desk=%s", u.incident_id, notify_kind_name(u.kind),
              u.desk_code ? u.desk_code : "");
+    int64_t now = antt_now_ms();
     if (c->has_received_at_ms && c->received_at_ms > 0)
-        antt_metric_observe(n->m_feed_s, (double)(antt_now_ms() - c->received_at_ms) / 1000.0);
+        antt_metric_observe(n->m_feed_s, (double)(now - c->received_at_ms) / 1000.0);
+    if (c->has_classified_at_ms && c->classified_at_ms > 0)
+        antt_metric_observe(n->m_stage_s, (double)(now - c->classified_at_ms) / 1000.0);
     if (c->new_incident && c->has_ack_deadline_ms)
         notify_schedule(n, c->ack_deadline_ms);
     antt__v1__classified_incident__free_unpacked(c, NULL);

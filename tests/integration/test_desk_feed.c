@@ -390,6 +390,58 @@ static void test_pub_without_words(void **state)
     free(inc);
 }
 
+/* Each stage's latency has its own histogram (issue 18): intake's receipt
+ * to commit, intake's commit to the incident classified, classified to the
+ * desk feed, and an incident's change to its trend update. */
+static const char *const s_stages[][2] = {
+    {"intake", "antt_intake_receipt_to_commit_seconds"},
+    {"classification", "antt_classify_commit_to_classified_seconds"},
+    {"notification", "antt_notify_classified_to_feed_seconds"},
+    {"aggregation", "antt_aggregation_lag_seconds"},
+};
+
+static int s_stages_counted(void *arg)
+{
+    const double *before = arg;
+    for (int i = 0; i < 4; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s_count", s_stages[i][1]);
+        /* aggregation observes once per trend update, which may hold several changes */
+        if (at_metric(T.st.port[i], name) < before[i] + (i == AT_AGGREGATION ? 1 : 3))
+            return 0;
+    }
+    return 1;
+}
+
+static void test_stage_metrics(void **state)
+{
+    (void)state;
+    double before[4];
+    for (int i = 0; i < 4; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s_count", s_stages[i][1]);
+        before[i] = at_metric(T.st.port[i], name);
+        assert_true(before[i] >= 0);
+    }
+    for (int k = 0; k < 3; k++) {
+        char fields[160];
+        snprintf(fields, sizeof(fields),
+                 "service_code=theft&description=mat%%20trom%%20xe%%20lan%%20%d&lat=10.77%d&long=106.62%d", k, 50 + k,
+                 50 + k);
+        free(at_desk_incident(&T.d, fields, NULL));
+    }
+    assert_true(at_wait_until(s_stages_counted, before, 15000));
+    for (int i = 0; i < 4; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s_sum", s_stages[i][1]);
+        double sum = at_metric(T.st.port[i], name);
+        snprintf(name, sizeof(name), "%s_count", s_stages[i][1]);
+        double n = at_metric(T.st.port[i], name);
+        printf("stage %s (%s): %.0f observed, mean %.2f ms\n", s_stages[i][0], s_stages[i][1], n, 1000 * sum / n);
+        assert_true(sum >= 0 && sum / n < 10.0);
+    }
+}
+
 static void test_console(void **state)
 {
     (void)state;
@@ -470,6 +522,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sse_resume),
         cmocka_unit_test(test_pub_without_words),
+        cmocka_unit_test(test_stage_metrics),
         cmocka_unit_test(test_console),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
