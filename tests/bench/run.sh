@@ -20,6 +20,10 @@
 #      incident's change (its updated_at, in the classifying transaction) to
 #      the city's day-total trend update at a subscriber of the trend PUB
 #      (bench_trends lag; the load's reports fall all over the city)
+#   9. the phase-8 stack at 1,000 and 5,000 reports/s: CPU ms per 1,000
+#      reports per service and per service's PostgreSQL sessions (/proc),
+#      WAL bytes and rows written per report (tests/bench/cost.sh), beside a
+#      plain batched INSERT of as many rows of the same mean width
 # and prints the figures and the ratio intake / pgbench from the same run.
 # The services run as deployed: CURVE on every socket (CURVE=0: off, to
 # measure its cost) and each service as its own database role.
@@ -32,7 +36,7 @@ HTTP=${HTTP:-24}       # HTTP connections per thread
 ZMQ=${ZMQ:-8}          # ZeroMQ sockets per thread
 THREADS=${THREADS:-2}
 PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
-PHASES=${PHASES:-12345678}    # which phases to run (e.g. PHASES=5)
+PHASES=${PHASES:-123456789}   # which phases to run (e.g. PHASES=5)
 TREND_N=${TREND_N:-1000000}   # incidents in the trend-query phase
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
@@ -269,10 +273,10 @@ if has 7; then
   kill "$agg_pid"; wait "$agg_pid" 2>/dev/null || true; agg_pid=
 fi
 
-# 8. live trends: the phase-6 stack plus aggregation, which binds the
-# endpoint classification also publishes to
-: > "$work/lag1000"; : > "$work/lag5000"
-if has 8; then
+# the whole stack: intake, a classification worker publishing to both,
+# notification and aggregation (phases 8 and 9); started once
+full_stack() {
+  [ -n "$agg_pid" ] && return
   [ -n "$worker_pid" ] && { kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true; worker_pid=; }
   # a fresh day of incidents: earlier phases' open incidents would absorb the
   # load as duplicates
@@ -304,12 +308,23 @@ if has 8; then
       curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
+}
+
+# the load repeats its positions run after run: close the open incidents
+# (triggers off: no trend work) so that each run creates incidents
+close_incidents() {
+  psql "$ANTT_DB_CONNINFO" -qc "SET session_replication_role = replica" \
+    -qc "UPDATE incidents SET status = 'resolved', outcome = 'bench' WHERE status IN ('new', 'acknowledged', 'assigned')"
+}
+
+# 8. live trends: the phase-6 stack plus aggregation, which binds the
+# endpoint classification also publishes to
+: > "$work/lag1000"; : > "$work/lag5000"
+if has 8; then
+  full_stack
   for rate in 1000 5000; do
     for i in $(seq 1 "$RUNS"); do
-      # the load repeats its positions run after run: close the open incidents
-      # (triggers off: no trend work) so that each run creates incidents
-      psql "$ANTT_DB_CONNINFO" -qc "SET session_replication_role = replica" \
-        -qc "UPDATE incidents SET status = 'resolved', outcome = 'bench' WHERE status IN ('new', 'acknowledged', 'assigned')"
+      close_incidents
       with_keys client "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
       lag_pid=$!
       for _ in $(seq 1 50); do grep -q ready "$work/lag.out" 2>/dev/null && break; sleep 0.1; done
@@ -323,6 +338,43 @@ if has 8; then
   curl -s "http://127.0.0.1:$((port + 13))/metrics" > "$work/am"
   drains=$(awk '/^antt_aggregation_drains_total/ {print $2}' "$work/am")
   changes=$(awk '/^antt_aggregation_changes_total/ {print $2}' "$work/am")
+fi
+
+# 9. what a report costs, per stage: the phase-8 stack at 1,000 and 5,000
+# reports/s; CPU per service and per service's PostgreSQL sessions, WAL and
+# rows per report, once every report is classified, announced and counted;
+# then a plain batched INSERT of as many rows of the same mean width
+. "$root/tests/bench/cost.sh"
+: > "$work/cost1000"; : > "$work/cost5000"; : > "$work/plain"
+if has 9; then
+  full_stack
+  for rate in 1000 5000; do
+    for i in $(seq 1 "$RUNS"); do
+      close_incidents
+      settle
+      cost_settle
+      cost_sample "$work/c0"
+      line=$(gen --rate "$rate")
+      for _ in $(seq 1 600); do  # until every report is classified and counted
+        [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT (SELECT count(*) FROM report_queue) + (SELECT count(*) FROM trend_queue)")" = 0 ] && break
+        sleep 0.1
+      done
+      cost_settle
+      cost_sample "$work/c1"
+      r=$(cost_report "$work/c0" "$work/c1")
+      echo "  cost ${rate}/s run $i: $line"
+      echo "    $r"; echo "$r" >> "$work/cost$rate"
+    done
+  done
+  prow=$(field " rows" < "$work/cost5000" | median)
+  cost_medians "$work/cost5000" > "$work/cost5000.m"
+  pwidth=$(cost_width "$work/cost5000.m")
+  pbatch=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^antt_intake_batch_reports_sum/ {s=$2} /^antt_intake_batch_reports_count/ {c=$2} END {printf "%d", (c ? s / c : 1) + 0.5}')
+  [ "${pbatch:-0}" -ge 1 ] || pbatch=1
+  for i in $(seq 1 "$RUNS"); do
+    r=$(cost_plain 50000 "$prow" "$pwidth" "$pbatch")
+    echo "  plain batched INSERT run $i: $r"; echo "$r" >> "$work/plain"
+  done
 fi
 
 rps=$(field rps < "$work/max" | median)
@@ -357,4 +409,18 @@ for rate in 1000 5000; do
   [ -s "$work/lag$rate" ] || continue
   echo "incident change to trend update at ${rate}/s: p50 $(field p50_ms < "$work/lag$rate" | median) ms, p99 $(field p99_ms < "$work/lag$rate" | median) ms (the city's day total at a PUB subscriber, oldest change per update, $(field updates < "$work/lag$rate" | median) updates; $drains drains applied $changes counter changes)"
 done
+for rate in 1000 5000; do
+  [ -s "$work/cost$rate" ] || continue
+  echo "cost per stage at ${rate}/s (medians; CPU ms per 1,000 reports, WAL bytes and rows per report):"
+  cost_medians "$work/cost$rate" | awk -F= '{printf "  %-40s %s\n", $1, $2}'
+done
+if [ -s "$work/plain" ]; then
+  echo "plain batched INSERT of the same rows (medians):"
+  cost_medians "$work/plain" | awk -F= '{printf "  %-40s %s\n", $1, $2}'
+  c=$(cost_medians "$work/cost5000" | awk -F= '$1 ~ /^cpu_pg_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
+  w=$(cost_medians "$work/cost5000" | awk -F= '$1 == "wal_bytes" {print $2}')
+  pc=$(cost_medians "$work/plain" | awk -F= '$1 == "cpu_pg_plain" {print $2}')
+  pw=$(cost_medians "$work/plain" | awk -F= '$1 == "wal_bytes" {print $2}')
+  echo "ratio pipeline/plain at 5000/s: database sessions' CPU $(awk -v a="$c" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), WAL $(awk -v a="$w" -v b="$pw" 'BEGIN {printf "%.2f", a / b}')"
+fi
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
