@@ -156,3 +156,22 @@ cost_medians() {
       }
     }' "$1" | sort
 }
+
+# With STATEMENTS=1 (pg_stat_statements, nested statements tracked):
+# cost_statements_reset, then cost_statements N prints the 15 statements
+# that took most time per report over N reports, with their role, calls
+# and rows per report (time inside a function is counted for the function
+# and again for each statement it runs).
+cost_statements_reset() {
+  psql "$ANTT_DB_CONNINFO" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -qc "SELECT pg_stat_statements_reset()" >/dev/null
+}
+
+cost_statements() {
+  local n=${1:-0}
+  [ "$n" -gt 0 ] || return 0
+  psql "$ANTT_DB_CONNINFO" -tA -F' | ' -c "SELECT round((s.total_exec_time * 1000 / $n)::numeric, 1) AS us_per_report,
+      regexp_replace(r.rolname, '^antt_', ''), round(s.calls::numeric / $n, 2) AS calls, round(s.rows::numeric / $n, 2) AS rows,
+      left(regexp_replace(s.query, '\s+', ' ', 'g'), 110)
+    FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+    ORDER BY s.total_exec_time DESC LIMIT 15" | sed 's/^/us\/report | /'
+}

@@ -56,6 +56,11 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${KEEP:-}" ] && trap - EXIT
 
+# STATEMENTS=1: pg_stat_statements on (nested statements too), and phase 9
+# prints the statements that cost most per report
+[ "${STATEMENTS:-0}" = 1 ] && export PG_EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = all
+pg_stat_statements.max = 2000"
 bash "$root/tests/pg/pg-fixture.sh" start "$work/pg" >/dev/null
 base=$(cat "$work/pg/conninfo")
 psql "$base dbname=postgres" -qc "CREATE DATABASE antt"
@@ -76,7 +81,16 @@ done
 psql "$ANTT_DB_CONNINFO" -q -f "$root/deploy/demo/areas.sql" >/dev/null
 key=$("$build/services/cli/antt" gateway add bench "Benchmark" --rate 1000000 --burst 1000000)
 
-port=$(( 30000 + RANDOM % 20000 ))
+# 17 consecutive ports below the kernel's ephemeral range (32768 and up,
+# where every outgoing connection takes its local port), none listening
+for _ in $(seq 1 50); do
+  port=$(( 20000 + RANDOM % 12000 ))
+  taken=0
+  for p in $(seq "$port" $((port + 16))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && { taken=1; break; }
+  done
+  [ "$taken" = 0 ] && break
+done
 export ANTT_INTAKE_HTTP=127.0.0.1:$port
 export ANTT_INTAKE_GATEWAY_ENDPOINT=tcp://127.0.0.1:$((port + 1))
 export ANTT_INTAKE_PUSH_ENDPOINT=tcp://127.0.0.1:$((port + 2))
@@ -353,6 +367,7 @@ if has 9; then
       close_incidents
       settle
       cost_settle
+      [ "${STATEMENTS:-0}" = 1 ] && cost_statements_reset
       cost_sample "$work/c0"
       line=$(gen --rate "$rate")
       for _ in $(seq 1 600); do  # until every report is classified and counted
@@ -364,6 +379,7 @@ if has 9; then
       r=$(cost_report "$work/c0" "$work/c1")
       echo "  cost ${rate}/s run $i: $line"
       echo "    $r"; echo "$r" >> "$work/cost$rate"
+      [ "${STATEMENTS:-0}" = 1 ] && cost_statements "$(echo "$r" | sed -n 's/^reports=\([0-9]*\).*/\1/p')" | sed 's/^/    /'
     done
   done
   prow=$(field " rows" < "$work/cost5000" | median)

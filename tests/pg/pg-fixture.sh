@@ -63,6 +63,8 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] '
 track_commit_timestamp = on
 CONF
+    # a caller's own settings (the bench's pg_stat_statements), one per line
+    [ -n "${PG_EXTRA_CONF:-}" ] && printf '%s\n' "$PG_EXTRA_CONF" >>"$dir/data/postgresql.auto.conf"
     # a standby's own settings (primary_conninfo), kept across restarts
     [ -f "$dir/standby.conf" ] && cat "$dir/standby.conf" >>"$dir/data/postgresql.auto.conf"
     if as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null; then
