@@ -164,6 +164,14 @@ static int s_queue_empty(void *arg)
     return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
 }
 
+/* "/session/<id>/<rest>" (a static buffer: one at a time). */
+static const char *s_path(const char *rest)
+{
+    static char p[512];
+    snprintf(p, sizeof(p), "/session/%s/%s", E.session, rest);
+    return p;
+}
+
 /* Saves the page as a PNG (WebDriver's screenshot, base64) in the build
  * directory; returns its size in bytes. */
 static long s_screenshot(const char *name)
@@ -272,6 +280,47 @@ static void test_dashboard_live(void **state)
     s_expect_page("return document.body.dataset.ready === '1' ? document.getElementById('hotspots').textContent : null",
                   "6 vụ quanh 10,806, 106,604 (Phường Bình Hưng Hòa), nhiều nhất: ma túy", 30000);
     s_expect_page("return String(document.querySelectorAll('#map circle.spot').length)", "1", 5000);
+    /* readable: every text on the page has WCAG AA contrast (4.5:1) with
+     * the background it is drawn on */
+    char *low = s_eval(
+        "function rgb(c) { var m = c.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; }"
+        "function lum(c) { return 0.2126 * ch(c[0]) + 0.7152 * ch(c[1]) + 0.0722 * ch(c[2]); }"
+        "function ch(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }"
+        "function bg(e) { for (; e; e = e.parentElement) { var c = rgb(getComputedStyle(e).backgroundColor);"
+        "  if (c.length < 4 || c[3] > 0.5) return c; } return [255, 255, 255]; }"
+        "var worst = 99, what = '', n = 0;"
+        "document.querySelectorAll('body *:not(script):not(style):not(svg *)').forEach(function (e) {"
+        "  if (![].some.call(e.childNodes, function (t) { return t.nodeType === 3 && t.textContent.trim(); })) return;"
+        "  if (!e.offsetParent && getComputedStyle(e).position !== 'fixed') return;"
+        "  var a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));"
+        "  var r = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); n++;"
+        "  if (r < worst) { worst = r; what = e.tagName + '.' + e.className + ' \"' + e.textContent.trim().slice(0, 30) + '\"'; } });"
+        "return n + ' texts, lowest contrast ' + worst.toFixed(2) + ':1 (' + what + ')';");
+    assert_non_null(low);
+    print_message("%s\n", low);
+    const char *ratio = strstr(low, "lowest contrast ");
+    assert_non_null(ratio);
+    assert_true(atof(ratio + 16) >= 4.5);
+    free(low);
+    /* the keyboard: Tab reaches a ward on the map, Enter opens it */
+    json_t *ward = s_wd("POST", s_path("element"),
+                        json_pack("{s:s, s:s}", "using", "css selector", "value", "#map path[data-code=\"VN-HCM-BTA-BHH\"]"));
+    const char *eid = json_string_value(json_object_get(ward, "element-6066-11e4-a52f-4a5f-8c9b-4a6f2b1a8e50"));
+    if (eid == NULL) {
+        const char *k = NULL;
+        json_t *v;
+        json_object_foreach(ward, k, v) eid = json_string_value(v);
+    }
+    assert_non_null(eid);
+    char keys[160];
+    snprintf(keys, sizeof(keys), "element/%.100s/value", eid);
+    json_decref(s_wd("POST", s_path(keys), json_pack("{s:s}", "text", "\xee\x80\x87"))); /* U+E007: Enter */
+    json_decref(ward);
+    s_expect_page("return document.body.dataset.ready === '1' ? document.getElementById('area').value : null",
+                  "VN-HCM-BTA-BHH", 20000);
+    s_expect_page("return document.querySelectorAll('#map path.area').length > 3 ? 'khu pho' : null", "khu pho", 10000);
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    s_expect_page("return document.body.dataset.ready === '1' ? 'again' : null", "again", 30000);
     assert_true(s_screenshot("dashboard.png") > 10000);
 
     /* the staff view: the same page with a token in the fragment */

@@ -6,10 +6,10 @@
 import { geoMercator, geoPath, geoContains } from "d3-geo";
 import { fmt, el, categoryVi, NO_DATA } from "./api.js";
 
-// Sequential, light to dark; the text on each is readable (the darker
-// classes take white labels).
-const FILLS = ["#fdf1ec", "#f9cfbd", "#f0a085", "#d9634a", "#a8322a"];
-const INK = ["#1d2433", "#1d2433", "#1d2433", "#ffffff", "#ffffff"];
+// Sequential, light to dark; the labels on each keep 4.5:1 (dark ink on
+// the first four, white on the darkest).
+const FILLS = ["#fef0e9", "#fbd0bd", "#f5a98c", "#ea7f62", "#a8322a"];
+const INK = ["#1d2433", "#1d2433", "#1d2433", "#1d2433", "#ffffff"];
 const W = 520, H = 520;
 
 // d3-geo reads rings by their spherical winding: an exterior ring must be
@@ -62,7 +62,7 @@ export function drawMap(svg, legend, shapes, counts, spots, onPick) {
     labelsG.append(el("text", { x: cx.toFixed(1), y: (cy + 14).toFixed(1), "text-anchor": "middle", class: "lbl num",
       fill: k < 0 ? INK[0] : INK[k] }, n === null || n === undefined ? "–" : fmt(n)));
   }
-  svg.append(shapesG, labelsG);
+  svg.append(shapesG);
   const spotsG = el("g", { class: "spots" });
   const maxN = Math.max(1, ...spots.map((s) => spotCount(s)));
   for (const s of spots) {
@@ -73,7 +73,7 @@ export function drawMap(svg, legend, shapes, counts, spots, onPick) {
     c.append(el("title", {}, spotText(s, shapes)));
     spotsG.append(c);
   }
-  svg.append(spotsG);
+  svg.append(spotsG, labelsG); // the names over the marks
 
   // the legend: a swatch and the range of each class, and the hotspot mark
   const ul = el("ul", { class: "legend-list", svg: false });
