@@ -259,12 +259,15 @@ static void test_dashboard_live(void **state)
         fail_msg("the page's criminal count is %s, not 2", g.got ? g.got : "(none)");
     s_want_t f = {"var e = document.getElementById('count-fire'); return e ? e.textContent : null", "1", NULL};
     assert_true(at_wait_until(s_page_shows, &f, 10000));
+    /* and so does the ward's shape on the map */
+    s_expect_page("return document.querySelector('#map path.area[data-code=\"VN-HCM-BTA-BTD\"]').getAttribute('aria-label')",
+                  "Phường Bình Trị Đông: 1 vụ", 10000);
     /* and a reload shows the same from the database */
     json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
     s_want_t r = {"return document.body.dataset.ready === '1' ? document.getElementById('total').textContent : null", "3",
                   NULL};
     assert_true(at_wait_until(s_page_shows, &r, 30000));
-    /* the ward's shape says its count */
+    /* the ward's shape says its count from the database too */
     s_expect_page("return document.querySelector('#map path.area[data-code=\"VN-HCM-BTA-BTD\"]').getAttribute('aria-label')",
                   "Phường Bình Trị Đông: 1 vụ", 5000);
 

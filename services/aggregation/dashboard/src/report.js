@@ -29,7 +29,10 @@ function render(d) {
   $("outcomes").textContent = top.length ? top.join("; ") : "";
   const t = $("groups");
   const head = el("tr", {});
-  for (const h of ["Nhóm", "Năm " + y, "Cùng kỳ " + (y - 1), "Tăng, giảm", "Tỉ lệ", "Kết quả"]) head.append(el("th", { scope: "col" }, h));
+  // the outcomes' column only when the server counts outcomes
+  const withOutcomes = (s.groups || []).some((g) => outcomes(g).length);
+  const cols = ["Nhóm", "Năm " + y, "Cùng kỳ " + (y - 1), "Tăng, giảm", "Tỉ lệ"].concat(withOutcomes ? ["Kết quả"] : []);
+  for (const h of cols) head.append(el("th", { scope: "col" }, h));
   t.append(head);
   const rows = (s.groups || []).concat([{ name: "Tổng số", count: s.total, prior: s.prior_total, change: s.total - s.prior_total,
     change_pct: s.prior_total ? Math.round((s.total - s.prior_total) * 10000 / s.prior_total) / 100 : null }]);
@@ -38,8 +41,8 @@ function render(d) {
     const c = change(g.change, null, { noCurrent: noCur, noPrior: noPri, significant: g.significant });
     tr.append(el("th", { scope: "row" }, g.name), el("td", {}, noCur ? NO_DATA : fmt(g.count)),
       el("td", {}, noPri ? NO_DATA : fmt(g.prior)), el("td", { class: "chg " + c.cls }, c.text),
-      el("td", {}, g.change_pct === null || g.change_pct === undefined || noCur || noPri ? "–" : pct(g.change_pct)),
-      el("td", {}, outcomes(g).join("; ")));
+      el("td", {}, g.change_pct === null || g.change_pct === undefined || noCur || noPri ? "–" : pct(g.change_pct)));
+    if (withOutcomes) tr.append(el("td", {}, outcomes(g).join("; ")));
     t.append(tr);
   }
   const years = [{ year: y, counts: months(d.months, y) }, { year: y - 1, counts: months(d.months_prior, y - 1) },
