@@ -172,6 +172,21 @@ static const char *s_path(const char *rest)
     return p;
 }
 
+/* Types keys (WebDriver's codes for the special ones) into the element
+ * that css selects, as the keyboard would. */
+static void s_keys(const char *css, const char *keys)
+{
+    json_t *e = s_wd("POST", s_path("element"), json_pack("{s:s, s:s}", "using", "css selector", "value", css));
+    const char *eid = NULL, *k;
+    json_t *v;
+    json_object_foreach(e, k, v) eid = json_string_value(v); /* {"element-6066-…": id} */
+    assert_non_null(eid);
+    char rest[160];
+    snprintf(rest, sizeof(rest), "element/%.100s/value", eid);
+    json_decref(s_wd("POST", s_path(rest), json_pack("{s:s}", "text", keys)));
+    json_decref(e);
+}
+
 /* Saves the page as a PNG (WebDriver's screenshot, base64) in the build
  * directory; returns its size in bytes. */
 static long s_screenshot(const char *name)
@@ -305,20 +320,12 @@ static void test_dashboard_live(void **state)
     assert_non_null(ratio);
     assert_true(atof(ratio + 16) >= 4.5);
     free(low);
-    /* the keyboard: Tab reaches a ward on the map, Enter opens it */
-    json_t *ward = s_wd("POST", s_path("element"),
-                        json_pack("{s:s, s:s}", "using", "css selector", "value", "#map path[data-code=\"VN-HCM-BTA-BHH\"]"));
-    const char *eid = json_string_value(json_object_get(ward, "element-6066-11e4-a52f-4a5f-8c9b-4a6f2b1a8e50"));
-    if (eid == NULL) {
-        const char *k = NULL;
-        json_t *v;
-        json_object_foreach(ward, k, v) eid = json_string_value(v);
-    }
-    assert_non_null(eid);
-    char keys[160];
-    snprintf(keys, sizeof(keys), "element/%.100s/value", eid);
-    json_decref(s_wd("POST", s_path(keys), json_pack("{s:s}", "text", "\xee\x80\x87"))); /* U+E007: Enter */
-    json_decref(ward);
+    /* the keyboard: the arrows walk the chart's months, with the tooltip
+     * saying each one's counts; Tab reaches a ward on the map, Enter opens it */
+    s_keys("#chart", "\xee\x80\x94\xee\x80\x94\xee\x80\x94"); /* U+E014: ArrowRight, three times */
+    s_expect_page("var t = document.querySelector('#chart .tip'); return t && t.style.display === 'block'"
+                  " ? t.firstChild.textContent : null", "Tháng 3", 5000);
+    s_keys("#map path[data-code=\"VN-HCM-BTA-BHH\"]", "\xee\x80\x87"); /* U+E007: Enter */
     s_expect_page("return document.body.dataset.ready === '1' ? document.getElementById('area').value : null",
                   "VN-HCM-BTA-BHH", 20000);
     s_expect_page("return document.querySelectorAll('#map path.area').length > 3 ? 'khu pho' : null", "khu pho", 10000);
