@@ -288,8 +288,11 @@ static void test_export(void **state)
     assert_int_equal(lines, S_EXPORT_N + 1);
     assert_null(strstr(b, "description"));
     assert_null(strstr(b, "phone"));
-    /* the whole file was never in the service's memory at once */
+    /* the whole file was never in the service's memory at once (not
+     * measurable under ASan, whose quarantine keeps what was freed) */
+#ifndef __SANITIZE_ADDRESS__
     assert_true((hwm1 - hwm0) * 1024 < (long)len / 2);
+#endif
     /* every incident once, in (area, day, id) order */
     assert_int_equal(at_db_long(E.db, "SELECT count(DISTINCT incident_id) FROM trend_contributions"
                                       " WHERE day BETWEEN make_date(extract(year FROM antt_trend_today())::int - 4, 1, 1)"
