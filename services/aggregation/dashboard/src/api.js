@@ -7,7 +7,7 @@
 // EventSource (which cannot send headers).
 
 export const token = (() => {
-  const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  const m = /(?:^|[#&])token=([^&]+)/.exec(typeof location === "undefined" ? "" : location.hash);
   return m ? decodeURIComponent(m[1]) : null;
 })();
 
