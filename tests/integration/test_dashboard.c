@@ -340,6 +340,10 @@ static void test_dashboard_live(void **state)
                   " ? document.getElementById('audience').textContent : null",
                   "Cán bộ: số liệu đầy đủ, trực tiếp", 30000);
     s_expect_page("return location.hash", "#token=tok-staff", 5000);
+    /* its export: the token from the fragment as a Bearer header; the
+     * year's nine incidents */
+    s_keys("#export", "\xee\x80\x87");
+    s_expect_page("return document.getElementById('export-status').textContent", "Đã xuất 9 vụ việc (tệp CSV)", 15000);
     assert_true(s_screenshot("dashboard-staff.png") > 10000);
     free(w.got);
     free(g.got);

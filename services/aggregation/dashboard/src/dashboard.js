@@ -181,9 +181,13 @@ async function main() {
     // an export is a download with the token as a header, not a link
     $("export").addEventListener("click", async (e) => {
       e.preventDefault();
+      $("export-status").textContent = "Đang xuất…";
       const r = await fetch($("export").href, { headers: { Authorization: "Bearer " + token } });
       if (!r.ok) { $("export-status").textContent = "Không xuất được: " + r.status; return; }
-      const url = URL.createObjectURL(await r.blob());
+      const text = await r.text();
+      const rows = Math.max(0, text.split("\r\n").filter((l) => l).length - 1);
+      $("export-status").textContent = `Đã xuất ${fmt(rows)} vụ việc (tệp CSV)`;
+      const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
       const a = el("a", { href: url, download: `su-vu-${state.area}-${state.year}.csv`, svg: false });
       document.body.append(a); a.click(); a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
