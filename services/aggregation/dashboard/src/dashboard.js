@@ -99,7 +99,7 @@ async function loadMap() {
 
 function drawAll() {
   drawMap($("map"), $("legend"), state.shapes, state.counts, state.spots, (a) => {
-    if (state.areas.some((x) => x.code === a.code)) {
+    if ([...$("area").options].some((o) => o.value === a.code)) { // a khu phố has no page of its own
       state.area = a.code;
       $("area").value = a.code;
       show();
@@ -206,7 +206,11 @@ async function main() {
   $("year").value = state.year;
   sel.addEventListener("change", () => { state.area = sel.value; show(); });
   $("year").addEventListener("change", () => { state.year = Number($("year").value); show(); });
-  window.addEventListener("resize", () => { if (document.body.dataset.ready === "1") loadChart(); });
+  let resized = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resized);
+    resized = setTimeout(() => { if (document.body.dataset.ready === "1") loadChart().catch(() => {}); }, 300);
+  });
   await show();
 }
 
