@@ -9,8 +9,12 @@ PKGS=(
   libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
   libcmocka-dev libjansson-dev libxml2-dev libcurl4-openssl-dev prometheus
-  chromium chromium-driver libsystemd-dev tmux
+  chromium chromium-driver poppler-utils libsystemd-dev tmux
 )
+
+# node and npm build the dashboard's bundle (npm ci, esbuild); a node that
+# came with its own npm (another packaging of it) is used as it is
+command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 # `deps.sh fuzz`: also clang, for libFuzzer (make fuzz)
 [ "${1:-}" = fuzz ] && PKGS+=(clang)

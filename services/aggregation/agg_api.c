@@ -2,8 +2,8 @@
  * the query parameters it binds ($1, $2, ... in order, with defaults), the
  * SQL it runs in one job, and the renderer of the results; one handler runs
  * them all through the service's query gate (a bounded queue, a statement
- * timeout). The SSE stream (agg_stream.c) and the dashboard's files are the
- * two routes that are not SQL. */
+ * timeout). The SSE stream (agg_stream.c), the CSV export (agg_export.c)
+ * and the dashboard's files are the routes that are not in the table. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +92,19 @@ static const a_endpoint_t s_endpoints[] = {
        " GREATEST(COALESCE($4::integer, 3), 3)) h",
        4}},
      {NULL, 0}, 1, agg_render_rows},
+    /* GET /report?area=&year=: the yearly report as a page to print, its
+     * figures put into the page (agg_render_report) */
+    {"/report", A_AREA, {{"area", NULL}, {"year", NULL}},
+     {{"SELECT jsonb_build_object('area', (SELECT jsonb_build_object('code', code, 'name', name) FROM areas"
+       " WHERE code = $1), 'year', y, 'summary', antt_summary($1, y),"
+       " 'months', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM antt_trends($1, 'all',"
+       " 'month', make_date(y, 1, 1), LEAST(make_date(y, 12, 31), antt_trend_today())) t),"
+       " 'months_prior', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM antt_trends($1, 'all',"
+       " 'month', make_date(y - 1, 1, 1), make_date(y - 1, 12, 31)) t),"
+       " 'generated', to_char(now() AT TIME ZONE 'Asia/Ho_Chi_Minh', 'DD/MM/YYYY HH24:MI'))::text"
+       " FROM (SELECT " A_YEAR " AS y) x",
+       2}},
+     {NULL, 0}, 0, agg_render_report},
     /* GET /api/v1/areas[?root=CODE]: the tree with simplified boundaries */
     {"/api/v1/areas", A_ROOT, {{"root", NULL}},
      {{"SELECT COALESCE(jsonb_agg(jsonb_build_object('code', code, 'parent', parent_code, 'level', level,"
@@ -224,6 +237,7 @@ void *agg_api_register(agg_svc_t *a, antt_http_t *http)
         antt_http_route(http, s_endpoints[i].path, s_http_endpoint, &routes[i]);
     }
     antt_http_route(http, "/api/v1/stream", agg_http_stream, a);
+    antt_http_route(http, "/api/v1/export/incidents", agg_http_export, a);
     antt_http_route(http, "/", s_http_static, a);
     return routes;
 }

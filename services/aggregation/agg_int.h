@@ -5,7 +5,8 @@
  *   agg_feed.c    the Clone feed: sequenced TrendUpdates on the PUB, snapshots on the ROUTER
  *   agg_stream.c  the trend SSE stream (GET /api/v1/stream) on the antt_sse hub
  *   agg_api.c     the HTTP API: a table of endpoints (path, SQL, parameters, renderer)
- *   agg_render.c  the API's renderers (JSON, CSV) and query-string helpers
+ *   agg_render.c  the API's renderers (JSON, CSV, the report page) and query-string helpers
+ *   agg_export.c  the staff CSV export of incidents, streamed a page at a time
  *   agg_state.c   the live state (pure code, its own unit test) */
 #ifndef AGG_INT_H
 #define AGG_INT_H
@@ -54,6 +55,7 @@ typedef struct agg_svc {
     uint64_t last_drain;     /* loop time of the last drain's start */
     uv_timer_t upkeep;       /* checks for rebuilds and a new day */
     int closing;             /* stop requested */
+    int exports;             /* CSV exports running (agg_export.c) */
     antt_metric_t *m_applied, *m_published, *m_drains, *m_keys, *m_lag, *m_snapshots, *m_bad;
     antt_metric_t *m_drain_s;
 } agg_svc_t;
@@ -105,6 +107,12 @@ void agg_render_json0(antt_http_req_t *req, antt_db_job_t *job, int csv);
 void agg_render_trends(antt_http_req_t *req, antt_db_job_t *job, int csv);
 void agg_render_summary(antt_http_req_t *req, antt_db_job_t *job, int csv);
 void agg_render_rows(antt_http_req_t *req, antt_db_job_t *job, int csv);
+/* The report page (the embedded report.html) with statement 0's JSON put
+ * into it as <script id="report-data" type="application/json">. */
+void agg_render_report(antt_http_req_t *req, antt_db_job_t *job, int csv);
+
+/* agg_export.c: GET /api/v1/export/incidents (arg: the agg_svc_t). */
+void agg_http_export(antt_http_req_t *req, void *arg);
 
 /* agg_api.c: registers the routes; returns what the routes point to (free
  * it after the loop has ended). */

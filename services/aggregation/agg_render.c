@@ -153,3 +153,42 @@ void agg_render_rows(antt_http_req_t *req, antt_db_job_t *job, int csv)
     antt_http_respond(req, 200, "application/json", b.data, b.len);
     antt_buf_cleanup(&b);
 }
+
+/* JSON inside a <script> element: "<" written as \u003c, so that no
+ * "</script>" or "<!--" in a name ends or changes the element. */
+static void s_script_json(antt_buf_t *b, const char *json)
+{
+    for (const char *p = json; *p;) {
+        size_t n = strcspn(p, "<");
+        antt_buf_append(b, p, n);
+        p += n;
+        if (*p == '<') {
+            antt_buf_puts(b, "\\u003c");
+            p++;
+        }
+    }
+}
+
+void agg_render_report(antt_http_req_t *req, antt_db_job_t *job, int csv)
+{
+    (void)csv;
+    static const char mark[] = "<!--ANTT-REPORT-DATA-->";
+    const agg_asset_t *page = agg_asset("report.html");
+    PGresult *r = antt_db_job_result(job, 0);
+    const char *html = page ? (const char *)page->data : NULL;
+    const char *at = html ? strstr(html, mark) : NULL;
+    if (at == NULL || PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        antt_http_json_error(req, 500, "internal", "no report page");
+        return;
+    }
+    antt_buf_t b;
+    antt_buf_init(&b);
+    antt_buf_append(&b, html, (size_t)(at - html));
+    antt_buf_puts(&b, "<script id=\"report-data\" type=\"application/json\">");
+    s_script_json(&b, PQgetvalue(r, 0, 0));
+    antt_buf_puts(&b, "</script>");
+    antt_buf_puts(&b, at + sizeof(mark) - 1);
+    antt_http_add_header(req, "cache-control", "no-store");
+    antt_http_respond(req, 200, "text/html; charset=utf-8", b.data, b.len);
+    antt_buf_cleanup(&b);
+}

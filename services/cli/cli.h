@@ -58,6 +58,8 @@ int cli_route(int argc, char **argv);
 int cli_triage(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_trends(int argc, char **argv);
+/* cli_report.c: antt report --pdf */
+int cli_report(int argc, char **argv);
 int cli_summary(int argc, char **argv);
 int cli_rebuild_trends(int argc, char **argv);
 int cli_import(int argc, char **argv);

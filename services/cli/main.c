@@ -67,6 +67,8 @@ static void s_usage(FILE *f)
             "  trends --area CODE [--group G] [--period P] [--from D] [--to D] [--csv]\n"
             "                                      trend counts with the same period a year before\n"
             "  summary --area CODE [--year YYYY]   the year's figures and the sentence to publish\n"
+            "  report --area CODE [--year YYYY] --pdf FILE\n"
+            "                                      the yearly report page printed to PDF (Chromium)\n"
             "  rebuild-trends                      recompute trend statistics from the incidents\n"
             "  import FILE --key API_KEY [--no-wait]\n"
             "                                      bulk-load historical incidents (CSV or JSON lines),\n"
@@ -107,6 +109,8 @@ int main(int argc, char **argv)
         return cli_trends(argc - 1, argv + 1);
     if (!strcmp(cmd, "summary"))
         return cli_summary(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cli_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "import"))
         return cli_import(argc - 1, argv + 1);
     if (!strcmp(cmd, "rebuild-trends"))

@@ -2,7 +2,9 @@
  * (Debian's chromium and chromium-driver): the real stack (intake,
  * classification, notification, aggregation), the page opened on the
  * district, reports submitted through Open311, and the page's numbers
- * changing live (SSE) without a reload. */
+ * changing live (SSE) without a reload; the chart's axes, the map's shapes
+ * and legend, the hotspots' list; a screenshot of the page as the test's
+ * artifact (build/dashboard.png, build/dashboard-staff.png). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "antt_test.h"
 #include "antt_util.h"
@@ -66,6 +69,8 @@ static int s_setup(void **state)
     /* the app also imports the past years (test_import): it may */
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, may_import) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000, true)");
+    at_db_exec(E.db, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES"
+                     " ('staff', 'DESK-HCM-BTA', sha256('tok-staff'))");
     at_stack_init(&E.st, E.conninfo);
     if (at_stack_start_all(&E.st) != 0)
         return -1;
@@ -153,6 +158,72 @@ static int s_submit(const char *desc, const char *cat, double lat, double lon)
     return st;
 }
 
+static int s_queue_empty(void *arg)
+{
+    (void)arg;
+    return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
+}
+
+/* "/session/<id>/<rest>" (a static buffer: one at a time). */
+static const char *s_path(const char *rest)
+{
+    static char p[512];
+    snprintf(p, sizeof(p), "/session/%s/%s", E.session, rest);
+    return p;
+}
+
+/* Types keys (WebDriver's codes for the special ones) into the element
+ * that css selects, as the keyboard would. */
+static void s_keys(const char *css, const char *keys)
+{
+    json_t *e = s_wd("POST", s_path("element"), json_pack("{s:s, s:s}", "using", "css selector", "value", css));
+    const char *eid = NULL, *k;
+    json_t *v;
+    json_object_foreach(e, k, v) eid = json_string_value(v); /* {"element-6066-…": id} */
+    assert_non_null(eid);
+    char rest[160];
+    snprintf(rest, sizeof(rest), "element/%.100s/value", eid);
+    json_decref(s_wd("POST", s_path(rest), json_pack("{s:s}", "text", keys)));
+    json_decref(e);
+}
+
+/* Saves the page as a PNG (WebDriver's screenshot, base64) in the build
+ * directory; returns its size in bytes. */
+static long s_screenshot(const char *name)
+{
+    char path[200], file[512];
+    /* the whole page: a window as tall as the page */
+    char *h = s_eval("return String(document.documentElement.scrollHeight)");
+    snprintf(path, sizeof(path), "/session/%s/window/rect", E.session);
+    json_decref(s_wd("POST", path, json_pack("{s:i, s:i}", "width", 1280, "height", h ? atoi(h) + 140 : 1600)));
+    free(h);
+    snprintf(path, sizeof(path), "/session/%s/screenshot", E.session);
+    json_t *v = s_wd("GET", path, NULL);
+    const char *b64 = json_string_value(v);
+    assert_non_null(b64);
+    size_t cap = strlen(b64), len = 0;
+    unsigned char *png = antt_xmalloc(cap);
+    assert_int_equal(sodium_base642bin(png, cap, b64, strlen(b64), NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
+    json_decref(v);
+    snprintf(file, sizeof(file), "%s/%s", ANTT_BUILD_DIR, name);
+    FILE *f = fopen(file, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(png, 1, len, f), len);
+    fclose(f);
+    free(png);
+    print_message("screenshot %s: %zu bytes\n", file, len);
+    return (long)len;
+}
+
+/* Waits for script to return want (NULL: anything); fails with what it got. */
+static void s_expect_page(const char *script, const char *want, int ms)
+{
+    s_want_t w = {script, want, NULL};
+    if (!at_wait_until(s_page_shows, &w, ms))
+        fail_msg("%s: got %s, not %s", script, w.got ? w.got : "(null)", want ? want : "(any)");
+    free(w.got);
+}
+
 static void test_dashboard_live(void **state)
 {
     (void)state;
@@ -173,6 +244,19 @@ static void test_dashboard_live(void **state)
     s_want_t opt = {"return document.querySelectorAll('#area option').length > 10 ? 'many' : null", "many", NULL};
     assert_true(at_wait_until(s_page_shows, &opt, 5000));
     free(opt.got);
+    /* the chart (uPlot) has both axes' labels and a line per year; the
+     * map one shape per ward, each with its name and count, and a legend */
+    s_expect_page("return document.getElementById('chart').dataset.axes || null", "Tháng|Số vụ", 10000);
+    s_expect_page("var t = document.getElementById('chart').dataset.ticks; return t ? t.split('|')[0] : null",
+                  "T1 T2 T3 T4 T5 T6 T7 T8 T9 T10 T11 T12", 5000);
+    s_expect_page("var t = document.getElementById('chart').dataset.ticks; return t && t.split('|')[1].indexOf('0') === 0"
+                  " ? 'values' : null", "values", 5000);
+    s_expect_page("return String(document.querySelectorAll('#chart .u-legend .u-series').length)", "3", 5000);
+    s_expect_page("return String(document.querySelectorAll('#map path.area').length)", "10", 10000);
+    s_expect_page("return document.querySelector('#map path.area[data-code=\"VN-HCM-BTA-BTD\"]').getAttribute('aria-label')",
+                  "Phường Bình Trị Đông: 0 vụ", 5000);
+    s_expect_page("return document.querySelectorAll('#legend li').length >= 6 ? 'legend' : null", "legend", 5000);
+    s_expect_page("return document.getElementById('hotspots').textContent", "Không có điểm nóng trong 30 ngày qua.", 5000);
 
     /* three reports in three wards (far apart: not duplicates) */
     assert_int_equal(s_submit("Nha%20toi%20bi%20trom%20xe%20may%20dem%20qua", "theft", 10.7750, 106.6200), 201);
@@ -190,21 +274,81 @@ static void test_dashboard_live(void **state)
         fail_msg("the page's criminal count is %s, not 2", g.got ? g.got : "(none)");
     s_want_t f = {"var e = document.getElementById('count-fire'); return e ? e.textContent : null", "1", NULL};
     assert_true(at_wait_until(s_page_shows, &f, 10000));
+    /* and so does the ward's shape on the map */
+    s_expect_page("return document.querySelector('#map path.area[data-code=\"VN-HCM-BTA-BTD\"]').getAttribute('aria-label')",
+                  "Phường Bình Trị Đông: 1 vụ", 10000);
     /* and a reload shows the same from the database */
     json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
     s_want_t r = {"return document.body.dataset.ready === '1' ? document.getElementById('total').textContent : null", "3",
                   NULL};
     assert_true(at_wait_until(s_page_shows, &r, 30000));
+    /* the ward's shape says its count from the database too */
+    s_expect_page("return document.querySelector('#map path.area[data-code=\"VN-HCM-BTA-BTD\"]').getAttribute('aria-label')",
+                  "Phường Bình Trị Đông: 1 vụ", 5000);
+
+    /* a hotspot: six drug incidents within a few metres in Bình Hưng Hòa;
+     * the list says how many (it said "undefined vụ") and where, and the
+     * map marks it */
+    at_db_exec(E.db,
+               "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status, lat, lon)"
+               " SELECT gen_random_uuid(), now() - g * interval '1 minute', 'drugs', 3, 'VN-HCM-BTA-BHH',"
+               " 'DESK-HCM-BTA-BHH', 'new', 10.8051 + g * 0.00001, 106.6032 + g * 0.00001 FROM generate_series(1, 6) g");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    s_expect_page("return document.body.dataset.ready === '1' ? document.getElementById('hotspots').textContent : null",
+                  "6 vụ quanh 10,806, 106,604 (Phường Bình Hưng Hòa), nhiều nhất: ma túy", 30000);
+    s_expect_page("return String(document.querySelectorAll('#map circle.spot').length)", "1", 5000);
+    /* readable: every text on the page has WCAG AA contrast (4.5:1) with
+     * the background it is drawn on */
+    char *low = s_eval(
+        "function rgb(c) { var m = c.match(/[\\d.]+/g); return m ? m.map(Number) : [0, 0, 0, 0]; }"
+        "function lum(c) { return 0.2126 * ch(c[0]) + 0.7152 * ch(c[1]) + 0.0722 * ch(c[2]); }"
+        "function ch(v) { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }"
+        "function bg(e) { for (; e; e = e.parentElement) { var c = rgb(getComputedStyle(e).backgroundColor);"
+        "  if (c.length < 4 || c[3] > 0.5) return c; } return [255, 255, 255]; }"
+        "var worst = 99, what = '', n = 0;"
+        "document.querySelectorAll('body *:not(script):not(style):not(svg *)').forEach(function (e) {"
+        "  if (![].some.call(e.childNodes, function (t) { return t.nodeType === 3 && t.textContent.trim(); })) return;"
+        "  if (!e.offsetParent && getComputedStyle(e).position !== 'fixed') return;"
+        "  var a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e));"
+        "  var r = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); n++;"
+        "  if (r < worst) { worst = r; what = e.tagName + '.' + e.className + ' \"' + e.textContent.trim().slice(0, 30) + '\"'; } });"
+        "return n + ' texts, lowest contrast ' + worst.toFixed(2) + ':1 (' + what + ')';");
+    assert_non_null(low);
+    print_message("%s\n", low);
+    const char *ratio = strstr(low, "lowest contrast ");
+    assert_non_null(ratio);
+    assert_true(atof(ratio + 16) >= 4.5);
+    free(low);
+    /* the keyboard: the arrows walk the chart's months, with the tooltip
+     * saying each one's counts; Tab reaches a ward on the map, Enter opens it */
+    s_keys("#chart", "\xee\x80\x94\xee\x80\x94\xee\x80\x94"); /* U+E014: ArrowRight, three times */
+    s_expect_page("var t = document.querySelector('#chart .tip'); return t && t.style.display === 'block'"
+                  " ? t.firstChild.textContent : null", "Tháng 3", 5000);
+    s_keys("#map path[data-code=\"VN-HCM-BTA-BHH\"]", "\xee\x80\x87"); /* U+E007: Enter */
+    s_expect_page("return document.body.dataset.ready === '1' ? document.getElementById('area').value : null",
+                  "VN-HCM-BTA-BHH", 20000);
+    s_expect_page("return document.querySelectorAll('#map path.area').length > 3 ? 'khu pho' : null", "khu pho", 10000);
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    s_expect_page("return document.body.dataset.ready === '1' ? 'again' : null", "again", 30000);
+    assert_true(s_screenshot("dashboard.png") > 10000);
+
+    /* the staff view: the same page with a token in the fragment */
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/?area=VN-HCM-BTA#token=tok-staff", E.st.port[AT_AGGREGATION]);
+    json_decref(s_wd("POST", path, json_pack("{s:s}", "url", url)));
+    s_expect_page("return document.body.dataset.ready === '1' && !document.getElementById('export-box').hidden"
+                  " ? document.getElementById('audience').textContent : null",
+                  "Cán bộ: số liệu đầy đủ, trực tiếp", 30000);
+    s_expect_page("return location.hash", "#token=tok-staff", 5000);
+    /* its export: the token from the fragment as a Bearer header; the
+     * year's nine incidents */
+    s_keys("#export", "\xee\x80\x87");
+    s_expect_page("return document.getElementById('export-status').textContent", "Đã xuất 9 vụ việc (tệp CSV)", 15000);
+    assert_true(s_screenshot("dashboard-staff.png") > 10000);
     free(w.got);
     free(g.got);
     free(f.got);
     free(r.got);
-}
-
-static int s_queue_empty(void *arg)
-{
-    (void)arg;
-    return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
 }
 
 static int s_run(const char *args, char **out)
@@ -292,9 +436,28 @@ static void test_import(void **state)
     assert_int_equal(at_db_long(E.db, q), 1);
 }
 
+/* The demo wards are polygons (not the rectangles they were), cover their
+ * district without overlapping, and so do each ward's khu phố. */
+static void test_demo_boundaries(void **state)
+{
+    (void)state;
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM areas WHERE parent_code = 'VN-HCM-BTA' AND level = 'ward'"), 10);
+    long corners = at_db_long(E.db, "SELECT min(ST_NPoints(boundary)) FROM areas WHERE code LIKE 'VN-HCM-BTA-%' AND level = 'ward'");
+    print_message("the wards' boundaries have %ld points or more\n", corners);
+    assert_true(corners > 8);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM areas a JOIN areas b ON a.parent_code = b.parent_code"
+                                      " AND a.code < b.code WHERE a.code LIKE 'VN-HCM-BTA-%'"
+                                      " AND ST_Area(ST_Intersection(a.boundary, b.boundary)) > 1e-9"), 0);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM areas p WHERE p.code LIKE 'VN-HCM-BTA%' AND p.level IN ('district', 'ward')"
+                                      " AND ST_Area(ST_SymDifference(p.boundary, (SELECT ST_Union(c.boundary) FROM areas c"
+                                      " WHERE c.parent_code = p.code))) > 1e-7"), 0);
+    assert_true(at_db_long(E.db, "SELECT count(*) FROM areas WHERE level = 'neighbourhood' AND code LIKE 'VN-HCM-BTA-%'") >= 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_demo_boundaries),
         cmocka_unit_test(test_dashboard_live),
         cmocka_unit_test(test_import),
     };
