@@ -19,6 +19,7 @@
 
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 static char g_url[128], g_ready[128];
@@ -27,7 +28,7 @@ static int s_post(const char *key, char **resp)
 {
     char body[256];
     snprintf(body, sizeof(body), "api_key=key-app&idempotency_key=%s&service_code=fire&description=chay+nha", key);
-    return at_http("POST", g_url, NULL, body, strlen(body), resp);
+    return at_post_report(g_url, NULL, body, resp);
 }
 
 static int s_unready(void *arg)
