@@ -51,7 +51,8 @@ static int s_setup(void **state)
     E.db = at_db_connect(E.conninfo);
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
-                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000);"
+                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000),"
+                     " ('slow', 'Slow', sha256('key-slow'::bytea), 0.001, 1);"
                      "INSERT INTO areas (code, level, name, name_ascii) VALUES"
                      " ('VN-SG-Q1', 'district', 'Quận 1', 'Quan 1')");
     E.http_port = at_free_port();
@@ -610,6 +611,19 @@ static void test_public_view(void **state)
     assert_null(strstr(r, ids[3]));
     assert_null(strstr(r, "khoa"));
     free(r);
+    /* but the lone one by its id, as FixMyStreet polls it: the override rule
+     * answers each id's status as requests/{id} does */
+    snprintf(path, sizeof(path), "requests.xml?service_request_id=%s,00000000-0000-4000-8000-000000000000,123456",
+             ids[3]);
+    assert_int_equal(s_get(path, &r), 200);
+    d = s_xml(r);
+    root = s_root(d, "service_requests");
+    assert_int_equal(s_count(root, "request"), 1);
+    assert_string_equal(s_names(s_child(root, "request")), S_PUBLIC_ELEMENTS);
+    assert_string_equal(s_text(s_child(root, "request"), "service_request_id"), ids[3]);
+    xmlFreeDoc(d);
+    assert_null(strstr(r, "dien thoai"));
+    free(r);
     printf("public view: requests/{id}.xml in %.1f ms; public list shows %zu of 4 (a cell of 1 hidden)\n", ms,
            listed);
     for (int i = 0; i < 4; i++)
@@ -760,6 +774,7 @@ static void test_post_update(void **state)
     xmlDocPtr d = s_xml(r);
     xmlNodePtr u = s_child(s_root(d, "service_request_updates"), "request_update");
     assert_non_null(u);
+    assert_string_equal(s_names(u), "update_id,updated_datetime");
     assert_true(strlen(s_text(u, "update_id")) > 1);
     xmlFreeDoc(d);
     free(r);
@@ -802,6 +817,20 @@ static void test_errors(void **state)
     s_expect_error("POST", "requests.%s", "api_key=key-fms&description=ch%ZZ", 400, "bad_form");
     s_expect_error("GET", "requests.%s?api_key=key-fms&start_date=yesterday", NULL, 400, "bad_query");
     s_expect_error("DELETE", "services.%s", NULL, 405, "method_not_allowed");
+    char *big = malloc(20000);
+    int n = snprintf(big, 20000, "api_key=key-fms&service_code=fire&lat=10.7&long=106.6&description=");
+    memset(big + n, 'x', 17000);
+    big[n + 17000] = '\0';
+    s_expect_error("POST", "requests.%s", big, 413, "too_large");
+    free(big);
+    /* a gateway over its rate (burst 1): its second and third POSTs */
+    char *r0;
+    assert_int_equal(s_req("POST", "requests.json", NULL, "api_key=key-slow&service_code=fire&lat=10.7&long=106.6", &r0),
+                     201);
+    free(r0);
+    s_expect_error("POST", "requests.%s", "api_key=key-slow&service_code=fire&lat=10.7&long=106.6", 429,
+                   "gateway_rate_limited");
+    assert_non_null(at_http_last_header("Retry-After"));
     s_expect_error("GET", "nothing.%s", NULL, 404, "not_found");
     s_expect_error("GET", "requests/00000000-0000-4000-8000-000000000000.%s?api_key=key-fms", NULL, 404,
                    "not_found");
