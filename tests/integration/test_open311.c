@@ -841,6 +841,19 @@ static void test_errors(void **state)
     free(r);
 }
 
+/* Code for America's python client: each of its calls, as it makes them
+ * (tests/open311_python/py_client.py), succeeds */
+static void test_python_client(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "python3 %s/tests/open311_python/py_client.py %s key-app", ANTT_SOURCE_DIR, E.base);
+    double t0 = s_ms();
+    int rc = system(cmd);
+    printf("the python client's calls: %s in %.0f ms\n", rc == 0 ? "all succeeded" : "one failed", s_ms() - t0);
+    assert_int_equal(rc, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +869,7 @@ int main(void)
         cmocka_unit_test(test_service_request_updates),
         cmocka_unit_test(test_post_update),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_python_client),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
