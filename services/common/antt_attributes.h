@@ -27,6 +27,7 @@ typedef struct antt_attr_s {
     antt_attr_value_t values[ANTT_ATTR_MAX_VALUES]; /* lists: ended by {NULL} */
     const char *urgent_value;         /* the answer that means a life in danger now (P1), or NULL */
     const char *urgent_reason;        /* why, as the dispatcher reads it, e.g. "có người bị thương" */
+    unsigned urgent_services;         /* whom the resident should call then (ANTT_DANGER_*, antt_danger.h) */
 } antt_attr_t;
 
 extern const antt_attr_t antt_attrs[];
@@ -36,5 +37,9 @@ extern const size_t antt_attrs_count;
 const antt_attr_t *antt_attr_find(const char *service, const char *code, size_t n);
 /* The value of a list attribute whose key is key, or NULL. */
 const antt_attr_value_t *antt_attr_value(const antt_attr_t *a, const char *key);
+/* The emergency services (ANTT_DANGER_*) that the urgent answers among
+ * answers (a JSON object of code: value or [values], as intake stores them;
+ * may be NULL) to service's questions call for; 0 when none. */
+unsigned antt_attr_urgent_services(const char *service, const char *answers);
 
 #endif

@@ -701,6 +701,28 @@ static void test_service_attributes(void **state)
     assert_int_equal(at_db_long(E.db, sql), 1);
     free(id);
     printf("service definitions: 5 services ask questions; required, listed and numeric answers checked, answers stored\n");
+
+    /* an answer that someone is hurt: the resident is told whom to call at
+     * once, though the words alone show no emergency */
+    const char *crash = "api_key=key-fms&service_code=traffic&lat=10.7&long=106.6"
+                        "&description=xe+may+va+o+to+quet+nhau";
+    snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=no", crash);
+    assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
+    d = s_xml(r);
+    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
+    assert_null(strstr(s_text(q, "service_notice"), "115"));
+    assert_int_equal(s_count(s_child(q, "emergency_numbers"), "number"), 0);
+    xmlFreeDoc(d);
+    free(r);
+    snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=yes", crash);
+    assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
+    d = s_xml(r);
+    q = s_child(s_root(d, "service_requests"), "request");
+    assert_non_null(strstr(s_text(q, "service_notice"), "115"));
+    assert_string_equal(s_text(s_child(q, "emergency_numbers"), "number"), "115");
+    printf("injured=yes: the notice \"%.60s...\" and 115\n", s_text(q, "service_notice"));
+    xmlFreeDoc(d);
+    free(r);
 }
 
 /* mySociety's servicerequestupdates, as FixMyStreet reads it: one update
