@@ -10,6 +10,9 @@ PKGS=(
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
   libcmocka-dev libjansson-dev libxml2-dev libcurl4-openssl-dev prometheus
   chromium chromium-driver poppler-utils libsystemd-dev tmux
+  # the modules FixMyStreet's Open311 client speaks with (tests/fms), and
+  # python3 for the python Open311 client's calls (tests/open311_python)
+  python3 libwww-perl liburi-perl libhttp-message-perl libxml-simple-perl libdatetime-format-w3cdtf-perl
 )
 
 # node and npm build the dashboard's bundle (npm ci, esbuild); a node that

@@ -24,6 +24,7 @@
 #include "antt_service.h"
 #include "antt_util.h"
 #include "classify.h"
+#include "classify_answers.h"
 #include "classify_areas.h"
 #include "classify_engine.h"
 #include "classify_settings.h"
@@ -387,6 +388,8 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
         it->res.category = antt_categories_count - 1;
         it->res.priority = 3;
     }
+    if (!it->imported)
+        classify_answers_apply_report(&it->res, r); /* someone hurt, trapped, in danger now: P1 */
     antt_metric_observe(w->m_classify_s, (double)(antt_mono_ns() - t0) / 1e9);
     s_count_review(w, &it->res);
     if (it->res.needs_review)

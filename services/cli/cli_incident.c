@@ -1,7 +1,7 @@
 /* cli_incident: how an incident looks on a dispatcher's terminal: one line
  * per incident in a list or on the live feed, and `show`'s whole story
- * (the reports' texts and the event log; never the contact, which only
- * `contact` opens, and logs). */
+ * (the reports' texts, answers and follow-ups, and the event log; never
+ * the contact, which only `contact` opens, and logs). */
 #include <stdio.h>
 #include <string.h>
 
@@ -154,6 +154,26 @@ void cli_incident_show(FILE *f, const Antt__V1__TriageReply *r)
                 t->report_id ? t->report_id : "");
         cli_utf8_prefix(t->description, sizeof(text) / 4 - 2, text, sizeof(text));
         fprintf(f, "      %s\n", text);
+        /* what the resident answered and added later, in that order */
+        for (size_t k = 0; k < t->n_answers; k++) {
+            const Antt__V1__ReportAnswer *a = t->answers[k];
+            char q[512];
+            cli_utf8_prefix(a->question ? a->question : a->code, 120, q, sizeof(q));
+            cli_utf8_prefix(a->answer, 500, text, sizeof(text));
+            fprintf(f, "      answer: %s %s\n", q, text);
+        }
+        for (size_t k = 0; k < t->n_follow_ups; k++) {
+            const Antt__V1__ReportFollowUp *fu = t->follow_ups[k];
+            fputs("      follow-up ", f);
+            s_time(f, fu->has_at_ms, fu->at_ms);
+            cli_utf8_prefix(fu->description, sizeof(text) / 4 - 2, text, sizeof(text));
+            fprintf(f, ": %s", text);
+            if (fu->media_url) {
+                cli_utf8_prefix(fu->media_url, 200, text, sizeof(text));
+                fprintf(f, " (%s)", text);
+            }
+            fputc('\n', f);
+        }
     }
     fprintf(f, "  events (%zu):\n", r->n_events);
     for (size_t i = 0; i < r->n_events; i++) {

@@ -24,36 +24,50 @@ static size_t s_collect(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-static void s_field(CURL *c, antt_buf_t *b, const char *name, const char *value)
+/* Sets name to value in the JSON body; -1 when value is not UTF-8 text. */
+static int s_field(json_t *body, const char *name, const char *value)
 {
     if (value == NULL)
-        return;
-    char *e = curl_easy_escape(c, value, 0);
-    antt_buf_printf(b, "%s%s=%s", b->len ? "&" : "", name, e);
-    curl_free(e);
+        return 0;
+    json_t *v = json_string(value);
+    if (v == NULL) {
+        fprintf(stderr, "antt: %s is not UTF-8 text\n", name);
+        return -1;
+    }
+    json_object_set_new(body, name, v);
+    return 0;
 }
 
+/* The JSON body (antt's extension of Open311's POST): free text is taken as
+ * the resident wrote it and the classifier decides, where the spec's form
+ * would need a service_code and a place. */
 static int s_http(const s_args_t *a)
 {
+    json_t *doc = json_object();
+    int bad = s_field(doc, "api_key", a->key);
+    bad |= s_field(doc, "idempotency_key", a->idem);
+    bad |= s_field(doc, "service_code", a->category);
+    bad |= s_field(doc, "lat", a->lat);
+    bad |= s_field(doc, "long", a->lon);
+    bad |= s_field(doc, "area_code", a->area);
+    bad |= s_field(doc, "address_string", a->address);
+    bad |= s_field(doc, "phone", a->phone);
+    bad |= s_field(doc, "first_name", a->name);
+    bad |= s_field(doc, "email", a->email);
+    bad |= s_field(doc, "occurred_datetime", a->occurred);
+    bad |= s_field(doc, "description", a->text);
+    char *text = bad ? NULL : json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (text == NULL)
+        return 1;
     CURL *c = curl_easy_init();
-    antt_buf_t body, resp;
-    antt_buf_init(&body);
+    antt_buf_t resp;
     antt_buf_init(&resp);
-    s_field(c, &body, "api_key", a->key);
-    s_field(c, &body, "idempotency_key", a->idem);
-    s_field(c, &body, "service_code", a->category);
-    s_field(c, &body, "lat", a->lat);
-    s_field(c, &body, "long", a->lon);
-    s_field(c, &body, "area_code", a->area);
-    s_field(c, &body, "address_string", a->address);
-    s_field(c, &body, "phone", a->phone);
-    s_field(c, &body, "first_name", a->name);
-    s_field(c, &body, "email", a->email);
-    s_field(c, &body, "occurred_datetime", a->occurred);
-    s_field(c, &body, "description", a->text);
+    struct curl_slist *hl = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     char *url = antt_xasprintf("%s/open311/v2/requests.json", a->http);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
@@ -64,8 +78,8 @@ static int s_http(const s_args_t *a)
     if (rc != CURLE_OK) {
         fprintf(stderr, "antt: could not reach %s: %s\n", url, curl_easy_strerror(rc));
     } else {
-        json_t *doc = json_loadb(resp.data ? resp.data : "", resp.len, 0, NULL);
-        json_t *first = json_array_get(doc, 0);
+        json_t *answer = json_loadb(resp.data ? resp.data : "", resp.len, 0, NULL);
+        json_t *first = json_array_get(answer, 0);
         const char *id = json_string_value(json_object_get(first, "service_request_id"));
         if (status / 100 == 2 && id) {
             printf("%s\n", id);
@@ -74,11 +88,12 @@ static int s_http(const s_args_t *a)
             const char *d = json_string_value(json_object_get(first, "description"));
             fprintf(stderr, "antt: refused (HTTP %ld): %s\n", status, d ? d : (resp.data ? resp.data : ""));
         }
-        json_decref(doc);
+        json_decref(answer);
     }
     free(url);
-    antt_buf_cleanup(&body);
+    free(text);
     antt_buf_cleanup(&resp);
+    curl_slist_free_all(hl);
     curl_easy_cleanup(c);
     return ret;
 }

@@ -194,7 +194,8 @@ static void s_route(antt_http_req_t *req, void *arg)
         s_is_get(req) ? s_discovery(req, fmt) : s_method_not_allowed(req, fmt, "GET");
     } else if (antt_http_is(name, "services")) {
         s_is_get(req) ? s_services(req, fmt) : s_method_not_allowed(req, fmt, "GET");
-    } else if (s_path_arg(name, "services/", a, sizeof(a)) == 0) {
+    } else if (s_path_arg(name, "services/", a, sizeof(a)) == 0 || s_path_arg(name, "service/", a, sizeof(a)) == 0) {
+        /* service/{code}: the path Code for America's python client asks */
         s_is_get(req) ? s_service_definition(req, fmt, a) : s_method_not_allowed(req, fmt, "GET");
     } else if (antt_http_is(name, "requests")) {
         if (antt_http_is(antt_http_method(req), "POST"))

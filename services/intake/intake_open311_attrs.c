@@ -2,77 +2,48 @@
  * a category asks, in Vietnamese with the English after) and the check of a
  * POST's answers against them: attribute[code]=value, attribute[code][]=v
  * for a multivaluelist (or, in the JSON extension, "attribute": {code: v or
- * [v, ...]}). The answers are kept with the report as a JSON object. */
+ * [v, ...]}). The answers are kept with the report as a JSON object. The
+ * questions themselves are common's (antt_attributes): classification and
+ * the dispatchers read them too. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_attributes.h"
 #include "antt_text.h"
 #include "intake_open311_int.h"
 
-#define S_MAX_VALUES 8      /* values of one list */
-#define S_MAX_ANSWER 500    /* bytes of one string answer */
+#define S_MAX_VALUES ANTT_ATTR_MAX_VALUES /* values of one multivaluelist answer */
+#define S_MAX_ANSWER 500                  /* bytes of one string answer */
 
-typedef struct s_value {
-    const char *key, *name;
-} s_value_t;
-
-typedef struct s_attr {
-    const char *service, *code, *datatype;
-    int required;
-    const char *datatype_description, *description;
-    s_value_t values[S_MAX_VALUES]; /* lists: ended by {NULL} */
-} s_attr_t;
-
-#define S_YES_NO                                                                                     \
-    {                                                                                                \
-        {"yes", "Có (yes)"}, {"no", "Không (no)"}, {"unknown", "Không rõ (don't know)"}, { NULL, NULL } \
-    }
-
-/* Only where an answer is needed to act and the category is no emergency is
- * a question required: a report of a fire, a crash or violence is never
- * refused for an unanswered question. */
-static const s_attr_t s_attrs[] = {
-    {"fraud", "amount_lost", "number", 0, "VND, digits only", "Số tiền bị mất (VND) — Amount lost (VND)", {{0}}},
-    {"fraud", "contact_channel", "singlevaluelist", 1, "", "Họ liên lạc với bạn bằng cách nào? — How did they reach you?",
-     {{"phone", "Điện thoại (phone)"}, {"online", "Trên mạng (online)"}, {"in_person", "Gặp trực tiếp (in person)"}, {NULL, NULL}}},
-    {"fraud", "bank", "string", 0, "", "Ngân hàng của bạn — Your bank", {{0}}},
-    {"traffic", "injured", "singlevaluelist", 0, "", "Có ai bị thương không? — Is anyone hurt?", S_YES_NO},
-    {"traffic", "plates", "string", 0, "plates separated by commas", "Biển số các xe — The vehicles' plates", {{0}}},
-    {"fire", "trapped", "singlevaluelist", 0, "", "Có ai bị mắc kẹt không? — Is anyone trapped?", S_YES_NO},
-    {"fire", "still_burning", "singlevaluelist", 0, "", "Lửa còn cháy không? — Is it still burning?", S_YES_NO},
-    {"theft", "vehicle_plate", "string", 0, "", "Biển số xe (nếu là xe) — Vehicle plate (if a vehicle)", {{0}}},
-    {"theft", "taken", "multivaluelist", 0, "", "Bị lấy gì? — What was taken?",
-     {{"vehicle", "Xe (vehicle)"}, {"phone", "Điện thoại (phone)"}, {"money", "Tiền (money)"},
-      {"documents", "Giấy tờ (documents)"}, {"jewellery", "Trang sức (jewellery)"}, {"other", "Khác (other)"}, {NULL, NULL}}},
-    {"domestic_violence", "in_danger", "singlevaluelist", 0, "",
-     "Có ai đang gặp nguy hiểm ngay bây giờ không? — Is someone in danger now?", S_YES_NO},
-    {"domestic_violence", "children", "singlevaluelist", 0, "", "Có trẻ em ở đó không? — Are children present?", S_YES_NO},
-};
+typedef antt_attr_t s_attr_t;
 
 int o311_service_has_attributes(const char *service)
 {
-    for (size_t i = 0; i < ANTT_ARRAY_SIZE(s_attrs); i++)
-        if (strcmp(s_attrs[i].service, service) == 0)
+    for (size_t i = 0; i < antt_attrs_count; i++)
+        if (strcmp(antt_attrs[i].service, service) == 0)
             return 1;
     return 0;
 }
 
+/* The spec has one description: the Vietnamese, then the English */
 json_t *o311_service_attributes(const char *service)
 {
     json_t *arr = json_array();
     int order = 0;
-    for (size_t i = 0; i < ANTT_ARRAY_SIZE(s_attrs); i++) {
-        const s_attr_t *a = &s_attrs[i];
+    for (size_t i = 0; i < antt_attrs_count; i++) {
+        const s_attr_t *a = &antt_attrs[i];
         if (strcmp(a->service, service) != 0)
             continue;
-        json_t *o = json_pack("{s:b,s:s,s:s,s:b,s:s,s:i,s:s}", "variable", 1, "code", a->code, "datatype",
+        json_t *o = json_pack("{s:b,s:s,s:s,s:b,s:s,s:i,s:o}", "variable", 1, "code", a->code, "datatype",
                               a->datatype, "required", a->required, "datatype_description",
-                              a->datatype_description, "order", ++order, "description", a->description);
+                              a->datatype_description, "order", ++order, "description",
+                              json_sprintf("%s — %s", a->vi, a->en));
         if (a->values[0].key) {
             json_t *v = json_array();
-            for (const s_value_t *x = a->values; x->key; x++)
-                json_array_append_new(v, json_pack("{s:s,s:s}", "key", x->key, "name", x->name));
+            for (const antt_attr_value_t *x = a->values; x->key; x++)
+                json_array_append_new(v, json_pack("{s:s,s:o}", "key", x->key, "name",
+                                                   json_sprintf("%s (%s)", x->vi, x->en)));
             json_object_set_new(o, "values", v);
         }
         json_array_append_new(arr, o);
@@ -88,23 +59,6 @@ static int s_text_ok(const char *s, size_t n)
     int rc = antt_text_nfc(s, n, &nfc, &ncp);
     free(nfc);
     return rc == 0;
-}
-
-static const s_attr_t *s_find(const char *service, const char *code, size_t n)
-{
-    for (size_t i = 0; i < ANTT_ARRAY_SIZE(s_attrs); i++)
-        if (service && strcmp(s_attrs[i].service, service) == 0 && strlen(s_attrs[i].code) == n &&
-            memcmp(s_attrs[i].code, code, n) == 0)
-            return &s_attrs[i];
-    return NULL;
-}
-
-static int s_in_list(const s_attr_t *a, const char *v)
-{
-    for (const s_value_t *x = a->values; x->key; x++)
-        if (strcmp(x->key, v) == 0)
-            return 1;
-    return 0;
 }
 
 /* One answer to a: 0, or -1 with why. */
@@ -123,7 +77,7 @@ static int s_check(const s_attr_t *a, const char *v, char *why, size_t whylen)
             snprintf(why, whylen, "attribute %s must be an ISO 8601 date-time", a->code);
             return -1;
         }
-    } else if (a->values[0].key && !s_in_list(a, v)) {
+    } else if (a->values[0].key && !antt_attr_value(a, v)) {
         snprintf(why, whylen, "attribute %s: '%.40s' is not one of its values (GET services/%s)", a->code,
                  s_text_ok(v, strlen(v)) ? v : "?", a->service);
         return -1;
@@ -177,7 +131,7 @@ int o311_attributes_collect(const char *service, const antt_form_t *form, json_t
         }
         json_object_foreach(rc ? NULL : given, k, v)
         {
-            const s_attr_t *a = s_find(service, k, strlen(k));
+            const s_attr_t *a = antt_attr_find(service, k, strlen(k));
             if (a == NULL) {
                 *code = "unknown_attribute";
                 snprintf(why, whylen, "this service has no attribute '%.40s' (GET services/{code})",
@@ -216,7 +170,7 @@ int o311_attributes_collect(const char *service, const antt_form_t *form, json_t
             rc = -1;
             break;
         }
-        const s_attr_t *a = s_find(service, c, (size_t)(close - c));
+        const s_attr_t *a = antt_attr_find(service, c, (size_t)(close - c));
         if (a == NULL) {
             *code = "unknown_attribute";
             snprintf(why, whylen, "this service has no attribute '%.*s' (GET services/{code})",
@@ -228,11 +182,11 @@ int o311_attributes_collect(const char *service, const antt_form_t *form, json_t
             continue; /* a form's empty answer: not given */
         rc = s_add(out, a, many, val, why, whylen);
     }
-    for (size_t i = 0; rc == 0 && i < ANTT_ARRAY_SIZE(s_attrs); i++) {
-        const s_attr_t *a = &s_attrs[i];
+    for (size_t i = 0; rc == 0 && i < antt_attrs_count; i++) {
+        const s_attr_t *a = &antt_attrs[i];
         if (service && a->required && strcmp(a->service, service) == 0 && json_object_get(out, a->code) == NULL) {
             *code = "missing_attribute";
-            snprintf(why, whylen, "attribute %s is required for %s (%s)", a->code, service, a->description);
+            snprintf(why, whylen, "attribute %s is required for %s (%s — %s)", a->code, service, a->vi, a->en);
             rc = -1;
         }
     }

@@ -232,6 +232,9 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
         return;
     }
     input.attributes = attrs;
+    /* the spec's form-encoded POST follows the spec; the JSON body (antt's
+     * extension) and ZeroMQ keep antt's rules: free text, the classifier decides */
+    input.spec_form = f.json == NULL;
     /* the idempotency key may also come as a header, as many HTTP APIs take
      * it; the validator judges it like the field (it copies what it keeps) */
     antt_str_t ik = antt_http_header(req, "idempotency-key");

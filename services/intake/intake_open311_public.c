@@ -5,7 +5,9 @@
  * lists, across gateways, only what the public rules allow: a request whose
  * area, category and day have at least intake.public_min_cell requests and
  * that is older than intake.public_delay_s, with snapped lat/long and times
- * rounded to the day. Never a description, address, media or contact. */
+ * rounded to the day; with service_request_id (the override rule) the
+ * status of each id given, as requests/{id}. Never a description, address,
+ * media or contact. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,17 @@ static const char S_ONE_SQL[] =
     " LEFT JOIN incident_reports ir ON ir.report_id = r.id"
     " LEFT JOIN incidents i ON i.id = ir.incident_id"
     " WHERE r.id = $1::uuid";
+
+/* requests?service_request_id=a,b without a key: the same, for each id
+ * given (FixMyStreet polls its own requests' status so, never by
+ * requests/{id}); the override rule, so no window and no filter */
+static const char S_IDS_SQL[] =
+    "SELECT r.id, coalesce(r.service_code, i.category), " S_ISO("r.received_at") ", "
+    S_ISO("coalesce(i.updated_at, r.received_at)") ", " S_OPEN ", i.area_code, antt_status_note(i.status), "
+    S_SNAP("r.lat") ", " S_SNAP("r.lon") " FROM reports r"
+    " LEFT JOIN incident_reports ir ON ir.report_id = r.id"
+    " LEFT JOIN incidents i ON i.id = ir.incident_id"
+    " WHERE r.id = ANY($1::uuid[]) ORDER BY r.received_at DESC LIMIT 1000";
 
 /* $1..$2 the window, $3 ids, $4 codes, $5 statuses, $6 the least cell, $7
  * the delay in seconds. A cell is counted over every request of the window
@@ -127,6 +140,9 @@ void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt,
     if (id) {
         const char *params[] = {id};
         antt_db_job_add(job, S_ONE_SQL, 1, params, NULL, NULL);
+    } else if (q->ids.len > 0) {
+        const char *params[] = {q->ids.data};
+        antt_db_job_add(job, S_IDS_SQL, 1, params, NULL, NULL);
     } else {
         char from[40], to[40], k[24], delay[24];
         antt_format_time(q->t0, from, sizeof(from));

@@ -13,10 +13,62 @@
 #include "antt_log.h"
 #include "intake.h"
 
+/* The answers (a JSON object of code: value or [values], as intake stored
+ * them) as Answer messages borrowing from doc; *n of them, freed with
+ * s_answers_free. */
+typedef struct s_answers {
+    json_t *doc;                    /* the parsed object */
+    Antt__V1__Answer *a, **ap;      /* the messages and their pointers */
+    char ***values;                 /* each message's values (borrowed) */
+    size_t n;                       /* count */
+} s_answers_t;
+
+static void s_answers_init(s_answers_t *x, const char *attributes)
+{
+    memset(x, 0, sizeof(*x));
+    x->doc = attributes ? json_loads(attributes, 0, NULL) : NULL;
+    size_t cap = json_is_object(x->doc) ? json_object_size(x->doc) : 0;
+    if (cap == 0)
+        return;
+    x->a = antt_xcalloc(cap, sizeof(*x->a));
+    x->ap = antt_xcalloc(cap, sizeof(*x->ap));
+    x->values = antt_xcalloc(cap, sizeof(*x->values));
+    const char *k;
+    json_t *v;
+    json_object_foreach(x->doc, k, v)
+    {
+        Antt__V1__Answer *a = &x->a[x->n];
+        antt__v1__answer__init(a);
+        a->code = (char *)k;
+        size_t nv = json_is_array(v) ? json_array_size(v) : 1;
+        x->values[x->n] = antt_xcalloc(nv, sizeof(char *));
+        for (size_t i = 0; i < nv; i++) {
+            const char *s = json_string_value(json_is_array(v) ? json_array_get(v, i) : v);
+            if (s)
+                x->values[x->n][a->n_values++] = (char *)s;
+        }
+        a->values = x->values[x->n];
+        x->ap[x->n] = a;
+        x->n++;
+    }
+}
+
+static void s_answers_free(s_answers_t *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        free(x->values[i]);
+    free(x->values);
+    free(x->a);
+    free(x->ap);
+    json_decref(x->doc);
+}
+
 void intake_push_report(intake_t *in, const intake_report_t *r, int contact_given, uint32_t attempt)
 {
     if (in->push == NULL || in->closing)
         return;
+    s_answers_t answers;
+    s_answers_init(&answers, r->attributes);
     Antt__V1__AcceptedReport m = ANTT__V1__ACCEPTED_REPORT__INIT;
     Antt__V1__Location loc = ANTT__V1__LOCATION__INIT;
     m.report_id = (char *)r->id;
@@ -58,7 +110,10 @@ void intake_push_report(intake_t *in, const intake_report_t *r, int contact_give
         m.imported_priority = (uint32_t)r->imported_priority;
         m.imported_status = r->imported_status;
     }
+    m.n_answers = answers.n;
+    m.answers = answers.ap;
     int rc = antt_bus_send_pb(in->push, &m.base, 0);
+    s_answers_free(&answers);
     if (rc != 0) {
         /* no worker or queue full: the re-drive will bring it later */
         antt_metric_inc(in->m_push_dropped);
@@ -84,7 +139,7 @@ static const char S_REDRIVE_SQL[] =
     " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
     "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
     "   r.lat, r.lon, r.area_code, r.address, to_json(r.media_urls), r.contact_given,"
-    "   r.language, upd.attempts, r.imported_priority, r.imported_status"
+    "   r.language, upd.attempts, r.imported_priority, r.imported_status, r.attributes"
     /* intake cannot read contact_sealed (migration 013): whether there is
      * one comes from the view */
     " FROM upd JOIN reports_for_push r ON r.id = upd.report_id AND r.received_at = upd.received_at"
@@ -168,6 +223,7 @@ static void s_on_redrive(antt_db_job_t *job, int status, void *arg)
             r.imported_priority = atoi(PQgetvalue(res, i, 14));
             r.imported_status = s_opt(res, i, 15);
         }
+        r.attributes = s_opt(res, i, 16);
         intake_push_report(in, &r, contact, attempt);
         intake_report_cleanup(&r);
     }

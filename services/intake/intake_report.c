@@ -163,6 +163,24 @@ static int s_import(const intake_input_t *in, intake_report_t *out, intake_error
     return 0;
 }
 
+/* The spec's form-encoded POST requires what antt's other doors leave
+ * optional: a service_code and a place (an SMS gateway without coordinates
+ * gives the words, address_string; FixMyStreet its address_id). Checked
+ * last, so that a field given wrong is named before one left out. */
+static int s_spec_form(const intake_input_t *in, const intake_report_t *out, intake_error_t *err)
+{
+    if (!in->spec_form)
+        return 0;
+    if (out->service_code == NULL)
+        return s_fail(err, "missing_service_code",
+                      "service_code is required: one of the codes of GET services.xml");
+    if (!out->has_location && !out->area_code && !(out->address && !s_all_space(out->address)) &&
+        !(out->address_id && !s_all_space(out->address_id)))
+        return s_fail(err, "missing_location",
+                      "a location is required: lat and long, address_string, address_id or area_code");
+    return 0;
+}
+
 int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t now_ms,
                     intake_report_t *out, intake_error_t *err)
 {
@@ -285,7 +303,9 @@ int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t
 
     if ((rc = s_import(in, out, err)) != 0)
         return rc;
-    return s_contact(in, keys, out, err);
+    if ((rc = s_contact(in, keys, out, err)) != 0)
+        return rc;
+    return s_spec_form(in, out, err);
 }
 
 void intake_report_cleanup(intake_report_t *r)

@@ -48,6 +48,9 @@ typedef struct intake_input_s {
     int has_imported_priority;
     uint32_t imported_priority;      /* 1..4 */
     const char *imported_status;     /* new, acknowledged, resolved, rejected */
+    int spec_form;                   /* the spec's form-encoded Open311 POST: service_code and a
+                                        location (lat/long, address_string, address_id or
+                                        area_code) are required */
 } intake_input_t;
 
 /* A validated report, owned by whoever holds it. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "antt_attributes.h"
 #include "antt_danger.h"
 #include "antt_log.h"
 #include "intake.h"
@@ -117,15 +118,23 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
                            "this gateway may not submit imported history (antt gateway add CODE NAME --import)", 0);
         return;
     }
-    if (!input->import_given && input->description) {
+    if (!input->import_given) {
         /* a resident in danger is told whom to call before anything else can
-         * fail (a quota, a bad field, the database); history is not scanned */
+         * fail (a quota, a bad field, the database): when the text shows it,
+         * or an answer says someone is hurt, trapped or in danger now;
+         * history is not scanned */
         antt_danger_t d;
-        if (antt_danger_scan(input->description, input->description_len, &d) > 0) {
-            reply->emergency = d.mask;
-            reply->notice = antt_danger_notice(d.mask, input->language, d.english);
+        memset(&d, 0, sizeof(d));
+        unsigned text = input->description && antt_danger_scan(input->description, input->description_len, &d) > 0
+                            ? d.mask
+                            : 0;
+        unsigned answered = antt_attr_urgent_services(input->service_code, input->attributes);
+        if (text | answered) {
+            reply->emergency = text | answered;
+            reply->notice = antt_danger_notice(reply->emergency, input->language, d.english);
             antt_metric_inc(in->m_emergency);
-            ANTT_LOG(ANTT_INFO, "emergency notice gateway=%s services=%u cue=%s", gw->code, d.mask, d.cues[0]);
+            ANTT_LOG(ANTT_INFO, "emergency notice gateway=%s services=%u cue=%s", gw->code, reply->emergency,
+                     text ? d.cues[0] : "answer");
         }
     }
     int wait = intake_bucket_take(&gw->bucket, gw->rate_per_s, gw->burst, now);

@@ -6,6 +6,7 @@
  *   notify_escalate.c  the deadline timer and antt_escalate_due()
  *   notify_catchup.c   announcing incidents whose classified message was lost
  *   notify_triage.c    triage commands (ROUTER and HTTP) through antt_triage()
+ *   notify_answers.c   SHOW's answers and follow-ups of each report (pure, unit tested)
  *   notify_http.c      the HTTP JSON API of triage
  *   notify_sse.c       the desk feeds' journal and Server-Sent Events
  *   notify_row.c       rows of antt_incident_state as IncidentUpdates

@@ -16,6 +16,7 @@
 #include "antt_log.h"
 #include "antt_util.h"
 #include "antt_http_gate.h"
+#include "notify_answers.h"
 #include "notify_int.h"
 
 struct n_triage {
@@ -163,6 +164,7 @@ static int64_t s_jtime(json_t *o, const char *key, protobuf_c_boolean *has)
 typedef struct n_detail {
     Antt__V1__ReportText *reports, **rp;
     Antt__V1__IncidentEvent *events, **ep;
+    notify_answers_pb_t *answers; /* each report's answers and follow-ups */
     size_t nreports, nevents;
 } n_detail_t;
 
@@ -173,6 +175,7 @@ static void s_detail_fill(n_detail_t *d, json_t *detail, Antt__V1__TriageReply *
     d->nevents = json_array_size(es);
     d->reports = antt_xcalloc(d->nreports + 1, sizeof(*d->reports));
     d->rp = antt_xcalloc(d->nreports + 1, sizeof(*d->rp));
+    d->answers = antt_xcalloc(d->nreports + 1, sizeof(*d->answers));
     d->events = antt_xcalloc(d->nevents + 1, sizeof(*d->events));
     d->ep = antt_xcalloc(d->nevents + 1, sizeof(*d->ep));
     for (size_t i = 0; i < d->nreports; i++) {
@@ -189,6 +192,7 @@ static void s_detail_fill(n_detail_t *d, json_t *detail, Antt__V1__TriageReply *
         r->priority = (int32_t)json_integer_value(json_object_get(o, "priority"));
         r->has_contact_given = 1;
         r->contact_given = json_is_true(json_object_get(o, "contact_given"));
+        notify_answers_fill(&d->answers[i], o, r);
         d->rp[i] = r;
     }
     for (size_t i = 0; i < d->nevents; i++) {
@@ -211,6 +215,9 @@ static void s_detail_free(n_detail_t *d)
 {
     for (size_t i = 0; i < d->nevents; i++)
         free(d->events[i].data_json);
+    for (size_t i = 0; d->answers && i < d->nreports; i++)
+        notify_answers_release(&d->answers[i]);
+    free(d->answers);
     free(d->reports);
     free(d->rp);
     free(d->events);
@@ -276,6 +283,8 @@ static void s_on_triage(antt_db_job_t *job, int status, void *arg)
             rep.contact_json = contacts = s_unseal(n, PQgetvalue(r, 0, N_COL_CONTACTS));
         if (a == ANTT__V1__TRIAGE_ACTION__ACTION_SHOW && !PQgetisnull(r, 0, N_COL_DETAIL)) {
             detail = json_loads(PQgetvalue(r, 0, N_COL_DETAIL), 0, NULL);
+            if (detail && antt_db_job_count(job) > 1)
+                notify_answers_merge(detail, antt_db_job_result(job, 1));
             if (detail)
                 s_detail_fill(&d, detail, &rep);
         }
@@ -302,6 +311,14 @@ static void s_on_triage(antt_db_job_t *job, int status, void *arg)
     free(ptrs);
     free(ups);
 }
+
+/* SHOW's second statement: per report of the incident its service_code,
+ * its answers and its follow-ups (report_updates holds at most 50 a report) */
+static const char S_SHOW_ANSWERS_SQL[] =
+    "SELECT r.id, r.service_code, r.attributes::text,"
+    "  COALESCE((SELECT json_agg(json_build_object('at', u.at, 'description', u.description,"
+    "      'media_url', u.media_url) ORDER BY u.id) FROM report_updates u WHERE u.report_id = r.id), '[]')::text"
+    " FROM incident_reports l JOIN reports r ON r.id = l.report_id WHERE l.incident_id = $1::uuid";
 
 void notify_triage_run(n_triage_t *t, const char *token, const char *incident, const json_t *args)
 {
@@ -336,6 +353,11 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
     antt_db_job_t *job = antt_db_job_new(s_on_triage, t);
     antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
                     fmts);
+    /* SHOW: the reports' answers and the residents' follow-ups, in the same
+     * transaction, after antt_triage let this dispatcher see the incident
+     * (a refusal aborts the job: nothing of this is read) */
+    if (t->action == ANTT__V1__TRIAGE_ACTION__ACTION_SHOW)
+        antt_db_job_add(job, S_SHOW_ANSWERS_SQL, 1, &v[2], NULL, NULL);
     free(args_s);
     if (t->req) {
         /* over HTTP through the service's query gate: a full queue answers

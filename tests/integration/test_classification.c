@@ -21,6 +21,7 @@
 #include "antt/v1/incident.pb-c.h"
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 #define S_WORKERS 2
@@ -91,7 +92,7 @@ static char *s_submit(const char *fields)
 {
     char *body = antt_xasprintf("api_key=key-app&%s", fields);
     char *resp = NULL, *id = NULL;
-    int st = at_http("POST", E.url, NULL, body, strlen(body), &resp);
+    int st = at_post_report(E.url, NULL, body, &resp);
     if (st == 201) {
         json_t *j = json_loads(resp, 0, NULL);
         json_t *o = j ? json_array_get(j, 0) : NULL;

@@ -21,6 +21,7 @@
 
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 static int s_ended(void *arg)
@@ -198,8 +199,7 @@ static void *s_post_one(void *arg)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", P.port);
     snprintf(body, sizeof(body), "api_key=key-app&idempotency_key=depth-%d&service_code=theft&description=mat+xe",
              (int)(intptr_t)arg);
-    const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
-    int st = at_http("POST", url, hdrs, body, strlen(body), &resp);
+    int st = at_post_report(url, NULL, body, &resp);
     free(resp);
     return (void *)(intptr_t)st;
 }

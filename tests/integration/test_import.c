@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 static struct {
@@ -82,7 +83,7 @@ static char *s_submit(const char *fields)
 {
     char url[160], *resp = NULL, *body = antt_xasprintf("api_key=key-app&%s", fields);
     snprintf(url, sizeof(url), "%s/requests.json", E.url);
-    int st = at_http("POST", url, NULL, body, strlen(body), &resp);
+    int st = at_post_report(url, NULL, body, &resp);
     free(body);
     if (st != 201)
         fail_msg("POST %s: %d %s", fields, st, resp ? resp : "");

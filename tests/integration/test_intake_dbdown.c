@@ -19,6 +19,7 @@
 
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 static char g_url[128], g_ready[128];
@@ -27,7 +28,7 @@ static int s_post(const char *key, char **resp)
 {
     char body[256];
     snprintf(body, sizeof(body), "api_key=key-app&idempotency_key=%s&service_code=fire&description=chay+nha", key);
-    return at_http("POST", g_url, NULL, body, strlen(body), resp);
+    return at_post_report(g_url, NULL, body, resp);
 }
 
 static int s_unready(void *arg)
@@ -85,6 +86,16 @@ static void test_db_down_and_back(void **state)
     assert_non_null(at_http_last_header("Retry-After"));
     free(r);
     assert_true(antt_mono_ns() - t0 < 5000000000u);
+    /* the same in the spec's XML, to its form-encoded POST */
+    char xml_url[160];
+    snprintf(xml_url, sizeof(xml_url), "%.*s.xml", (int)(strlen(g_url) - 5), g_url);
+    const char *form = "api_key=key-app&idempotency_key=during-xml&service_code=fire&address_string=H%E1%BA%BBm+3"
+                       "&description=chay+nha";
+    assert_int_equal(at_http("POST", xml_url, NULL, form, strlen(form), &r), 503);
+    assert_non_null(strstr(r, "<errors><error><code>503</code>"));
+    assert_non_null(at_http_last_header("Retry-After"));
+    free(r);
+    printf("database down: 503 with Retry-After in both formats\n");
     assert_true(at_wait_until(s_unready, NULL, 10000));
     assert_true(at_running(&intake));
 

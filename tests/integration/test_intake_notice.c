@@ -22,6 +22,7 @@
 #include "antt_crypto.h"
 #include "antt_migrate.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 static struct {
@@ -96,13 +97,14 @@ static int s_teardown(void **state)
     return rc == 0 && WIFEXITED(E.intake.status) && WEXITSTATUS(E.intake.status) == 0 ? 0 : -1;
 }
 
-/* POST requests.json (form-encoded); returns the status, *first the first
- * object of the answer (a new reference). */
+/* POST requests.json (the fields as a JSON body, which keeps free text);
+ * returns the status, *first the first object of the answer (a new
+ * reference). */
 static int s_post(const char *body, json_t **first)
 {
     char url[160], *resp = NULL;
     snprintf(url, sizeof(url), "%s/requests.json", E.url);
-    int st = at_http("POST", url, NULL, body, strlen(body), &resp);
+    int st = at_post_report(url, NULL, body, &resp);
     json_t *d = resp ? json_loads(resp, 0, NULL) : NULL;
     *first = json_incref(json_array_get(d, 0));
     json_decref(d);

@@ -29,6 +29,7 @@
 #include "antt/v1/triage.pb-c.h"
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_post.h"
 #include "antt_util.h"
 
 #define S_WARD "DESK-HCM-BTA-BTD"   /* owns 10.7800, 106.6250 */
@@ -248,7 +249,7 @@ static char *s_submit(const char *fields)
 {
     char *body = antt_xasprintf("api_key=key-app&%s", fields);
     char *resp = NULL, *id = NULL;
-    int st = at_http("POST", E.url, NULL, body, strlen(body), &resp);
+    int st = at_post_report(E.url, NULL, body, &resp);
     if (st == 201) {
         json_t *j = json_loads(resp, 0, NULL);
         const char *s = json_string_value(json_object_get(json_array_get(j, 0), "service_request_id"));

@@ -51,7 +51,8 @@ static int s_setup(void **state)
     E.db = at_db_connect(E.conninfo);
     at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
                      " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
-                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000);"
+                     " ('fms', 'FixMyStreet', sha256('key-fms'::bytea), 1000, 1000),"
+                     " ('slow', 'Slow', sha256('key-slow'::bytea), 0.001, 1);"
                      "INSERT INTO areas (code, level, name, name_ascii) VALUES"
                      " ('VN-SG-Q1', 'district', 'Quận 1', 'Quan 1')");
     E.http_port = at_free_port();
@@ -450,6 +451,26 @@ static void test_post_arguments(void **state)
     s_expect_error("POST", "requests.%s", "api_key=key-fms&service_code=nope&lat=10.7&long=106.6&description=x",
                    404, "unknown_service_code");
     assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), before); /* nothing stored */
+    /* the spec's required arguments of the form: service_code and a place */
+    s_expect_error("POST", "requests.%s", "api_key=key-fms&lat=10.7&long=106.6&description=co+trom", 400,
+                   "missing_service_code");
+    s_expect_error("POST", "requests.%s", "api_key=key-fms&service_code=theft&description=co+trom", 400,
+                   "missing_location");
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), before);
+    /* antt's JSON body keeps free text (the classifier decides), and so
+     * does `antt submit`, which sends it */
+    char *r0;
+    assert_int_equal(s_req("POST", "requests.json", "application/json",
+                           "{\"api_key\":\"key-fms\",\"description\":\"co trom\"}", &r0),
+                     201);
+    free(r0);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "%s/services/cli/antt submit --http http://127.0.0.1:%d --key key-fms "
+                               "'bi trom xe o cho' > /dev/null",
+             ANTT_BUILD_DIR, E.http_port);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), before + 2);
+    printf("form without service_code or place: 400 in both formats; free text as JSON and by antt submit: 201\n");
 
     /* an SMS gateway without coordinates sends address_string; FixMyStreet
      * sends address_id=#NOTPINPOINTED# with its pin; both are kept */
@@ -590,6 +611,19 @@ static void test_public_view(void **state)
     assert_null(strstr(r, ids[3]));
     assert_null(strstr(r, "khoa"));
     free(r);
+    /* but the lone one by its id, as FixMyStreet polls it: the override rule
+     * answers each id's status as requests/{id} does */
+    snprintf(path, sizeof(path), "requests.xml?service_request_id=%s,00000000-0000-4000-8000-000000000000,123456",
+             ids[3]);
+    assert_int_equal(s_get(path, &r), 200);
+    d = s_xml(r);
+    root = s_root(d, "service_requests");
+    assert_int_equal(s_count(root, "request"), 1);
+    assert_string_equal(s_names(s_child(root, "request")), S_PUBLIC_ELEMENTS);
+    assert_string_equal(s_text(s_child(root, "request"), "service_request_id"), ids[3]);
+    xmlFreeDoc(d);
+    assert_null(strstr(r, "dien thoai"));
+    free(r);
     printf("public view: requests/{id}.xml in %.1f ms; public list shows %zu of 4 (a cell of 1 hidden)\n", ms,
            listed);
     for (int i = 0; i < 4; i++)
@@ -667,6 +701,28 @@ static void test_service_attributes(void **state)
     assert_int_equal(at_db_long(E.db, sql), 1);
     free(id);
     printf("service definitions: 5 services ask questions; required, listed and numeric answers checked, answers stored\n");
+
+    /* an answer that someone is hurt: the resident is told whom to call at
+     * once, though the words alone show no emergency */
+    const char *crash = "api_key=key-fms&service_code=traffic&lat=10.7&long=106.6"
+                        "&description=xe+may+va+o+to+quet+nhau";
+    snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=no", crash);
+    assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
+    d = s_xml(r);
+    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
+    assert_null(strstr(s_text(q, "service_notice"), "115"));
+    assert_int_equal(s_count(s_child(q, "emergency_numbers"), "number"), 0);
+    xmlFreeDoc(d);
+    free(r);
+    snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=yes", crash);
+    assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
+    d = s_xml(r);
+    q = s_child(s_root(d, "service_requests"), "request");
+    assert_non_null(strstr(s_text(q, "service_notice"), "115"));
+    assert_string_equal(s_text(s_child(q, "emergency_numbers"), "number"), "115");
+    printf("injured=yes: the notice \"%.60s...\" and 115\n", s_text(q, "service_notice"));
+    xmlFreeDoc(d);
+    free(r);
 }
 
 /* mySociety's servicerequestupdates, as FixMyStreet reads it: one update
@@ -740,6 +796,7 @@ static void test_post_update(void **state)
     xmlDocPtr d = s_xml(r);
     xmlNodePtr u = s_child(s_root(d, "service_request_updates"), "request_update");
     assert_non_null(u);
+    assert_string_equal(s_names(u), "update_id,updated_datetime");
     assert_true(strlen(s_text(u, "update_id")) > 1);
     xmlFreeDoc(d);
     free(r);
@@ -782,6 +839,20 @@ static void test_errors(void **state)
     s_expect_error("POST", "requests.%s", "api_key=key-fms&description=ch%ZZ", 400, "bad_form");
     s_expect_error("GET", "requests.%s?api_key=key-fms&start_date=yesterday", NULL, 400, "bad_query");
     s_expect_error("DELETE", "services.%s", NULL, 405, "method_not_allowed");
+    char *big = malloc(20000);
+    int n = snprintf(big, 20000, "api_key=key-fms&service_code=fire&lat=10.7&long=106.6&description=");
+    memset(big + n, 'x', 17000);
+    big[n + 17000] = '\0';
+    s_expect_error("POST", "requests.%s", big, 413, "too_large");
+    free(big);
+    /* a gateway over its rate (burst 1): its second and third POSTs */
+    char *r0;
+    assert_int_equal(s_req("POST", "requests.json", NULL, "api_key=key-slow&service_code=fire&lat=10.7&long=106.6", &r0),
+                     201);
+    free(r0);
+    s_expect_error("POST", "requests.%s", "api_key=key-slow&service_code=fire&lat=10.7&long=106.6", 429,
+                   "gateway_rate_limited");
+    assert_non_null(at_http_last_header("Retry-After"));
     s_expect_error("GET", "nothing.%s", NULL, 404, "not_found");
     s_expect_error("GET", "requests/00000000-0000-4000-8000-000000000000.%s?api_key=key-fms", NULL, 404,
                    "not_found");
@@ -790,6 +861,19 @@ static void test_errors(void **state)
     assert_int_equal(s_get("services", &r), 404);
     s_xml_error(r, 404);
     free(r);
+}
+
+/* Code for America's python client: each of its calls, as it makes them
+ * (tests/open311_python/py_client.py), succeeds */
+static void test_python_client(void **state)
+{
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "python3 %s/tests/open311_python/py_client.py %s key-app", ANTT_SOURCE_DIR, E.base);
+    double t0 = s_ms();
+    int rc = system(cmd);
+    printf("the python client's calls: %s in %.0f ms\n", rc == 0 ? "all succeeded" : "one failed", s_ms() - t0);
+    assert_int_equal(rc, 0);
 }
 
 int main(void)
@@ -807,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_service_request_updates),
         cmocka_unit_test(test_post_update),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_python_client),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
