@@ -83,20 +83,13 @@ static int s_spawn(int i, int k)
         [AT_AGGREGATION] = {"ANTT_AGGREGATION_CLASSIFIED_ENDPOINT", "ANTT_AGGREGATION_PUBLISH_ENDPOINT",
                             "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT"},
     };
-    char *env[96], kv[4][160];
-    int n = at_stack_env_of(&T.st, i, env, 90);
+    char kv[3][160];
+    const char *extra[4] = {NULL};
     for (int j = 0; k && j < 3; j++) {
         snprintf(kv[j], sizeof(kv[j]), "%s=%s", keys[i][j], T.ep[i][j]);
-        env[n++] = kv[j];
+        extra[j] = kv[j];
     }
-    snprintf(kv[3], sizeof(kv[3]), "ANTT_%s_HTTP=127.0.0.1:%d", i == AT_NOTIFICATION ? "NOTIFICATION" : "AGGREGATION",
-             s_port(i, k));
-    env[n++] = kv[3];
-    env[n] = NULL;
-    if (k)
-        snprintf(T.second[i].log, sizeof(T.second[i].log), ANTT_BUILD_DIR "/tests/%s-b-%d.log",
-                 at_service_names[i], (int)getpid());
-    if (at_spawn(s_proc(i, k), at_service_names[i], env) != 0)
+    if (at_stack_spawn_extra(&T.st, i, s_proc(i, k), k ? "b" : "a", s_port(i, k), extra) != 0)
         return -1;
     int port = s_port(i, k);
     return at_wait_until(s_is_standby, &port, 30000) ? 0 : -1;
