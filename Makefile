@@ -62,7 +62,7 @@ fuzz:
 # each for ANTT_FAULT_SECONDS (600), on a PostgreSQL of their own; run
 # directly rather than through ctest, whose per-test timeouts are the quick
 # versions'
-SOAK_TESTS = faults network partition abuse
+SOAK_TESTS = faults network partition abuse ha
 soak: build
 	@bash tests/pg/pg-fixture.sh start $(BUILD)/soakpg > /dev/null
 	@rc=0; for t in $(SOAK_TESTS); do \

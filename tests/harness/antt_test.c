@@ -866,9 +866,15 @@ void at_load_table(at_load_t *l, PGconn *c)
     antt_buf_t b;
     antt_buf_init(&b);
     antt_buf_puts(&b, "INSERT INTO acked VALUES ");
-    for (long k = 0; k < l->acked; k++)
+    /* the load may still run (a test that counts between faults) */
+    if (l->mu)
+        pthread_mutex_lock(l->mu);
+    long n = l->acked;
+    for (long k = 0; k < n; k++)
         antt_buf_printf(&b, "%s('%s')", k ? "," : "", l->ids[k]);
-    if (l->acked)
+    if (l->mu)
+        pthread_mutex_unlock(l->mu);
+    if (n)
         at_db_exec(c, b.data);
     antt_buf_cleanup(&b);
 }
