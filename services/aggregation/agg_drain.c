@@ -86,6 +86,10 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
         a->need_load = 1;
         return;
     }
+    if (a->leader && !antt_leader_active(a->leader)) {
+        a->need_load = 1; /* it became a standby meanwhile: it keeps no state */
+        return;
+    }
     PGresult *mr = antt_db_job_result(job, 2), *dr = antt_db_job_result(job, 3), *mo = antt_db_job_result(job, 4);
     s_set_tree(a, antt_db_job_result(job, 0), antt_db_job_result(job, 1));
     a->generation = atoll(PQgetvalue(mr, 0, 0));
