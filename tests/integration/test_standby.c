@@ -251,6 +251,21 @@ static void test_takeovers(void **state)
                                     " GROUP BY incident_id, data->>'deadline' HAVING count(*) > 1) x");
     long counted = at_db_long(db, "SELECT count(*) FROM incidents WHERE status NOT IN ('rejected', 'merged')");
     long trend = at_db_long(db, "SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts WHERE grain = 'd'");
+    /* the fence passes for the lock's session, named by pid and start, and
+     * for nothing else (a reused pid, a session that lost the lock) */
+    static const char *const fence =
+        "SELECT antt_leader_fence('notification', l.pid, a.backend_start %s) FROM pg_locks l"
+        " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = 1818583396"
+        " AND l.objid = hashtext('notification')::oid AND l.granted";
+    char q[512];
+    snprintf(q, sizeof(q), fence, "");
+    PGresult *r = PQexec(db, q);
+    int holder_ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    snprintf(q, sizeof(q), fence, "+ interval '1 microsecond'");
+    r = PQexec(db, q);
+    int other_refused = PQresultStatus(r) == PGRES_FATAL_ERROR;
+    PQclear(r);
     PQfinish(db);
     int hooks = at_hook_count(&T.hook, NULL), repeats = at_hook_repeats(&T.hook);
     printf("standby took over: notification %ld ms after kill -9, %ld ms after SIGSTOP; aggregation %ld ms after"
@@ -260,6 +275,8 @@ static void test_takeovers(void **state)
            " received twice %d; incidents counted %ld, trend total %ld; trend epochs %s -> %s -> %s\n",
            T.load.acked, stored, escalations, esc_twice, hooks, repeats, counted, trend, epoch0, epoch1, epoch2);
     assert_true(settled);
+    assert_true(holder_ok);
+    assert_true(other_refused);
     assert_int_equal(stored, T.load.acked);
     assert_true(escalations > 0);
     assert_int_equal(esc_twice, 0);
