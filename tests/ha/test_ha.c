@@ -244,6 +244,14 @@ static void s_fault_postmaster(void)
     assert_int_equal(s_sh("bash " S_HA " wait-sync %s 120", H.dir), 0);
 }
 
+static long s_after_t[2]; /* a time (ms) and an acknowledged count */
+
+static int s_later_and_acked(void *arg)
+{
+    (void)arg;
+    return antt_now_ms() > s_after_t[0] && s_acked() > s_after_t[1];
+}
+
 /* Backups that restore: a full pgBackRest backup, more load, a point in
  * time T, more load, then the backup plus WAL up to T restored into a
  * server of its own: every report acknowledged before T is there, none
@@ -257,8 +265,12 @@ static void s_backup_restore(void)
     int64_t t0 = antt_now_ms();
     assert_int_equal(s_sh("bash " S_HA " backup %s > %s/backup.log 2>&1", H.dir, H.dir), 0);
     double backup_s = (double)(antt_now_ms() - t0) / 1000.0;
-    long more = s_acked() + 20;
-    assert_true(at_wait_until(s_acked_past, &more, S_RESUME_MS));
+    /* pgBackRest restores to a time after the backup's stop, counted in
+     * whole seconds: the target is 2 s past it, with reports between */
+    s_after_t[0] = antt_now_ms() + 2000;
+    s_after_t[1] = s_acked() + 20;
+    assert_true(at_wait_until(s_later_and_acked, NULL, S_RESUME_MS));
+    long more;
     /* every report among the first n[i] was acknowledged, so committed,
      * before T is read */
     long n[2] = {H.load[0].acked, H.load[1].acked};
