@@ -323,17 +323,24 @@ static size_t s_discard(char *p, size_t size, size_t n, void *arg)
 /* Claims the due messages of the destinations not busy here ($1), by
  * destination, then group, then id; W_COL_* name its columns. A claim takes
  * the rows FOR UPDATE SKIP LOCKED and moves their next attempt past the
- * request's whole time (W_CLAIM_S: claimed_until), so that another sender
- * (even two senders at once) neither waits for nor sends them; the outcome
- * clears the claim, and rows claimed but not sent this round are given back
- * at once (migration 019). */
+ * request's whole time (W_CLAIM_S: claimed_until, claimed_by), so that
+ * another sender (even two senders at once) neither waits for nor sends
+ * them; the outcome clears the claim, and rows claimed but not sent this
+ * round are given back at once (migration 019). */
 #define W_CLAIM_S "30"
-#define W_DUE "d.state = 'pending' AND d.next_attempt_at <= now() AND (d.claimed_until IS NULL OR d.claimed_until < now())"
+/* the claiming session, as pg_stat_activity names it: a claim holds while
+ * that session lives (a frozen sender's connection does) and until it runs
+ * out; the claims of a sender that died are void at once */
+#define W_SESSION "(SELECT a.pid || '@' || a.backend_start FROM pg_stat_activity a WHERE a.pid = pg_backend_pid())"
+#define W_DUE                                                                                                 \
+    "d.state = 'pending' AND d.next_attempt_at <= now() AND (d.claimed_until IS NULL OR d.claimed_until < now()" \
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid || '@' || a.backend_start = d.claimed_by))"
 static const char S_DUE_SQL[] =
     "WITH due AS (SELECT d.id FROM webhook_deliveries d JOIN webhook_destinations w ON w.id = d.destination_id"
     " WHERE " W_DUE " AND w.active AND d.destination_id <> ALL ($1::int[])"
     " ORDER BY d.destination_id, d.batch_id NULLS LAST, d.id LIMIT 2000 FOR UPDATE OF d SKIP LOCKED),"
-    " claimed AS (UPDATE webhook_deliveries d SET claimed_until = now() + interval '" W_CLAIM_S " seconds'"
+    " claimed AS (UPDATE webhook_deliveries d SET claimed_until = now() + interval '" W_CLAIM_S " seconds',"
+    " claimed_by = " W_SESSION
     " FROM due WHERE d.id = due.id RETURNING d.id, d.destination_id, d.msg_id, d.payload, d.attempts, d.batch_id)"
     " SELECT c.id, c.destination_id, w.url, w.secret, c.msg_id, c.payload::text, c.attempts, c.batch_id"
     " FROM claimed c JOIN webhook_destinations w ON w.id = c.destination_id"
@@ -566,14 +573,10 @@ void notify_webhook_set_leader(notify_webhook_t *wh, const antt_leader_t *leader
 
 void notify_webhook_take_over(notify_webhook_t *wh)
 {
-    if (wh == NULL || wh->closing || wh->leader == NULL)
-        return;
-    antt_db_job_t *job = antt_db_job_new(s_on_given_back, wh);
-    antt_leader_fence(wh->leader, job);
-    antt_db_job_add(job, "UPDATE webhook_deliveries SET claimed_until = NULL WHERE claimed_until IS NOT NULL", 0,
-                    NULL, NULL, NULL);
-    antt_db_submit(wh->db, job);
-    s_query(wh);
+    /* the claims of a process that died are void by W_DUE; those of a
+     * frozen one hold until it thaws and records its outcomes, or until
+     * they run out */
+    notify_webhook_kick(wh);
 }
 
 void notify_webhook_close(notify_webhook_t *wh)

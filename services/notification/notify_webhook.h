@@ -19,8 +19,9 @@ notify_webhook_t *notify_webhook_new(uv_loop_t *loop, antt_db_t *db, int group_a
  * notifications, active and standby). */
 struct antt_leader_s;
 void notify_webhook_set_leader(notify_webhook_t *wh, const struct antt_leader_s *leader);
-/* This process has just become the active one: the claims of the one
- * before are void (it has lost the lock), then due messages are read. */
+/* This process has just become the active one: due messages are read
+ * (the claims of a sender that died are void; a frozen one's hold until it
+ * records its outcomes or they run out). */
 void notify_webhook_take_over(notify_webhook_t *wh);
 /* Looks for due messages now (after an incident event was committed). */
 void notify_webhook_kick(notify_webhook_t *wh);

@@ -56,6 +56,7 @@ static void s_serve(at_hook_t *h, int c)
         s_header(buf, "webhook-timestamp", m->ts, sizeof(m->ts));
         s_header(buf, "webhook-signature", m->sig, sizeof(m->sig));
         m->body = antt_xstrdup(end + 4);
+        m->at_ms = (long long)antt_now_ms();
     }
     pthread_mutex_unlock(&h->mu);
     const char *ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
@@ -127,16 +128,24 @@ int at_hook_count(at_hook_t *h, const char *needle)
     return k;
 }
 
-int at_hook_repeats(at_hook_t *h)
+int at_hook_repeats_outside(at_hook_t *h, const long long *since_ms, const long long *until_ms, int n)
 {
     int k = 0;
     pthread_mutex_lock(&h->mu);
     for (int i = 0; i < h->n; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(h->msgs[i].id, h->msgs[j].id)) {
-                k++;
+                int excused = 0;
+                for (int w = 0; w < n; w++)
+                    excused |= h->msgs[j].at_ms >= since_ms[w] && h->msgs[j].at_ms <= until_ms[w];
+                k += !excused;
                 break;
             }
     pthread_mutex_unlock(&h->mu);
     return k;
+}
+
+int at_hook_repeats(at_hook_t *h)
+{
+    return at_hook_repeats_outside(h, NULL, NULL, 0);
 }

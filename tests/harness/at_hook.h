@@ -11,6 +11,7 @@
 typedef struct at_hook_msg_s {
     char id[96], ts[32], sig[128]; /* the Standard Webhooks headers */
     char *body;                    /* malloc'd */
+    long long at_ms;               /* when it arrived (antt_now_ms) */
 } at_hook_msg_t;
 
 typedef struct at_hook_s {
@@ -34,7 +35,11 @@ void at_hook_up(at_hook_t *h);
 void at_hook_stop(at_hook_t *h);
 /* How many messages arrived whose body contains needle (any when NULL). */
 int at_hook_count(at_hook_t *h, const char *needle);
-/* How many messages arrived under a webhook-id that had arrived before. */
+/* How many messages arrived under a webhook-id that had arrived before;
+ * with since_ms > 0, only those whose first copy arrived outside
+ * [since_ms[i], until_ms[i]] for every i < n (a sender killed then may have
+ * had a message delivered and not yet recorded: at least once). */
 int at_hook_repeats(at_hook_t *h);
+int at_hook_repeats_outside(at_hook_t *h, const long long *since_ms, const long long *until_ms, int n);
 
 #endif

@@ -24,9 +24,11 @@ GRANT EXECUTE ON FUNCTION antt_leader_fence TO antt_notification, antt_aggregati
 
 -- Webhook deliveries are claimed (notify_webhook.c): the sender takes due
 -- rows FOR UPDATE SKIP LOCKED and sets claimed_until past the request's
--- whole time, so that another sender neither waits for nor takes them; the
--- outcome clears it. A notification that takes over clears every claim (the
--- one who made them has lost the lock; a request of his still in flight may
--- arrive too, under the same webhook-id, which receivers keep once); a
--- sender that dies alone leaves its claims to run out.
+-- whole time and claimed_by to its session (pid@backend_start), so that
+-- another sender neither waits for nor takes them; the outcome clears the
+-- claim. A claim holds while its session lives and until it runs out: a
+-- frozen sender that thaws records what it sent (no second copy); the
+-- claims of a sender that died are void at once (what it had in flight is
+-- sent again, under the same webhook-id, which receivers keep once).
 ALTER TABLE webhook_deliveries ADD COLUMN claimed_until timestamptz;
+ALTER TABLE webhook_deliveries ADD COLUMN claimed_by text;
