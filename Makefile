@@ -30,8 +30,9 @@ test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) --timeout 600
 
+# HA=1: PostgreSQL under Patroni and etcd, with standbys (deploy/ha/antt-ha)
 run: build
-	@bash deploy/local/antt-stack run
+	@bash deploy/local/antt-stack $(if $(HA),run-ha,run)
 
 stop:
 	@bash deploy/local/antt-stack stop
@@ -62,7 +63,7 @@ fuzz:
 # each for ANTT_FAULT_SECONDS (600), on a PostgreSQL of their own; run
 # directly rather than through ctest, whose per-test timeouts are the quick
 # versions'
-SOAK_TESTS = faults network partition abuse
+SOAK_TESTS = faults network partition abuse ha
 soak: build
 	@bash tests/pg/pg-fixture.sh start $(BUILD)/soakpg > /dev/null
 	@rc=0; for t in $(SOAK_TESTS); do \

@@ -13,6 +13,8 @@ PKGS=(
   # the modules FixMyStreet's Open311 client speaks with (tests/fms), and
   # python3 for the python Open311 client's calls (tests/open311_python)
   python3 libwww-perl liburi-perl libhttp-message-perl libxml-simple-perl libdatetime-format-w3cdtf-perl
+  # PostgreSQL HA (deploy/ha, tests/ha): Patroni, etcd, HAProxy, pgBackRest
+  patroni etcd-server etcd-client haproxy pgbackrest
 )
 
 # node and npm build the dashboard's bundle (npm ci, esbuild); a node that

@@ -15,11 +15,31 @@ static int s_ready(void *arg, char *why, size_t whylen)
         snprintf(why, whylen, "database not connected");
         return 0;
     }
+    if (!antt_leader_active(a->leader))
+        return 2; /* a standby keeps no state */
     if (!a->loaded) {
         snprintf(why, whylen, "trend state not loaded");
         return 0;
     }
     return 1;
+}
+
+/* Active: the state is loaded under a new epoch (every dashboard
+ * resynchronises from a snapshot). Standby: the state is dropped
+ * (snapshots and streams answer "not loaded") and the streams end, so that
+ * their clients go to the active process. */
+static void s_on_role(antt_leader_t *l, int active, void *arg)
+{
+    agg_svc_t *a = arg;
+    (void)l;
+    if (a->closing)
+        return;
+    if (active) {
+        agg_load(a);
+        return;
+    }
+    a->loaded = 0;
+    antt_sse_end_all(a->hub);
 }
 
 static void s_on_stop(antt_service_t *svc, void *arg)
@@ -86,6 +106,7 @@ int agg_main(int argc, char **argv)
     antt_db_start(a.qdb);
     if (s_sockets(&svc, &a, &set) != 0)
         return 1;
+    a.leader = antt_service_leader(&svc, s_on_role, &a);
     void *routes = agg_api_register(&a, svc.http);
     uv_timer_init(&svc.loop, &a.redrive);
     a.redrive.data = &a;

@@ -86,6 +86,10 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
         a->need_load = 1;
         return;
     }
+    if (a->leader && !antt_leader_active(a->leader)) {
+        a->need_load = 1; /* it became a standby meanwhile: it keeps no state */
+        return;
+    }
     PGresult *mr = antt_db_job_result(job, 2), *dr = antt_db_job_result(job, 3), *mo = antt_db_job_result(job, 4);
     s_set_tree(a, antt_db_job_result(job, 0), antt_db_job_result(job, 1));
     a->generation = atoll(PQgetvalue(mr, 0, 0));
@@ -114,8 +118,8 @@ static void s_on_load(antt_db_job_t *job, int status, void *arg)
 
 void agg_load(agg_svc_t *a)
 {
-    if (a->closing || a->dbst == AGG_DB_LOADING)
-        return;
+    if (a->closing || a->dbst == AGG_DB_LOADING || (a->leader && !antt_leader_active(a->leader)))
+        return; /* a standby keeps no state: it loads when it takes over */
     if (a->dbst == AGG_DB_DRAINING || !antt_db_connected(a->db)) {
         a->need_load = 1; /* after the drain, or when the connection is back */
         return;
@@ -161,7 +165,7 @@ static void s_on_drain(antt_db_job_t *job, int status, void *arg)
     }
     antt_metric_inc(a->m_drains);
     antt_metric_observe(a->m_drain_s, antt_db_job_seconds(job));
-    PGresult *r = antt_db_job_result(job, 0);
+    PGresult *r = antt_db_job_result(job, antt_db_job_count(job) - 1); /* after the fence */
     int rows = PQntuples(r);
     int64_t now = antt_now_ms();
     for (int i = 0; i < rows; i++) {
@@ -191,7 +195,7 @@ static void s_on_pace(uv_timer_t *t)
  * meanwhile are drained together: one transaction instead of many). */
 void agg_drain(agg_svc_t *a)
 {
-    if (a->closing || !a->loaded || !antt_db_connected(a->db))
+    if (a->closing || !a->loaded || !antt_db_connected(a->db) || (a->leader && !antt_leader_active(a->leader)))
         return;
     if (a->dbst != AGG_DB_IDLE || uv_is_active((uv_handle_t *)&a->pace)) {
         a->kicked = 1;
@@ -209,6 +213,8 @@ void agg_drain(agg_svc_t *a)
     snprintf(max, sizeof(max), "%ld", a->batch_max);
     const char *v[1] = {max};
     antt_db_job_t *job = antt_db_job_new(s_on_drain, a);
+    if (a->leader)
+        antt_leader_fence(a->leader, job);
     antt_db_job_add(job,
                     "SELECT area_code, day - date '1970-01-01', category, delta,"
                     " COALESCE((extract(epoch FROM changed_at) * 1000)::bigint, 0)"

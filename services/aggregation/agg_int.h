@@ -36,6 +36,7 @@ typedef struct agg_svc {
     antt_service_t *svc;     /* the service */
     antt_db_t *db;           /* the queue drain and the state load */
     antt_db_t *qdb;          /* HTTP queries */
+    antt_leader_t *leader;   /* active/standby: only the active one loads, drains and serves the feed */
     antt_bus_t *sub;         /* kicks: classified incidents and incident updates */
     antt_bus_t *pub;         /* sequenced trend updates */
     antt_bus_t *router;      /* snapshots */

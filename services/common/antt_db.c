@@ -175,6 +175,24 @@ static void s_drop(antt_db_t *db, const char *why)
 
 static void s_send_pending(antt_db_t *db);
 
+/* A commit whose wait for the synchronous standby is cancelled (a
+ * statement_timeout, a cancel) still returns success, with only a WARNING
+ * that it "has already committed locally, but might not have been
+ * replicated": a failover may then lose it. Such a job ends -ECONNRESET
+ * (outcome unknown), never 0, so that nothing is acknowledged on it. */
+static void s_on_notice(void *arg, const PGresult *r)
+{
+    antt_db_t *db = arg;
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (msg == NULL || strstr(msg, "wait for synchronous replication") == NULL) {
+        ANTT_LOG(ANTT_DEBUG, "database %s says: %s", db->name, msg ? msg : "");
+        return;
+    }
+    ANTT_LOG(ANTT_WARN, "database %s: %s: the transaction's outcome is unknown", db->name, msg);
+    if (db->inflight)
+        db->inflight->unreplicated = 1;
+}
+
 static void s_on_prepared(antt_db_job_t *job, int status, void *arg)
 {
     antt_db_t *db = arg;
@@ -225,6 +243,7 @@ static void s_connect_step(antt_db_t *db)
         return;
     case PGRES_POLLING_OK:
         PQsetnonblocking(db->conn, 1);
+        PQsetNoticeReceiver(db->conn, s_on_notice, db);
         if (PQenterPipelineMode(db->conn) != 1) {
             s_drop(db, PQerrorMessage(db->conn));
             return;
@@ -368,7 +387,7 @@ static void s_read(antt_db_t *db)
             PQclear(r);
             s_pop(&db->inflight, &db->inflight_tail);
             db->ninflight--;
-            antt_db_job_finish(j, j->failed ? -EIO : 0);
+            antt_db_job_finish(j, j->unreplicated ? -ECONNRESET : j->failed ? -EIO : 0);
             continue;
         }
         s_record(j, r);

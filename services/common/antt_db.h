@@ -22,8 +22,9 @@ typedef struct antt_db_job_s antt_db_job_t;
 
 /* status: 0 when every statement succeeded and the Sync was reached (the
  * transaction committed); -EIO when a statement failed (rolled back);
- * -ECONNRESET when the connection broke while the job was in flight (the
- * outcome is unknown); -ECANCELED when the db was closed. Runs on the loop
+ * -ECONNRESET when the connection broke while the job was in flight, or
+ * its commit's wait for a synchronous standby was cancelled (the outcome is
+ * unknown: committed on the primary, perhaps not on the standby); -ECANCELED when the db was closed. Runs on the loop
  * thread. The job and its results are freed after the callback returns. */
 typedef void (*antt_db_job_cb)(antt_db_job_t *job, int status, void *arg);
 /* Called when the connection comes up (connected = 1) or goes down (0). */

@@ -29,6 +29,7 @@ struct antt_db_job_s {
     char *error;             /* first error message */
     char sqlstate[6];        /* first error's SQLSTATE */
     int hidden;              /* leading statements antt_db added (the job's timeout) */
+    int unreplicated;        /* its commit's wait for the synchronous standby was cancelled */
     uint64_t submitted_ns;   /* for latency */
     double seconds;          /* submit to completion */
     antt_db_job_t *next;     /* queue link */

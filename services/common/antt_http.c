@@ -394,8 +394,11 @@ static void s_builtin(antt_http_req_t *w, antt_http_t *http, int *handled)
         s_respond_text(w, 200, "ok\n");
     } else if (antt_http_is(path, "/readyz")) {
         char why[256] = "";
-        if (http->ready_cb == NULL || http->ready_cb(http->ready_arg, why, sizeof(why))) {
+        int ready = http->ready_cb == NULL ? 1 : http->ready_cb(http->ready_arg, why, sizeof(why));
+        if (ready == 1) {
             s_respond_text(w, 200, "ready\n");
+        } else if (ready == 2) {
+            s_respond_text(w, 503, "standby\n"); /* healthy, not serving: balancers send no one */
         } else {
             char *t = antt_xasprintf("not ready: %s\n", why);
             s_respond_text(w, 503, t);

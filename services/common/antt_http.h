@@ -23,7 +23,8 @@ typedef struct antt_str_s {
  * (now or later, from the loop thread). Answering after the client has gone
  * is harmless. */
 typedef void (*antt_http_handler_cb)(antt_http_req_t *req, void *arg);
-/* Returns 1 when ready; otherwise 0 and a reason in why. */
+/* Returns 1 when ready; 2 for a standby (healthy, not serving: /readyz
+ * answers 503 "standby"); otherwise 0 and a reason in why. */
 typedef int (*antt_http_ready_cb)(void *arg, char *why, size_t whylen);
 typedef void (*antt_http_close_cb)(void *arg);
 
@@ -53,7 +54,7 @@ struct antt_http_gate_s;
 void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate);
 struct antt_http_gate_s *antt_http_gate_of(const antt_http_req_t *req);
 void antt_http_set_ready_cb(antt_http_t *http, antt_http_ready_cb cb, void *arg);
-/* What GET /readyz would say now: 1, or 0 with the reason in why. */
+/* What GET /readyz would say now: 1, 2 (standby), or 0 with the reason in why. */
 int antt_http_ready(antt_http_t *http, char *why, size_t whylen);
 void antt_http_route(antt_http_t *http, const char *prefix, antt_http_handler_cb cb, void *arg);
 /* Listens on host:port (port 0: any free port). Returns 0 or a UV error. */

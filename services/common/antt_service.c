@@ -18,6 +18,7 @@
 #include "antt_curve.h"
 #include "antt_db.h"
 #include "antt_http_gate.h"
+#include "antt_leader.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_migrate.h"
@@ -286,6 +287,14 @@ antt_db_t *antt_service_db(antt_service_t *svc, const char *name)
     return db;
 }
 
+antt_leader_t *antt_service_leader(antt_service_t *svc, antt_leader_cb cb, void *arg)
+{
+    assert(svc->leader == NULL);
+    svc->leader = antt_leader_new(&svc->loop, svc->conninfo, svc->name, svc->opts.leader_timeout_ms, cb, arg);
+    antt_leader_start(svc->leader);
+    return svc->leader;
+}
+
 void antt_service_on_stop(antt_service_t *svc, antt_service_stop_cb cb, void *arg)
 {
     svc->on_stop = cb;
@@ -312,8 +321,11 @@ static void s_on_notify(uv_timer_t *t)
     antt_service_t *svc = t->data;
     if (!svc->notified_ready) {
         char why[128];
-        if (antt_http_ready(svc->http, why, sizeof(why))) {
-            sd_notifyf(0, "READY=1\nSTATUS=ready\nMAINPID=%d", (int)getpid());
+        int ready = antt_http_ready(svc->http, why, sizeof(why));
+        if (ready) {
+            /* a standby (2) is up and healthy: systemd need not wait for it
+             * to become active */
+            sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%d", ready == 2 ? "standby" : "ready", (int)getpid());
             svc->notified_ready = 1;
         } else {
             sd_notifyf(0, "STATUS=starting: %s", why);
@@ -396,5 +408,6 @@ int antt_service_run(antt_service_t *svc)
     }
     /* its waiting jobs failed at the stop; nothing runs any more */
     antt_http_gate_destroy(&svc->gate);
+    antt_leader_destroy(&svc->leader);
     return 0;
 }

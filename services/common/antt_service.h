@@ -17,6 +17,7 @@
 #include "antt_config.h"
 #include "antt_curve.h"
 #include "antt_http.h"
+#include "antt_leader.h"
 #include "antt_owner.h"
 #include "antt_settings.h"
 #include "antt_sse.h"
@@ -34,6 +35,7 @@ typedef struct antt_service_settings_s {
     long http_db_queue;     /* http.db_queue_max */
     long http_timeout_ms;   /* http.statement_timeout_ms of each HTTP request's job */
     antt_sse_limits_t sse;  /* sse.* of the services that serve SSE streams */
+    long leader_timeout_ms; /* leader.timeout_ms of the services that run active/standby */
 } antt_service_settings_t;
 
 /* The two rows each service's table declares for antt_service, which reads
@@ -81,6 +83,7 @@ struct antt_service_s {
     struct s_watch *monitors[ANTT_SERVICE_MAX_BINDS]; /* handshake events of the bound sockets */
     int nmonitors;               /* entries of monitors */
     struct s_rebind *rebinding;  /* a bound socket listening again, or NULL */
+    struct antt_leader_s *leader;/* active/standby (antt_service_leader), or NULL */
 };
 
 /* Parses argv (-c FILE, -h), loads config, checks it against the common
@@ -99,6 +102,11 @@ void antt_service_ack_seconds(const antt_service_t *svc, char *out, size_t outle
  * sessions have db.statement_timeout_ms. Not started. */
 struct antt_db_s;
 struct antt_db_s *antt_service_db(antt_service_t *svc, const char *name);
+/* Makes the service run active/standby (antt_leader: a session advisory
+ * lock on a connection of its own, leader.timeout_ms) and starts trying
+ * for the lock; cb hears each change of role on the loop. The service
+ * owns the leader and frees it after the loop has ended. */
+antt_leader_t *antt_service_leader(antt_service_t *svc, antt_leader_cb cb, void *arg);
 /* Registers what to do when a stop is requested, before the walk that
  * closes every handle left on the loop (buses, database connections,
  * timers): stop the service's work, close what must close first (a store

@@ -37,6 +37,9 @@ static const antt_setting_t s_rows[] = {
                      "a keep-alive comment on every stream this often (finds dead peers)"),
     ANTT_SETTING_INT("sse.recheck_ms", "30000", 100, 30000, antt_service_settings_t, sse.recheck_ms,
                      "a desk stream's dispatcher token is checked again this often"),
+    ANTT_SETTING_INT("leader.timeout_ms", "3000", 600, 60000, antt_service_settings_t, leader_timeout_ms,
+                     "notification and aggregation, active/standby: the server ends a silent leader's lock session"
+                     " after this; the leader stops acting after 2/3 of it without a confirmation"),
     ANTT_SETTING_CHOICE("log.level", "info", "debug info warn error", antt_service_settings_t, log_level,
                         "lowest level logged"),
     ANTT_SETTING_BOOL("curve.enabled", "true", antt_service_settings_t, curve_enabled,

@@ -201,6 +201,16 @@ void antt_sse_set_fill(antt_sse_stream_t *st, antt_sse_fill_cb fill)
     st->fill = fill;
 }
 
+void antt_sse_end_all(antt_sse_t *hub)
+{
+    if (hub == NULL)
+        return;
+    for (antt_sse_stream_t *st = antt_sse_first(hub), *next; st; st = next) {
+        next = antt_sse_next(st);
+        antt_sse_end(st);
+    }
+}
+
 void antt_sse_end(antt_sse_stream_t *st)
 {
     if (antt_http_stream_unsent(st->req) > 0)

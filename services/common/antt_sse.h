@@ -74,6 +74,9 @@ void antt_sse_set_fill(antt_sse_stream_t *st, antt_sse_fill_cb fill);
 /* Finishes the stream and frees it (a stream with bytes still unsent is
  * cut: its client does not read). */
 void antt_sse_end(antt_sse_stream_t *st);
+/* Ends every stream of the hub (it stays open for new ones): a process that
+ * became a standby sends its clients to the active one. Accepts NULL. */
+void antt_sse_end_all(antt_sse_t *hub);
 
 void *antt_sse_user(const antt_sse_stream_t *st);
 size_t antt_sse_unsent(const antt_sse_stream_t *st);

@@ -62,6 +62,36 @@ static void s_on_db_state(antt_db_t *db, int connected, void *arg)
     }
 }
 
+int notify_active(const n_svc_t *n)
+{
+    return n->leader == NULL || antt_leader_active(n->leader);
+}
+
+/* Active: the catch-up announces the last 10 minutes again (what the old
+ * leader may not have announced; the same versions, so a console that had
+ * them ignores them), the deadline timer is set from the database and the
+ * outbox is read. Standby: the timer stops and the desk streams end, so
+ * that their clients resume on the active process. */
+static void s_on_role(antt_leader_t *l, int active, void *arg)
+{
+    n_svc_t *n = arg;
+    (void)l;
+    if (n->closing)
+        return;
+    if (active) {
+        n->catchup_hi[0] = '\0';
+        if (antt_db_connected(n->db)) {
+            n->next_deadline_ms = 0;
+            notify_next_deadline(n);
+        }
+        notify_webhook_take_over(n->wh);
+    } else {
+        uv_timer_stop(&n->escalate);
+        n->next_deadline_ms = 0;
+        notify_sse_end_streams(n->sse);
+    }
+}
+
 static void s_upkeep(uv_timer_t *t)
 {
     n_svc_t *n = t->data;
@@ -83,7 +113,7 @@ static int s_ready(void *arg, char *why, size_t whylen)
         snprintf(why, whylen, "desks not loaded");
         return 0;
     }
-    return 1;
+    return notify_active(n) ? 1 : 2;
 }
 
 static void s_on_stop(antt_service_t *svc, void *arg)
@@ -151,8 +181,10 @@ int notify_main(int argc, char **argv)
         antt_service_bind(&svc, n.sub, "notification.classified_endpoint", NULL, ANTT_ZONE_NOTIFY_CLASSIFIED, NULL,
                           NULL) != 0)
         return 1;
-    antt_http_route(svc.http, "/api/v1/incidents", notify_http_incidents, &n);
-    antt_http_route(svc.http, "/api/v1/feed", notify_sse_http_feed, &n);
+    n.leader = antt_service_leader(&svc, s_on_role, &n);
+    notify_webhook_set_leader(n.wh, n.leader);
+    antt_leader_route(n.leader, svc.http, "/api/v1/incidents", notify_http_incidents, &n);
+    antt_leader_route(n.leader, svc.http, "/api/v1/feed", notify_sse_http_feed, &n);
     uv_timer_init(&svc.loop, &n.escalate);
     n.escalate.data = &n;
     uv_timer_init(&svc.loop, &n.upkeep);

@@ -56,7 +56,7 @@ static void s_on_catchup(antt_db_job_t *job, int status, void *arg)
 void notify_catchup(uv_timer_t *t)
 {
     n_svc_t *n = t->data;
-    if (n->closing || n->catching || !antt_db_connected(n->db))
+    if (n->closing || n->catching || !antt_db_connected(n->db) || !notify_active(n))
         return;
     notify_seen_prune(n->seen, antt_now_ms() - N_SEEN_KEEP_MS);
     notify_next_deadline(n);

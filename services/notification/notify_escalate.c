@@ -23,7 +23,7 @@ static void s_on_escalated(antt_db_job_t *job, int status, void *arg)
         notify_schedule(n, antt_now_ms() + 1000); /* try again */
         return;
     }
-    PGresult *r = antt_db_job_result(job, 0);
+    PGresult *r = antt_db_job_result(job, antt_db_job_count(job) - 1); /* after the fence */
     for (int i = 0; i < PQntuples(r); i++) {
         Antt__V1__IncidentUpdate u = ANTT__V1__INCIDENT_UPDATE__INIT;
         notify_fill_update(&u, r, i);
@@ -40,9 +40,13 @@ static void s_escalate_now(uv_timer_t *t)
 {
     n_svc_t *n = t->data;
     n->next_deadline_ms = 0;
-    if (n->escalating || n->closing)
-        return;
+    if (n->escalating || n->closing || !notify_active(n))
+        return; /* a standby escalates nothing: the active one's timer does */
     antt_db_job_t *job = antt_db_job_new(s_on_escalated, n);
+    /* each deadline escalates once: the fence stops a leader that has just
+     * lost its lock, and antt_escalate_due takes each overdue row FOR
+     * UPDATE SKIP LOCKED and moves its deadline in the same transaction */
+    antt_leader_fence(n->leader, job);
     const char *v[1] = {n->ack_s};
     antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_escalate_due($1::int[], 200)", 1, v, NULL, NULL);
     if (antt_db_submit(n->db, job) == 0)

@@ -44,6 +44,7 @@ typedef struct n_svc {
     antt_bus_t *pub;          /* desk feeds and incident updates (bound) */
     antt_bus_t *router;       /* triage commands (bound) */
     notify_webhook_t *wh;     /* webhook sender */
+    antt_leader_t *leader;    /* active/standby: only the active one announces, escalates, sends */
     notify_desks_t *desks;    /* the desk tree and routes */
     int loaded;               /* desks and routes loaded once */
     notify_sse_t *sse;        /* the feed journal and the SSE streams */
@@ -82,6 +83,10 @@ enum {
     N_COL_FIRST_TEXT, N_COL_DETAIL,
     N_STATE_NCOLS /* the first column a query adds */
 };
+
+/* notify.c: 1 while this process is the active notification (every act
+ * that two processes must not both do checks it first). */
+int notify_active(const n_svc_t *n);
 
 /* notify_row.c: fills u from a row of N_STATE_COLUMNS; strings are borrowed
  * from r, except review_reasons, which notify_update_release frees. */
@@ -135,6 +140,9 @@ void notify_sse_destroy(notify_sse_t **self_p);
 void notify_sse_append(notify_sse_t *s, const Antt__V1__IncidentUpdate *u, const char *const *aud, int k);
 /* The database came (back) up: what waits is written now. */
 void notify_sse_db_up(notify_sse_t *s);
+/* Ends every stream (the process became a standby: its clients reconnect
+ * to the active one and resume from their last event). */
+void notify_sse_end_streams(notify_sse_t *s);
 /* Forgets journal entries older than the replay window (upkeep). */
 void notify_sse_prune(notify_sse_t *s);
 /* GET /api/v1/feed. */

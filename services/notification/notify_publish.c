@@ -60,6 +60,8 @@ void notify_on_classified(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, vo
         antt_metric_inc(n->m_bad);
         return;
     }
+    if (!notify_active(n))
+        return; /* the active one announces it; after a takeover, the catch-up does */
     Antt__V1__ClassifiedIncident *c = antt__v1__classified_incident__unpack(
         NULL, zmq_msg_size(&frames[1]), zmq_msg_data(&frames[1]));
     if (c == NULL || c->incident_id == NULL || !antt_uuid_valid(c->incident_id)) {

@@ -453,6 +453,12 @@ static void s_recheck(antt_sse_t *hub, void *arg)
         s->rechecking = 1;
 }
 
+void notify_sse_end_streams(notify_sse_t *s)
+{
+    if (s != NULL && !s->closing)
+        antt_sse_end_all(s->hub);
+}
+
 void notify_sse_close(notify_sse_t *s)
 {
     if (s == NULL || s->closing)

@@ -329,6 +329,11 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
         notify_triage_error(t, ANTT__V1__TRIAGE_REPLY__STATUS__BAD_REQUEST, "unknown action");
         return;
     }
+    if (!notify_active(n)) {
+        /* its result would reach the feeds of the wrong process */
+        notify_triage_error(t, ANTT__V1__TRIAGE_REPLY__STATUS__UNAVAILABLE, "standby: the active notification serves");
+        return;
+    }
     if (token == NULL || !*token) {
         notify_triage_error(t, ANTT__V1__TRIAGE_REPLY__STATUS__FORBIDDEN, "a dispatcher token is required");
         return;

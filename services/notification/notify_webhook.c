@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "antt_db.h"
+#include "antt_leader.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_util.h"
@@ -65,6 +66,7 @@ struct notify_webhook_s {
     int max_attempts;        /* then dead */
     double backoff_max_s;    /* longest wait between attempts */
     int closing;
+    const antt_leader_t *leader; /* sends only while it is active; NULL: always */
     w_send_t *sends;         /* requests in flight */
     antt_metric_t *m_ok, *m_fail, *m_dead;
 };
@@ -179,7 +181,8 @@ static void s_done(w_send_t *s, long code, CURLcode rc)
         const char *v[1] = {s->ids};
         antt_db_job_add(job,
                         "UPDATE webhook_deliveries SET state = 'delivered', delivered_at = now(),"
-                        " attempts = attempts + 1, last_error = NULL WHERE id = ANY($1::bigint[])",
+                        " attempts = attempts + 1, last_error = NULL, claimed_until = NULL"
+                        " WHERE id = ANY($1::bigint[])",
                         1, v, NULL, NULL);
         antt_metric_inc(wh->m_ok);
     } else {
@@ -200,7 +203,7 @@ static void s_done(w_send_t *s, long code, CURLcode rc)
         snprintf(max, sizeof(max), "%d", wh->max_attempts);
         const char *v[4] = {s->ids, err, delay, max};
         antt_db_job_add(job,
-                        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $2,"
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $2, claimed_until = NULL,"
                         " next_attempt_at = now() + make_interval(secs => $3::float8),"
                         " state = CASE WHEN attempts + 1 >= $4::int THEN 'dead' ELSE 'pending' END"
                         " WHERE id = ANY($1::bigint[])",
@@ -317,13 +320,31 @@ static size_t s_discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* The due messages, by destination, then group, then id; W_COL_* name
- * its columns. */
+/* Claims the due messages of the destinations not busy here ($1), by
+ * destination, then group, then id; W_COL_* name its columns. A claim takes
+ * the rows FOR UPDATE SKIP LOCKED and moves their next attempt past the
+ * request's whole time (W_CLAIM_S: claimed_until, claimed_by), so that
+ * another sender (even two senders at once) neither waits for nor sends
+ * them; the outcome clears the claim, and rows claimed but not sent this
+ * round are given back at once (migration 019). */
+#define W_CLAIM_S "30"
+/* the claiming session, as pg_stat_activity names it: a claim holds while
+ * that session lives (a frozen sender's connection does) and until it runs
+ * out; the claims of a sender that died are void at once */
+#define W_SESSION "(SELECT a.pid || '@' || a.backend_start FROM pg_stat_activity a WHERE a.pid = pg_backend_pid())"
+#define W_DUE                                                                                                 \
+    "d.state = 'pending' AND d.next_attempt_at <= now() AND (d.claimed_until IS NULL OR d.claimed_until < now()" \
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid || '@' || a.backend_start = d.claimed_by))"
 static const char S_DUE_SQL[] =
-    "SELECT d.id, d.destination_id, w.url, w.secret, d.msg_id, d.payload::text, d.attempts,"
-    " d.batch_id FROM webhook_deliveries d JOIN webhook_destinations w ON w.id = d.destination_id"
-    " WHERE d.state = 'pending' AND d.next_attempt_at <= now() AND w.active"
-    " ORDER BY d.destination_id, d.batch_id NULLS LAST, d.id LIMIT 2000";
+    "WITH due AS (SELECT d.id FROM webhook_deliveries d JOIN webhook_destinations w ON w.id = d.destination_id"
+    " WHERE " W_DUE " AND w.active AND d.destination_id <> ALL ($1::int[])"
+    " ORDER BY d.destination_id, d.batch_id NULLS LAST, d.id LIMIT 2000 FOR UPDATE OF d SKIP LOCKED),"
+    " claimed AS (UPDATE webhook_deliveries d SET claimed_until = now() + interval '" W_CLAIM_S " seconds',"
+    " claimed_by = " W_SESSION
+    " FROM due WHERE d.id = due.id RETURNING d.id, d.destination_id, d.msg_id, d.payload, d.attempts, d.batch_id)"
+    " SELECT c.id, c.destination_id, w.url, w.secret, c.msg_id, c.payload::text, c.attempts, c.batch_id"
+    " FROM claimed c JOIN webhook_destinations w ON w.id = c.destination_id"
+    " ORDER BY c.destination_id, c.batch_id NULLS LAST, c.id";
 enum { W_COL_ID, W_COL_DESTINATION, W_COL_URL, W_COL_SECRET, W_COL_MSG_ID, W_COL_PAYLOAD, W_COL_ATTEMPTS, W_COL_BATCH };
 
 /* Starts one request: rows first..last of r (one destination). */
@@ -406,6 +427,28 @@ static void s_start(notify_webhook_t *wh, PGresult *r, int first, int last)
 
 static void s_query(notify_webhook_t *wh);
 
+static void s_on_given_back(antt_db_job_t *job, int status, void *arg)
+{
+    (void)arg;
+    if (status != 0 && status != -ECANCELED)
+        ANTT_LOG(ANTT_WARN, "could not give back webhook claims (due again when they run out): %s",
+                 antt_db_job_error(job) ? antt_db_job_error(job) : "");
+}
+
+/* Rows claimed but not sent this round (their destination is busy, or
+ * fewer than a group wait behind the one sent): due again now. ids is
+ * "{1,2" and gets its closing brace here. */
+static void s_give_back(notify_webhook_t *wh, antt_buf_t *ids)
+{
+    antt_buf_puts(ids, "}");
+    const char *v[1] = {ids->data};
+    antt_db_job_t *job = antt_db_job_new(s_on_given_back, wh);
+    antt_db_job_add(job,
+                    "UPDATE webhook_deliveries SET claimed_until = NULL WHERE id = ANY($1::bigint[])",
+                    1, v, NULL, NULL);
+    antt_db_submit(wh->db, job);
+}
+
 static void s_on_due(antt_db_job_t *job, int status, void *arg)
 {
     notify_webhook_t *wh = arg;
@@ -413,8 +456,10 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
     if (status == -ECANCELED || wh->closing)
         return;
     if (status == 0) {
-        PGresult *r = antt_db_job_result(job, 0);
+        PGresult *r = antt_db_job_result(job, antt_db_job_count(job) - 1); /* after the fence */
         int rows = PQntuples(r);
+        antt_buf_t unsent;
+        antt_buf_init(&unsent);
         /* rows come by destination, then batch, then id */
         for (int i = 0; i < rows;) {
             int dest = atoi(PQgetvalue(r, i, W_COL_DESTINATION)), j = i;
@@ -433,9 +478,17 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
                         last--;
                 }
                 s_start(wh, r, i, last);
+                for (int k = last + 1; k <= j; k++)
+                    antt_buf_printf(&unsent, "%s%s", unsent.len ? "," : "{", PQgetvalue(r, k, W_COL_ID));
+            } else {
+                for (int k = i; k <= j; k++)
+                    antt_buf_printf(&unsent, "%s%s", unsent.len ? "," : "{", PQgetvalue(r, k, W_COL_ID));
             }
             i = j + 1;
         }
+        if (unsent.len)
+            s_give_back(wh, &unsent);
+        antt_buf_cleanup(&unsent);
     }
     if (wh->again) {
         wh->again = 0;
@@ -445,12 +498,24 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
 
 static void s_query(notify_webhook_t *wh)
 {
+    if (wh->leader && !antt_leader_active(wh->leader))
+        return; /* a standby sends nothing */
     if (wh->querying) {
         wh->again = 1;
         return;
     }
+    antt_buf_t busy;
+    antt_buf_init(&busy);
+    antt_buf_puts(&busy, "{");
+    for (int i = 0; i < wh->nbusy; i++)
+        antt_buf_printf(&busy, "%s%d", i ? "," : "", wh->busy[i]);
+    antt_buf_puts(&busy, "}");
+    const char *v[1] = {busy.data};
     antt_db_job_t *job = antt_db_job_new(s_on_due, wh);
-    antt_db_job_add(job, S_DUE_SQL, 0, NULL, NULL, NULL);
+    if (wh->leader)
+        antt_leader_fence(wh->leader, job);
+    antt_db_job_add(job, S_DUE_SQL, 1, v, NULL, NULL);
+    antt_buf_cleanup(&busy);
     if (antt_db_submit(wh->db, job) == 0)
         wh->querying = 1;
 }
@@ -499,6 +564,19 @@ static void s_closed(uv_handle_t *h)
         free(wh->busy);
         free(wh);
     }
+}
+
+void notify_webhook_set_leader(notify_webhook_t *wh, const antt_leader_t *leader)
+{
+    wh->leader = leader;
+}
+
+void notify_webhook_take_over(notify_webhook_t *wh)
+{
+    /* the claims of a process that died are void by W_DUE; those of a
+     * frozen one hold until it thaws and records its outcomes, or until
+     * they run out */
+    notify_webhook_kick(wh);
 }
 
 void notify_webhook_close(notify_webhook_t *wh)

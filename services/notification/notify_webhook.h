@@ -15,6 +15,14 @@ typedef struct notify_webhook_s notify_webhook_t;
  * between two attempts. */
 notify_webhook_t *notify_webhook_new(uv_loop_t *loop, antt_db_t *db, int group_at, int max_attempts,
                                      double backoff_max_s);
+/* Sends only while leader is active, each claim fenced by it (two
+ * notifications, active and standby). */
+struct antt_leader_s;
+void notify_webhook_set_leader(notify_webhook_t *wh, const struct antt_leader_s *leader);
+/* This process has just become the active one: due messages are read
+ * (the claims of a sender that died are void; a frozen one's hold until it
+ * records its outcomes or they run out). */
+void notify_webhook_take_over(notify_webhook_t *wh);
 /* Looks for due messages now (after an incident event was committed). */
 void notify_webhook_kick(notify_webhook_t *wh);
 /* Abandons requests in flight (their messages stay pending), closes the

@@ -714,6 +714,24 @@ int at_stack_env_of(const at_stack_t *s, int i, char **out, int cap)
     return k;
 }
 
+int at_stack_spawn_extra(at_stack_t *s, int i, at_proc_t *p, const char *tag, int http_port,
+                         const char *const *extra)
+{
+    char *env[128], v[96];
+    int k = at_stack_env_of(s, i, env, 100);
+    for (int j = 0; extra && extra[j]; j++) {
+        assert_true(k + 3 < 128);
+        env[k++] = (char *)extra[j];
+    }
+    snprintf(v, sizeof(v), "%s=127.0.0.1:%d", s_http_keys[i], http_port);
+    env[k++] = v;
+    env[k] = NULL;
+    if (p->log[0] == '\0')
+        snprintf(p->log, sizeof(p->log), ANTT_BUILD_DIR "/tests/%s-%s-%d.log", at_service_names[i], tag,
+                 (int)getpid());
+    return at_spawn(p, at_service_names[i], env);
+}
+
 int at_stack_start(at_stack_t *s, int i, int ms)
 {
     char *env[64 + AT_KEYS_MAX + 2], v[96];
@@ -848,9 +866,15 @@ void at_load_table(at_load_t *l, PGconn *c)
     antt_buf_t b;
     antt_buf_init(&b);
     antt_buf_puts(&b, "INSERT INTO acked VALUES ");
-    for (long k = 0; k < l->acked; k++)
+    /* the load may still run (a test that counts between faults) */
+    if (l->mu)
+        pthread_mutex_lock(l->mu);
+    long n = l->acked;
+    for (long k = 0; k < n; k++)
         antt_buf_printf(&b, "%s('%s')", k ? "," : "", l->ids[k]);
-    if (l->acked)
+    if (l->mu)
+        pthread_mutex_unlock(l->mu);
+    if (n)
         at_db_exec(c, b.data);
     antt_buf_cleanup(&b);
 }

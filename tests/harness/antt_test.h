@@ -116,6 +116,12 @@ void at_stack_cli_env(const at_stack_t *s, char *out, size_t len);
  * caller may append one more before the NULL). For one more instance of a
  * service (a second worker). */
 int at_stack_env_of(const at_stack_t *s, int i, char **out, int cap);
+/* Starts another instance p of service i (a second intake, worker,
+ * notification...) with the stack's environment for i, then extra ("K=V",
+ * NULL-terminated, may be NULL: e.g. endpoints of its own), HTTP on
+ * http_port, its log in <service>-<tag>-<pid>.log. Does not wait. 0 or -1. */
+int at_stack_spawn_extra(at_stack_t *s, int i, at_proc_t *p, const char *tag, int http_port,
+                         const char *const *extra);
 /* Starts (or restarts) service i; 0 once it answers /readyz within ms. */
 int at_stack_start(at_stack_t *s, int i, int ms);
 /* Starts the four services in order. 0 or -1. */

@@ -29,6 +29,7 @@
 #include "antt/v1/triage.pb-c.h"
 #include "antt_crypto.h"
 #include "antt_test.h"
+#include "at_hook.h"
 #include "at_post.h"
 #include "antt_util.h"
 
@@ -57,142 +58,13 @@ static s_env_t E;
 
 /* ---- a webhook receiver: a plain HTTP/1.1 server on a thread ---- */
 
-#define S_HOOK_MAX 256
 #define S_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-typedef struct s_msg {
-    char id[96], ts[32], sig[128];
-    char *body;
-} s_msg_t;
+static at_hook_t H = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
 
-typedef struct s_hook {
-    int port;
-    int fd;                 /* listening socket, -1 while down */
-    volatile int refuse;    /* "down": connections are closed unanswered */
-    int stop;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    s_msg_t msgs[S_HOOK_MAX];
-    int n;
-} s_hook_t;
-
-static s_hook_t H = {.fd = -1, .mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void s_header(const char *req, const char *name, char *out, size_t outlen)
-{
-    out[0] = 0;
-    const char *p = strcasestr(req, name);
-    if (p == NULL)
-        return;
-    p += strlen(name);
-    while (*p == ' ' || *p == ':')
-        p++;
-    size_t n = strcspn(p, "\r\n");
-    snprintf(out, outlen, "%.*s", (int)n, p);
-}
-
-static void s_serve(int c)
-{
-    char buf[65536];
-    size_t len = 0;
-    char *end = NULL;
-    while (len < sizeof(buf) - 1) {
-        struct pollfd pf = {c, POLLIN, 0};
-        if (poll(&pf, 1, 2000) <= 0)
-            return;
-        ssize_t k = recv(c, buf + len, sizeof(buf) - 1 - len, 0);
-        if (k <= 0)
-            return;
-        len += (size_t)k;
-        buf[len] = 0;
-        if ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-            char cl[32];
-            s_header(buf, "content-length", cl, sizeof(cl));
-            size_t want = (size_t)(end + 4 - buf) + (size_t)atol(cl);
-            if (len >= want)
-                break;
-        }
-    }
-    if (end == NULL)
-        return;
-    pthread_mutex_lock(&H.mu);
-    if (H.n < S_HOOK_MAX) {
-        s_msg_t *m = &H.msgs[H.n++];
-        s_header(buf, "webhook-id", m->id, sizeof(m->id));
-        s_header(buf, "webhook-timestamp", m->ts, sizeof(m->ts));
-        s_header(buf, "webhook-signature", m->sig, sizeof(m->sig));
-        m->body = antt_xstrdup(end + 4);
-    }
-    pthread_mutex_unlock(&H.mu);
-    const char *ok = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-    (void)!send(c, ok, strlen(ok), MSG_NOSIGNAL);
-}
-
-static void *s_hook_run(void *arg)
-{
-    (void)arg;
-    while (!H.stop) {
-        struct pollfd pf = {H.fd, POLLIN, 0};
-        if (poll(&pf, 1, 50) == 1) {
-            int c = accept(H.fd, NULL, NULL);
-            if (c >= 0) {
-                if (!H.refuse)
-                    s_serve(c);
-                close(c);
-            }
-        }
-    }
-    return NULL;
-}
-
-/* Starts the receiver on H.port. */
-static int s_hook_start(void)
-{
-    H.fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(H.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)H.port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(H.fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(H.fd, 64) != 0)
-        return -1;
-    H.stop = 0;
-    return pthread_create(&H.thread, NULL, s_hook_run, NULL);
-}
-
-/* The receiver goes down (every request fails: the connection is closed
- * without an answer) and comes up again. (Closing the port instead would let
- * another socket of the machine take it meanwhile.) */
-static void s_hook_down(void)
-{
-    H.refuse = 1;
-}
-
-static int s_hook_up(void)
-{
-    H.refuse = 0;
-    return 0;
-}
-
-static void s_hook_stop(void)
-{
-    if (H.fd < 0)
-        return;
-    H.stop = 1;
-    pthread_join(H.thread, NULL);
-    close(H.fd);
-    H.fd = -1;
-}
-
-/* How many messages arrived whose body contains needle (any when NULL). */
 static int s_hook_count(const char *needle)
 {
-    int k = 0;
-    pthread_mutex_lock(&H.mu);
-    for (int i = 0; i < H.n; i++)
-        if (needle == NULL || strstr(H.msgs[i].body, needle))
-            k++;
-    pthread_mutex_unlock(&H.mu);
-    return k;
+    return at_hook_count(&H, needle);
 }
 
 static const char *s_hook_needle;
@@ -202,7 +74,7 @@ static int s_hook_has(void *arg)
 }
 
 /* Checks a message's signature as a receiver would (Standard Webhooks). */
-static int s_signature_ok(const s_msg_t *m)
+static int s_signature_ok(const at_hook_msg_t *m)
 {
     uint8_t key[64], mac[crypto_auth_hmacsha256_BYTES];
     size_t klen = 0;
@@ -445,8 +317,7 @@ static int s_setup(void **state)
 
     /* webhooks: the ward's receiver (this test's), a dead one for the same
      * desk, and the app gateway's status hook on the same receiver */
-    H.port = at_free_port();
-    if (s_hook_start() != 0)
+    if (at_hook_start(&H, at_free_port()) != 0)
         return -1;
     char *sql = antt_xasprintf(
         "INSERT INTO webhook_destinations (code, url, secret, desk_code, gateway_id) VALUES"
@@ -508,9 +379,7 @@ static int s_teardown(void **state)
     at_stop(&E.worker, SIGTERM, 10000);
     at_stop(&E.intake, SIGTERM, 10000);
     at_stop(&E.notify, SIGTERM, 10000);
-    s_hook_stop();
-    for (int i = 0; i < H.n; i++)
-        free(H.msgs[i].body);
+    at_hook_stop(&H);
     zmq_close(E.sub);
     zmq_close(E.dealer);
     zmq_ctx_term(E.zctx);
@@ -828,7 +697,7 @@ static void test_webhooks(void **state)
      * recorded when notification is killed is sent again, by design: at
      * least once, under the same webhook-id) */
     assert_true(at_wait_until(s_live_deliveries_recorded, NULL, 10000));
-    s_hook_down();
+    at_hook_down(&H);
     char *ids[3];
     for (int i = 0; i < 3; i++) {
         char f[160];
@@ -844,7 +713,7 @@ static void test_webhooks(void **state)
                                  " AND d.payload->'data'->>'incident_id' = '%s'",
                                  ids[i]),
                          1);
-    assert_int_equal(s_hook_up(), 0);
+    at_hook_up(&H);
     for (int i = 0; i < 3; i++) {
         s_hook_needle = ids[i];
         assert_true(at_wait_until(s_hook_has, &one, 15000));
