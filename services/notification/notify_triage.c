@@ -412,6 +412,9 @@ void notify_on_command(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, void 
     s_arg(args, "report_id", c->report_id);
     s_arg(args, "category", c->category);
     s_arg(args, "reason", c->reason);
+    s_arg(args, "solved_on", c->solved_on);
+    if (c->has_arrested)
+        json_object_set_new(args, "arrested", json_integer(c->arrested));
     if (c->has_priority)
         json_object_set_new(args, "priority", json_integer(c->priority));
     if (c->has_expected_version)
