@@ -1,8 +1,9 @@
 /* notify_triage: dispatchers' triage commands, from the ROUTER (protobuf)
  * and the HTTP JSON API (notify_http.c) alike, through one function in
- * PostgreSQL, antt_triage(), which checks the token's desk, the incident's
- * scope, the state transition and the expected version, and records the
- * change and its event in one transaction. The service answers and
+ * PostgreSQL, antt_triage_run() (antt_triage and solve), which checks the
+ * token's desk, the incident's scope, the state transition and the
+ * expected version, and records the change and its event in one
+ * transaction. The service answers and
  * publishes the result; it opens reporters' contacts (UNSEAL_CONTACT) with
  * the dispatchers' secret key, which only it holds. */
 #include <errno.h>
@@ -356,7 +357,7 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
     const char *v[4] = {(const char *)hash, action, list ? NULL : incident, args_s};
     int lens[4] = {ANTT_HASH_BYTES, 0, 0, 0}, fmts[4] = {1, 0, 0, 0};
     antt_db_job_t *job = antt_db_job_new(s_on_triage, t);
-    antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
+    antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage_run($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
                     fmts);
     /* SHOW: the reports' answers and the residents' follow-ups, in the same
      * transaction, after antt_triage let this dispatcher see the incident

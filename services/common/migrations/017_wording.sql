@@ -272,12 +272,12 @@ BEGIN
     RETURN n;
 END $$;
 
--- The triage of 010 and a command of its own: solve, the outcome solved
+-- antt_triage_run: one dispatcher command, as notification runs them: solve
+-- here, every other by antt_triage (010). solve records the outcome solved
 -- with its day (default today) and the suspects arrested (default 0), on an
--- open incident (which it resolves) or a resolved one; scope and version
--- are checked as for every command.
-ALTER FUNCTION antt_triage(bytea, text, uuid, jsonb) RENAME TO antt_triage_010;
-CREATE FUNCTION antt_triage(token_hash bytea, action text, incident uuid, args jsonb)
+-- open incident (which it resolves) or a resolved one; the token, the
+-- desk's scope and the version are checked by antt_triage itself.
+CREATE FUNCTION antt_triage_run(token_hash bytea, action text, incident uuid, args jsonb)
 RETURNS SETOF antt_incident_state
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -289,13 +289,13 @@ DECLARE
     st antt_incident_state;
 BEGIN
     IF action IS DISTINCT FROM 'solve' THEN
-        RETURN QUERY SELECT * FROM antt_triage_010(token_hash, action, incident, args);
+        RETURN QUERY SELECT * FROM antt_triage(token_hash, action, incident, args);
         RETURN;
     END IF;
     -- the token, the desk's scope and the expected version, checked as for
     -- every command (and the incident's row locked)
-    PERFORM antt_triage_010(token_hash, 'get', incident, args);
-    SELECT * INTO d FROM dispatchers x WHERE x.token_hash = antt_triage.token_hash AND x.active;
+    PERFORM antt_triage(token_hash, 'get', incident, args);
+    SELECT * INTO d FROM dispatchers x WHERE x.token_hash = antt_triage_run.token_hash AND x.active;
     who := 'dispatcher:' || d.id;
     SELECT * INTO i FROM incidents x WHERE x.id = incident;
     IF i.status NOT IN ('new', 'acknowledged', 'assigned', 'resolved') THEN
@@ -331,9 +331,8 @@ BEGIN
     st.note := NULLIF(args->>'note', '');
     RETURN NEXT st;
 END $$;
-REVOKE EXECUTE ON FUNCTION antt_triage(bytea, text, uuid, jsonb) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION antt_triage_010(bytea, text, uuid, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION antt_triage(bytea, text, uuid, jsonb) TO antt_notification;
+REVOKE EXECUTE ON FUNCTION antt_triage_run(bytea, text, uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION antt_triage_run(bytea, text, uuid, jsonb) TO antt_notification;
 
 -- The triggers act for the owner: a service that records an incident needs
 -- no right on the coverage or the solved rollup.
