@@ -351,12 +351,14 @@ static void s_read_csv(r_state_t *s, FILE *f)
         if (c == '\n')
             s->line++;
     }
-    if (csv_fini(&p, s_csv_field, s_csv_record, s) != 0)
+    if (csv_fini(&p, s_csv_field, s_csv_record, s) != 0) {
         fprintf(stderr, "%s:%d: field %d: a quote opened here is never closed\n", s->path, s->rec_line,
-                s->nvals + 1),
-            s->bad++;
-    else if (s->ncols == 0)
-        fprintf(stderr, "%s: no CSV header\n", s->path), s->bad++;
+                s->nvals + 1);
+        s->bad++;
+    } else if (s->ncols == 0) {
+        fprintf(stderr, "%s: no CSV header\n", s->path);
+        s->bad++;
+    }
 out:
     csv_free(&p);
     s_csv_vals_free(s);

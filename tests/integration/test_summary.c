@@ -61,18 +61,9 @@ static int s_teardown(void **state)
     return 0;
 }
 
-/* n incidents of category in area, over the year from its 1 January (every
- * step hours, local time). */
 static void s_gen(const char *area, const char *category, int year, int n, int step_h, int prio)
 {
-    char *sql = antt_xasprintf(
-        "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
-        " SELECT gen_random_uuid(), make_timestamptz(%d, 1, 1, 0, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '%d hours',"
-        " '%s', %d, '%s', (SELECT desk_code FROM area_desks WHERE area_code = '%s'), 'new'"
-        " FROM generate_series(0, %d) g",
-        year, step_h, category, prio, area, area, n - 1);
-    at_db_exec(E.db, sql);
-    free(sql);
+    at_db_gen_incidents(E.db, area, category, year, n, step_h, prio);
 }
 
 static int s_queue_empty(void *arg)

@@ -691,7 +691,7 @@ static void test_solve(void **state)
     json_decref(j);
     free(path);
     assert_int_equal(s_count("SELECT sum(t.solved) * 100 + sum(t.arrested) FROM trend_solved t JOIN incidents i"
-                             " ON i.area_code = t.area_code AND t.day = antt_trend_day(COALESCE(i.occurred_at, i.created_at))"
+                             " ON i.area_code = t.area_code AND t.grain = 'd' AND t.bucket = antt_trend_day(COALESCE(i.occurred_at, i.created_at))"
                              " AND t.category = i.category WHERE i.id = '%s'",
                              id),
                      103);

@@ -205,25 +205,30 @@ SELECT r.code, min(x.day), 'live'
 ALTER TABLE incidents ADD COLUMN solved_on date;
 ALTER TABLE incidents ADD COLUMN arrested integer CHECK (arrested >= 0);
 
--- Solved incidents per leaf area, day (of the incident, as the counts) and
--- category, kept by a trigger from the incidents' rows (the rebuild of the
--- trend rollups does not touch it: it is exact at every commit).
+-- Solved incidents per leaf area, day or month (grain 'd' or 'm', of the
+-- day the incident happened, as the counts) and category, kept by a trigger
+-- from the incidents' rows (the rebuild of the trend rollups does not touch
+-- it: it is exact at every commit). A year is its months (and the days of a
+-- month begun), as for trend_counts.
 CREATE TABLE trend_solved (
     area_code  text NOT NULL,
-    day        date NOT NULL,
+    grain      "char" NOT NULL CHECK (grain IN ('d', 'm')),
+    bucket     date NOT NULL,
     category   text NOT NULL,
     solved     integer NOT NULL,
     arrested   integer NOT NULL,
-    PRIMARY KEY (area_code, day, category)
+    PRIMARY KEY (area_code, grain, bucket, category)
 );
 
 CREATE FUNCTION antt_solved_apply(i incidents, sign integer) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO trend_solved AS t (area_code, day, category, solved, arrested)
-    SELECT COALESCE(i.area_code, (SELECT dk.area_code FROM desks dk WHERE dk.code = i.desk_code)),
-           antt_trend_day(COALESCE(i.occurred_at, i.created_at)), i.category, sign, sign * COALESCE(i.arrested, 0)
-     WHERE i.status = 'resolved' AND i.outcome = 'solved'
-       AND COALESCE(i.area_code, (SELECT dk.area_code FROM desks dk WHERE dk.code = i.desk_code)) IS NOT NULL
-    ON CONFLICT (area_code, day, category) DO UPDATE SET solved = t.solved + EXCLUDED.solved,
+    INSERT INTO trend_solved AS t (area_code, grain, bucket, category, solved, arrested)
+    SELECT x.area, g.grain, CASE g.grain WHEN 'd' THEN x.day ELSE date_trunc('month', x.day)::date END,
+           i.category, sign, sign * COALESCE(i.arrested, 0)
+      FROM (SELECT COALESCE(i.area_code, (SELECT dk.area_code FROM desks dk WHERE dk.code = i.desk_code)) AS area,
+                   antt_trend_day(COALESCE(i.occurred_at, i.created_at)) AS day) x
+     CROSS JOIN (VALUES ('d'::"char"), ('m'::"char")) g(grain)
+     WHERE i.status = 'resolved' AND i.outcome = 'solved' AND x.area IS NOT NULL
+    ON CONFLICT (area_code, grain, bucket, category) DO UPDATE SET solved = t.solved + EXCLUDED.solved,
         arrested = t.arrested + EXCLUDED.arrested
 $$;
 CREATE FUNCTION antt_solved_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -449,9 +454,14 @@ BEGIN
                           JOIN stat_group_members m ON m.category = x.category GROUP BY 1),
                   p AS (SELECT m.group_code, sum(x.n) AS n FROM unnest(pri) x
                           JOIN stat_group_members m ON m.category = x.category GROUP BY 1),
+                  -- whole months from the month rows, a month begun from its days
                   sv AS (SELECT m.group_code, sum(t.solved) AS solved, sum(t.arrested) AS arrested
-                           FROM trend_solved t JOIN stat_group_members m ON m.category = t.category
-                          WHERE t.area_code = ANY (areas) AND t.day >= d0 AND t.day < d1 GROUP BY 1)
+                           FROM (SELECT * FROM trend_solved t WHERE t.area_code = ANY (areas) AND t.grain = 'm'
+                                    AND t.bucket >= d0 AND t.bucket < date_trunc('month', d1)::date
+                                 UNION ALL
+                                 SELECT * FROM trend_solved t WHERE t.area_code = ANY (areas) AND t.grain = 'd'
+                                    AND t.bucket >= GREATEST(d0, date_trunc('month', d1)::date) AND t.bucket < d1) t
+                           JOIN stat_group_members m ON m.category = t.category GROUP BY 1)
              SELECT s.*, COALESCE(c.n, 0) AS n_cur, COALESCE(p.n, 0) AS n_pri,
                     COALESCE(sv.solved, 0) AS solved, COALESCE(sv.arrested, 0) AS arrested
                FROM stat_groups s LEFT JOIN c ON c.group_code = s.code LEFT JOIN p ON p.group_code = s.code
