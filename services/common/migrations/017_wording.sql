@@ -236,13 +236,30 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM antt_solved_apply(OLD, -1);
     END IF;
-    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    IF TG_OP = 'UPDATE' THEN
         PERFORM antt_solved_apply(NEW, 1);
     END IF;
     RETURN NULL;
 END $$;
+-- inserted rows (a COPY of history) in one grouped statement
+CREATE FUNCTION antt_solved_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO trend_solved AS t (area_code, grain, bucket, category, solved, arrested)
+    SELECT x.area, g.grain, CASE g.grain WHEN 'd' THEN x.day ELSE date_trunc('month', x.day)::date END,
+           x.category, count(*), sum(COALESCE(x.arrested, 0))
+      FROM (SELECT COALESCE(n.area_code, dk.area_code) AS area, antt_trend_day(COALESCE(n.occurred_at, n.created_at)) AS day,
+                   n.category, n.arrested
+              FROM new_incidents n LEFT JOIN desks dk ON dk.code = n.desk_code
+             WHERE n.status = 'resolved' AND n.outcome = 'solved') x
+     CROSS JOIN (VALUES ('d'::"char"), ('m'::"char")) g(grain)
+     WHERE x.area IS NOT NULL
+     GROUP BY 1, 2, 3, 4
+    ON CONFLICT (area_code, grain, bucket, category) DO UPDATE SET solved = t.solved + EXCLUDED.solved,
+        arrested = t.arrested + EXCLUDED.arrested;
+    RETURN NULL;
+END $$;
 CREATE TRIGGER incidents_solved_insert AFTER INSERT ON incidents
-    FOR EACH ROW WHEN (NEW.outcome = 'solved') EXECUTE FUNCTION antt_solved_trigger();
+    REFERENCING NEW TABLE AS new_incidents FOR EACH STATEMENT EXECUTE FUNCTION antt_solved_inserted();
 CREATE TRIGGER incidents_solved_update AFTER UPDATE ON incidents
     FOR EACH ROW WHEN ((OLD.outcome = 'solved' OR NEW.outcome = 'solved')
                        AND (OLD.status, OLD.outcome, OLD.category, OLD.area_code, OLD.desk_code, OLD.occurred_at,
@@ -343,23 +360,33 @@ GRANT EXECUTE ON FUNCTION antt_triage_run(bytea, text, uuid, jsonb) TO antt_noti
 -- no right on the coverage or the solved rollup.
 ALTER FUNCTION antt_coverage_live() SECURITY DEFINER SET search_path = public, pg_temp;
 ALTER FUNCTION antt_solved_trigger() SECURITY DEFINER SET search_path = public, pg_temp;
+ALTER FUNCTION antt_solved_inserted() SECURITY DEFINER SET search_path = public, pg_temp;
 GRANT SELECT ON area_coverage, trend_solved, summary_options TO antt_aggregation;
 
 -- ---- the summary ----------------------------------------------------------
 
 -- The standard at one level below an area for [d0, d1) from the period's
--- cells: every area of that level under `area` that existed at the end of
+-- cells: every area of that level under `area` (areas: antt_area_set(area)) that existed at the end of
 -- the period, against every rule of the level. An area outside coverage
 -- meets nothing. unplaced: the cases counted above that level (an incident
 -- with only a ward code cannot be placed in a khu phố).
-CREATE FUNCTION antt_summary_standard(area text, lvl text, cur antt_trend_cell[], d1 date) RETURNS jsonb
+CREATE FUNCTION antt_summary_standard(area text, areas text[], covered boolean, lvl text, cur antt_trend_cell[],
+                                      d1 date) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-    WITH ch AS (
-        SELECT c.code, c.name, COALESCE(antt_covered_from(c.code) < d1, false) AS covered FROM areas c
-         WHERE c.code = ANY (antt_area_set(area)) AND c.code <> area AND c.level = lvl
+    WITH RECURSIVE ch AS (
+        -- covered: the area is (then so is all below it), or the child is
+        SELECT c.code, c.name, covered OR COALESCE(antt_covered_from(c.code) < d1, false) AS covered FROM areas c
+         WHERE c.code = ANY (areas) AND c.code <> area AND c.level = lvl
            AND c.valid_from < d1 AND (c.valid_to IS NULL OR c.valid_to >= d1 - 1)
+    ), down(child, area_code) AS (
+        -- each child's tree in one walk; with successions, antt_area_set per child
+        SELECT ch.code, ch.code FROM ch WHERE NOT EXISTS (SELECT 1 FROM area_successors)
+        UNION ALL
+        SELECT d.child, a.code FROM areas a JOIN down d ON a.parent_code = d.area_code
     ), leaf AS (
-        SELECT ch.code AS child, unnest(antt_area_set(ch.code)) AS area_code FROM ch
+        SELECT child, area_code FROM down
+        UNION ALL
+        SELECT ch.code, unnest(antt_area_set(ch.code)) FROM ch WHERE EXISTS (SELECT 1 FROM area_successors)
     ), rc AS (
         SELECT r.id, r.max_count, r.max_priority, r.group_code FROM area_standard_rules r WHERE r.level = lvl
     ), rx AS (
@@ -516,7 +543,7 @@ BEGIN
                   AND EXISTS (SELECT 1 FROM area_standard_rules r WHERE r.level = c.level)
                 ORDER BY 2, 1 LOOP
         lvl := lv.level;
-        std := antt_summary_standard(area, lvl, cur, d1);
+        std := antt_summary_standard(area, areas, covered, lvl, cur, d1);
         standards := standards || std;
         IF covered AND (std->>'total')::int > 0 THEN
             line := (std->>'met') || '/' || (std->>'total') || ' ' || antt_level_vi(lvl)
