@@ -8,7 +8,7 @@ PKGS=(
   libuv1-dev libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
   libpq-dev postgresql-15 postgresql-contrib postgresql-15-postgis-3
   libh2o-dev libssl-dev zlib1g-dev libsodium-dev libutf8proc-dev
-  libcmocka-dev libjansson-dev libxml2-dev libcurl4-openssl-dev prometheus
+  libcmocka-dev libjansson-dev libxml2-dev libcurl4-openssl-dev libcsv-dev prometheus
   chromium chromium-driver poppler-utils libsystemd-dev tmux
   # the modules FixMyStreet's Open311 client speaks with (tests/fms), and
   # python3 for the python Open311 client's calls (tests/open311_python)

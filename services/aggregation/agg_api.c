@@ -49,8 +49,12 @@ static const a_endpoint_t s_endpoints[] = {
      {{"SELECT jsonb_build_object('area', $1::text, 'dimension', $2::text, 'period', $4::text,"
        " 'from', " A_FROM_D ", 'to', " A_TO_D ")::text",
        5},
-      {"SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change, change_pct"
-       " FROM antt_trends($1, $2, $4, " A_FROM_D ", " A_TO_D ")",
+      /* significant: the change passes the Poisson test; coverage: the
+       * bucket (prior_coverage: its year-before) is within the area's data */
+      {"SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change, change_pct,"
+       " antt_significant(n, prior) AS significant, COALESCE(c.cf <= bucket_to, false) AS coverage,"
+       " COALESCE(c.cf <= (bucket_from - interval '1 year')::date, false) AS prior_coverage"
+       " FROM antt_trends($1, $2, $4, " A_FROM_D ", " A_TO_D "), (SELECT antt_covered_from($1) AS cf) c",
        5},
       {"SELECT jsonb_build_object("
        "'ytd', antt_trend_compare(s.areas, s.cats, date_trunc('year', t)::date, t + 1,"

@@ -104,6 +104,12 @@ void agg_render_json0(antt_http_req_t *req, antt_db_job_t *job, int csv)
     antt_http_respond(req, 200, "application/json", body, strlen(body));
 }
 
+/* A boolean column as JSON. */
+static const char *s_bool(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? "null" : *PQgetvalue(r, row, col) == 't' ? "true" : "false";
+}
+
 void agg_render_trends(antt_http_req_t *req, antt_db_job_t *job, int csv)
 {
     PGresult *r = antt_db_job_result(job, 1), *cmp = antt_db_job_result(job, 2);
@@ -117,9 +123,11 @@ void agg_render_trends(antt_http_req_t *req, antt_db_job_t *job, int csv)
     for (int i = 0; i < PQntuples(r); i++) {
         antt_buf_puts(&b, i ? ",{\"bucket\":" : "{\"bucket\":");
         antt_json_cstr(&b, PQgetvalue(r, i, 0));
-        antt_buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%s,\"prior\":%s,\"change\":%s,\"change_pct\":%s}",
+        antt_buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%s,\"prior\":%s,\"change\":%s,\"change_pct\":%s",
                         PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
                         PQgetvalue(r, i, 5), PQgetisnull(r, i, 6) ? "null" : PQgetvalue(r, i, 6));
+        antt_buf_printf(&b, ",\"significant\":%s,\"coverage\":%s,\"prior_coverage\":%s}", s_bool(r, i, 7),
+                        s_bool(r, i, 8), s_bool(r, i, 9));
     }
     antt_buf_printf(&b, "],\"comparisons\":%s}", PQgetvalue(cmp, 0, 0));
     antt_http_respond(req, 200, "application/json", b.data, b.len);

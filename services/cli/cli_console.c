@@ -21,7 +21,7 @@
 
 static const char *const s_actions[] = {"",      "acknowledge", "assign", "note",           "escalate", "merge",
                                         "split", "resolve",     "reject", "reopen", "unseal_contact", "list",
-                                        "get",   "claim",       "reclassify", "show"};
+                                        "get",   "claim",       "reclassify", "show", "solve"};
 static const char *const s_errors[] = {"ok", "bad request", "forbidden", "not found", "conflict", "unavailable"};
 
 typedef struct c_conn {
@@ -114,7 +114,8 @@ static int s_priority_word(const char *w)
 
 /* Fills cmd from words: ACTION [INCIDENT] [ARG...]; for reclassify,
  * INCIDENT [CATEGORY] [P1..P4] [REASON...] (at least one of the first two;
- * notification checks the category). */
+ * notification checks the category); for solve, INCIDENT [YYYY-MM-DD]
+ * [ARRESTED] [NOTE...]. */
 static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf, size_t arglen)
 {
     if (n < 1)
@@ -146,6 +147,16 @@ static int s_command(Antt__V1__TriageCommand *cmd, int n, char **w, char *argbuf
         }
         if (cmd->category == NULL && !cmd->has_priority)
             return -1;
+    } else if (cmd->action == ANTT__V1__TRIAGE_ACTION__ACTION_SOLVE) {
+        if (first < n && strlen(w[first]) == 10 && w[first][4] == '-')
+            cmd->solved_on = w[first++];
+        char *end;
+        long k = first < n ? strtol(w[first], &end, 10) : -1;
+        if (first < n && *end == 0 && k >= 0 && k <= 99999) {
+            cmd->has_arrested = 1;
+            cmd->arrested = (int32_t)k;
+            first++;
+        }
     }
     argbuf[0] = 0;
     for (int i = first; i < n; i++) {
@@ -200,7 +211,8 @@ int cli_triage(int argc, char **argv)
         "usage: antt triage [--token T] list | ACTION INCIDENT [ARG...]\n"
         "  actions: ack, assign WHO, note TEXT, escalate, claim, merge INTO, split REPORT,\n"
         "           reclassify [CATEGORY] [P1..P4] [REASON...], resolve OUTCOME,\n"
-        "           reject [unfounded|false_report], reopen, get, show, contact\n";
+        "           reject [unfounded|false_report], reopen, get, show, contact,\n"
+        "           solve [YYYY-MM-DD] [ARRESTED] [NOTE...] (điều tra làm rõ: resolves it)\n";
     int o;
     optind = 1;
     while ((o = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
@@ -359,7 +371,7 @@ int cli_console(int argc, char **argv)
     }
     printf("antt console, the desk of the token (feed %s). Commands: list, show N, ack N, assign N WHO,\n"
            "note N TEXT, claim N, escalate N, reclassify N [CATEGORY] [P1..P4] [REASON...], resolve N OUTCOME,\n"
-           "reject N [false_report], reopen N, merge N INTO, contact N, quit.\n"
+           "reject N [false_report], reopen N, merge N INTO, contact N, solve N [YYYY-MM-DD] [ARRESTED], quit.\n"
            "N is a number from the last list or an incident id.\n",
            cli_feed_url(feed));
     antt_buf_t pending;
@@ -414,7 +426,7 @@ int cli_console(int argc, char **argv)
         char arg[2048];
         if (s_command(&cmd, n, w, arg, sizeof(arg)) != 0) {
             printf("unknown command; try: list, show N, ack N, claim N, reclassify N CATEGORY [P1..P4] [REASON],\n"
-                   "assign N WHO, note N TEXT, resolve N OUTCOME, quit\n");
+                   "assign N WHO, note N TEXT, resolve N OUTCOME, solve N [YYYY-MM-DD] [ARRESTED], quit\n");
             continue;
         }
         Antt__V1__TriageReply *r = s_call(&c, &cmd);

@@ -6,15 +6,14 @@
  * --import). Then it waits until every row is an incident and checks that
  * each holds its row's category, priority and status.
  *
- * FILE is CSV with a header line, or JSON lines (one object per line), with
- * the fields occurred_at (ISO 8601 date-time or YYYY-MM-DD, required),
- * category (required), area_code and/or lat + lon (one required), priority
- * (1-4 or P1-P4; default 3: a past crime reported after the fact), status
- * (new, acknowledged, resolved or rejected; default resolved), description
- * and address (optional). Every row is checked before anything is sent: one
- * bad row and nothing is imported. Each row's idempotency key is a hash of
- * its text (and of how many identical rows came before it), so running the
- * same import again creates nothing new. */
+ * FILE is read by cli_import_read.c (its fields are listed there and in
+ * --help); every row is checked before anything is sent: one bad row and
+ * nothing is imported. Each row's idempotency key is a hash of its text
+ * (and of how many identical rows came before it), so running the same
+ * import again creates nothing new, and says so ("0 new, N already
+ * imported"). Once the rows are incidents, the solved outcomes of the rows
+ * are recorded on them, and the area the rows have in common is covered by
+ * data from 1 January of the first row's year (--covers, --covers-from). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -31,276 +30,9 @@
 #include "antt_config.h"
 #include "antt_util.h"
 #include "cli.h"
+#include "cli_import.h"
 
 #define I_WINDOW 256 /* reports in flight */
-
-typedef struct i_row {
-    int line;
-    char key[80];       /* idempotency key */
-    int64_t occurred_ms;
-    int priority;       /* 1..4 */
-    char *category, *area, *status, *description, *address;
-    int has_coords;
-    double lat, lon;
-    char report_id[40]; /* once accepted */
-    int state;          /* 0 to send, 1 in flight, 2 accepted */
-    int64_t retry_at_ms;
-} i_row_t;
-
-static void s_row_free(i_row_t *r)
-{
-    free(r->category);
-    free(r->area);
-    free(r->status);
-    free(r->description);
-    free(r->address);
-}
-
-/* Splits one CSV record (RFC 4180 quoting) into at most max fields, in
- * place. Returns the field count or -1. */
-static int s_csv_split(char *s, char **out, int max)
-{
-    int n = 0;
-    char *w = s, *p = s;
-    while (n < max) {
-        out[n++] = w;
-        if (*p == '"') {
-            p++;
-            for (;;) {
-                if (*p == 0)
-                    return -1; /* an unterminated quote */
-                if (*p == '"' && p[1] == '"') {
-                    *w++ = '"';
-                    p += 2;
-                } else if (*p == '"') {
-                    p++;
-                    break;
-                } else {
-                    *w++ = *p++;
-                }
-            }
-        } else {
-            while (*p && *p != ',')
-                *w++ = *p++;
-        }
-        if (*p == ',') {
-            *w++ = 0;
-            p++;
-            w = p;
-            continue;
-        }
-        if (*p != 0)
-            return -1; /* text after a closing quote */
-        *w = 0;
-        return n;
-    }
-    return -1;
-}
-
-static int s_parse_when(const char *s, int64_t *ms)
-{
-    if (s && strlen(s) == 10) {
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%sT12:00:00+07:00", s); /* a day: its local noon */
-        return antt_parse_time(buf, ms);
-    }
-    return s ? antt_parse_time(s, ms) : -1;
-}
-
-/* Checks and keeps one row's fields; writes why into err and returns -1. */
-static int s_row_set(i_row_t *r, const char *occurred, const char *category, const char *area, const char *lat,
-                     const char *lon, const char *status, const char *description, const char *address,
-                     const char *priority, char *err, size_t errlen)
-{
-    if (occurred == NULL || s_parse_when(occurred, &r->occurred_ms) != 0) {
-        snprintf(err, errlen, "occurred_at must be an ISO 8601 date-time or YYYY-MM-DD");
-        return -1;
-    }
-    if (r->occurred_ms > antt_now_ms() + 60000) {
-        snprintf(err, errlen, "occurred_at is in the future");
-        return -1;
-    }
-    if (category == NULL || antt_category_find(category) == NULL) {
-        snprintf(err, errlen, "unknown category \"%s\"", category ? category : "");
-        return -1;
-    }
-    if ((lat && *lat) != (lon && *lon)) {
-        snprintf(err, errlen, "lat and lon go together");
-        return -1;
-    }
-    if (lat && *lat) {
-        char *e1, *e2;
-        r->lat = strtod(lat, &e1);
-        r->lon = strtod(lon, &e2);
-        if (*e1 || *e2 || r->lat < -90 || r->lat > 90 || r->lon < -180 || r->lon > 180) {
-            snprintf(err, errlen, "bad coordinates");
-            return -1;
-        }
-        r->has_coords = 1;
-    }
-    if (!r->has_coords && !(area && *area)) {
-        snprintf(err, errlen, "area_code or lat and lon is required");
-        return -1;
-    }
-    const char *pr = priority && *priority ? priority : "3";
-    if ((pr[0] == 'P' || pr[0] == 'p') && pr[1])
-        pr++;
-    if (pr[0] < '1' || pr[0] > '4' || pr[1] != '\0') {
-        snprintf(err, errlen, "priority must be 1, 2, 3 or 4 (or P1 to P4)");
-        return -1;
-    }
-    r->priority = pr[0] - '0';
-    const char *st = status && *status ? status : "resolved";
-    if (strcmp(st, "new") && strcmp(st, "acknowledged") && strcmp(st, "resolved") && strcmp(st, "rejected")) {
-        snprintf(err, errlen, "status must be new, acknowledged, resolved or rejected");
-        return -1;
-    }
-    r->category = antt_xstrdup(category);
-    r->area = area && *area ? antt_xstrdup(area) : NULL;
-    r->status = antt_xstrdup(st);
-    r->description = description && *description
-                         ? antt_xstrdup(description)
-                         : antt_xasprintf("Vụ việc nhập từ số liệu cũ (%s)", antt_category_find(category)->label_vi);
-    r->address = address && *address ? antt_xstrdup(address) : NULL;
-    return 0;
-}
-
-static const char *s_json_str(json_t *o, const char *k, char *buf, size_t len)
-{
-    json_t *v = json_object_get(o, k);
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_number(v) && buf && len) {
-        snprintf(buf, len, "%.10g", json_number_value(v));
-        return buf;
-    }
-    return NULL;
-}
-
-/* Reads FILE into rows; returns the count, or -1 after printing every bad
- * line. */
-static int s_read(const char *path, i_row_t **rows_out)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        fprintf(stderr, "antt import: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int lineno = 0, nrows = 0, bad = 0, json = -1, ncols = 0;
-    char *cols[16] = {0};
-    i_row_t *rows = NULL;
-    /* identical rows get keys of their own: the text's hash and its rank */
-    typedef struct {
-        unsigned char h[16];
-        int n;
-    } seen_t;
-    seen_t *seen = NULL;
-    int nseen = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = 0;
-        if (len == 0)
-            continue;
-        if (json < 0)
-            json = line[0] == '{';
-        char err[200] = "";
-        if (!json && ncols == 0) { /* the header */
-            char *f2[16];
-            char *copy = antt_xstrdup(line);
-            int n = s_csv_split(copy, f2, 16);
-            for (int i = 0; i < n; i++)
-                cols[i] = antt_xstrdup(f2[i]);
-            ncols = n > 0 ? n : -1;
-            free(copy);
-            if (ncols < 0) {
-                fprintf(stderr, "%s:%d: bad CSV header\n", path, lineno);
-                bad++;
-                break;
-            }
-            continue;
-        }
-        rows = antt_xrealloc(rows, sizeof(*rows) * (size_t)(nrows + 1));
-        i_row_t *r = &rows[nrows];
-        memset(r, 0, sizeof(*r));
-        r->line = lineno;
-        unsigned char h[16];
-        crypto_generichash(h, sizeof(h), (const unsigned char *)line, (size_t)len, NULL, 0);
-        int rank = 0;
-        for (int i = 0; i < nseen; i++)
-            if (!memcmp(seen[i].h, h, sizeof(h))) {
-                rank = ++seen[i].n;
-                break;
-            }
-        if (rank == 0) {
-            seen = antt_xrealloc(seen, sizeof(*seen) * (size_t)(nseen + 1));
-            memcpy(seen[nseen].h, h, sizeof(h));
-            seen[nseen++].n = 0;
-        }
-        char hex[33];
-        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        snprintf(r->key, sizeof(r->key), "import-%s-%d", hex, rank);
-        int rc;
-        if (json) {
-            json_error_t je;
-            json_t *o = json_loadb(line, (size_t)len, 0, &je);
-            if (!json_is_object(o)) {
-                snprintf(err, sizeof(err), "not a JSON object: %s", je.text);
-                rc = -1;
-            } else {
-                char b1[32], b2[32], b3[32];
-                rc = s_row_set(r, s_json_str(o, "occurred_at", NULL, 0), s_json_str(o, "category", NULL, 0),
-                               s_json_str(o, "area_code", NULL, 0), s_json_str(o, "lat", b1, sizeof(b1)),
-                               s_json_str(o, "lon", b2, sizeof(b2)), s_json_str(o, "status", NULL, 0),
-                               s_json_str(o, "description", NULL, 0), s_json_str(o, "address", NULL, 0),
-                               s_json_str(o, "priority", b3, sizeof(b3)), err, sizeof(err));
-            }
-            json_decref(o);
-        } else {
-            char *v[16] = {0}, *copy = antt_xstrdup(line);
-            int n = s_csv_split(copy, v, 16);
-            const char *val[10] = {0};
-            static const char *names[10] = {"occurred_at", "category",    "area_code", "lat",      "lon",
-                                            "status",      "description", "address",   "priority", NULL};
-            if (n != ncols) {
-                snprintf(err, sizeof(err), "%d fields where the header has %d", n, ncols);
-                rc = -1;
-            } else {
-                for (int c = 0; c < n; c++)
-                    for (int k = 0; names[k]; k++)
-                        if (cols[c] && !strcmp(cols[c], names[k]))
-                            val[k] = v[c];
-                rc = s_row_set(r, val[0], val[1], val[2], val[3], val[4], val[5], val[6], val[7], val[8], err,
-                               sizeof(err));
-            }
-            free(copy);
-        }
-        if (rc != 0) {
-            fprintf(stderr, "%s:%d: %s\n", path, lineno, err);
-            s_row_free(r);
-            bad++;
-            continue;
-        }
-        nrows++;
-    }
-    free(line);
-    free(seen);
-    for (int i = 0; i < 16; i++)
-        free(cols[i]);
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "antt import: %d bad line(s); nothing was imported\n", bad);
-        for (int i = 0; i < nrows; i++)
-            s_row_free(&rows[i]);
-        free(rows);
-        return -1;
-    }
-    *rows_out = rows;
-    return nrows;
-}
 
 static int s_send(void *s, i_row_t *r, int idx, const char *api_key)
 {
@@ -397,6 +129,7 @@ static int s_submit_all(const antt_config_t *cfg, i_row_t *rows, int n, const ch
         if (r->status == ANTT__V1__SUBMIT_REPLY__STATUS__OK && r->report_id) {
             snprintf(row->report_id, sizeof(row->report_id), "%s", r->report_id);
             row->state = 2;
+            row->replayed = r->has_replayed && r->replayed;
             if (++accepted % 1000 == 0)
                 fprintf(stderr, "antt import: %d/%d accepted\n", accepted, n);
         } else if (r->status == ANTT__V1__SUBMIT_REPLY__STATUS__RATE_LIMITED ||
@@ -492,16 +225,63 @@ static int s_confirm(PGconn *c, i_row_t *rows, int n)
     return 0;
 }
 
+/* Records the solved outcomes of the rows on their incidents, then the
+ * import's coverage. Returns 0, or -1 after saying what failed. */
+static int s_record_facts(PGconn *c, i_row_t *rows, int n, const char *covers, const char *covers_from)
+{
+    int solved = 0;
+    for (int i = 0; i < n; i++) {
+        i_row_t *r = &rows[i];
+        if (!r->solved)
+            continue;
+        char arrested[16];
+        snprintf(arrested, sizeof(arrested), "%d", r->arrested);
+        const char *v[3] = {r->report_id, r->solved_on[0] ? r->solved_on : NULL, r->arrested >= 0 ? arrested : NULL};
+        PGresult *q = PQexecParams(c, "SELECT antt_import_outcome($1::uuid, 'solved', $2::date, $3::integer)", 3, NULL,
+                                   v, NULL, NULL, 0);
+        if (PQresultStatus(q) != PGRES_TUPLES_OK) {
+            fprintf(stderr, "antt import: line %d: could not record the outcome: %s", r->line, PQresultErrorMessage(q));
+            PQclear(q);
+            return -1;
+        }
+        solved += atoi(PQgetvalue(q, 0, 0));
+        PQclear(q);
+    }
+    if (solved)
+        fprintf(stderr, "antt import: %d solved outcome(s) recorded\n", solved);
+    antt_buf_t ids;
+    antt_buf_init(&ids);
+    antt_buf_puts(&ids, "{");
+    for (int i = 0; i < n; i++)
+        antt_buf_printf(&ids, i ? ",%s" : "%s", rows[i].report_id);
+    antt_buf_puts(&ids, "}");
+    const char *v[3] = {ids.data, covers, covers_from};
+    PGresult *q = PQexecParams(c, "SELECT area_code, covered_from FROM antt_coverage_import($1::uuid[], $2, $3::date)",
+                               3, NULL, v, NULL, NULL, 0);
+    antt_buf_cleanup(&ids);
+    if (PQresultStatus(q) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "antt import: could not record the coverage: %s", PQresultErrorMessage(q));
+        PQclear(q);
+        return -1;
+    }
+    if (PQntuples(q) == 1)
+        fprintf(stderr, "antt import: %s has data from %s\n", PQgetvalue(q, 0, 0), PQgetvalue(q, 0, 1));
+    PQclear(q);
+    return 0;
+}
+
 int cli_import(int argc, char **argv)
 {
     static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
                                          {"zmq", required_argument, NULL, 'z'},
                                          {"token", required_argument, NULL, 't'},
                                          {"no-wait", no_argument, NULL, 'n'},
+                                         {"covers", required_argument, NULL, 'a'},
+                                         {"covers-from", required_argument, NULL, 'f'},
                                          {"config", required_argument, NULL, 'c'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *key = getenv("ANTT_API_KEY"), *zep = NULL, *cfgp = NULL;
+    const char *key = getenv("ANTT_API_KEY"), *zep = NULL, *cfgp = NULL, *covers = NULL, *covers_from = NULL;
     int o, wait = 1;
     optind = 1;
     while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -510,17 +290,27 @@ int cli_import(int argc, char **argv)
         case 'z': zep = optarg; break;
         case 't': break; /* statuses no longer go through triage: accepted for old scripts */
         case 'n': wait = 0; break;
+        case 'a': covers = optarg; break;
+        case 'f': covers_from = optarg; break;
         case 'c': cfgp = optarg; break;
         case 'h':
             printf("usage: antt import FILE --key API_KEY [--zmq ENDPOINT] [--no-wait]\n"
-                   "FILE: CSV with a header, or JSON lines; fields occurred_at, category, area_code\n"
-                   "and/or lat + lon, priority (1-4 or P1-P4, default 3), status\n"
-                   "(new|acknowledged|resolved|rejected, default resolved), description, address.\n"
+                   "                   [--covers AREA] [--covers-from YYYY-MM-DD]\n"
+                   "FILE: CSV with a header line (RFC 4180: a quoted field may hold commas, \"\" and\n"
+                   "newlines), or JSON lines. Fields: occurred_at (YYYY-MM-DD, or an ISO 8601\n"
+                   "date-time; without a zone it is the area's local time, Asia/Ho_Chi_Minh, UTC+7:\n"
+                   "2023-12-31T20:00:00 is in 2023), category, area_code and/or lat + lon, priority\n"
+                   "(1-4 or P1-P4, default 3), status (new|acknowledged|resolved|rejected, default\n"
+                   "resolved), description, address, outcome (solved: điều tra làm rõ, with status\n"
+                   "resolved), solved_on (YYYY-MM-DD), arrested (suspects arrested).\n"
                    "Rows are history: each incident gets exactly its row's category, priority and\n"
                    "status (the text is not classified, no duplicates are merged). API_KEY is a\n"
                    "gateway's allowed to import (antt gateway add CODE NAME --import). Reports go\n"
                    "through intake's gateway socket; then the import waits until every row is an\n"
-                   "incident and checks it (db.conninfo), unless --no-wait. Safe to run again.\n"
+                   "incident and checks it (db.conninfo), unless --no-wait, records the solved\n"
+                   "outcomes, and records that the area the rows have in common (--covers) has data\n"
+                   "from 1 January of the first row's year (--covers-from); before that, a summary\n"
+                   "says \"chưa có số liệu\". Safe to run again: it says how many rows were new.\n"
                    "(--token is accepted and ignored: statuses no longer need a dispatcher.)\n");
             return 0;
         default: return 2;
@@ -531,7 +321,7 @@ int cli_import(int argc, char **argv)
         return 2;
     }
     i_row_t *rows = NULL;
-    int n = s_read(argv[optind], &rows);
+    int n = cli_import_read(argv[optind], &rows);
     if (n < 0)
         return 1;
     int ret = 1;
@@ -546,13 +336,16 @@ int cli_import(int argc, char **argv)
     if (s_submit_all(cfg, rows, n, zep, key) != 0)
         goto out;
     fprintf(stderr, "antt import: %d report(s) accepted\n", n);
-    if (wait && s_confirm(c, rows, n) != 0)
+    if (wait && (s_confirm(c, rows, n) != 0 || s_record_facts(c, rows, n, covers, covers_from) != 0))
         goto out;
-    printf("imported %d incident(s) from %s\n", n, argv[optind]);
+    int replayed = 0;
+    for (int i = 0; i < n; i++)
+        replayed += rows[i].replayed;
+    printf("%s: %d new, %d already imported\n", argv[optind], n - replayed, replayed);
     ret = 0;
 out:
     for (int i = 0; i < n; i++)
-        s_row_free(&rows[i]);
+        cli_import_row_free(&rows[i]);
     free(rows);
     if (c)
         PQfinish(c);

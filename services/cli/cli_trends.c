@@ -94,7 +94,8 @@ int cli_trends(int argc, char **argv)
             printf("usage: antt trends --area CODE [--group G | --category C | --dimension D]\n"
                    "                   [--period day|week|month|quarter|year|range] [--from YYYY-MM-DD]\n"
                    "                   [--to YYYY-MM-DD] [--csv]\n"
-                   "Counts per bucket with the same bucket a year before (cùng kỳ).\n"
+                   "Counts per bucket with the same bucket a year before (cùng kỳ); * marks a\n"
+                   "change that is significant (Poisson test, |2(sqrt(count) - sqrt(prior))| >= 1.96).\n"
                    "Defaults: all categories, by month, 1 January (of --to's year) to today.\n");
             return 0;
         default: return 2;
@@ -108,11 +109,19 @@ int cli_trends(int argc, char **argv)
     if (c == NULL)
         return 1;
     const char *v[5] = {area, dim, period, from, to};
+    /* the table is Vietnamese (decimal comma, the significance mark); CSV
+     * keeps numbers as numbers */
     PGresult *r = PQexecParams(c,
-                               "SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change,"
-                               " change_pct FROM antt_trends($1, $2, $3,"
-                               " COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
-                               " COALESCE($5::date, antt_trend_today()))",
+                               csv ? "SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change,"
+                                     " change_pct, antt_significant(n, prior) AS significant FROM antt_trends($1, $2, $3,"
+                                     " COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
+                                     " COALESCE($5::date, antt_trend_today()))"
+                                   : "SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change,"
+                                     " COALESCE(replace(change_pct::text, '.', ','), '') AS \"change %\","
+                                     " CASE WHEN antt_significant(n, prior) THEN '*' ELSE '' END AS \"*\""
+                                     " FROM antt_trends($1, $2, $3,"
+                                     " COALESCE($4::date, date_trunc('year', COALESCE($5::date, antt_trend_today()))::date),"
+                                     " COALESCE($5::date, antt_trend_today()))",
                                5, NULL, v, NULL, NULL, 0);
     if (s_failed(c, r))
         return 1;
@@ -158,10 +167,8 @@ int cli_summary(int argc, char **argv)
     PGresult *r = PQexecParams(
         c,
         "WITH s AS (SELECT antt_summary($1, COALESCE($2::integer, extract(year FROM antt_trend_today())::integer)) AS j)"
-        " SELECT s.j::text, s.j->>'sentence', g->>'name' AS \"group\", g->>'count' AS count, g->>'prior' AS prior,"
-        " g->>'change' AS change, COALESCE(g->>'change_pct', '') AS change_pct,"
-        " COALESCE((s.j->'standard'->>'met') || '/' || (s.j->'standard'->>'total'), '') AS standard"
-        " FROM s, jsonb_array_elements(s.j->'groups') g",
+        " SELECT s.j::text, s.j->>'sentence'"
+        " FROM s",
         2, NULL, v, NULL, NULL, 0);
     if (s_failed(c, r))
         return 1;
@@ -170,15 +177,27 @@ int cli_summary(int argc, char **argv)
     } else if (PQntuples(r)) {
         printf("%s\n\n", PQgetvalue(r, 0, 1));
         PGresult *t = PQexecParams(c,
-                                   "SELECT g->>'name' AS \"group\", g->>'count' AS count, g->>'prior' AS \"cùng kỳ\","
-                                   " g->>'change' AS change, COALESCE(g->>'change_pct', '') AS \"change %\""
+                                   "SELECT g->>'name' AS \"group\", g->>'count' AS count,"
+                                   " COALESCE(g->>'prior', 'chưa có số liệu') AS \"cùng kỳ\","
+                                   " COALESCE(g->>'change', '') AS change,"
+                                   " COALESCE(replace(g->>'change_pct', '.', ','), '') AS \"change %\","
+                                   " CASE WHEN (g->>'significant')::boolean THEN '*' ELSE '' END AS \"*\","
+                                   " g->>'solved' AS \"làm rõ\", COALESCE(replace(g->>'solved_pct', '.', ','), '') AS \"đạt %\","
+                                   " g->>'arrested' AS \"bắt giữ\""
                                    " FROM jsonb_array_elements($1::jsonb->'groups') g",
                                    1, NULL, (const char *[]){PQgetvalue(r, 0, 0)}, NULL, NULL, 0);
         if (PQresultStatus(t) == PGRES_TUPLES_OK)
             s_print(t, 0);
         PQclear(t);
-        if (*PQgetvalue(r, 0, 7))
-            printf("\nmet the standard: %s\n", PQgetvalue(r, 0, 7));
+        PGresult *sd = PQexecParams(c,
+                                    "SELECT (x->>'met') || '/' || (x->>'total') || ' ' || (x->>'level_name')"
+                                    " || CASE WHEN (x->>'unplaced')::bigint > 0 THEN ' (' || (x->>'unplaced')"
+                                    " || ' vụ chưa xác định được ' || (x->>'level_name') || ')' ELSE '' END"
+                                    " FROM jsonb_array_elements($1::jsonb->'standards') x",
+                                    1, NULL, (const char *[]){PQgetvalue(r, 0, 0)}, NULL, NULL, 0);
+        for (int i = 0; PQresultStatus(sd) == PGRES_TUPLES_OK && i < PQntuples(sd); i++)
+            printf("%sđạt chuẩn: %s\n", i ? "" : "\n", PQgetvalue(sd, i, 0));
+        PQclear(sd);
     }
     PQclear(r);
     PQfinish(c);

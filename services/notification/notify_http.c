@@ -29,8 +29,8 @@ void notify_http_bearer(antt_http_req_t *req, char *out, size_t outlen)
 static int s_field_ok(const char *key, json_t *val)
 {
     static const char *const strings[] = {"assignee", "note", "outcome", "target", "report_id", "category",
-                                          "reason"};
-    if (!strcmp(key, "expected_version") || !strcmp(key, "priority"))
+                                          "reason", "solved_on"};
+    if (!strcmp(key, "expected_version") || !strcmp(key, "priority") || !strcmp(key, "arrested"))
         return json_is_integer(val);
     for (size_t i = 0; i < ANTT_ARRAY_SIZE(strings); i++)
         if (!strcmp(key, strings[i]))

@@ -45,6 +45,7 @@ static const struct {
     {"contact_unsealed", ANTT__V1__UPDATE_KIND__UPDATE_CONTACT_UNSEALED},
     {"reclassified", ANTT__V1__UPDATE_KIND__UPDATE_RECLASSIFIED},
     {"claimed", ANTT__V1__UPDATE_KIND__UPDATE_CLAIMED},
+    {"solved", ANTT__V1__UPDATE_KIND__UPDATE_RESOLVED}, /* resolved with the outcome solved */
 };
 
 Antt__V1__UpdateKind notify_kind_parse(const char *s)
@@ -68,7 +69,7 @@ const char *notify_kind_name(Antt__V1__UpdateKind k)
 /* by TriageAction value: the action antt_triage() knows */
 static const char *const s_actions[] = {NULL,     "acknowledge", "assign", "note",   "escalate",       "merge",
                                         "split",  "resolve",     "reject", "reopen", "unseal_contact", "list",
-                                        "get",    "claim",       "reclassify", "show"};
+                                        "get",    "claim",       "reclassify", "show", "solve"};
 
 const char *notify_action_name(Antt__V1__TriageAction a)
 {

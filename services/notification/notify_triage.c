@@ -1,8 +1,9 @@
 /* notify_triage: dispatchers' triage commands, from the ROUTER (protobuf)
  * and the HTTP JSON API (notify_http.c) alike, through one function in
- * PostgreSQL, antt_triage(), which checks the token's desk, the incident's
- * scope, the state transition and the expected version, and records the
- * change and its event in one transaction. The service answers and
+ * PostgreSQL, antt_triage_run() (antt_triage and solve), which checks the
+ * token's desk, the incident's scope, the state transition and the
+ * expected version, and records the change and its event in one
+ * transaction. The service answers and
  * publishes the result; it opens reporters' contacts (UNSEAL_CONTACT) with
  * the dispatchers' secret key, which only it holds. */
 #include <errno.h>
@@ -356,7 +357,7 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
     const char *v[4] = {(const char *)hash, action, list ? NULL : incident, args_s};
     int lens[4] = {ANTT_HASH_BYTES, 0, 0, 0}, fmts[4] = {1, 0, 0, 0};
     antt_db_job_t *job = antt_db_job_new(s_on_triage, t);
-    antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
+    antt_db_job_add(job, N_STATE_COLUMNS " FROM antt_triage_run($1::bytea, $2, $3::uuid, $4::jsonb)", 4, v, lens,
                     fmts);
     /* SHOW: the reports' answers and the residents' follow-ups, in the same
      * transaction, after antt_triage let this dispatcher see the incident
@@ -412,6 +413,9 @@ void notify_on_command(antt_bus_t *bus, zmq_msg_t *frames, size_t nframes, void 
     s_arg(args, "report_id", c->report_id);
     s_arg(args, "category", c->category);
     s_arg(args, "reason", c->reason);
+    s_arg(args, "solved_on", c->solved_on);
+    if (c->has_arrested)
+        json_object_set_new(args, "arrested", json_integer(c->arrested));
     if (c->has_priority)
         json_object_set_new(args, "priority", json_integer(c->priority));
     if (c->has_expected_version)

@@ -89,7 +89,7 @@ static int s_load(const char *conninfo, long n)
     const int ncats = (int)(sizeof(cats) / sizeof(cats[0]));
     double t0 = s_now_ms();
     r = PQexec(c, "COPY incidents (id, created_at, updated_at, occurred_at, category, priority, area_code, desk_code,"
-                  " status, acknowledged_at, closed_at, escalations, lat, lon) FROM STDIN");
+                  " status, acknowledged_at, closed_at, escalations, lat, lon, outcome, arrested) FROM STDIN");
     if (PQresultStatus(r) != PGRES_COPY_IN) {
         fprintf(stderr, "bench_trends: %s", PQerrorMessage(c));
         return 1;
@@ -115,13 +115,18 @@ static int s_load(const char *conninfo, long n)
         time_t ta = created + ack, tr = created + res;
         strftime(ts_a, sizeof(ts_a), "%Y-%m-%d %H:%M:%S+00", gmtime(&ta));
         strftime(ts_r, sizeof(ts_r), "%Y-%m-%d %H:%M:%S+00", gmtime(&tr));
+        /* most resolved incidents are solved, a few suspects arrested */
+        int solved = !strcmp(status, "resolved") && (s_rand() % 100) < 60;
+        char arrested[16];
+        snprintf(arrested, sizeof(arrested), "%d", (int)(s_rand() % 4));
         double lat = 10.73 + (double)(s_rand() % 9000) / 100000.0, lon = 106.57 + (double)(s_rand() % 6000) / 100000.0;
         int len = snprintf(line, sizeof(line),
-                           "%08x-%04x-4%03x-a%03x-%012llx\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.5f\t%.5f\n",
+                           "%08x-%04x-4%03x-a%03x-%012llx\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%.5f\t%.5f\t%s\t%s\n",
                            (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
                            (unsigned)(b >> 48) & 0xfff, (unsigned long long)(b & 0xffffffffffffULL), ts_c, ts_c, ts_o,
                            cat, prio, areas[ai], desks[ai], status, ts_a,
-                           !strcmp(status, "acknowledged") ? "\\N" : ts_r, (s_rand() % 20) == 0, lat, lon);
+                           !strcmp(status, "acknowledged") ? "\\N" : ts_r, (s_rand() % 20) == 0, lat, lon,
+                           solved ? "solved" : "\\N", solved ? arrested : "\\N");
         if (PQputCopyData(c, line, len) != 1) {
             fprintf(stderr, "bench_trends: %s", PQerrorMessage(c));
             return 1;
@@ -133,6 +138,11 @@ static int s_load(const char *conninfo, long n)
         fprintf(stderr, "bench_trends: %s", PQerrorMessage(c));
         return 1;
     }
+    PQclear(r);
+    /* the district publishes its khu phố's standard too: the summary's
+     * second level */
+    r = PQexec(c, "INSERT INTO area_standard_rules (level, group_code, max_priority, max_count)"
+                  " VALUES ('neighbourhood', 'criminal', NULL, 100)");
     PQclear(r);
     printf("loaded=%ld copy_s=%.1f\n", n, (s_now_ms() - t0) / 1000.0);
     for (int i = 0; i < na; i++) {

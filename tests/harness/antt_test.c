@@ -90,6 +90,18 @@ void at_db_exec(PGconn *c, const char *sql)
     PQclear(r);
 }
 
+void at_db_gen_incidents(PGconn *c, const char *area, const char *category, int year, int n, int step_h, int prio)
+{
+    char *sql = antt_xasprintf(
+        "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+        " SELECT gen_random_uuid(), make_timestamptz(%d, 1, 1, 0, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '%d hours',"
+        " '%s', %d, '%s', (SELECT desk_code FROM area_desks WHERE area_code = '%s'), 'new'"
+        " FROM generate_series(0, %d) g",
+        year, step_h, category, prio, area, area, n - 1);
+    at_db_exec(c, sql);
+    free(sql);
+}
+
 long at_db_long(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);

@@ -30,6 +30,9 @@ PGconn *at_db_connect(const char *conninfo);
 long at_db_long(PGconn *c, const char *sql);
 /* Runs sql; aborts on failure. */
 void at_db_exec(PGconn *c, const char *sql);
+/* Inserts n new incidents of category in area (at its desk), from 1 January
+ * of year (local time) every step_h hours, as a district's history. */
+void at_db_gen_incidents(PGconn *c, const char *area, const char *category, int year, int n, int step_h, int prio);
 
 /* A TCP port nobody listens on now. */
 int at_free_port(void);

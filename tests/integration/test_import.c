@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 
 #include "antt_test.h"
 #include "at_post.h"
@@ -229,7 +230,7 @@ static void test_import_keeps_history(void **state)
     snprintf(args, sizeof(args), "import %s --key key-archive", path);
     if (s_run(args, &out) != 0)
         fail_msg("import failed: %s", out);
-    assert_non_null(strstr(out, "imported 7 incident(s)"));
+    assert_non_null(strstr(out, "import-facts.csv: 7 new, 0 already imported"));
     free(out);
     snprintf(args, sizeof(args), "import %s --key key-archive", jpath);
     if (s_run(args, &out) != 0)
@@ -298,9 +299,98 @@ static void test_import_keeps_history(void **state)
     snprintf(args, sizeof(args), "import %s --key key-archive", path);
     if (s_run(args, &out) != 0)
         fail_msg("second import failed: %s", out);
+    /* it says so (it said "imported 7 incident(s)") */
+    if (strstr(out, "import-facts.csv: 0 new, 7 already imported") == NULL)
+        fail_msg("second import: %s", out);
     free(out);
     assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), reports);
     assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM incidents WHERE imported"), (long)ANTT_ARRAY_SIZE(want));
+}
+
+/* A real district's file: RFC 4180 CSV (a description over two lines, with
+ * quotes), a time without a zone in local time (20:00 on 31 December is
+ * that year's, not the next one's as UTC made it), outcomes solved with
+ * the suspects arrested; the summary counts the share solved and the
+ * arrests, and the year is covered from its 1 January. A file with a quote
+ * never closed is refused naming its line, and imports nothing. */
+static void test_import_real_files(void **state)
+{
+    (void)state;
+    int y = (int)at_db_long(E.db, "SELECT extract(year FROM now())::int - 3");
+    char csv[2048], path[512], args[1200], *out = NULL;
+    snprintf(csv, sizeof(csv),
+             "occurred_at,category,area_code,status,outcome,solved_on,arrested,description\r\n"
+             "%d-03-01,theft,VN-HCM-BTA-AL,resolved,solved,%d-03-10,2,\"Trộm xe máy\r\nkhu phố 2, \"\"hẻm 12\"\"\"\r\n"
+             "%d-04-01,robbery,VN-HCM-BTA-AL,resolved,solved,,3,Cướp giật điện thoại\r\n"
+             "%d-12-31T20:00:00,fraud,VN-HCM-BTA-AL,resolved,,,,Lừa đảo qua mạng\r\n"
+             "%d-06-01,fire,VN-HCM-BTA-AL,new,,,,Cháy nhà\r\n",
+             y, y, y, y, y);
+    s_write("import-real.csv", csv, path, sizeof(path));
+    snprintf(args, sizeof(args), "import %s --key key-archive", path);
+    if (s_run(args, &out) != 0)
+        fail_msg("import failed: %s", out);
+    printf("%s", out);
+    assert_non_null(strstr(out, "import-real.csv: 4 new, 0 already imported"));
+    assert_non_null(strstr(out, "2 solved outcome(s) recorded"));
+    free(out);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE description = 'Trộm xe máy\r\nkhu phố 2, \"hẻm 12\"'"),
+                     1);
+    char q[512];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM incidents WHERE imported AND category = 'fraud'"
+             " AND antt_trend_day(occurred_at) = '%d-12-31'", y);
+    assert_int_equal(at_db_long(E.db, q), 1);
+    assert_true(at_wait_until(s_trends_drained, NULL, 20000));
+    /* the rows' common area is the ward: it has data from 1 January */
+    snprintf(q, sizeof(q), "SELECT antt_summary('VN-HCM-BTA-AL', %d)::text", y);
+    PGresult *r = PQexec(E.db, q);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    json_t *j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    assert_non_null(j);
+    const char *sentence = json_string_value(json_object_get(j, "sentence"));
+    printf("sentence: %s\n", sentence);
+    char want[256];
+    snprintf(want, sizeof(want), "ghi nhận 3 vụ phạm pháp hình sự (năm %d chưa có số liệu để so sánh), điều tra làm rõ 2 vụ,"
+             " đạt 66,67%%, bắt giữ 5 đối tượng", y - 1);
+    assert_non_null(strstr(sentence, want));
+    json_t *g = json_array_get(json_object_get(j, "groups"), 0);
+    assert_string_equal(json_string_value(json_object_get(g, "group")), "criminal");
+    assert_int_equal(json_integer_value(json_object_get(g, "solved")), 2);
+    assert_int_equal(json_integer_value(json_object_get(g, "arrested")), 5);
+    assert_true(fabs(json_number_value(json_object_get(g, "solved_pct")) - 66.67) < 0.001);
+    assert_true(json_is_true(json_object_get(j, "coverage")));
+    json_decref(j);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM area_coverage WHERE area_code = 'VN-HCM-BTA-AL' AND covered_from = '%d-01-01'", y);
+    assert_int_equal(at_db_long(E.db, q), 1);
+
+    /* again: nothing new, the outcomes not counted twice */
+    snprintf(args, sizeof(args), "import %s --key key-archive", path);
+    if (s_run(args, &out) != 0)
+        fail_msg("second import failed: %s", out);
+    assert_non_null(strstr(out, "import-real.csv: 0 new, 4 already imported"));
+    free(out);
+    snprintf(q, sizeof(q), "SELECT sum(solved) * 100 + sum(arrested) FROM trend_solved WHERE grain = 'm'"
+             " AND bucket >= '%d-01-01' AND bucket < '%d-01-01'", y, y + 1);
+    assert_int_equal(at_db_long(E.db, q), 205);
+
+    /* a quote never closed: its line named, nothing imported */
+    long before = at_db_long(E.db, "SELECT count(*) FROM reports");
+    snprintf(csv, sizeof(csv),
+             "occurred_at,category,area_code,description\n%d-05-01,theft,VN-HCM-BTA-AL,ok\n"
+             "%d-05-02,theft,VN-HCM-BTA-AL,\"never closed\n%d-05-03,theft,VN-HCM-BTA-AL,x\n",
+             y, y, y);
+    s_write("import-open-quote.csv", csv, path, sizeof(path));
+    snprintf(args, sizeof(args), "import %s --key key-archive", path);
+    assert_int_equal(s_run(args, &out), 1);
+    printf("%s", out);
+    assert_non_null(strstr(out, "import-open-quote.csv:3: field 4: a quote opened here is never closed"));
+    free(out);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports"), before);
+    /* and --help says how a time without a zone is read */
+    assert_int_equal(s_run("import --help", &out), 0);
+    assert_non_null(strstr(out, "Asia/Ho_Chi_Minh"));
+    assert_non_null(strstr(out, "2023-12-31T20:00:00 is in 2023"));
+    free(out);
 }
 
 int main(void)
@@ -308,6 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resident_choice_is_kept),
         cmocka_unit_test(test_import_keeps_history),
+        cmocka_unit_test(test_import_real_files),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
