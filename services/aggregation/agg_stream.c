@@ -14,7 +14,13 @@
  * began are walked too (a catch-up), until the stream is current and goes
  * live. A live stream that has not taken its last bytes, or whose share of
  * a publish is over a piece, goes back to a catch-up from the last sequence
- * it got: a slow client costs at most one piece, never a backlog. */
+ * it got: a slow client costs at most one piece, never a backlog.
+ *
+ * A stream opened with a staff token (Authorization: Bearer, or
+ * access_token= since an EventSource sets no header) gets every key of the
+ * token's area and below; any other stream is the public's and gets what
+ * agg_public_show lets through: no neighbourhood, no key of 1 .. k-1
+ * (agg_audience). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,8 @@ typedef struct a_stream {
     antt_sse_stream_t *st; /* the hub's stream */
     char area[72];         /* subtree filter, "" = all */
     char period[16];       /* period filter, "" = any */
+    int staff;             /* opened with a staff token: everything under area */
+    char last[96];         /* Last-Event-ID the client came back with ("" none) */
     a_phase_t phase;       /* what it is doing */
     int64_t after;         /* a catch-up walks the keys changed after this */
     int64_t upto;          /* the state's sequence when the walk began; live: the last it got */
@@ -53,19 +61,21 @@ static int s_wants(const a_stream_t *c, const agg_svc_t *a, const agg_kv_t *kv)
     return agg_state_under(a->st, kv, c->area) && (!c->period[0] || !strcmp(kv->k.period, c->period));
 }
 
-static void s_trend_event(antt_buf_t *b, const agg_kv_t *kv, const char *epoch)
+static void s_trend_event(antt_buf_t *b, const agg_kv_t *kv, const char *epoch, int suppressed)
 {
     antt_buf_printf(b, "event: trend\nid: %s:%lld\ndata: ", epoch, (long long)kv->seq);
-    agg_kv_json(b, kv, epoch);
+    agg_kv_json(b, kv, epoch, suppressed);
     antt_buf_puts(b, "\n\n");
 }
 
 static void s_walk_item(const agg_kv_t *kv, void *arg)
 {
     a_stream_t *c = arg;
+    if (!c->staff && !agg_public_snapshot_shows(&c->a->pub_rules, agg_kv_fine(kv), kv->count))
+        return;
     if (c->phase == A_SNAPSHOT) {
         antt_buf_puts(c->piece, c->nitems++ ? "," : "");
-        agg_kv_json(c->piece, kv, c->a->epoch);
+        agg_kv_json(c->piece, kv, c->a->epoch, 0);
         return;
     }
     /* a catch-up goes in table order, not in sequence order: its events
@@ -74,7 +84,7 @@ static void s_walk_item(const agg_kv_t *kv, void *arg)
      * harmless) instead of from a later key's sequence (missing the ones
      * not yet sent); the walk's end moves the id on (s_fill) */
     antt_buf_printf(c->piece, "event: trend\nid: %s:%lld\ndata: ", c->a->epoch, (long long)c->after);
-    agg_kv_json(c->piece, kv, c->a->epoch);
+    agg_kv_json(c->piece, kv, c->a->epoch, 0);
     antt_buf_puts(c->piece, "\n\n");
 }
 
@@ -157,9 +167,14 @@ void agg_stream_publish(agg_svc_t *a, agg_kv_t *const *kv, size_t n)
             continue; /* its walk's catch-up will have these */
         antt_buf_t b;
         antt_buf_init(&b);
-        for (size_t i = 0; i < n && b.len <= A_PIECE; i++)
-            if (s_wants(c, a, kv[i]))
-                s_trend_event(&b, kv[i], a->epoch);
+        for (size_t i = 0; i < n && b.len <= A_PIECE; i++) {
+            if (!s_wants(c, a, kv[i]))
+                continue;
+            agg_show_t show = c->staff ? AGG_SHOW_COUNT
+                                       : agg_public_show(&a->pub_rules, agg_kv_fine(kv[i]), kv[i]->count, kv[i]->prev);
+            if (show != AGG_SHOW_NONE)
+                s_trend_event(&b, kv[i], a->epoch, show == AGG_SHOW_SUPPRESSED);
+        }
         if (b.len > A_PIECE || antt_sse_unsent(st) > 0)
             s_start(c, A_CATCHUP, c->upto); /* too much at once, or not reading: walk instead */
         else if (b.len == 0 || antt_sse_send(st, b.data, b.len) == 0)
@@ -186,6 +201,42 @@ void agg_stream_close(agg_svc_t *a)
     a->hub = NULL;
 }
 
+/* The stream, once its audience is known (agg_audience_resolve). */
+static void s_open(antt_http_req_t *req, const char *token_area, void *arg)
+{
+    a_stream_t *c = arg;
+    agg_svc_t *a = c->a;
+    if (a->closing) {
+        free(c);
+        antt_http_json_error(req, 503, "unavailable", "service stopping");
+        return;
+    }
+    if (token_area) {
+        c->staff = 1;
+        if (!c->area[0])
+            snprintf(c->area, sizeof(c->area), "%s", token_area);
+    }
+    if ((c->st = antt_sse_open(a->hub, req, c, free)) == NULL) {
+        free(c); /* refused (answered 503) */
+        return;
+    }
+    if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
+        return;
+    char *colon = strchr(c->last, ':');
+    long long after = colon ? atoll(colon + 1) : -1;
+    int64_t seq = agg_state_seq(a->st);
+    if (colon && (size_t)(colon - c->last) == strlen(a->epoch) && !strncmp(c->last, a->epoch, strlen(a->epoch)) &&
+        after >= 0 && after <= seq) {
+        c->upto = seq;
+        if (after < seq)
+            s_start(c, A_CATCHUP, after);
+        else
+            c->phase = A_LIVE;
+    } else {
+        s_start(c, A_SNAPSHOT, 0);
+    }
+}
+
 void agg_http_stream(antt_http_req_t *req, void *arg)
 {
     agg_svc_t *a = arg;
@@ -209,35 +260,20 @@ void agg_http_stream(antt_http_req_t *req, void *arg)
                              unknown ? "unknown area" : "bad period (day, week, month, quarter or year)");
         return;
     }
+    if (antt_sse_full(a->hub, req)) {
+        antt_form_cleanup(&f);
+        return; /* no database work for a stream that could not open */
+    }
     a_stream_t *c = antt_xcalloc(1, sizeof(*c));
     c->a = a;
     snprintf(c->area, sizeof(c->area), "%s", area ? area : "");
     snprintf(c->period, sizeof(c->period), "%s", period ? period : "");
     antt_form_cleanup(&f);
     /* Last-Event-ID: header from a reconnecting browser */
-    char last[96] = "";
     antt_str_t h = antt_http_header(req, "last-event-id");
-    if (h.n && h.n < sizeof(last)) {
-        memcpy(last, h.p, h.n);
-        last[h.n] = 0;
+    if (h.n && h.n < sizeof(c->last)) {
+        memcpy(c->last, h.p, h.n);
+        c->last[h.n] = 0;
     }
-    if ((c->st = antt_sse_open(a->hub, req, c, free)) == NULL) {
-        free(c); /* refused (answered 503) */
-        return;
-    }
-    if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
-        return;
-    char *colon = strchr(last, ':');
-    long long after = colon ? atoll(colon + 1) : -1;
-    int64_t seq = agg_state_seq(a->st);
-    if (colon && (size_t)(colon - last) == strlen(a->epoch) && !strncmp(last, a->epoch, strlen(a->epoch)) &&
-        after >= 0 && after <= seq) {
-        c->upto = seq;
-        if (after < seq)
-            s_start(c, A_CATCHUP, after);
-        else
-            c->phase = A_LIVE;
-    } else {
-        s_start(c, A_SNAPSHOT, 0);
-    }
+    agg_audience_resolve(a, req, c->area[0] ? c->area : NULL, 1, s_open, c, free);
 }
