@@ -225,8 +225,9 @@ static const char *s_value(const antt_form_t *f, const a_param_t *p, char *buf, 
 
 /* Runs the query for its audience: the staff's statements (token_area
  * set: the token was checked) or the public's. */
-static void s_run(antt_http_req_t *req, const char *token_area, void *arg)
+static void s_run(antt_http_req_t *req, const char *token_area, const uint8_t *hash, void *arg)
 {
+    (void)hash;
     a_query_t *q = arg;
     const a_endpoint_t *e = q->e;
     antt_db_job_t *job = antt_db_job_new(NULL, NULL);
@@ -271,7 +272,7 @@ static void s_http_endpoint(antt_http_req_t *req, void *arg)
     for (int i = 0; i < A_MAX_STMTS; i++)
         same = same && e->pub[i].sql == NULL;
     if (same)
-        s_run(req, "", q); /* nothing of it differs between the audiences */
+        s_run(req, "", NULL, q); /* nothing of it differs between the audiences */
     else
         agg_audience_resolve(rt->a, req, q->v[0], 0, s_run, q, free);
 }

@@ -36,6 +36,7 @@ typedef struct a_resolve {
     agg_audience_cb cb;        /* what to do once it is known */
     void *arg;                 /* cb's */
     void (*release)(void *);   /* frees arg when the request was answered here */
+    uint8_t hash[ANTT_HASH_BYTES]; /* the token's */
 } a_resolve_t;
 
 static void s_refuse(a_resolve_t *r, int code, const char *err, const char *msg)
@@ -58,7 +59,7 @@ static void s_on_scope(antt_db_job_t *job, int status, void *arg)
         snprintf(msg, sizeof(msg), "the dashboard token is for %s: this area is outside it", PQgetvalue(res, 0, 0));
         s_refuse(r, 403, "forbidden", msg);
     } else {
-        r->cb(r->req, PQgetvalue(res, 0, 0), r->arg);
+        r->cb(r->req, PQgetvalue(res, 0, 0), r->hash, r->arg);
     }
     free(r);
 }
@@ -68,10 +69,13 @@ void agg_audience_resolve(agg_svc_t *a, antt_http_req_t *req, const char *area, 
 {
     char token[ANTT_TOKEN_MAX + 1];
     a_resolve_t *r = antt_xcalloc(1, sizeof(*r));
-    *r = (a_resolve_t){req, cb, arg, release};
+    r->req = req;
+    r->cb = cb;
+    r->arg = arg;
+    r->release = release;
     if (!antt_token_from_request(req, query_ok, token, sizeof(token))) {
         free(r);
-        cb(req, NULL, arg);
+        cb(req, NULL, NULL, arg);
         return;
     }
     if (!token[0]) {
@@ -79,9 +83,8 @@ void agg_audience_resolve(agg_svc_t *a, antt_http_req_t *req, const char *area, 
         free(r);
         return;
     }
-    uint8_t hash[ANTT_HASH_BYTES];
-    antt_token_hash(token, hash);
-    const char *v[2] = {(const char *)hash, area};
+    antt_token_hash(token, r->hash);
+    const char *v[2] = {(const char *)r->hash, area};
     int lens[2] = {ANTT_HASH_BYTES, 0}, fmts[2] = {1, 0};
     antt_db_job_t *job = antt_db_job_new(NULL, NULL);
     antt_db_job_add(job, "SELECT token_area, allowed FROM antt_dashboard_scope($1::bytea, $2::text)", 2, v, lens, fmts);

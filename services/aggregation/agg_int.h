@@ -17,6 +17,7 @@
 #include "agg.h"
 #include "agg_state.h"
 #include "antt_bus.h"
+#include "antt_crypto.h"
 #include "antt_db.h"
 #include "antt_form.h"
 #include "antt_http.h"
@@ -59,6 +60,7 @@ typedef struct agg_svc {
     antt_sse_t *hub;         /* the trend SSE streams */
     agg_public_t pub_rules;  /* what anonymous viewers see */
     int checks;              /* snapshot requests whose token is being checked */
+    int rechecking;          /* the staff streams' token re-check is in flight */
     uv_timer_t redrive;      /* drains the queue even when no message arrives */
     uv_timer_t pace;         /* the next drain after a busy one */
     long interval_ms;        /* at least this long between the starts of two drains */
@@ -82,9 +84,9 @@ typedef enum {
 agg_show_t agg_public_show(const agg_public_t *p, int fine, int64_t count, int64_t prev);
 /* 1 when a public snapshot (or catch-up) holds the key. Pure. */
 int agg_public_snapshot_shows(const agg_public_t *p, int fine, int64_t count);
-/* Called with the audience of req: token_area NULL for the public, else
- * the staff token's area (borrowed for the call). */
-typedef void (*agg_audience_cb)(antt_http_req_t *req, const char *token_area, void *arg);
+/* Called with the audience of req: token_area and hash NULL for the
+ * public, else the staff token's area and its hash (borrowed for the call). */
+typedef void (*agg_audience_cb)(antt_http_req_t *req, const char *token_area, const uint8_t *hash, void *arg);
 /* Finds req's audience (a token as Bearer, or as access_token= when
  * query_ok) and calls cb, now or once the token is checked. area (NULL:
  * the token's own) must be the token's area or below it. A bad token, an

@@ -30,12 +30,17 @@ void antt_token_hash(const char *token, uint8_t out[ANTT_HASH_BYTES])
     antt_api_key_hash(token, strlen(token), out);
 }
 
+void antt_token_hex(const uint8_t hash[ANTT_HASH_BYTES], char out[2 * ANTT_HASH_BYTES + 1])
+{
+    sodium_bin2hex(out, 2 * ANTT_HASH_BYTES + 1, hash, ANTT_HASH_BYTES);
+}
+
 void antt_token_hash_hex(const char *token, char out[2 * ANTT_HASH_BYTES + 3])
 {
     uint8_t h[ANTT_HASH_BYTES];
     antt_token_hash(token, h);
     memcpy(out, "\\x", 2);
-    sodium_bin2hex(out + 2, 2 * ANTT_HASH_BYTES + 1, h, sizeof(h));
+    antt_token_hex(h, out + 2);
 }
 
 static int s_copy(const char *p, size_t n, char *out, size_t outlen)

@@ -25,6 +25,8 @@ void antt_secret_new(const char *prefix, int urlsafe, char *out, size_t outlen);
 void antt_token_new(const char *prefix, char *out, size_t outlen);
 /* The token's stored form: SHA-256 (as antt_api_key_hash). */
 void antt_token_hash(const char *token, uint8_t out[ANTT_HASH_BYTES]);
+/* A hash as 64 lowercase hex digits into out[65]. */
+void antt_token_hex(const uint8_t hash[ANTT_HASH_BYTES], char out[2 * ANTT_HASH_BYTES + 1]);
 /* The same as a bytea literal "\x<64 hex digits>" into out[67]. */
 void antt_token_hash_hex(const char *token, char out[2 * ANTT_HASH_BYTES + 3]);
 /* The token a request presents into out (outlen at least ANTT_TOKEN_MAX + 1):

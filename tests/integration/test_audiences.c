@@ -76,6 +76,7 @@ static int s_setup(void **state)
     at_env_add(E.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", v);
     at_env_add(E.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", "");
     at_env_add(E.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "50");
+    at_env_add(E.envv, cap, "ANTT_SSE_RECHECK_MS=%s", "200");
     PGresult *r = PQexec(E.db, "SELECT antt_trend_today()::text");
     snprintf(E.today, sizeof(E.today), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -133,6 +134,7 @@ typedef struct s_sse {
     antt_buf_t got;          /* what arrived */
     long status;
     volatile int stop;
+    volatile int done;       /* the stream has ended */
     pthread_t th;
 } s_sse_t;
 
@@ -167,6 +169,7 @@ static void *s_sse_main(void *arg)
     curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->status);
     curl_easy_cleanup(h);
+    c->done = 1;
     return NULL;
 }
 
@@ -191,6 +194,11 @@ static int s_sse_has(void *arg)
     int hit = w->c->got.data && strstr(w->c->got.data, w->want) != NULL;
     pthread_mutex_unlock(&w->c->mu);
     return hit;
+}
+
+static int s_sse_done(void *arg)
+{
+    return ((s_sse_t *)arg)->done;
 }
 
 static void s_sse_stop(s_sse_t *c)
@@ -324,11 +332,12 @@ static void test_scope(void **state)
     antt_buf_cleanup(&c.got);
 }
 
-/* A bad token and a revoked one: 401, nothing served. */
+/* A bad token and a revoked one: 401, nothing served; a stream open with
+ * the revoked token ends. */
 static void test_bad_and_revoked(void **state)
 {
     (void)state;
-    char path[300], *body = NULL, out[200], tok[160];
+    char path[300], *body = NULL, out[200], tok[160], args[64];
     snprintf(path, sizeof(path), "/api/v1/trends?area=%s&period=day&from=%s&to=%s", S_WARD, E.today, E.today);
     assert_int_equal(s_get(path, "antt_s_not-a-token-of-ours", &body), 401);
     assert_non_null(strstr(body, "unknown or revoked dashboard token"));
@@ -340,11 +349,22 @@ static void test_bad_and_revoked(void **state)
     snprintf(path, sizeof(path), "/api/v1/trends?area=%s&period=day&from=%s&to=%s", S_WARD, E.today, E.today);
     assert_int_equal(s_get(path, tok, &body), 200);
     free(body);
+    s_sse_t open;
+    char spath[300];
+    snprintf(spath, sizeof(spath), "/api/v1/stream?period=day&access_token=%s", tok);
+    s_sse_start(&open, spath);
+    s_has_t w = {&open, "]}\n\n"};
+    assert_true(at_wait_until(s_sse_has, &w, 10000));
     long id = at_db_long(E.db, "SELECT id FROM dashboard_tokens WHERE name = 'revokee'");
-    char args[64];
     snprintf(args, sizeof(args), "dashboard-token revoke %ld", id);
     assert_int_equal(s_cli(args, out, sizeof(out)), 0);
     assert_string_equal(out, "revoked");
+    int64_t t0 = antt_now_ms();
+    assert_true(at_wait_until(s_sse_done, &open, 10000));
+    printf("the stream open with the revoked token ended %lld ms after the revocation\n",
+           (long long)(antt_now_ms() - t0));
+    s_sse_stop(&open);
+    antt_buf_cleanup(&open.got);
     assert_int_equal(s_cli(args, out, sizeof(out)), 1); /* twice: nothing to revoke */
     assert_int_equal(s_get(path, tok, &body), 401);
     free(body);
