@@ -332,6 +332,22 @@ static void test_scope(void **state)
     antt_buf_cleanup(&c.got);
 }
 
+/* The staff CSV export takes a dashboard token too, for its area only. */
+static void test_export(void **state)
+{
+    (void)state;
+    char path[300], *body = NULL;
+    snprintf(path, sizeof(path), "/api/v1/export/incidents?area=%s&from=%s&to=%s", S_WARD, E.today, E.today);
+    assert_int_equal(s_get(path, E.ward_tok, &body), 200);
+    assert_non_null(strstr(body, S_KP));
+    free(body);
+    assert_int_equal(s_get(path, NULL, &body), 403);
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/export/incidents?area=%s&from=%s&to=%s", S_OTHER, E.today, E.today);
+    assert_int_equal(s_get(path, E.ward_tok, &body), 403);
+    free(body);
+}
+
 /* A bad token and a revoked one: 401, nothing served; a stream open with
  * the revoked token ends. */
 static void test_bad_and_revoked(void **state)
@@ -442,7 +458,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_public_stream),      cmocka_unit_test(test_public_trends),
-        cmocka_unit_test(test_scope),              cmocka_unit_test(test_bad_and_revoked),
+        cmocka_unit_test(test_scope),              cmocka_unit_test(test_export),
+        cmocka_unit_test(test_bad_and_revoked),
         cmocka_unit_test(test_router_needs_token),
     };
     int rc = cmocka_run_group_tests(tests, s_setup, s_teardown);
