@@ -302,6 +302,15 @@ static void test_public_trends(void **state)
     free(body);
     assert_int_equal(s_get(path, E.staff, &body), 200);
     free(body);
+    /* and so is its printable report; a ward's is public */
+    snprintf(path, sizeof(path), "/report?area=%s", S_KP);
+    assert_int_equal(s_get(path, NULL, &body), 403);
+    free(body);
+    assert_int_equal(s_get(path, E.staff, &body), 200);
+    free(body);
+    snprintf(path, sizeof(path), "/report?area=%s", S_WARD);
+    assert_int_equal(s_get(path, NULL, &body), 200);
+    free(body);
 }
 
 /* A ward's token sees its ward and below, nothing of another ward. */
