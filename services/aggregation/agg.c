@@ -66,7 +66,7 @@ static int s_sockets(antt_service_t *svc, agg_svc_t *a, const agg_settings_t *se
     zmq_setsockopt(antt_bus_socket(a->pub), ZMQ_SNDHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(antt_bus_socket(a->sub), ZMQ_SUBSCRIBE, "incident.", 9);
     if (antt_service_bind(svc, a->pub, "aggregation.publish_endpoint", NULL, ANTT_ZONE_TRENDS, NULL, NULL) != 0 ||
-        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", NULL, ANTT_ZONE_TRENDS, NULL, NULL) != 0 ||
+        antt_service_bind(svc, a->router, "aggregation.snapshot_endpoint", NULL, ANTT_ZONE_SNAPSHOTS, NULL, NULL) != 0 ||
         antt_service_bind(svc, a->sub, "aggregation.classified_endpoint", NULL, ANTT_ZONE_AGG_CLASSIFIED, NULL,
                           NULL) != 0)
         return -1;
@@ -92,6 +92,8 @@ int agg_main(int argc, char **argv)
     a.svc = &svc;
     a.batch_max = set.batch_max;
     a.interval_ms = set.drain_interval_ms;
+    a.pub_rules.min_count = set.public_min_count;
+    a.pub_rules.delay_s = set.public_delay_s;
     long redrive_ms = set.redrive_interval_ms;
     a.st = agg_state_new();
     agg_drain_init(&a);
@@ -120,6 +122,6 @@ int agg_main(int argc, char **argv)
     antt_service_on_stop(&svc, s_on_stop, &a);
     int rc = antt_service_run(&svc);
     agg_state_free(a.st);
-    free(routes);
+    agg_api_free(routes);
     return rc;
 }

@@ -3,7 +3,12 @@
  * SQL it runs in one job, and the renderer of the results; one handler runs
  * them all through the service's query gate (a bounded queue, a statement
  * timeout). The SSE stream (agg_stream.c), the CSV export (agg_export.c)
- * and the dashboard's files are the routes that are not in the table. */
+ * and the dashboard's files are the routes that are not in the table.
+ *
+ * An endpoint with figures has a second set of statements, the public's
+ * (agg_audience): a request without a staff token runs those, with the
+ * public rules' k and delay written into them at start ({k}, {delay}); a
+ * request with one runs the staff statements once the token is checked. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@ typedef struct a_endpoint {
     a_stmt_t csv_stmt;                /* added when CSV is asked for (sql NULL: none) */
     int csv;                          /* format=csv is honoured */
     agg_render_cb render;             /* the answer */
+    a_stmt_t pub[A_MAX_STMTS];        /* the public's statements (sql NULL: the staff's) */
 } a_endpoint_t;
 
 enum { A_NONE, A_AREA, A_ROOT };
@@ -41,6 +47,18 @@ enum { A_NONE, A_AREA, A_ROOT };
 #define A_TO_D "COALESCE($3::date, antt_trend_today())"
 #define A_FROM_D "COALESCE($5::date, date_trunc('year', " A_TO_D ")::date)"
 #define A_YEAR "COALESCE($2::integer, extract(year FROM antt_trend_today())::integer)"
+
+/* The yearly report's figures: trends is the function of its months (the
+ * staff's or the public's), tail its arguments after the range. */
+#define A_REPORT(trends, tail)                                                                                        \
+    "SELECT jsonb_build_object('area', (SELECT jsonb_build_object('code', code, 'name', name) FROM areas"             \
+    " WHERE code = $1), 'year', y, 'summary', antt_summary($1, y),"                                                   \
+    " 'months', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM " trends "($1, 'all',"         \
+    " 'month', make_date(y, 1, 1), LEAST(make_date(y, 12, 31), antt_trend_today())" tail ") t),"                     \
+    " 'months_prior', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM " trends "($1, 'all',"   \
+    " 'month', make_date(y - 1, 1, 1), make_date(y - 1, 12, 31)" tail ") t),"                                         \
+    " 'generated', to_char(now() AT TIME ZONE 'Asia/Ho_Chi_Minh', 'DD/MM/YYYY HH24:MI'))::text"                      \
+    " FROM (SELECT " A_YEAR " AS y) x"
 
 static const a_endpoint_t s_endpoints[] = {
     /* GET /api/v1/trends?area=&dimension=&period=&from=&to=[&format=csv]
@@ -63,7 +81,20 @@ static const a_endpoint_t s_endpoints[] = {
        " FROM COALESCE($3::date, antt_trend_today()) t,"
        " (SELECT antt_area_set($1) AS areas, antt_dimension_categories($2) AS cats) s",
        3}},
-     {NULL, 0}, 1, agg_render_trends},
+     {NULL, 0}, 1, agg_render_trends,
+     {{NULL, 0},
+      {"SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change, change_pct,"
+       " antt_significant(n, prior) AS significant, COALESCE(c.cf <= bucket_to, false) AS coverage,"
+       " COALESCE(c.cf <= (bucket_from - interval '1 year')::date, false) AS prior_coverage"
+       " FROM antt_public_trends($1, $2, $4, " A_FROM_D ", " A_TO_D ", {k}, {delay}),"
+       " (SELECT antt_covered_from($1) AS cf) c",
+       5},
+      {"SELECT jsonb_build_object("
+       "'ytd', antt_public_compare($1, s.cats, date_trunc('year', t)::date, t + 1,"
+       " (date_trunc('year', t) - interval '1 year')::date, (t + 1 - interval '1 year')::date, {k}, {delay}),"
+       "'rolling28', antt_public_compare($1, s.cats, t - 27, t + 1, t - 55, t - 27, {k}, {delay}))::text"
+       " FROM COALESCE($3::date, antt_trend_today()) t, (SELECT antt_dimension_categories($2) AS cats) s",
+       3}}},
     /* GET /api/v1/summary?area=&year=[&format=csv] */
     {"/api/v1/summary", A_AREA, {{"area", NULL}, {"year", NULL}},
      {{"SELECT antt_summary($1, " A_YEAR ")::text", 2}},
@@ -71,7 +102,13 @@ static const a_endpoint_t s_endpoints[] = {
       " g->>'prior' AS prior, g->>'change' AS change, g->>'change_pct' AS change_pct"
       " FROM jsonb_array_elements(antt_summary($1, " A_YEAR ")->'groups') g",
       2},
-     1, agg_render_summary},
+     1, agg_render_summary,
+     /* a neighbourhood's year only once it ended the delay ago */
+     {{"SELECT CASE WHEN antt_area_fine($1) AND make_date(" A_YEAR " + 1, 1, 1)::timestamp AT TIME ZONE"
+       " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
+       " 'a neighbourhood''s summary is public once its year ended; this one needs a staff token')"
+       " ELSE antt_summary($1, " A_YEAR ")::text END",
+       2}}},
     /* GET /api/v1/response?area=&from=&to= */
     {"/api/v1/response", A_AREA, {{"area", NULL}, {"from", NULL}, {"to", NULL}},
      {{"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)"
@@ -80,14 +117,18 @@ static const a_endpoint_t s_endpoints[] = {
        " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
        " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
        3}},
-     {NULL, 0}, 0, agg_render_json0},
+     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}},
     /* GET /api/v1/spikes?area=&day= */
     {"/api/v1/spikes", A_AREA, {{"area", NULL}, {"day", NULL}},
      {{"SELECT area_code, category, day, n AS count, round(baseline::numeric, 3) AS baseline,"
        " p AS tail_probability, row_to_json(s)::text AS json"
        " FROM antt_trend_spikes($1, COALESCE($2::date, antt_trend_today())) s",
        2}},
-     {NULL, 0}, 1, agg_render_rows},
+     {NULL, 0}, 1, agg_render_rows,
+     {{"SELECT area_code, category, day, n AS count, round(baseline::numeric, 3) AS baseline,"
+       " p AS tail_probability, row_to_json(s)::text AS json"
+       " FROM antt_public_spikes($1, COALESCE($2::date, antt_trend_today()), {k}, {delay}) s",
+       2}}},
     /* GET /api/v1/hotspots?area=&days=30&eps_m=150&min_points=3 */
     {"/api/v1/hotspots", A_AREA, {{"area", NULL}, {"days", NULL}, {"eps_m", NULL}, {"min_points", NULL}},
      {{"SELECT cluster, lat, lon, n AS count, top_category, row_to_json(h)::text AS json"
@@ -95,20 +136,24 @@ static const a_endpoint_t s_endpoints[] = {
        " LEAST(GREATEST(COALESCE($3::double precision, 150), 20), 2000),"
        " GREATEST(COALESCE($4::integer, 3), 3)) h",
        4}},
-     {NULL, 0}, 1, agg_render_rows},
+     {NULL, 0}, 1, agg_render_rows,
+     {{"SELECT cluster, lat, lon, n AS count, top_category, row_to_json(h)::text AS json"
+       " FROM antt_trend_hotspots($1, LEAST(GREATEST(COALESCE($2::integer, 30), 1), 366),"
+       " LEAST(GREATEST(COALESCE($3::double precision, 150), 20), 2000),"
+       " GREATEST(COALESCE($4::integer, 3), 3, {k}), now() - make_interval(secs => {delay})) h",
+       4}}},
     /* GET /report?area=&year=: the yearly report as a page to print, its
      * figures put into the page (agg_render_report) */
     {"/report", A_AREA, {{"area", NULL}, {"year", NULL}},
-     {{"SELECT jsonb_build_object('area', (SELECT jsonb_build_object('code', code, 'name', name) FROM areas"
-       " WHERE code = $1), 'year', y, 'summary', antt_summary($1, y),"
-       " 'months', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM antt_trends($1, 'all',"
-       " 'month', make_date(y, 1, 1), LEAST(make_date(y, 12, 31), antt_trend_today())) t),"
-       " 'months_prior', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM antt_trends($1, 'all',"
-       " 'month', make_date(y - 1, 1, 1), make_date(y - 1, 12, 31)) t),"
-       " 'generated', to_char(now() AT TIME ZONE 'Asia/Ho_Chi_Minh', 'DD/MM/YYYY HH24:MI'))::text"
-       " FROM (SELECT " A_YEAR " AS y) x",
-       2}},
-     {NULL, 0}, 0, agg_render_report},
+     {{A_REPORT("antt_trends", ""), 2}},
+     {NULL, 0}, 0, agg_render_report,
+     /* the public's: its months as antt_public_trends, a neighbourhood's year
+      * only once it ended the delay ago (as the summary) */
+     {{"SELECT CASE WHEN antt_area_fine($1) AND make_date(" A_YEAR " + 1, 1, 1)::timestamp AT TIME ZONE"
+       " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
+       " 'a neighbourhood''s report is public once its year ended; this one needs a staff token')"
+       " ELSE (" A_REPORT("antt_public_trends", ", {k}, {delay}") ") END",
+       2}}},
     /* GET /api/v1/areas[?root=CODE]: the tree with simplified boundaries */
     {"/api/v1/areas", A_ROOT, {{"root", NULL}},
      {{"SELECT COALESCE(jsonb_agg(jsonb_build_object('code', code, 'parent', parent_code, 'level', level,"
@@ -117,20 +162,24 @@ static const a_endpoint_t s_endpoints[] = {
        " ORDER BY antt_level_depth(level), code), '[]')::text"
        " FROM areas WHERE $1::text IS NULL OR code = ANY (antt_area_set($1))",
        1}},
-     {NULL, 0}, 0, agg_render_json0},
+     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}},
 };
 
 #define A_NENDPOINTS (sizeof(s_endpoints) / sizeof(s_endpoints[0]))
 
 typedef struct a_route {
-    agg_svc_t *a;            /* the service */
-    const a_endpoint_t *e;   /* the endpoint */
+    agg_svc_t *a;                /* the service */
+    const a_endpoint_t *e;       /* the endpoint */
+    char *pub_sql[A_MAX_STMTS];  /* the public's statements with the rules written in (NULL: the staff's) */
 } a_route_t;
 
 typedef struct a_query {
-    antt_http_req_t *req;    /* the request */
-    const a_endpoint_t *e;   /* its endpoint */
-    int csv;                 /* CSV was asked for */
+    antt_http_req_t *req;        /* the request */
+    const a_route_t *rt;         /* its route */
+    const a_endpoint_t *e;       /* its endpoint */
+    int csv;                     /* CSV was asked for */
+    const char *v[A_MAX_PARAMS]; /* the parameters (pointing into vbuf) */
+    char vbuf[A_MAX_PARAMS][208];
 } a_query_t;
 
 static void s_on_query(antt_db_job_t *job, int status, void *arg)
@@ -143,6 +192,7 @@ static void s_on_query(antt_db_job_t *job, int status, void *arg)
         int code = st && !strcmp(st, "AT404")                                      ? 404
                    : st && (!strcmp(st, "AT400") || !strncmp(st, "22", 2))         ? 400
                    : st && !strcmp(st, "57014")                                     ? 503
+                   : st && !strcmp(st, "AT403")                                     ? 403
                                                                                     : 500;
         if (code >= 500)
             ANTT_LOG(ANTT_WARN, "%s query failed: %s", q->e->path, err ? err : "");
@@ -156,7 +206,11 @@ static void s_on_query(antt_db_job_t *job, int status, void *arg)
             msg[strcspn(msg, "\n")] = 0;
         }
         antt_http_json_error(q->req, code,
-                             code == 404 ? "not_found" : code == 400 ? "bad_request" : code == 503 ? "timeout" : "internal",
+                             code == 404   ? "not_found"
+                             : code == 400 ? "bad_request"
+                             : code == 403 ? "forbidden"
+                             : code == 503 ? "timeout"
+                                           : "internal",
                              msg);
     } else {
         antt_http_json_error(q->req, 503, "unavailable", "database unavailable");
@@ -176,6 +230,24 @@ static const char *s_value(const antt_form_t *f, const a_param_t *p, char *buf, 
     return v ? v : p->def;
 }
 
+/* Runs the query for its audience: the staff's statements (token_area
+ * set: the token was checked) or the public's. */
+static void s_run(antt_http_req_t *req, const char *token_area, const uint8_t *hash, void *arg)
+{
+    (void)hash;
+    a_query_t *q = arg;
+    const a_endpoint_t *e = q->e;
+    antt_db_job_t *job = antt_db_job_new(NULL, NULL);
+    for (int i = 0; i < A_MAX_STMTS && e->stmts[i].sql; i++) {
+        const char *sql = token_area == NULL && q->rt->pub_sql[i] ? q->rt->pub_sql[i] : e->stmts[i].sql;
+        antt_db_job_add(job, sql, e->stmts[i].nparams, q->v, NULL, NULL);
+    }
+    if (q->csv && e->csv_stmt.sql)
+        antt_db_job_add(job, e->csv_stmt.sql, e->csv_stmt.nparams, q->v, NULL, NULL);
+    if (antt_http_gate_run(req, q->rt->a->qdb, job, s_on_query, q) != 0)
+        free(q); /* answered 503 */
+}
+
 static void s_http_endpoint(antt_http_req_t *req, void *arg)
 {
     const a_route_t *rt = arg;
@@ -183,29 +255,33 @@ static void s_http_endpoint(antt_http_req_t *req, void *arg)
     antt_form_t f;
     if (agg_query_parse(req, &f) != 0)
         return;
-    const char *v[A_MAX_PARAMS] = {NULL};
+    a_query_t *q = antt_xcalloc(1, sizeof(*q));
     char dim[96];
-    int n = 0;
-    for (; n < A_MAX_PARAMS && e->params[n].name; n++)
-        v[n] = s_value(&f, &e->params[n], dim, sizeof(dim));
-    if ((e->area == A_AREA && !agg_area_ok(v[0])) || (e->area == A_ROOT && v[0] && !agg_area_ok(v[0]))) {
-        antt_form_cleanup(&f);
+    for (int n = 0; n < A_MAX_PARAMS && e->params[n].name; n++) {
+        const char *x = s_value(&f, &e->params[n], dim, sizeof(dim));
+        if (x) {
+            snprintf(q->vbuf[n], sizeof(q->vbuf[n]), "%s", x);
+            q->v[n] = q->vbuf[n];
+        }
+    }
+    q->req = req;
+    q->rt = rt;
+    q->e = e;
+    q->csv = e->csv && agg_wants_csv(&f, req);
+    antt_form_cleanup(&f);
+    if ((e->area == A_AREA && !agg_area_ok(q->v[0])) || (e->area == A_ROOT && q->v[0] && !agg_area_ok(q->v[0]))) {
+        free(q);
         antt_http_json_error(req, 400, "bad_request",
                              e->area == A_AREA ? "area= must be an area code" : "root= must be an area code");
         return;
     }
-    a_query_t *q = antt_xcalloc(1, sizeof(*q));
-    q->req = req;
-    q->e = e;
-    q->csv = e->csv && agg_wants_csv(&f, req);
-    antt_db_job_t *job = antt_db_job_new(NULL, NULL);
-    for (int i = 0; i < A_MAX_STMTS && e->stmts[i].sql; i++)
-        antt_db_job_add(job, e->stmts[i].sql, e->stmts[i].nparams, v, NULL, NULL);
-    if (q->csv && e->csv_stmt.sql)
-        antt_db_job_add(job, e->csv_stmt.sql, e->csv_stmt.nparams, v, NULL, NULL);
-    antt_form_cleanup(&f);
-    if (antt_http_gate_run(req, rt->a->qdb, job, s_on_query, q) != 0)
-        free(q); /* answered 503 */
+    int same = 1;
+    for (int i = 0; i < A_MAX_STMTS; i++)
+        same = same && e->pub[i].sql == NULL;
+    if (same)
+        s_run(req, "", NULL, q); /* nothing of it differs between the audiences */
+    else
+        agg_audience_resolve(rt->a, req, q->v[0], 0, s_run, q, free);
 }
 
 /* GET / and /dashboard/...: the dashboard's files, built into the binary. */
@@ -232,12 +308,45 @@ static void s_http_static(antt_http_req_t *req, void *arg)
     antt_http_respond(req, 200, f->content_type, (const char *)f->data, f->len);
 }
 
+/* sql with {k} and {delay} replaced by the public rules' numbers (malloc'd). */
+static char *s_with_rules(const char *sql, const agg_public_t *p)
+{
+    antt_buf_t b;
+    antt_buf_init(&b);
+    for (const char *s = sql; *s;) {
+        if (!strncmp(s, "{k}", 3)) {
+            antt_buf_printf(&b, "%ld", p->min_count);
+            s += 3;
+        } else if (!strncmp(s, "{delay}", 7)) {
+            antt_buf_printf(&b, "%ld", p->delay_s);
+            s += 7;
+        } else {
+            antt_buf_append(&b, s++, 1);
+        }
+    }
+    char *out = antt_xstrdup(b.data ? b.data : "");
+    antt_buf_cleanup(&b);
+    return out;
+}
+
+void agg_api_free(void *routes)
+{
+    a_route_t *rt = routes;
+    for (size_t i = 0; rt && i < A_NENDPOINTS; i++)
+        for (int j = 0; j < A_MAX_STMTS; j++)
+            free(rt[i].pub_sql[j]);
+    free(routes);
+}
+
 void *agg_api_register(agg_svc_t *a, antt_http_t *http)
 {
     a_route_t *routes = antt_xcalloc(A_NENDPOINTS, sizeof(*routes));
     for (size_t i = 0; i < A_NENDPOINTS; i++) {
         routes[i].a = a;
         routes[i].e = &s_endpoints[i];
+        for (int j = 0; j < A_MAX_STMTS; j++)
+            if (s_endpoints[i].pub[j].sql)
+                routes[i].pub_sql[j] = s_with_rules(s_endpoints[i].pub[j].sql, &a->pub_rules);
         antt_http_route(http, s_endpoints[i].path, s_http_endpoint, &routes[i]);
     }
     antt_http_route(http, "/api/v1/stream", agg_http_stream, a);

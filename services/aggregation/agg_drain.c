@@ -69,6 +69,9 @@ static void s_set_tree(agg_svc_t *a, PGresult *ar, PGresult *gr)
         cats[i] = PQgetvalue(gr, (int)i, 1);
     }
     agg_state_set_tree(a->st, codes, parents, na, groups, cats, ng);
+    for (size_t i = 0; i < na; i++)
+        if (PQgetvalue(ar, (int)i, 2)[0] == 't')
+            agg_state_set_fine(a->st, codes[i]);
     free(codes);
     free(parents);
     free(groups);
@@ -125,7 +128,7 @@ void agg_load(agg_svc_t *a)
         return;
     }
     antt_db_job_t *job = antt_db_job_new(s_on_load, a);
-    antt_db_job_add(job, "SELECT code, parent_code FROM areas", 0, NULL, NULL, NULL);
+    antt_db_job_add(job, "SELECT code, parent_code, level = 'neighbourhood' FROM areas", 0, NULL, NULL, NULL);
     antt_db_job_add(job, "SELECT group_code, category FROM stat_group_members", 0, NULL, NULL, NULL);
     antt_db_job_add(job,
                     "SELECT generation, " A_TODAY " - date '1970-01-01', " A_DAY_MIN " - date '1970-01-01', " A_YEAR_MIN

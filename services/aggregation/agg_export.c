@@ -16,11 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "agg_int.h"
 #include "antt_http_gate.h"
 #include "antt_log.h"
+#include "antt_token.h"
 
 #define A_PAGE "1000"           /* rows of one page */
 #define A_UNSENT_MAX (256 << 10) /* bytes not yet taken by the socket before the next page waits */
@@ -32,7 +32,9 @@ static const char s_check_sql[] =
     " WHEN $2::date IS NULL OR $3::date IS NULL THEN antt_raise('AT400', 'from= and to= are required (YYYY-MM-DD)')"
     " WHEN $2::date > $3::date OR $3::date - $2::date > 366 THEN"
     "  antt_raise('AT400', 'from= must not be after to=, and the range is at most 366 days')"
-    " WHEN NOT antt_export_allowed($4, $1) THEN antt_raise('AT403', 'the export needs the staff token of a desk of the area')"
+    " WHEN NOT (antt_export_allowed($4, $1) OR EXISTS (SELECT 1 FROM antt_dashboard_scope(sha256(convert_to($4, 'UTF8')),"
+    " $1) s WHERE s.allowed)) THEN antt_raise('AT403', 'the export needs a staff token (a dashboard token or a desk''s)"
+    " of the area')"
     " ELSE array_to_string(ARRAY(SELECT unnest(antt_area_set($1)) ORDER BY 1), ',') END";
 
 static const char s_page_sql[] =
@@ -218,17 +220,6 @@ static void s_on_check(antt_db_job_t *job, int status, void *arg)
         s_finish(x, 1);
 }
 
-/* The bearer token of a request into out ("" when none). */
-static void s_bearer(antt_http_req_t *req, char *out, size_t outlen)
-{
-    antt_str_t h = antt_http_header(req, "authorization");
-    out[0] = 0;
-    if (h.n > 7 && h.n - 7 < outlen && !strncasecmp(h.p, "Bearer ", 7)) {
-        memcpy(out, h.p + 7, h.n - 7);
-        out[h.n - 7] = 0;
-    }
-}
-
 void agg_http_export(antt_http_req_t *req, void *arg)
 {
     agg_svc_t *a = arg;
@@ -236,8 +227,8 @@ void agg_http_export(antt_http_req_t *req, void *arg)
     if (agg_query_parse(req, &f) != 0)
         return;
     const char *area = agg_param(&f, "area"), *from = agg_param(&f, "from"), *to = agg_param(&f, "to");
-    char token[256];
-    s_bearer(req, token, sizeof(token));
+    char token[ANTT_TOKEN_MAX + 1];
+    antt_token_from_request(req, 0, token, sizeof(token));
     if (!agg_area_ok(area) || (from && strlen(from) > 10) || (to && strlen(to) > 10)) {
         antt_form_cleanup(&f);
         antt_http_json_error(req, 400, "bad_request", "area= must be an area code, from= and to= days (YYYY-MM-DD)");

@@ -7,6 +7,7 @@
  *   agg_api.c     the HTTP API: a table of endpoints (path, SQL, parameters, renderer)
  *   agg_render.c  the API's renderers (JSON, CSV, the report page) and query-string helpers
  *   agg_export.c  the staff CSV export of incidents, streamed a page at a time
+ *   agg_audience.c who sees what: the public's rules, a staff token's area
  *   agg_state.c   the live state (pure code, its own unit test) */
 #ifndef AGG_INT_H
 #define AGG_INT_H
@@ -16,6 +17,7 @@
 #include "agg.h"
 #include "agg_state.h"
 #include "antt_bus.h"
+#include "antt_crypto.h"
 #include "antt_db.h"
 #include "antt_form.h"
 #include "antt_http.h"
@@ -31,6 +33,12 @@ typedef enum {
     AGG_DB_LOADING,  /* the state's load job is in flight */
     AGG_DB_DRAINING  /* a drain job is in flight */
 } agg_db_state_t;
+
+/* The public's rules (aggregation.public_min_count, public_delay_s). */
+typedef struct agg_public {
+    long min_count; /* k: no public figure of 1 .. k-1 incidents */
+    long delay_s;   /* a neighbourhood's public figures leave out the incidents filed this recently */
+} agg_public_t;
 
 typedef struct agg_svc {
     antt_service_t *svc;     /* the service */
@@ -50,6 +58,9 @@ typedef struct agg_svc {
     int64_t generation;      /* trend_meta.generation at load */
     long batch_max;          /* queue rows per drain */
     antt_sse_t *hub;         /* the trend SSE streams */
+    agg_public_t pub_rules;  /* what anonymous viewers see */
+    int checks;              /* snapshot requests whose token is being checked */
+    int rechecking;          /* the staff streams' token re-check is in flight */
     uv_timer_t redrive;      /* drains the queue even when no message arrives */
     uv_timer_t pace;         /* the next drain after a busy one */
     long interval_ms;        /* at least this long between the starts of two drains */
@@ -60,6 +71,29 @@ typedef struct agg_svc {
     antt_metric_t *m_applied, *m_published, *m_drains, *m_keys, *m_lag, *m_snapshots, *m_bad;
     antt_metric_t *m_drain_s;
 } agg_svc_t;
+
+/* agg_audience.c */
+typedef enum {
+    AGG_SHOW_NONE,       /* not sent */
+    AGG_SHOW_COUNT,      /* sent with its count */
+    AGG_SHOW_SUPPRESSED  /* sent with the count left out (it fell below k) */
+} agg_show_t;
+/* What an anonymous viewer is sent of a changed key of the live state:
+ * fine (its area is below the ward level), its count and its count before
+ * the change. Pure. */
+agg_show_t agg_public_show(const agg_public_t *p, int fine, int64_t count, int64_t prev);
+/* 1 when a public snapshot (or catch-up) holds the key. Pure. */
+int agg_public_snapshot_shows(const agg_public_t *p, int fine, int64_t count);
+/* Called with the audience of req: token_area and hash NULL for the
+ * public, else the staff token's area and its hash (borrowed for the call). */
+typedef void (*agg_audience_cb)(antt_http_req_t *req, const char *token_area, const uint8_t *hash, void *arg);
+/* Finds req's audience (a token as Bearer, or as access_token= when
+ * query_ok) and calls cb, now or once the token is checked. area (NULL:
+ * the token's own) must be the token's area or below it. A bad token, an
+ * area outside it or a database down: req is answered (401, 403, 503),
+ * release(arg) is called instead of cb. On the loop thread. */
+void agg_audience_resolve(agg_svc_t *a, antt_http_req_t *req, const char *area, int query_ok, agg_audience_cb cb,
+                          void *arg, void (*release)(void *));
 
 /* agg_drain.c */
 /* Metrics and a first epoch. */
@@ -93,8 +127,9 @@ void agg_stream_close(agg_svc_t *a);
 void agg_http_stream(antt_http_req_t *req, void *arg);
 
 /* agg_render.c */
-/* Appends kv as the JSON object of the SSE stream and the HTTP API. */
-void agg_kv_json(antt_buf_t *b, const agg_kv_t *kv, const char *epoch);
+/* Appends kv as the JSON object of the SSE stream and the HTTP API
+ * (suppressed: "count":null,"suppressed":true). */
+void agg_kv_json(antt_buf_t *b, const agg_kv_t *kv, const char *epoch, int suppressed);
 /* The query string's fields; answers 400 itself and returns -1 when bad. */
 int agg_query_parse(antt_http_req_t *req, antt_form_t *f);
 /* A non-empty field's value, else NULL (borrowed from f). */
@@ -116,7 +151,8 @@ void agg_render_report(antt_http_req_t *req, antt_db_job_t *job, int csv);
 void agg_http_export(antt_http_req_t *req, void *arg);
 
 /* agg_api.c: registers the routes; returns what the routes point to (free
- * it after the loop has ended). */
+ * it with agg_api_free after the loop has ended). */
 void *agg_api_register(agg_svc_t *a, antt_http_t *http);
+void agg_api_free(void *routes);
 
 #endif

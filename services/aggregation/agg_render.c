@@ -6,7 +6,7 @@
 #include "agg_int.h"
 #include "antt_json.h"
 
-void agg_kv_json(antt_buf_t *b, const agg_kv_t *kv, const char *epoch)
+void agg_kv_json(antt_buf_t *b, const agg_kv_t *kv, const char *epoch, int suppressed)
 {
     antt_buf_puts(b, "{\"key\":");
     antt_json_cstr(b, kv->key);
@@ -14,8 +14,11 @@ void agg_kv_json(antt_buf_t *b, const agg_kv_t *kv, const char *epoch)
     antt_json_cstr(b, kv->k.area);
     antt_buf_printf(b, ",\"period\":\"%s\",\"bucket\":\"%s\",\"dimension\":", kv->k.period, kv->k.bucket);
     antt_json_cstr(b, kv->k.dimension);
-    antt_buf_printf(b, ",\"count\":%lld,\"sequence\":%lld,\"epoch\":\"%s\"}", (long long)kv->count,
-                    (long long)kv->seq, epoch);
+    if (suppressed)
+        antt_buf_puts(b, ",\"count\":null,\"suppressed\":true");
+    else
+        antt_buf_printf(b, ",\"count\":%lld", (long long)kv->count);
+    antt_buf_printf(b, ",\"sequence\":%lld,\"epoch\":\"%s\"}", (long long)kv->seq, epoch);
 }
 
 int agg_query_parse(antt_http_req_t *req, antt_form_t *f)
@@ -123,11 +126,14 @@ void agg_render_trends(antt_http_req_t *req, antt_db_job_t *job, int csv)
     for (int i = 0; i < PQntuples(r); i++) {
         antt_buf_puts(&b, i ? ",{\"bucket\":" : "{\"bucket\":");
         antt_json_cstr(&b, PQgetvalue(r, i, 0));
-        antt_buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"count\":%s,\"prior\":%s,\"change\":%s,\"change_pct\":%s",
-                        PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-                        PQgetvalue(r, i, 5), PQgetisnull(r, i, 6) ? "null" : PQgetvalue(r, i, 6));
-        antt_buf_printf(&b, ",\"significant\":%s,\"coverage\":%s,\"prior_coverage\":%s}", s_bool(r, i, 7),
+        antt_buf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\"", PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+        static const char *const names[] = {"count", "prior", "change", "change_pct"};
+        for (int c = 0; c < 4; c++)
+            antt_buf_printf(&b, ",\"%s\":%s", names[c], PQgetisnull(r, i, 3 + c) ? "null" : PQgetvalue(r, i, 3 + c));
+        antt_buf_printf(&b, ",\"significant\":%s,\"coverage\":%s,\"prior_coverage\":%s", s_bool(r, i, 7),
                         s_bool(r, i, 8), s_bool(r, i, 9));
+        /* the public's figures of 1 .. k-1 incidents (agg_audience) */
+        antt_buf_puts(&b, PQgetisnull(r, i, 3) || PQgetisnull(r, i, 4) ? ",\"suppressed\":true}" : "}");
     }
     antt_buf_printf(&b, "],\"comparisons\":%s}", PQgetvalue(cmp, 0, 0));
     antt_http_respond(req, 200, "application/json", b.data, b.len);

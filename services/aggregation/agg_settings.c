@@ -21,6 +21,11 @@ static const antt_setting_t s_rows[] = {
     ANTT_SETTING_INT("aggregation.drain_interval_ms", "10", 0, 60000, S_T, drain_interval_ms,
                      "at least this long between the starts of two drains (changes arriving meanwhile go in"
                      " one transaction)"),
+    ANTT_SETTING_INT("aggregation.public_min_count", "3", 1, 1000, S_T, public_min_count,
+                     "k: an anonymous viewer sees no figure of 1 .. k-1 incidents (suppressed; 1: none)"),
+    ANTT_SETTING_INT("aggregation.public_delay_s", "86400", 0, 31 * 86400, S_T, public_delay_s,
+                     "a neighbourhood's public figures leave out the incidents filed this recently; the public"
+                     " stream carries no neighbourhood"),
 };
 
 const antt_settings_t agg_settings = ANTT_SETTINGS("aggregation", s_rows);

@@ -13,6 +13,7 @@ struct agg_area {
     char *code;
     char *parent_code;
     const agg_area_t *parent;
+    int fine; /* below the ward level */
 };
 
 typedef struct agg_member {
@@ -161,6 +162,18 @@ void agg_state_set_tree(agg_state_t *st, char **codes, char **parents, size_t na
     st->nmembers = nmembers;
 }
 
+void agg_state_set_fine(agg_state_t *st, const char *code)
+{
+    agg_area_t *a = (agg_area_t *)s_area(st, code);
+    if (a)
+        a->fine = 1;
+}
+
+int agg_kv_fine(const agg_kv_t *kv)
+{
+    return kv->area != NULL && kv->area->fine;
+}
+
 void agg_state_reset(agg_state_t *st, int32_t day_min, int32_t year_min)
 {
     s_clear(st);
@@ -278,6 +291,8 @@ agg_kv_t **agg_state_take(agg_state_t *st, size_t *n)
     for (size_t i = 0; i < st->ndirty; i++) {
         st->dirty[i]->dirty = 0;
         st->dirty[i]->seq = ++st->seq;
+        st->dirty[i]->prev = st->dirty[i]->taken;
+        st->dirty[i]->taken = st->dirty[i]->count;
     }
     st->dirty = NULL;
     st->ndirty = st->capdirty = 0;

@@ -49,6 +49,8 @@ typedef struct agg_kv {
     const agg_area_t *area; /* the key's area */
     int64_t count;          /* the value */
     int64_t seq;            /* sequence of its last change, 0 for loaded values */
+    int64_t prev;           /* its count before the changes of its last take */
+    int64_t taken;          /* its count at its last take */
     int64_t source_ms;      /* oldest change (incident updated_at) in its last update */
     int dirty;              /* changed since the last agg_state_take */
     uint32_t hash;
@@ -98,6 +100,11 @@ int agg_state_each_from(const agg_state_t *st, const char *root, const char *per
 uint64_t agg_state_layout(const agg_state_t *st);
 /* 1 when kv's area is root or below it (root NULL or "": always). */
 int agg_state_under(const agg_state_t *st, const agg_kv_t *kv, const char *root);
+/* Marks code (a known area) as fine: below the ward level, whose public
+ * figures are delayed (agg_audience). Until the next agg_state_set_tree. */
+void agg_state_set_fine(agg_state_t *st, const char *code);
+/* 1 when kv's area is fine. */
+int agg_kv_fine(const agg_kv_t *kv);
 /* 1 when code is a known area. */
 int agg_state_has_area(const agg_state_t *st, const char *code);
 agg_kv_t *agg_state_get(const agg_state_t *st, const char *key);

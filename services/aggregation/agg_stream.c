@@ -14,12 +14,21 @@
  * began are walked too (a catch-up), until the stream is current and goes
  * live. A live stream that has not taken its last bytes, or whose share of
  * a publish is over a piece, goes back to a catch-up from the last sequence
- * it got: a slow client costs at most one piece, never a backlog. */
+ * it got: a slow client costs at most one piece, never a backlog.
+ *
+ * A stream opened with a staff token (Authorization: Bearer, or
+ * access_token= since an EventSource sets no header) gets every key of the
+ * token's area and below; any other stream is the public's and gets what
+ * agg_public_show lets through: no neighbourhood, no key of 1 .. k-1
+ * (agg_audience). A staff stream's token is checked again every
+ * sse.recheck_ms; a revoked one's stream ends. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg_int.h"
+#include "antt_log.h"
+#include "antt_token.h"
 
 #define A_PIECE 16384 /* bytes of one piece of a walk */
 
@@ -34,6 +43,9 @@ typedef struct a_stream {
     antt_sse_stream_t *st; /* the hub's stream */
     char area[72];         /* subtree filter, "" = all */
     char period[16];       /* period filter, "" = any */
+    int staff;             /* opened with a staff token: everything under area */
+    uint8_t hash[ANTT_HASH_BYTES]; /* the staff token's hash, re-checked */
+    char last[96];         /* Last-Event-ID the client came back with ("" none) */
     a_phase_t phase;       /* what it is doing */
     int64_t after;         /* a catch-up walks the keys changed after this */
     int64_t upto;          /* the state's sequence when the walk began; live: the last it got */
@@ -43,9 +55,67 @@ typedef struct a_stream {
     antt_buf_t *piece;     /* the piece being built (during a walk step) */
 } a_stream_t;
 
+/* Ends the staff streams whose token no longer holds (revoked): the rows
+ * are the hashes that still do. */
+static void s_on_recheck(antt_db_job_t *job, int status, void *arg)
+{
+    agg_svc_t *a = arg;
+    a->rechecking = 0;
+    if (status != 0 || a->closing)
+        return; /* the next interval tries again */
+    PGresult *r = antt_db_job_result(job, 0);
+    for (antt_sse_stream_t *st = antt_sse_first(a->hub), *next; st; st = next) {
+        next = antt_sse_next(st);
+        a_stream_t *c = antt_sse_user(st);
+        if (!c->staff)
+            continue;
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        antt_token_hex(c->hash, hex);
+        int holds = 0;
+        for (int i = 0; i < PQntuples(r) && !holds; i++)
+            holds = !strcmp(PQgetvalue(r, i, 0), hex);
+        if (!holds) {
+            ANTT_LOG(ANTT_INFO, "sse stream ended area=%s: the dashboard token was revoked", c->area);
+            antt_sse_end(st);
+        }
+    }
+}
+
+static void s_recheck(antt_sse_t *hub, void *arg)
+{
+    agg_svc_t *a = arg;
+    if (a->rechecking || a->closing || !antt_db_connected(a->qdb))
+        return;
+    antt_buf_t b; /* the staff streams' token hashes as one text[] literal */
+    antt_buf_init(&b);
+    antt_buf_puts(&b, "{");
+    for (antt_sse_stream_t *st = antt_sse_first(hub); st; st = antt_sse_next(st)) {
+        const a_stream_t *c = antt_sse_user(st);
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        if (!c->staff)
+            continue;
+        antt_token_hex(c->hash, hex);
+        antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
+    }
+    antt_buf_puts(&b, "}");
+    if (b.len > 2) {
+        const char *v[1] = {b.data};
+        antt_db_job_t *job = antt_db_job_new(s_on_recheck, a);
+        antt_db_job_add(job,
+                        "SELECT encode(t.token_hash, 'hex') FROM dashboard_tokens t WHERE t.revoked_at IS NULL"
+                        " AND t.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
+                        1, v, NULL, NULL);
+        antt_db_job_set_timeout(job, 2000);
+        if (antt_db_submit(a->qdb, job) == 0)
+            a->rechecking = 1;
+    }
+    antt_buf_cleanup(&b);
+}
+
 void agg_stream_init(agg_svc_t *a, const antt_sse_limits_t *lim)
 {
     a->hub = antt_sse_new(&a->svc->loop, "antt_aggregation_sse", lim);
+    antt_sse_on_recheck(a->hub, s_recheck, a);
 }
 
 static int s_wants(const a_stream_t *c, const agg_svc_t *a, const agg_kv_t *kv)
@@ -53,19 +123,21 @@ static int s_wants(const a_stream_t *c, const agg_svc_t *a, const agg_kv_t *kv)
     return agg_state_under(a->st, kv, c->area) && (!c->period[0] || !strcmp(kv->k.period, c->period));
 }
 
-static void s_trend_event(antt_buf_t *b, const agg_kv_t *kv, const char *epoch)
+static void s_trend_event(antt_buf_t *b, const agg_kv_t *kv, const char *epoch, int suppressed)
 {
     antt_buf_printf(b, "event: trend\nid: %s:%lld\ndata: ", epoch, (long long)kv->seq);
-    agg_kv_json(b, kv, epoch);
+    agg_kv_json(b, kv, epoch, suppressed);
     antt_buf_puts(b, "\n\n");
 }
 
 static void s_walk_item(const agg_kv_t *kv, void *arg)
 {
     a_stream_t *c = arg;
+    if (!c->staff && !agg_public_snapshot_shows(&c->a->pub_rules, agg_kv_fine(kv), kv->count))
+        return;
     if (c->phase == A_SNAPSHOT) {
         antt_buf_puts(c->piece, c->nitems++ ? "," : "");
-        agg_kv_json(c->piece, kv, c->a->epoch);
+        agg_kv_json(c->piece, kv, c->a->epoch, 0);
         return;
     }
     /* a catch-up goes in table order, not in sequence order: its events
@@ -74,7 +146,7 @@ static void s_walk_item(const agg_kv_t *kv, void *arg)
      * harmless) instead of from a later key's sequence (missing the ones
      * not yet sent); the walk's end moves the id on (s_fill) */
     antt_buf_printf(c->piece, "event: trend\nid: %s:%lld\ndata: ", c->a->epoch, (long long)c->after);
-    agg_kv_json(c->piece, kv, c->a->epoch);
+    agg_kv_json(c->piece, kv, c->a->epoch, 0);
     antt_buf_puts(c->piece, "\n\n");
 }
 
@@ -157,9 +229,14 @@ void agg_stream_publish(agg_svc_t *a, agg_kv_t *const *kv, size_t n)
             continue; /* its walk's catch-up will have these */
         antt_buf_t b;
         antt_buf_init(&b);
-        for (size_t i = 0; i < n && b.len <= A_PIECE; i++)
-            if (s_wants(c, a, kv[i]))
-                s_trend_event(&b, kv[i], a->epoch);
+        for (size_t i = 0; i < n && b.len <= A_PIECE; i++) {
+            if (!s_wants(c, a, kv[i]))
+                continue;
+            agg_show_t show = c->staff ? AGG_SHOW_COUNT
+                                       : agg_public_show(&a->pub_rules, agg_kv_fine(kv[i]), kv[i]->count, kv[i]->prev);
+            if (show != AGG_SHOW_NONE)
+                s_trend_event(&b, kv[i], a->epoch, show == AGG_SHOW_SUPPRESSED);
+        }
         if (b.len > A_PIECE || antt_sse_unsent(st) > 0)
             s_start(c, A_CATCHUP, c->upto); /* too much at once, or not reading: walk instead */
         else if (b.len == 0 || antt_sse_send(st, b.data, b.len) == 0)
@@ -186,6 +263,43 @@ void agg_stream_close(agg_svc_t *a)
     a->hub = NULL;
 }
 
+/* The stream, once its audience is known (agg_audience_resolve). */
+static void s_open(antt_http_req_t *req, const char *token_area, const uint8_t *hash, void *arg)
+{
+    a_stream_t *c = arg;
+    agg_svc_t *a = c->a;
+    if (a->closing) {
+        free(c);
+        antt_http_json_error(req, 503, "unavailable", "service stopping");
+        return;
+    }
+    if (token_area) {
+        c->staff = 1;
+        memcpy(c->hash, hash, sizeof(c->hash));
+        if (!c->area[0])
+            snprintf(c->area, sizeof(c->area), "%s", token_area);
+    }
+    if ((c->st = antt_sse_open(a->hub, req, c, free)) == NULL) {
+        free(c); /* refused (answered 503) */
+        return;
+    }
+    if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
+        return;
+    char *colon = strchr(c->last, ':');
+    long long after = colon ? atoll(colon + 1) : -1;
+    int64_t seq = agg_state_seq(a->st);
+    if (colon && (size_t)(colon - c->last) == strlen(a->epoch) && !strncmp(c->last, a->epoch, strlen(a->epoch)) &&
+        after >= 0 && after <= seq) {
+        c->upto = seq;
+        if (after < seq)
+            s_start(c, A_CATCHUP, after);
+        else
+            c->phase = A_LIVE;
+    } else {
+        s_start(c, A_SNAPSHOT, 0);
+    }
+}
+
 void agg_http_stream(antt_http_req_t *req, void *arg)
 {
     agg_svc_t *a = arg;
@@ -209,35 +323,20 @@ void agg_http_stream(antt_http_req_t *req, void *arg)
                              unknown ? "unknown area" : "bad period (day, week, month, quarter or year)");
         return;
     }
+    if (antt_sse_full(a->hub, req)) {
+        antt_form_cleanup(&f);
+        return; /* no database work for a stream that could not open */
+    }
     a_stream_t *c = antt_xcalloc(1, sizeof(*c));
     c->a = a;
     snprintf(c->area, sizeof(c->area), "%s", area ? area : "");
     snprintf(c->period, sizeof(c->period), "%s", period ? period : "");
     antt_form_cleanup(&f);
     /* Last-Event-ID: header from a reconnecting browser */
-    char last[96] = "";
     antt_str_t h = antt_http_header(req, "last-event-id");
-    if (h.n && h.n < sizeof(last)) {
-        memcpy(last, h.p, h.n);
-        last[h.n] = 0;
+    if (h.n && h.n < sizeof(c->last)) {
+        memcpy(c->last, h.p, h.n);
+        c->last[h.n] = 0;
     }
-    if ((c->st = antt_sse_open(a->hub, req, c, free)) == NULL) {
-        free(c); /* refused (answered 503) */
-        return;
-    }
-    if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
-        return;
-    char *colon = strchr(last, ':');
-    long long after = colon ? atoll(colon + 1) : -1;
-    int64_t seq = agg_state_seq(a->st);
-    if (colon && (size_t)(colon - last) == strlen(a->epoch) && !strncmp(last, a->epoch, strlen(a->epoch)) &&
-        after >= 0 && after <= seq) {
-        c->upto = seq;
-        if (after < seq)
-            s_start(c, A_CATCHUP, after);
-        else
-            c->phase = A_LIVE;
-    } else {
-        s_start(c, A_SNAPSHOT, 0);
-    }
+    agg_audience_resolve(a, req, c->area[0] ? c->area : NULL, 1, s_open, c, free);
 }

@@ -20,6 +20,11 @@ int cli_curve_client(const antt_config_t *cfg, void *sock, const char *peer);
 /* Connects to db.conninfo of those settings; NULL after printing why. */
 PGconn *cli_connect(const char *cfg_path);
 
+/* cli_dispatch.c: runs one statement on db.conninfo of cfg_path's settings;
+ * prints what (when not NULL) on success, the server's error otherwise.
+ * Returns the exit status (0 or 1). */
+int cli_exec(const char *cfg_path, const char *sql, int n, const char *const *params, const char *what);
+
 /* cli_incident.c: copies into out (outlen bytes) at most max_chars
  * characters of s, cut on a character boundary (never inside a UTF-8
  * sequence), control characters as spaces, and "…" when cut (or when out is
@@ -53,6 +58,7 @@ int cli_migrate(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_dispatcher(int argc, char **argv);
+int cli_dashboard_token(int argc, char **argv);
 int cli_webhook(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_triage(int argc, char **argv);

@@ -7,14 +7,13 @@
 #include <string.h>
 
 #include <libpq-fe.h>
-#include <sodium.h>
 
 #include "antt_crypto.h"
 #include "antt_db.h"
+#include "antt_token.h"
 #include "cli.h"
 
-/* Runs one statement; prints what on success. Returns the exit status. */
-static int s_run(const char *cfg, const char *sql, int n, const char *const *params, const char *what)
+int cli_exec(const char *cfg, const char *sql, int n, const char *const *params, const char *what)
 {
     PGconn *c = cli_connect(cfg);
     if (c == NULL)
@@ -28,17 +27,6 @@ static int s_run(const char *cfg, const char *sql, int n, const char *const *par
     PQclear(r);
     PQfinish(c);
     return ok ? 0 : 1;
-}
-
-/* A random secret: prefix + URL-safe (or standard) base64 of 24 bytes. */
-static void s_secret(const char *prefix, int variant, char *out, size_t outlen)
-{
-    uint8_t raw[24];
-    randombytes_buf(raw, sizeof(raw));
-    size_t pl = strlen(prefix);
-    snprintf(out, outlen, "%s", prefix);
-    sodium_bin2base64(out + pl, outlen - pl, raw, sizeof(raw), variant);
-    sodium_memzero(raw, sizeof(raw));
 }
 
 int cli_dispatcher(int argc, char **argv)
@@ -64,16 +52,14 @@ int cli_dispatcher(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    char token[64], hex[2 * ANTT_HASH_BYTES + 3] = "\\x";
+    char token[64], hex[2 * ANTT_HASH_BYTES + 3];
     if (given)
         snprintf(token, sizeof(token), "%s", given);
     else
-        s_secret("antt_d_", sodium_base64_VARIANT_URLSAFE_NO_PADDING, token, sizeof(token));
-    uint8_t h[ANTT_HASH_BYTES];
-    antt_api_key_hash(token, strlen(token), h);
-    sodium_bin2hex(hex + 2, sizeof(hex) - 2, h, sizeof(h));
+        antt_token_new("antt_d_", token, sizeof(token));
+    antt_token_hash_hex(token, hex);
     const char *params[] = {argv[optind + 1], desk, hex};
-    return s_run(cfg, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES ($1, $2, $3::bytea)", 3, params,
+    return cli_exec(cfg, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES ($1, $2, $3::bytea)", 3, params,
                  token);
 }
 
@@ -101,9 +87,9 @@ int cli_webhook(int argc, char **argv)
         return 2;
     }
     char secret[80];
-    s_secret("whsec_", sodium_base64_VARIANT_ORIGINAL, secret, sizeof(secret));
+    antt_secret_new("whsec_", 0, secret, sizeof(secret));
     const char *params[] = {argv[optind + 1], argv[optind + 2], secret, desk, gateway};
-    return s_run(cfg,
+    return cli_exec(cfg,
                  "INSERT INTO webhook_destinations (code, url, secret, desk_code, gateway_id)"
                  " SELECT $1, $2, $3, $4, (SELECT id FROM gateways WHERE code = $5)"
                  " WHERE $5::text IS NULL OR EXISTS (SELECT 1 FROM gateways WHERE code = $5)"
@@ -134,7 +120,7 @@ int cli_route(int argc, char **argv)
         return 2;
     }
     const char *params[] = {argv[optind + 1], argv[optind + 2], prio};
-    return s_run(cfg,
+    return cli_exec(cfg,
                  "INSERT INTO routes (category, desk_code, max_priority) VALUES ($1, $2, $3::smallint)"
                  " ON CONFLICT (category, desk_code) DO UPDATE SET max_priority = EXCLUDED.max_priority",
                  3, params, "route added");

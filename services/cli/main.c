@@ -57,6 +57,9 @@ static void s_usage(FILE *f)
             "  config --list | --check [-c FILE]   every service's settings with defaults and help,\n"
             "                                      or check a config file and the ANTT_* variables\n"
             "  dispatcher add NAME --desk CODE     register a dispatcher; prints the token once\n"
+            "  dashboard-token add --area CODE [--name N] | list | revoke ID\n"
+            "                                      a staff dashboard's token (live, full detail of its\n"
+            "                                      area and below); add prints it once\n"
             "  webhook add CODE URL (--desk D | --gateway G)\n"
             "                                      register a webhook; prints its signing secret once\n"
             "  route add CATEGORY DESK [--max-priority P]\n"
@@ -117,6 +120,8 @@ int main(int argc, char **argv)
         return cli_rebuild_trends(argc - 1, argv + 1);
     if (!strcmp(cmd, "migrate"))
         return cli_migrate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dashboard-token"))
+        return cli_dashboard_token(argc - 1, argv + 1);
     if (!strcmp(cmd, "dispatcher"))
         return cli_dispatcher(argc - 1, argv + 1);
     if (!strcmp(cmd, "webhook"))

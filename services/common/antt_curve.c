@@ -37,7 +37,7 @@ struct antt_curve_s {
     char peers[S_NSERVICES][ANTT_CURVE_KEY_LEN + 1];  /* services' public keys ("" unknown) */
     s_key_t services[S_NSERVICES];                    /* the same, for the ZAP handler */
     int nservices;                                    /* known of them */
-    s_key_t *clients;                                 /* curve.clients */
+    s_key_t *clients;                                 /* curve.clients, then curve.staff_clients */
     size_t nclients;                                  /* entries of clients */
     pthread_mutex_t mu;                               /* guards gateways */
     s_key_t *gateways;                                /* active registered gateways */
@@ -75,6 +75,32 @@ static const char *s_key_setting(const antt_config_t *cfg, const char *who, cons
     snprintf(k, sizeof(k), "keys.%s_curve_%s", who, half);
     const char *v = antt_config_get(cfg, k, NULL);
     return v && *v ? v : NULL;
+}
+
+/* Appends the keys of list setting name (Z85 public keys separated by
+ * spaces or commas), held by who. 0, or -1 with why in err. */
+static int s_keys(antt_curve_t *c, const antt_config_t *cfg, const char *name, unsigned who, char *err, size_t errlen)
+{
+    const char *list = antt_config_get(cfg, name, "");
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ,\t");
+        if (n > 0) {
+            char one[64];
+            snprintf(one, sizeof(one), "%.*s", (int)(n < 63 ? n : 63), p);
+            if (n != ANTT_CURVE_KEY_LEN || !antt_curve_key_valid(one)) {
+                snprintf(err, errlen, "%s: \"%.20s\" is not a Z85 CURVE public key", name, one);
+                return -1;
+            }
+            c->clients = antt_xrealloc(c->clients, (c->nclients + 1) * sizeof(*c->clients));
+            zmq_z85_decode(c->clients[c->nclients].key, one);
+            snprintf(c->clients[c->nclients].user, sizeof(c->clients[0].user), who == ANTT_WHO_STAFF ? "staff" : "client");
+            c->clients[c->nclients].who = who;
+            c->nclients++;
+        }
+        p += n;
+        p += strspn(p, " ,\t");
+    }
+    return 0;
 }
 
 int antt_curve_new(const antt_config_t *cfg, const char *self, antt_curve_t **out, char *err, size_t errlen)
@@ -120,26 +146,9 @@ int antt_curve_new(const antt_config_t *cfg, const char *self, antt_curve_t **ou
         snprintf(k->user, sizeof(k->user), "service:%s", s_services[i]);
         k->who = antt_zone_service_bit(s_services[i]);
     }
-    /* curve.clients: public keys separated by spaces or commas */
-    const char *list = antt_config_get(cfg, "curve.clients", "");
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, " ,\t");
-        if (n > 0) {
-            char one[64];
-            snprintf(one, sizeof(one), "%.*s", (int)(n < 63 ? n : 63), p);
-            if (n != ANTT_CURVE_KEY_LEN || !antt_curve_key_valid(one)) {
-                snprintf(err, errlen, "curve.clients: \"%.20s\" is not a Z85 CURVE public key", one);
-                goto fail;
-            }
-            c->clients = antt_xrealloc(c->clients, (c->nclients + 1) * sizeof(*c->clients));
-            zmq_z85_decode(c->clients[c->nclients].key, one);
-            snprintf(c->clients[c->nclients].user, sizeof(c->clients[0].user), "client");
-            c->clients[c->nclients].who = ANTT_WHO_CLIENT;
-            c->nclients++;
-        }
-        p += n;
-        p += strspn(p, " ,\t");
-    }
+    if (s_keys(c, cfg, "curve.clients", ANTT_WHO_CLIENT, err, errlen) != 0 ||
+        s_keys(c, cfg, "curve.staff_clients", ANTT_WHO_STAFF, err, errlen) != 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -175,7 +184,12 @@ static const s_key_t *s_find(const s_key_t *keys, size_t n, const uint8_t key[32
  * is refused. */
 static int s_admit(antt_curve_t *c, const char *domain, const uint8_t key[32], char *user, size_t ulen)
 {
+    const antt_zone_t *z = antt_zone_by_domain(domain);
     const s_key_t *k = s_find(c->services, (size_t)c->nservices, key);
+    /* a person's key may be in both lists: the entry the zone admits */
+    for (size_t i = 0; k == NULL && i < c->nclients; i++)
+        if (!memcmp(c->clients[i].key, key, 32) && antt_zone_admits(z, c->clients[i].who))
+            k = &c->clients[i];
     if (k == NULL)
         k = s_find(c->clients, c->nclients, key);
     unsigned who = 0;
@@ -192,7 +206,7 @@ static int s_admit(antt_curve_t *c, const char *domain, const uint8_t key[32], c
         }
         pthread_mutex_unlock(&c->mu);
     }
-    return antt_zone_admits(antt_zone_by_domain(domain), who);
+    return antt_zone_admits(z, who);
 }
 
 static void s_send_str(void *s, const char *v, int more)

@@ -46,6 +46,8 @@ static const antt_setting_t s_rows[] = {
                       "CURVE encryption and ZAP admission on every ZeroMQ socket"),
     ANTT_SETTING_NAMED("curve.clients", ANTT_STYPE_STRING, "",
                        "public keys of people's tools (CLI, consoles, dashboards), space-separated"),
+    ANTT_SETTING_NAMED("curve.staff_clients", ANTT_STYPE_STRING, "",
+                       "public keys of staff systems admitted to the trend PUB (aggregation), space-separated"),
     ANTT_SETTING_INT("sla.ack_p1_s", "60", 1, 604800, antt_service_settings_t, ack_s[0],
                      "acknowledgement deadline of a P1 incident (seconds)"),
     ANTT_SETTING_INT("sla.ack_p2_s", "300", 1, 604800, antt_service_settings_t, ack_s[1],

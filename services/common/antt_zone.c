@@ -13,7 +13,8 @@
  * - TriageCommand: a token, ids, codes and a dispatcher's note or reason;
  *   64 KiB (a note longer than 50 pages of text is no note).
  * - the PUSH, the PUBs: nothing but the handshake and subscriptions.
- * - TrendSnapshotRequest: an area code and a period: the control size. */
+ * - TrendSnapshotRequest: an area code, a period and a dashboard token:
+ *   the control size. */
 static const antt_zone_t s_zones[ANTT_ZONE_COUNT] = {
     {ANTT_ZONE_GATEWAYS, "antt.gateways", "intake gateway ROUTER", ANTT_WHO_GATEWAY | ANTT_WHO_CLIENT, 64 * 1024},
     {ANTT_ZONE_INTAKE_PUSH, "antt.intake.push", "intake PUSH", ANTT_WHO_CLASSIFICATION, ANTT_ZONE_CONTROL_MAX},
@@ -24,7 +25,8 @@ static const antt_zone_t s_zones[ANTT_ZONE_COUNT] = {
     {ANTT_ZONE_DESK_FEED, "antt.notification.feed", "notification desk feed PUB", ANTT_WHO_AGGREGATION,
      ANTT_ZONE_CONTROL_MAX},
     {ANTT_ZONE_TRIAGE, "antt.notification.triage", "notification triage ROUTER", ANTT_WHO_CLIENT, 64 * 1024},
-    {ANTT_ZONE_TRENDS, "antt.aggregation.trends", "aggregation trend PUB and snapshot ROUTER", ANTT_WHO_CLIENT,
+    {ANTT_ZONE_TRENDS, "antt.aggregation.trends", "aggregation trend PUB", ANTT_WHO_STAFF, ANTT_ZONE_CONTROL_MAX},
+    {ANTT_ZONE_SNAPSHOTS, "antt.aggregation.snapshots", "aggregation snapshot ROUTER", ANTT_WHO_CLIENT | ANTT_WHO_STAFF,
      ANTT_ZONE_CONTROL_MAX},
 };
 

@@ -24,6 +24,7 @@ enum {
     ANTT_WHO_AGGREGATION = 1u << 3,
     ANTT_WHO_CLIENT = 1u << 4,  /* a key listed in curve.clients: consoles, dashboards, the antt CLI */
     ANTT_WHO_GATEWAY = 1u << 5, /* an active gateway's registered key */
+    ANTT_WHO_STAFF = 1u << 6,   /* a key listed in curve.staff_clients: staff systems that read the trend feed */
 };
 
 typedef enum antt_zone_id {
@@ -33,7 +34,8 @@ typedef enum antt_zone_id {
     ANTT_ZONE_AGG_CLASSIFIED,     /* aggregation's SUB of classified incidents */
     ANTT_ZONE_DESK_FEED,          /* notification's desk feed PUB */
     ANTT_ZONE_TRIAGE,             /* notification's triage ROUTER */
-    ANTT_ZONE_TRENDS,             /* aggregation's trend PUB and snapshot ROUTER */
+    ANTT_ZONE_TRENDS,             /* aggregation's trend PUB (staff keys only) */
+    ANTT_ZONE_SNAPSHOTS,          /* aggregation's snapshot ROUTER (a staff token in each request) */
     ANTT_ZONE_COUNT
 } antt_zone_id_t;
 

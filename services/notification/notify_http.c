@@ -14,15 +14,11 @@
 
 #include "antt_util.h"
 #include "notify_int.h"
+#include "antt_token.h"
 
 void notify_http_bearer(antt_http_req_t *req, char *out, size_t outlen)
 {
-    antt_str_t h = antt_http_header(req, "authorization");
-    out[0] = 0;
-    if (h.n > 7 && !strncasecmp(h.p, "Bearer ", 7) && h.n - 7 < outlen) {
-        memcpy(out, h.p + 7, h.n - 7);
-        out[h.n - 7] = 0;
-    }
+    antt_token_from_request(req, 0, out, outlen);
 }
 
 /* The fields a command's body may hold, and their JSON types. */

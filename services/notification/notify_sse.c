@@ -34,6 +34,7 @@
 #include "antt_sse.h"
 #include "antt_util.h"
 #include "notify_int.h"
+#include "antt_token.h"
 
 #define N_BATCH 500         /* updates in one append */
 #define N_QUEUE_MAX 50000   /* updates waiting for the database before the oldest are given up */
@@ -393,12 +394,6 @@ void notify_sse_http_feed(antt_http_req_t *req, void *arg)
 
 /* ---- the token re-check ------------------------------------------------------- */
 
-static void s_hex(const uint8_t *hash, char *out)
-{
-    for (size_t i = 0; i < ANTT_HASH_BYTES; i++)
-        snprintf(out + 2 * i, 3, "%02x", hash[i]);
-}
-
 /* Ends the streams whose token is no longer an active dispatcher's of the
  * same desk (deactivated, deleted, moved): the rows are the tokens that
  * still hold. */
@@ -413,7 +408,7 @@ static void s_on_recheck(antt_db_job_t *job, int status, void *arg)
         next = antt_sse_next(st);
         n_stream_t *c = antt_sse_user(st);
         char hex[2 * ANTT_HASH_BYTES + 1];
-        s_hex(c->hash, hex);
+        antt_token_hex(c->hash, hex);
         int holds = 0;
         for (int i = 0; i < PQntuples(r) && !holds; i++)
             holds = !strcmp(PQgetvalue(r, i, 0), hex) && !strcmp(PQgetvalue(r, i, 1), c->desk);
@@ -437,7 +432,7 @@ static void s_recheck(antt_sse_t *hub, void *arg)
     for (antt_sse_stream_t *st = antt_sse_first(hub); st; st = antt_sse_next(st)) {
         const n_stream_t *c = antt_sse_user(st);
         char hex[2 * ANTT_HASH_BYTES + 1];
-        s_hex(c->hash, hex);
+        antt_token_hex(c->hash, hex);
         antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
     }
     antt_buf_puts(&b, "}");

@@ -69,6 +69,14 @@ export ANTT_DB_CONNINFO="$base dbname=antt"
 # service only (with_keys); the load generators use the client's
 mkdir -m 700 "$work/keys"
 "$build/services/cli/antt" keygen --dir "$work/keys"
+# a staff system's keypair, listed in curve.staff_clients: the trend PUB
+# admits no other client key (issue 16); the lag reader speaks with it
+"$build/services/cli/antt" keygen --curve > "$work/keys/staff.kp"
+staff_pub=$(sed -n 's/^public: //p' "$work/keys/staff.kp")
+{ grep -v '^ANTT_KEYS_CLIENT_CURVE' "$work/keys/client.env"
+  echo "ANTT_KEYS_CLIENT_CURVE_PUBLIC='$staff_pub'"
+  echo "ANTT_KEYS_CLIENT_CURVE_SECRET='$(sed -n 's/^secret: //p' "$work/keys/staff.kp")'"; } > "$work/keys/staff.env"
+export ANTT_CURVE_STAFF_CLIENTS="$staff_pub"
 # always in a subshell (&, $(...)): the exec makes $! the process itself
 with_keys() { local holder=$1; shift; set -a; . "$work/keys/$holder.env"; set +a; exec "$@"; }
 # as deployed: CURVE on every socket (CURVE=0 measures without it), each
@@ -339,7 +347,7 @@ if has 8; then
   for rate in 1000 5000; do
     for i in $(seq 1 "$RUNS"); do
       close_incidents
-      with_keys client "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
+      with_keys staff "$build/tests/bench/bench_trends" lag "$ANTT_AGGREGATION_PUBLISH_ENDPOINT" $((DURATION + 4)) > "$work/lag.out" &
       lag_pid=$!
       for _ in $(seq 1 50); do grep -q ready "$work/lag.out" 2>/dev/null && break; sleep 0.1; done
       sleep 1  # the subscription reaches the publisher

@@ -657,6 +657,9 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
     at_env_add(s->env, cap, "ANTT_CURVE_ENABLED=%s", "true");
     s_keygen(s);
+    /* a staff system's key, the only kind the trend PUB admits */
+    zmq_curve_keypair(s->staff_pub, s->staff_sec);
+    at_env_add(s->env, cap, "ANTT_CURVE_STAFF_CLIENTS=%s", s->staff_pub);
     s_ep(s->gateway_ep, sizeof(s->gateway_ep));
     at_env_add(s->env, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", s->gateway_ep);
     s_ep(push, sizeof(push));

@@ -93,6 +93,8 @@ typedef struct at_stack_s {
     char curve_sec[AT_NSERVICES][41]; /* and its secret key, for tests that speak as a service */
     char client_pub[41];    /* a client keypair listed in curve.clients */
     char client_sec[41];
+    char staff_pub[41];     /* a keypair listed in curve.staff_clients (the trend PUB's) */
+    char staff_sec[41];
     at_proc_t svc[AT_NSERVICES];
     int port[AT_NSERVICES]; /* each service's HTTP port */
     char gateway_ep[64];    /* intake's gateway ROUTER */

@@ -2,7 +2,9 @@
  * tables from generated incidents (the district's 434 -> 285 year), a ward
  * merger adding up, rejection and merge correcting the counts live, replays
  * changing nothing, a rebuild equal to the live numbers, the Clone pattern
- * (snapshot + sequenced updates), SSE resume, CSV and bad queries. */
+ * (snapshot + sequenced updates), SSE resume, CSV and bad queries. It
+ * reads as staff, with a dashboard token of the city (the public's view is
+ * test_audiences'). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include "antt/v1/trend.pb-c.h"
 
 #define S_DISTRICT "VN-HCM-BTA"
+#define S_TOKEN "antt_s_test-aggregation-staff"
 
 static struct {
     char *conninfo;
@@ -67,6 +70,8 @@ static int s_setup(void **state)
     snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
     at_env_add(E.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", v);
     at_env_add(E.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "200");
+    at_db_exec(E.db, "INSERT INTO dashboard_tokens (name, area_code, token_hash) SELECT 'test', code,"
+                     " sha256(convert_to('" S_TOKEN "', 'UTF8')) FROM areas WHERE parent_code IS NULL LIMIT 1");
     E.y = (int)at_db_long(E.db, "SELECT extract(year FROM antt_trend_today())::int - 1");
     snprintf(E.ys, sizeof(E.ys), "%d", E.y);
     snprintf(E.yps, sizeof(E.yps), "%d", E.y - 1);
@@ -115,7 +120,8 @@ static char *s_get(const char *path, int *status)
     char url[512];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, path);
     char *resp = NULL;
-    *status = at_http("GET", url, NULL, NULL, 0, &resp);
+    const char *hdrs[] = {"Authorization: Bearer " S_TOKEN, NULL};
+    *status = at_http("GET", url, hdrs, NULL, 0, &resp);
     return resp;
 }
 
@@ -277,6 +283,7 @@ static long s_snapshot(const char *area, const char *period, const char *key, in
     Antt__V1__TrendSnapshotRequest q = ANTT__V1__TREND_SNAPSHOT_REQUEST__INIT;
     q.area_code = (char *)area;
     q.period = (char *)period;
+    q.token = S_TOKEN;
     uint8_t buf[256];
     size_t len = antt__v1__trend_snapshot_request__pack(&q, buf);
     zmq_send(E.dealer, buf, len, 0);
@@ -453,7 +460,7 @@ static void s_sse_run(s_sse_t *c, long timeout_ms)
     char url[512], hdr[160];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, c->path);
     CURL *h = curl_easy_init();
-    struct curl_slist *hs = NULL;
+    struct curl_slist *hs = curl_slist_append(NULL, "Authorization: Bearer " S_TOKEN);
     if (c->last_id[0]) {
         snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s", c->last_id);
         hs = curl_slist_append(hs, hdr);

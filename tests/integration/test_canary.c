@@ -57,7 +57,7 @@ static void *s_subscriber(void *arg)
     zmq_setsockopt(a, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(b, ZMQ_SUBSCRIBE, "", 0);
     at_stack_curve_as(&C.st, a, AT_NOTIFICATION, AT_AGGREGATION);
-    at_stack_curve_client(&C.st, b, AT_AGGREGATION, NULL, NULL);
+    at_stack_curve_client(&C.st, b, AT_AGGREGATION, C.st.staff_pub, C.st.staff_sec);
     zmq_connect(a, C.st.feed_ep);
     zmq_connect(b, C.st.trend_ep);
     while (!C.stop) {

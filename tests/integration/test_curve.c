@@ -145,9 +145,9 @@ static int s_got(void *sub, int ms)
 static void test_admitted_whole_way(void **state)
 {
     (void)state;
-    /* aggregation's key hears the desk feed, the client key the trend feed */
+    /* aggregation's key hears the desk feed, a staff key the trend feed */
     void *feed = s_socket(ZMQ_SUB, AT_NOTIFICATION, T.st.curve_pub[AT_AGGREGATION], T.st.curve_sec[AT_AGGREGATION]);
-    void *trend = s_socket(ZMQ_SUB, AT_AGGREGATION, T.st.client_pub, T.st.client_sec);
+    void *trend = s_socket(ZMQ_SUB, AT_AGGREGATION, T.st.staff_pub, T.st.staff_sec);
     zmq_setsockopt(feed, ZMQ_SUBSCRIBE, "", 0);
     zmq_setsockopt(trend, ZMQ_SUBSCRIBE, "", 0);
     assert_int_equal(s_handshake(feed, T.st.feed_ep, 5000), 1);

@@ -71,8 +71,9 @@ static int s_teardown(void **state)
 
 /* The bound sockets, whose service binds them, the socket type that talks
  * to them and who (the holder index: a service, or AT_NSERVICES for the
- * client key) their zone admits. */
+ * client key, AT_NSERVICES + 1 for the staff key) their zone admits. */
 #define S_CLIENT AT_NSERVICES
+#define S_STAFF (AT_NSERVICES + 1)
 typedef struct s_door {
     const char *name;
     int svc;
@@ -90,8 +91,8 @@ static int s_doors(s_door_t *d)
         {"aggregation classified SUB", AT_AGGREGATION, ZMQ_PUB, "", 1u << AT_CLASSIFICATION},
         {"notification desk feed PUB", AT_NOTIFICATION, ZMQ_SUB, "", 1u << AT_AGGREGATION},
         {"notification triage ROUTER", AT_NOTIFICATION, ZMQ_DEALER, "", 1u << S_CLIENT},
-        {"aggregation trend PUB", AT_AGGREGATION, ZMQ_SUB, "", 1u << S_CLIENT},
-        {"aggregation snapshot ROUTER", AT_AGGREGATION, ZMQ_DEALER, "", 1u << S_CLIENT},
+        {"aggregation trend PUB", AT_AGGREGATION, ZMQ_SUB, "", 1u << S_STAFF},
+        {"aggregation snapshot ROUTER", AT_AGGREGATION, ZMQ_DEALER, "", 1u << S_CLIENT | 1u << S_STAFF},
     };
     const char *eps[] = {T.st.gateway_ep,
                          at_stack_env(&T.st, "ANTT_INTAKE_PUSH_ENDPOINT"),
@@ -119,6 +120,8 @@ static void *s_socket(int type, int svc, int h)
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
     if (h == S_CLIENT)
         at_stack_curve_client(&T.st, s, svc, NULL, NULL);
+    else if (h == S_STAFF)
+        at_stack_curve_client(&T.st, s, svc, T.st.staff_pub, T.st.staff_sec);
     else
         at_stack_curve_as(&T.st, s, svc, h);
     return s;
@@ -130,12 +133,13 @@ static void test_every_key_in_its_zone_only(void **state)
     s_door_t d[8];
     int n = s_doors(d), admitted = 0, refused = 0;
     for (int i = 0; i < n; i++)
-        for (int h = 0; h <= S_CLIENT; h++) {
+        for (int h = 0; h <= S_STAFF; h++) {
             void *s = s_socket(d[i].type, d[i].svc, h);
             int want = d[i].admits & (1u << h) ? 1 : -1, got = at_zmq_handshake(T.zctx, s, d[i].ep, 5000);
             zmq_close(s);
             if (got != want)
-                fail_msg("%s: the %s key was %s", d[i].name, h == S_CLIENT ? "client" : at_service_names[h],
+                fail_msg("%s: the %s key was %s", d[i].name,
+                         h == S_CLIENT ? "client" : h == S_STAFF ? "staff" : at_service_names[h],
                          got == 1 ? "admitted" : "not admitted");
             admitted += got == 1;
             refused += got == -1;

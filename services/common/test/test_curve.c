@@ -119,15 +119,15 @@ static void test_zones(void **state)
 {
     (void)state;
     const unsigned I = ANTT_WHO_INTAKE, C = ANTT_WHO_CLASSIFICATION, N = ANTT_WHO_NOTIFICATION,
-                   A = ANTT_WHO_AGGREGATION, K = ANTT_WHO_CLIENT, G = ANTT_WHO_GATEWAY;
-    const unsigned all[] = {I, C, N, A, K, G};
+                   A = ANTT_WHO_AGGREGATION, K = ANTT_WHO_CLIENT, G = ANTT_WHO_GATEWAY, S = ANTT_WHO_STAFF;
+    const unsigned all[] = {I, C, N, A, K, G, S};
     const struct {
         antt_zone_id_t id;
         unsigned admits;
     } want[] = {
         {ANTT_ZONE_GATEWAYS, G | K},       {ANTT_ZONE_INTAKE_PUSH, C},   {ANTT_ZONE_NOTIFY_CLASSIFIED, C},
         {ANTT_ZONE_AGG_CLASSIFIED, C},     {ANTT_ZONE_DESK_FEED, A},     {ANTT_ZONE_TRIAGE, K},
-        {ANTT_ZONE_TRENDS, K},
+        {ANTT_ZONE_TRENDS, S},             {ANTT_ZONE_SNAPSHOTS, K | S},
     };
     assert_int_equal(sizeof(want) / sizeof(want[0]), ANTT_ZONE_COUNT);
     for (size_t i = 0; i < ANTT_ZONE_COUNT; i++) {
