@@ -382,9 +382,14 @@ if has 9; then
         [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT (SELECT count(*) FROM report_queue) + (SELECT count(*) FROM trend_queue)")" = 0 ] && break
         sleep 0.1
       done
-      cost_settle
+      # CPU, WAL and reports as soon as the pipeline is done (an idle
+      # stack's timers are not the reports' cost); the table counters once
+      # the sessions have reported them
       cost_sample "$work/c1"
-      r=$(cost_report "$work/c0" "$work/c1")
+      cost_settle
+      cost_sample "$work/c1r"
+      { grep -v '^rows ' "$work/c1"; grep '^rows ' "$work/c1r"; } > "$work/c1m"
+      r=$(cost_report "$work/c0" "$work/c1m")
       echo "  cost ${rate}/s run $i: $line"
       echo "    $r"; echo "$r" >> "$work/cost$rate"
       [ "${STATEMENTS:-0}" = 1 ] && cost_statements "$(echo "$r" | sed -n 's/^reports=\([0-9]*\).*/\1/p')" | sed 's/^/    /'
