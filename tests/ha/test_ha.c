@@ -229,6 +229,15 @@ static int s_other_primary(void *arg)
     return s_primary(&q) == 0 && q.node != *(int *)arg;
 }
 
+/* A primary again after the old one's postmaster died: the other node, or
+ * the same node with a new postmaster. */
+static int s_new_primary(void *arg)
+{
+    const s_primary_t *old = arg;
+    s_primary_t q;
+    return s_primary(&q) == 0 && (q.node != old->node || q.postmaster != old->postmaster);
+}
+
 static void s_fault_postmaster(void)
 {
     s_primary_t p;
@@ -236,8 +245,15 @@ static void s_fault_postmaster(void)
     long before = s_acked();
     int64_t t0 = antt_now_ms();
     assert_int_equal(kill(p.postmaster, SIGKILL), 0);
-    /* Patroni promotes the synchronous standby */
-    assert_true(at_wait_until(s_other_primary, &p.node, S_RESUME_MS));
+    /* Patroni promotes the synchronous standby (primary_start_timeout 0);
+     * when its loop finds the postmaster gone only after a local restart
+     * was under way, the old primary may come back as primary instead:
+     * both heal, and what counts is that nothing acknowledged is lost */
+    assert_true(at_wait_until(s_new_primary, &p, S_RESUME_MS));
+    s_primary_t now;
+    assert_int_equal(s_primary(&now), 0);
+    printf("after kill -9 of node %d's postmaster: node %d is primary (%s)\n", p.node, now.node,
+           now.node != p.node ? "the synchronous standby was promoted" : "restarted in place");
     double resumed = s_resumed(t0, before);
     s_books("kill -9 of the primary's postmaster", resumed);
     /* the old primary rejoins as the synchronous standby: one timeline writes */
