@@ -111,7 +111,8 @@ static int64_t s_ms(const char *ts)
     return ts && *ts && antt_parse_time(ts, &ms) == 0 ? ms : 0;
 }
 
-static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
+/* now_ms: when the batch committed, the incident's classified_at_ms */
+static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it, int64_t now_ms)
 {
     Antt__V1__ClassifiedIncident m = ANTT__V1__CLASSIFIED_INCIDENT__INIT;
     m.incident_id = PQgetvalue(res, row, 1);
@@ -143,7 +144,7 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it)
     m.has_received_at_ms = 1;
     m.received_at_ms = it->received_ms;
     m.has_classified_at_ms = 1;
-    m.classified_at_ms = antt_now_ms();
+    m.classified_at_ms = now_ms;
     m.has_needs_review = 1;
     m.needs_review = it->res.needs_review != 0;
     m.review_reason = it->res.review_reason;
@@ -169,6 +170,7 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
         PGresult *res = antt_db_job_result(job, 0);
         int rows = res ? PQntuples(res) : 0;
         uint64_t now = antt_mono_ns();
+        int64_t now_ms = antt_now_ms();
         for (int r = 0; r < rows && r < j->batch.n; r++) {
             s_item_t *it = &j->batch.items[r];
             if (PQgetvalue(res, r, 3)[0] == 't') {
@@ -182,10 +184,10 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
                 continue;
             }
             antt_metric_inc(PQgetvalue(res, r, 2)[0] == 't' ? w->m_new : w->m_joined);
-            s_publish_row(w, res, r, it);
+            s_publish_row(w, res, r, it, now_ms);
             antt_metric_observe(w->m_latency_s, (double)(now - it->t0) / 1e9);
             if (it->committed_ms > 0)
-                antt_metric_observe(w->m_stage_s, (double)(antt_now_ms() - it->committed_ms) / 1000.0);
+                antt_metric_observe(w->m_stage_s, (double)(now_ms - it->committed_ms) / 1000.0);
         }
     } else if (status != -ECANCELED) {
         /* nothing was recorded; the reports stay in report_queue and intake

@@ -314,6 +314,7 @@ static void s_on_batch(antt_db_job_t *job, int status, void *arg)
     }
     PGresult *res = antt_db_job_result(job, 0);
     int rows = PQntuples(res);
+    int64_t now_ms = antt_now_ms(); /* the batch's commit */
     /* results by ord: the entry index in the batch */
     for (int k = 0; k < rows; k++) {
         int ord = atoi(PQgetvalue(res, k, 0));
@@ -327,7 +328,7 @@ static void s_on_batch(antt_db_job_t *job, int status, void *arg)
         }
         antt_metric_inc(replayed ? store->m_replayed : store->m_stored);
         if (!replayed)
-            antt_metric_observe(store->m_stage, (double)(antt_now_ms() - e->r->received_ms) / 1000.0);
+            antt_metric_observe(store->m_stage, (double)(now_ms - e->r->received_ms) / 1000.0);
         s_finish(e, 0, PQgetvalue(res, k, 1), strtoll(PQgetvalue(res, k, 2), NULL, 10), replayed);
     }
     /* entries that shared a key with an earlier entry of this batch */
