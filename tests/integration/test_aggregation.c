@@ -438,6 +438,44 @@ static void test_idempotent_rebuild(void **state)
     assert_true(s_fingerprint_is(NULL));
 }
 
+/* Any period, read from the rollups in the fewest buckets (years, months
+ * less or plus days), counts what the contributions hold for it: 400
+ * random ranges over Y-1 and Y, and the edges (a whole year, a year to
+ * date, a month, a day, across a new year). A year reads its year row, a
+ * year to date its year less what lies after today. */
+static void test_any_period(void **state)
+{
+    (void)state;
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    at_db_exec(E.db, "SELECT setseed(0.16)");
+    long wrong = at_db_long(
+        E.db, "WITH y AS (SELECT extract(year FROM antt_trend_today())::int - 1 AS y),"
+              " r AS (SELECT make_date(y.y, 1, 1) + (random() * 700)::int AS d0, 1 + (random() * 420)::int AS len"
+              "         FROM y, generate_series(1, 400)"
+              "       UNION ALL SELECT make_date(y.y, 1, 1), 365 + (y.y % 4 = 0)::int FROM y"
+              "       UNION ALL SELECT make_date(y.y + 1, 1, 1), antt_trend_today() + 1 - make_date(y.y + 1, 1, 1) FROM y"
+              "       UNION ALL SELECT make_date(y.y, 3, 1), 31 FROM y"
+              "       UNION ALL SELECT make_date(y.y, 3, 7), 1 FROM y"
+              "       UNION ALL SELECT make_date(y.y, 12, 30), 5 FROM y),"
+              " a AS (SELECT antt_area_set('VN-HCM') AS s)"
+              " SELECT count(*) FROM r, a"
+              "  WHERE (SELECT COALESCE(sum(c.n), 0) FROM antt_trend_cells(a.s, r.d0, r.d0 + r.len) c)"
+              "        <> (SELECT count(*) FROM trend_contributions t WHERE t.counted AND t.area_code = ANY (a.s)"
+              "             AND t.day >= r.d0 AND t.day < r.d0 + r.len)"
+              "     OR (SELECT COALESCE(sum(c.n), 0) FROM antt_trend_group_cells(a.s, r.d0, r.d0 + r.len) c"
+              "          WHERE c.group_code IS NULL)"
+              "        <> (SELECT count(*) FROM trend_contributions t WHERE t.counted AND t.area_code = ANY (a.s)"
+              "             AND t.day >= r.d0 AND t.day < r.d0 + r.len)");
+    assert_int_equal(wrong, 0);
+    /* the summary's periods: a year is one bucket, a year to date three at most */
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM antt_trend_pieces("
+                                      "make_date(extract(year FROM antt_trend_today())::int - 1, 1, 1),"
+                                      " make_date(extract(year FROM antt_trend_today())::int, 1, 1))"),
+                     1);
+    assert_true(at_db_long(E.db, "SELECT count(*) FROM antt_trend_pieces("
+                                 "make_date(extract(year FROM antt_trend_today())::int, 1, 1), antt_trend_today() + 1)") <= 3);
+}
+
 /* ---- SSE ---- */
 
 typedef struct s_sse {
@@ -733,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_merger),
         cmocka_unit_test(test_corrections_live),
         cmocka_unit_test(test_idempotent_rebuild),
+        cmocka_unit_test(test_any_period),
         cmocka_unit_test(test_sse_resume),
         cmocka_unit_test(test_http_edges),
         cmocka_unit_test(test_spikes_hotspots),
