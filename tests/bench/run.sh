@@ -191,12 +191,13 @@ for _ in $(seq 1 100); do
     curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-# p50 and p99 of the stage histogram's growth between two scrapes, by linear
-# interpolation inside the bucket where the quantile falls
+# p50 and p99 of a histogram's growth between two scrapes (default: the
+# classification stage's), by linear interpolation inside the bucket where
+# the quantile falls; $3 names the histogram, $4 the prefix of the figures
 quantiles() {
-  awk -v q1=0.5 -v q2=0.99 '
+  awk -v q1=0.5 -v q2=0.99 -v h="${3:-antt_classify_latency_seconds}_bucket" -v pre="${4:-stage}" -v cnt="${4:-classified}" '
     FNR == 1 { f++ }
-    /^antt_classify_latency_seconds_bucket/ {
+    index($0, h) == 1 {
       match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
       if (f == 1) a[le] = $2; else { b[le] = $2; les[++n] = le }
     }
@@ -210,9 +211,9 @@ quantiles() {
           if (c >= want) { v = prev_le + (les[i] - prev_le) * (want - prev_c) / (c - prev_c + 1e-9); break }
           prev_le = les[i]; prev_c = c
         }
-        printf "%s=%.2f ", (k == 1 ? "stage_p50_ms" : "stage_p99_ms"), v * 1000
+        printf "%s=%.2f ", (k == 1 ? pre "_p50_ms" : pre "_p99_ms"), v * 1000
       }
-      printf "classified=%d\n", total
+      printf "%s=%d\n", (cnt == pre ? pre "_n" : cnt), total
     }' "$1" "$2"
 }
 : > "$work/pipe"
@@ -230,6 +231,20 @@ done
 curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$work/wm"
 cbatch=$(awk '/^antt_classify_batch_size_sum/ {s=$2} /^antt_classify_batch_size_count/ {c=$2} END {if (c) printf "%.1f", s / c}' "$work/wm")
 joined=$(awk '/^antt_classify_reports_total\{result="joined"\}/ {j=$2} /^antt_classify_reports_total\{result="new_incident"\}/ {n=$2} END {if (j + n) printf "%.0f", 100 * j / (j + n)}' "$work/wm")
+
+# each stage's histogram (issue 18) from its service: intake (receipt to
+# commit), classification (commit to classified), notification (classified
+# to the desk feed)
+stage_scrape() {
+  curl -s "http://127.0.0.1:$port/metrics" > "$1.intake"
+  curl -s "http://127.0.0.1:$((port + 3))/metrics" > "$1.classification"
+  curl -s "http://127.0.0.1:$((port + 4))/metrics" > "$1.notification"
+}
+stage_figures() {
+  echo "$(quantiles "$1.intake" "$2.intake" antt_intake_receipt_to_commit_seconds commit)" \
+       "$(quantiles "$1.classification" "$2.classification" antt_classify_commit_to_classified_seconds classify)" \
+       "$(quantiles "$1.notification" "$2.notification" antt_notify_classified_to_feed_seconds feed)"
+}
 
 # 6. the whole path to a dispatcher's feed: intake, one classification worker
 # and notification; bench_feed subscribes to every desk's feed
@@ -258,10 +273,13 @@ if has 6; then
       feed_pid=$!
       for _ in $(seq 1 50); do grep -q ready "$work/feed.out" 2>/dev/null && break; sleep 0.1; done
       sleep 1  # the subscription reaches the publisher (updates before it are not counted)
+      stage_scrape "$work/s0"
       line=$(gen --rate "$rate")
       wait "$feed_pid"
+      stage_scrape "$work/s1"
       f=$(tail -1 "$work/feed.out")
-      echo "  feed ${rate}/s run $i: $line $f"; echo "$f" >> "$work/feed$rate"
+      st=$(stage_figures "$work/s0" "$work/s1")
+      echo "  feed ${rate}/s run $i: $line $f"; echo "    stages: $st"; echo "$f $st" >> "$work/feed$rate"
     done
   done
 fi
@@ -427,7 +445,10 @@ echo "  published after commit (mean $cbatch reports per transaction, $joined% j
 echo "  intake ack p99 in the same runs ${a99} ms"
 for rate in 1000 5000; do
   [ -s "$work/feed$rate" ] || continue
-  echo "report to desk feed at ${rate}/s: p50 $(field p50_ms < "$work/feed$rate" | median) ms, p99 $(field p99_ms < "$work/feed$rate" | median) ms, p99.9 $(field p999_ms < "$work/feed$rate" | median) ms (intake receipt to the subscriber, $(field updates < "$work/feed$rate" | median) updates)"
+  echo "report to desk feed at ${rate}/s: p50 $(field " p50_ms" < "$work/feed$rate" | median) ms, p99 $(field " p99_ms" < "$work/feed$rate" | median) ms, p99.9 $(field p999_ms < "$work/feed$rate" | median) ms (intake receipt to the subscriber, $(field updates < "$work/feed$rate" | median) updates)"
+  echo "  per stage, p50 / p99: receipt to commit $(field commit_p50_ms < "$work/feed$rate" | median) / $(field commit_p99_ms < "$work/feed$rate" | median) ms," \
+       "commit to classified $(field classify_p50_ms < "$work/feed$rate" | median) / $(field classify_p99_ms < "$work/feed$rate" | median) ms," \
+       "classified to feed $(field feed_p50_ms < "$work/feed$rate" | median) / $(field feed_p99_ms < "$work/feed$rate" | median) ms"
 done
 if [ -s "$work/tq" ]; then
   for q in district_last_year district_this_year district_months ward_last_year http_summary; do
