@@ -390,6 +390,58 @@ static void test_pub_without_words(void **state)
     free(inc);
 }
 
+/* The journal's appends look up what is journaled by key whatever the
+ * statistics said when the session planned them: the session's plan is
+ * made while desk_feed is new and empty, the journal then grows to 20,000
+ * rows (not analyzed yet, as between two autovacuums), and an append of 30
+ * updates reads it by index, with no sequential scan of desk_feed (migration
+ * 021: the cost of an append must not grow with the journal). */
+static long s_feed_seq_scans(PGconn *c)
+{
+    at_db_exec(c, "SELECT pg_stat_force_next_flush()");
+    return at_db_long(c, "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'desk_feed'");
+}
+
+static char *s_feed_items(int n, int first)
+{
+    antt_buf_t b = {0};
+    antt_buf_puts(&b, "SELECT count(*) FROM antt_desk_feed_append(jsonb_build_array(");
+    for (int i = 0; i < n; i++)
+        antt_buf_printf(&b, "%sjsonb_build_object('ord', %d, 'incident_id', md5('%d')::uuid, 'version', 1, 'kind', 'created',"
+                            " 'desks', jsonb_build_array('" T_WARD "'), 'body', '{}')",
+                        i ? ", " : "", i, first + i);
+    antt_buf_puts(&b, "))");
+    return b.data;
+}
+
+static void test_journal_plan(void **state)
+{
+    (void)state;
+    char *ci = at_db_create("t_journal_plan");
+    PGconn *c = at_db_connect(ci), *other = at_db_connect(ci);
+    for (int i = 0; i < 8; i++) { /* custom plans, then the session's generic one */
+        char *q = s_feed_items(1, i);
+        assert_int_equal(at_db_long(c, q), 1);
+        free(q);
+    }
+    at_db_exec(other, "INSERT INTO desk_feed (seq, incident_id, version, kind, body)"
+                      " SELECT 100 + g, gen_random_uuid(), 1, 'created', '{}' FROM generate_series(1, 20000) g");
+    at_db_exec(other, "UPDATE desk_feed_meta SET last_seq = 20100");
+    long before = s_feed_seq_scans(c);
+    char *q = s_feed_items(30, 1000);
+    assert_int_equal(at_db_long(c, q), 30);
+    free(q);
+    assert_int_equal(s_feed_seq_scans(c), before);
+    /* the same updates again keep their numbers: nothing is added */
+    q = s_feed_items(30, 1000);
+    assert_int_equal(at_db_long(c, q), 30);
+    free(q);
+    assert_int_equal(at_db_long(other, "SELECT count(*) FROM desk_feed"), 20000 + 8 + 30);
+    PQfinish(c);
+    PQfinish(other);
+    free(ci);
+}
+
 /* Each stage's latency has its own histogram (issue 18): intake's receipt
  * to commit, intake's commit to the incident classified, classified to the
  * desk feed, and an incident's change to its trend update. */
@@ -524,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_pub_without_words),
         cmocka_unit_test(test_stage_metrics),
         cmocka_unit_test(test_console),
+        cmocka_unit_test(test_journal_plan),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
