@@ -271,6 +271,11 @@ static void test_takeovers(void **state)
     r = PQexec(db, q);
     int other_refused = PQresultStatus(r) == PGRES_FATAL_ERROR;
     PQclear(r);
+    /* a live session that does not hold the lock: this one */
+    r = PQexec(db, "SELECT antt_leader_fence('notification', pg_backend_pid(),"
+                   " (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))");
+    other_refused = other_refused && PQresultStatus(r) == PGRES_FATAL_ERROR;
+    PQclear(r);
     PQfinish(db);
     int hooks = at_hook_count(&T.hook, NULL), repeats = at_hook_repeats(&T.hook);
     int unexcused = at_hook_repeats_outside(&T.hook, &window_from, &kill_at, 1);
