@@ -58,6 +58,9 @@ struct notify_webhook_s {
     CURLM *multi;
     uv_timer_t curl_timer;   /* curl's timeouts */
     uv_timer_t poll_timer;   /* looks for due messages */
+    uv_timer_t kick_timer;   /* a kick held back by the pace */
+    int kick_armed;          /* kick_timer runs */
+    uint64_t last_query;     /* loop time of the last due-query */
     int *busy;               /* destinations with a request in flight */
     int nbusy, capbusy;
     int querying;            /* a due-query is in flight */
@@ -492,7 +495,7 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
     }
     if (wh->again) {
         wh->again = 0;
-        s_query(wh);
+        notify_webhook_kick(wh);
     }
 }
 
@@ -516,14 +519,38 @@ static void s_query(notify_webhook_t *wh)
         antt_leader_fence(wh->leader, job);
     antt_db_job_add(job, S_DUE_SQL, 1, v, NULL, NULL);
     antt_buf_cleanup(&busy);
-    if (antt_db_submit(wh->db, job) == 0)
+    if (antt_db_submit(wh->db, job) == 0) {
         wh->querying = 1;
+        wh->last_query = uv_now(wh->loop);
+    }
 }
+
+static void s_on_kick_timer(uv_timer_t *t)
+{
+    notify_webhook_t *wh = t->data;
+    wh->kick_armed = 0;
+    if (!wh->closing)
+        s_query(wh);
+}
+
+/* Every announced incident kicks the sender, and each due-query is a fenced
+ * transaction: at 1,000 reports/s that was ~120 claims a second, most
+ * finding nothing. Kicks are paced to one due-query per W_KICK_PACE_MS; a
+ * kick inside the pace is held until it ends (a webhook leaves at most that
+ * much later). */
+#define W_KICK_PACE_MS 50
 
 void notify_webhook_kick(notify_webhook_t *wh)
 {
-    if (wh && !wh->closing)
+    if (wh == NULL || wh->closing)
+        return;
+    uint64_t now = uv_now(wh->loop);
+    if (wh->last_query == 0 || now >= wh->last_query + W_KICK_PACE_MS) {
         s_query(wh);
+    } else if (!wh->kick_armed) {
+        wh->kick_armed = 1;
+        uv_timer_start(&wh->kick_timer, s_on_kick_timer, wh->last_query + W_KICK_PACE_MS - now, 0);
+    }
 }
 
 static void s_on_poll_timer(uv_timer_t *t)
@@ -549,6 +576,8 @@ notify_webhook_t *notify_webhook_new(uv_loop_t *loop, antt_db_t *db, int group_a
     wh->curl_timer.data = wh;
     uv_timer_init(loop, &wh->poll_timer);
     wh->poll_timer.data = wh;
+    uv_timer_init(loop, &wh->kick_timer);
+    wh->kick_timer.data = wh;
     uv_timer_start(&wh->poll_timer, s_on_poll_timer, 1000, 500);
     wh->m_ok = antt_metrics_counter("antt_notify_webhook_requests_total", "Webhook requests", "result=\"delivered\"");
     wh->m_fail = antt_metrics_counter("antt_notify_webhook_requests_total", "Webhook requests", "result=\"failed\"");
@@ -593,7 +622,8 @@ void notify_webhook_close(notify_webhook_t *wh)
         s_send_free(s);
     }
     curl_multi_cleanup(wh->multi);
-    wh->open_handles = 2;
+    wh->open_handles = 3;
     uv_close((uv_handle_t *)&wh->curl_timer, s_closed);
     uv_close((uv_handle_t *)&wh->poll_timer, s_closed);
+    uv_close((uv_handle_t *)&wh->kick_timer, s_closed);
 }
