@@ -134,7 +134,7 @@ static const char S_REDRIVE_SQL[] =
     "  UPDATE report_queue q SET attempts = q.attempts + 1,"
     "    next_attempt_at = now() + least($1::bigint * interval '1 millisecond'"
     "      * power(2, least(q.attempts, 6)), interval '10 minutes')"
-    "  FROM due WHERE q.report_id = due.report_id"
+    "  WHERE q.report_id = ANY (ARRAY(SELECT report_id FROM due))"
     "  RETURNING q.report_id, q.received_at, q.attempts)"
     " SELECT r.id, (extract(epoch FROM r.received_at) * 1000)::bigint,"
     "   (extract(epoch FROM r.occurred_at) * 1000)::bigint, g.code, r.description, r.service_code,"
@@ -142,7 +142,8 @@ static const char S_REDRIVE_SQL[] =
     "   r.language, upd.attempts, r.imported_priority, r.imported_status, r.attributes"
     /* intake cannot read contact_sealed (migration 013): whether there is
      * one comes from the view */
-    " FROM upd JOIN reports_for_push r ON r.id = upd.report_id AND r.received_at = upd.received_at"
+    " FROM upd CROSS JOIN LATERAL (SELECT * FROM reports_for_push p"
+    "   WHERE p.id = upd.report_id AND p.received_at = upd.received_at LIMIT 1) r"
     " JOIN gateways g ON g.id = r.gateway_id";
 
 static char *s_opt(PGresult *res, int row, int col)
