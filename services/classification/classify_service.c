@@ -56,18 +56,29 @@ typedef struct s_batch {
     int reviews;      /* items that need review */
 } s_batch_t;
 
+/* A lane: one connection recording, one batch after another, the reports of
+ * some categories (category index modulo the number of lanes). Reports of
+ * one category always take the same lane, so the per-category lock of
+ * antt_classify_apply never makes two lanes wait for each other, and
+ * duplicates are found in the same order as with one. */
+#define S_MAX_LANES 8
+typedef struct s_lane {
+    antt_db_t *db;    /* writes its batches */
+    s_batch_t pending; /* filling */
+    int inflight;     /* batches submitted, not completed */
+} s_lane_t;
+
 typedef struct s_worker {
     antt_service_t *svc;           /* the service */
     classify_settings_t set;       /* the worker's settings, checked at start */
     classify_engine_t *engine;     /* rules, model and classifier; reloaded on SIGHUP */
     classify_areas_t *areas;       /* area names, reloaded on a timer */
-    antt_db_t *db;                 /* writes batches */
+    s_lane_t lanes[S_MAX_LANES];   /* classification.lanes of them */
+    int nlanes;
     antt_db_t *rdb;                /* reads areas, makes partitions */
     antt_bus_t *pull;              /* from intake */
     antt_bus_t *pub;               /* to notification and aggregation */
-    s_batch_t pending;             /* filling */
-    int inflight;                  /* batches submitted, not completed */
-    int max_inflight;              /* classification.pipeline_depth */
+    int max_inflight;              /* classification.pipeline_depth, per lane */
     int batch_max;                 /* classification.batch_max */
     char radius[32];               /* classification.duplicate_radius_m */
     char window[32];               /* classification.duplicate_window_s */
@@ -101,7 +112,7 @@ static void s_batch_cleanup(s_batch_t *b)
     memset(b, 0, sizeof(*b));
 }
 
-static void s_flush(s_worker_t *w);
+static void s_flush(s_worker_t *w, s_lane_t *lane);
 
 /* ---- publishing ------------------------------------------------------- */
 
@@ -158,6 +169,7 @@ static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it, i
 /* The job's argument: the worker and the batch it recorded. */
 typedef struct s_job {
     s_worker_t *w;   /* owner */
+    s_lane_t *lane;  /* that recorded it */
     s_batch_t batch; /* moved out of pending */
 } s_job_t;
 
@@ -165,7 +177,8 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
 {
     s_job_t *j = arg;
     s_worker_t *w = j->w;
-    w->inflight--;
+    s_lane_t *lane = j->lane;
+    lane->inflight--;
     if (status == 0) {
         PGresult *res = antt_db_job_result(job, 0);
         int rows = res ? PQntuples(res) : 0;
@@ -200,7 +213,7 @@ static void s_on_job(antt_db_job_t *job, int status, void *arg)
     free(j);
     if (!w->closing) {
         antt_bus_pause(w->pull, 0);
-        s_flush(w);
+        s_flush(w, lane);
     }
 }
 
@@ -242,15 +255,16 @@ static char *s_leads(const s_worker_t *w, const s_batch_t *b)
     return antt_buf_steal(&out, NULL);
 }
 
-/* Submits the pending batch when a pipeline slot is free. */
-static void s_flush(s_worker_t *w)
+/* Submits a lane's pending batch when one of its pipeline slots is free. */
+static void s_flush(s_worker_t *w, s_lane_t *lane)
 {
-    if (w->pending.n == 0 || w->inflight >= w->max_inflight)
+    if (lane->pending.n == 0 || lane->inflight >= w->max_inflight)
         return;
     s_job_t *j = antt_xcalloc(1, sizeof(*j));
     j->w = w;
-    j->batch = w->pending;
-    memset(&w->pending, 0, sizeof(w->pending));
+    j->lane = lane;
+    j->batch = lane->pending;
+    memset(&lane->pending, 0, sizeof(lane->pending));
     antt_buf_puts(&j->batch.json, "]");
     char *arr = j->batch.json.data;
     arr[0] = '[';
@@ -262,14 +276,14 @@ static void s_flush(s_worker_t *w)
         antt_db_job_add_prepared(job, "classify_review", 1, params, NULL, NULL);
     free(leads);
     antt_metric_observe(w->m_batch, j->batch.n);
-    if (antt_db_submit(w->db, job) != 0) {
+    if (antt_db_submit(lane->db, job) != 0) {
         antt_metric_add(w->m_failed, j->batch.n);
         ANTT_LOG(ANTT_WARN, "database down: %d reports left to intake's re-drive", j->batch.n);
         s_batch_cleanup(&j->batch);
         free(j);
         return;
     }
-    w->inflight++;
+    lane->inflight++;
 }
 
 /* ---- receiving -------------------------------------------------------- */
@@ -372,12 +386,8 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
             antt__v1__accepted_report__free_unpacked(r, NULL);
         return;
     }
-    s_batch_t *b = &w->pending;
-    if (b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->items = antt_xrealloc(b->items, (size_t)b->cap * sizeof(*b->items));
-    }
-    s_item_t *it = &b->items[b->n];
+    s_item_t one;
+    s_item_t *it = &one;
     memset(it, 0, sizeof(*it));
     if (s_imported(r, &it->res) == 0) {
         it->imported = 1;
@@ -394,6 +404,15 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
         classify_answers_apply_report(&it->res, r); /* someone hurt, trapped, in danger now: P1 */
     antt_metric_observe(w->m_classify_s, (double)(antt_mono_ns() - t0) / 1e9);
     s_count_review(w, &it->res);
+    /* the lane of its category */
+    s_lane_t *lane = &w->lanes[it->res.category % w->nlanes];
+    s_batch_t *b = &lane->pending;
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->items = antt_xrealloc(b->items, (size_t)b->cap * sizeof(*b->items));
+    }
+    b->items[b->n] = one;
+    it = &b->items[b->n];
     if (it->res.needs_review)
         b->reviews++;
     const Antt__V1__Location *loc = r->location;
@@ -413,10 +432,10 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     s_item_json(&b->json, r, &it->res, incident_id, address_area, it->imported);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
-    s_flush(w);
-    /* both pipeline slots busy and a full batch waiting: stop reading, so
-     * that ZeroMQ's high-water mark pushes back on intake */
-    if (w->inflight >= w->max_inflight && w->pending.n >= w->batch_max)
+    s_flush(w, lane);
+    /* the lane's pipeline slots busy and a full batch waiting: stop
+     * reading, so that ZeroMQ's high-water mark pushes back on intake */
+    if (lane->inflight >= w->max_inflight && lane->pending.n >= w->batch_max)
         antt_bus_pause(w->pull, 1);
 }
 
@@ -486,10 +505,11 @@ static void s_on_rdb_state(antt_db_t *db, int connected, void *arg)
 static int s_ready(void *arg, char *why, size_t whylen)
 {
     s_worker_t *w = arg;
-    if (!antt_db_connected(w->db)) {
-        snprintf(why, whylen, "database not connected");
-        return 0;
-    }
+    for (int i = 0; i < w->nlanes; i++)
+        if (!antt_db_connected(w->lanes[i].db)) {
+            snprintf(why, whylen, "database not connected");
+            return 0;
+        }
     if (w->areas == NULL) {
         snprintf(why, whylen, "areas not loaded");
         return 0;
@@ -504,7 +524,8 @@ static void s_on_stop(antt_service_t *svc, void *arg)
     w->closing = 1;
     w->pull = NULL;
     /* unrecorded reports stay in report_queue: intake re-drives them */
-    s_batch_cleanup(&w->pending);
+    for (int i = 0; i < w->nlanes; i++)
+        s_batch_cleanup(&w->lanes[i].pending);
     w->pub = NULL;
     /* the stop walk closes the sockets, connections and the timer */
 }
@@ -620,12 +641,16 @@ int classify_main(int argc, char **argv)
     s_model_metrics(&w);
     antt_service_on_reload(&svc, s_on_reload, &w);
 
-    w.db = antt_service_db(&svc, "write");
-    antt_db_set_max_inflight(w.db, w.max_inflight);
-    antt_db_prepare(w.db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5, $6)",
-                    6);
-    antt_db_prepare(w.db, "classify_review", "SELECT antt_classify_review($1::jsonb)", 1);
-    antt_db_start(w.db);
+    w.nlanes = (int)w.set.lanes;
+    for (int i = 0; i < w.nlanes; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), i ? "write%d" : "write", i + 1);
+        antt_db_t *db = w.lanes[i].db = antt_service_db(&svc, name);
+        antt_db_set_max_inflight(db, w.max_inflight);
+        antt_db_prepare(db, "classify_apply", "SELECT * FROM antt_classify_apply($1::jsonb, $2, $3, $4, $5, $6)", 6);
+        antt_db_prepare(db, "classify_review", "SELECT antt_classify_review($1::jsonb)", 1);
+        antt_db_start(db);
+    }
     w.rdb = antt_service_db(&svc, "read");
     antt_db_set_state_cb(w.rdb, s_on_rdb_state, &w);
     antt_db_start(w.rdb);
