@@ -20,7 +20,7 @@ static const antt_setting_t s_rows[] = {
                      "most reports per recording transaction"),
     ANTT_SETTING_INT("classification.pipeline_depth", "2", 1, 16, S_T, pipeline_depth,
                      "transactions in flight, per lane"),
-    ANTT_SETTING_INT("classification.lanes", "2", 1, 8, S_T, lanes,
+    ANTT_SETTING_INT("classification.lanes", "1", 1, 8, S_T, lanes,
                      "connections recording batches side by side; a category always takes the same one"),
     ANTT_SETTING_DOUBLE("classification.duplicate_radius_m", "150", 0, 100000, S_T, duplicate_radius_m,
                         "a report joins an open incident of its category this close (metres)..."),

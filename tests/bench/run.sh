@@ -353,6 +353,12 @@ full_stack() {
 # the load repeats its positions run after run: close the open incidents
 # (triggers off: no trend work) so that each run creates incidents
 close_incidents() {
+  # once the pipeline has caught up with the run before (a bulk UPDATE beside
+  # classification's updates of the same incidents can deadlock)
+  for _ in $(seq 1 600); do
+    [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT (SELECT count(*) FROM report_queue) + (SELECT count(*) FROM trend_queue)")" = 0 ] && break
+    sleep 0.1
+  done
   psql "$ANTT_DB_CONNINFO" -qc "SET session_replication_role = replica" \
     -qc "UPDATE incidents SET status = 'resolved', outcome = 'bench' WHERE status IN ('new', 'acknowledged', 'assigned')"
 }

@@ -111,6 +111,8 @@ void at_stack_init(at_stack_t *s, const char *conninfo)
     char v[160], cls[64], agg[64], push[64];
     at_env_add(s->env, cap, "ANTT_DB_CONNINFO=%s", conninfo);
     at_env_add(s->env, cap, "ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
+    /* two recording lanes, so that the crash loops and faults lose nothing with them */
+    at_env_add(s->env, cap, "ANTT_CLASSIFICATION_LANES=%s", "2");
     at_env_add(s->env, cap, "ANTT_CURVE_ENABLED=%s", "true");
     s_keygen(s);
     /* a staff system's key, the only kind the trend PUB admits */

@@ -209,6 +209,8 @@ static int s_setup(void **state)
     s_env_add("ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "1000");
     s_env_add("ANTT_CLASSIFICATION_UNLOCATED_DESK=%s", "DESK-HCM-BTA");
     s_env_add("ANTT_CLASSIFICATION_DUPLICATE_RADIUS_M=%s", "150");
+    /* two lanes: a category's duplicates are found as with one */
+    s_env_add("ANTT_CLASSIFICATION_LANES=%s", "2");
     s_env_add("ANTT_LOG_LEVEL=%s", "debug");
     /* the workers read a copy of the build's model, which the reload test replaces */
     snprintf(E.model, sizeof(E.model), ANTT_BUILD_DIR "/tests/classify-%d.model", (int)getpid());
