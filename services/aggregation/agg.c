@@ -98,7 +98,6 @@ int agg_main(int argc, char **argv)
     a.st = agg_state_new();
     agg_drain_init(&a);
     agg_feed_metrics(&a);
-    agg_stream_init(&a, &svc.opts.sse);
     a.db = antt_service_db(&svc, "trends");
     antt_db_set_max_inflight(a.db, 2);
     antt_db_set_state_cb(a.db, agg_on_db_state, &a);
@@ -106,6 +105,7 @@ int agg_main(int argc, char **argv)
     a.qdb = antt_service_db(&svc, "trend-queries");
     antt_db_set_max_inflight(a.qdb, 4);
     antt_db_start(a.qdb);
+    agg_stream_init(&a, &svc.opts.sse); /* its token re-check reads qdb */
     if (s_sockets(&svc, &a, &set) != 0)
         return 1;
     a.leader = antt_service_leader(&svc, s_on_role, &a);

@@ -60,7 +60,6 @@ typedef struct agg_svc {
     antt_sse_t *hub;         /* the trend SSE streams */
     agg_public_t pub_rules;  /* what anonymous viewers see */
     int checks;              /* snapshot requests whose token is being checked */
-    int rechecking;          /* the staff streams' token re-check is in flight */
     uv_timer_t redrive;      /* drains the queue even when no message arrives */
     uv_timer_t pace;         /* the next drain after a busy one */
     long interval_ms;        /* at least this long between the starts of two drains */

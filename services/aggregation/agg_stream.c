@@ -44,7 +44,6 @@ typedef struct a_stream {
     char area[72];         /* subtree filter, "" = all */
     char period[16];       /* period filter, "" = any */
     int staff;             /* opened with a staff token: everything under area */
-    uint8_t hash[ANTT_HASH_BYTES]; /* the staff token's hash, re-checked */
     char last[96];         /* Last-Event-ID the client came back with ("" none) */
     a_phase_t phase;       /* what it is doing */
     int64_t after;         /* a catch-up walks the keys changed after this */
@@ -55,67 +54,21 @@ typedef struct a_stream {
     antt_buf_t *piece;     /* the piece being built (during a walk step) */
 } a_stream_t;
 
-/* Ends the staff streams whose token no longer holds (revoked): the rows
- * are the hashes that still do. */
-static void s_on_recheck(antt_db_job_t *job, int status, void *arg)
+/* A staff stream ended by the token re-check: its token was revoked. */
+static void s_revoked(antt_sse_stream_t *st, void *arg)
 {
-    agg_svc_t *a = arg;
-    a->rechecking = 0;
-    if (status != 0 || a->closing)
-        return; /* the next interval tries again */
-    PGresult *r = antt_db_job_result(job, 0);
-    for (antt_sse_stream_t *st = antt_sse_first(a->hub), *next; st; st = next) {
-        next = antt_sse_next(st);
-        a_stream_t *c = antt_sse_user(st);
-        if (!c->staff)
-            continue;
-        char hex[2 * ANTT_HASH_BYTES + 1];
-        antt_token_hex(c->hash, hex);
-        int holds = 0;
-        for (int i = 0; i < PQntuples(r) && !holds; i++)
-            holds = !strcmp(PQgetvalue(r, i, 0), hex);
-        if (!holds) {
-            ANTT_LOG(ANTT_INFO, "sse stream ended area=%s: the dashboard token was revoked", c->area);
-            antt_sse_end(st);
-        }
-    }
-}
-
-static void s_recheck(antt_sse_t *hub, void *arg)
-{
-    agg_svc_t *a = arg;
-    if (a->rechecking || a->closing || !antt_db_connected(a->qdb))
-        return;
-    antt_buf_t b; /* the staff streams' token hashes as one text[] literal */
-    antt_buf_init(&b);
-    antt_buf_puts(&b, "{");
-    for (antt_sse_stream_t *st = antt_sse_first(hub); st; st = antt_sse_next(st)) {
-        const a_stream_t *c = antt_sse_user(st);
-        char hex[2 * ANTT_HASH_BYTES + 1];
-        if (!c->staff)
-            continue;
-        antt_token_hex(c->hash, hex);
-        antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
-    }
-    antt_buf_puts(&b, "}");
-    if (b.len > 2) {
-        const char *v[1] = {b.data};
-        antt_db_job_t *job = antt_db_job_new(s_on_recheck, a);
-        antt_db_job_add(job,
-                        "SELECT encode(t.token_hash, 'hex') FROM dashboard_tokens t WHERE t.revoked_at IS NULL"
-                        " AND t.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
-                        1, v, NULL, NULL);
-        antt_db_job_set_timeout(job, 2000);
-        if (antt_db_submit(a->qdb, job) == 0)
-            a->rechecking = 1;
-    }
-    antt_buf_cleanup(&b);
+    (void)arg;
+    const a_stream_t *c = antt_sse_user(st);
+    ANTT_LOG(ANTT_INFO, "sse stream ended area=%s: the dashboard token was revoked", c->area);
 }
 
 void agg_stream_init(agg_svc_t *a, const antt_sse_limits_t *lim)
 {
     a->hub = antt_sse_new(&a->svc->loop, "antt_aggregation_sse", lim);
-    antt_sse_on_recheck(a->hub, s_recheck, a);
+    antt_sse_recheck_tokens(a->hub, a->qdb,
+                            "SELECT encode(t.token_hash, 'hex') FROM dashboard_tokens t WHERE t.revoked_at IS NULL"
+                            " AND t.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
+                            s_revoked, a);
 }
 
 static int s_wants(const a_stream_t *c, const agg_svc_t *a, const agg_kv_t *kv)
@@ -275,7 +228,6 @@ static void s_open(antt_http_req_t *req, const char *token_area, const uint8_t *
     }
     if (token_area) {
         c->staff = 1;
-        memcpy(c->hash, hash, sizeof(c->hash));
         if (!c->area[0])
             snprintf(c->area, sizeof(c->area), "%s", token_area);
     }
@@ -283,6 +235,8 @@ static void s_open(antt_http_req_t *req, const char *token_area, const uint8_t *
         free(c); /* refused (answered 503) */
         return;
     }
+    if (c->staff)
+        antt_sse_set_token(c->st, hash, "");
     if (antt_sse_send(c->st, "retry: 2000\n\n", 13) != 0)
         return;
     char *colon = strchr(c->last, ':');

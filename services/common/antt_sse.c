@@ -8,6 +8,7 @@
 
 #include "antt_log.h"
 #include "antt_metrics.h"
+#include "antt_token.h"
 #include "antt_util.h"
 
 #define S_KEEPALIVE ": keepalive\n\n"
@@ -21,6 +22,9 @@ struct antt_sse_stream_s {
     void *user;                 /* the service's data */
     antt_sse_free_cb free_cb;   /* frees user */
     antt_sse_fill_cb fill;      /* writes the next piece, or NULL */
+    int has_token;              /* authenticated: re-checked */
+    uint8_t token[ANTT_HASH_BYTES]; /* its token's hash */
+    char scope[72];             /* what the token must hold for ("" only itself) */
     antt_sse_stream_t *prev, *next; /* the hub's list */
 };
 
@@ -32,8 +36,11 @@ struct antt_sse_s {
     uint64_t next_id;            /* id of the next stream */
     uv_timer_t keepalive;        /* comment lines */
     uv_timer_t recheck;          /* token re-checks */
-    antt_sse_recheck_cb recheck_cb; /* the service's re-check */
-    void *recheck_arg;           /* its argument */
+    antt_db_t *recheck_db;       /* where they run */
+    char *recheck_sql;           /* the query, $1 the hashes */
+    antt_sse_revoked_cb revoked; /* told of a stream ended by one */
+    void *revoked_arg;           /* its argument */
+    int rechecking;              /* one is in flight (the hub is freed after it) */
     int closing;                 /* antt_sse_close was called */
     int nclosed;                 /* timers closed so far */
     antt_metric_t *m_clients, *m_dropped, *m_refused;
@@ -75,11 +82,69 @@ static void s_on_keepalive(uv_timer_t *t)
     }
 }
 
+static void s_free_hub(antt_sse_t *hub)
+{
+    free(hub->recheck_sql);
+    free(hub);
+}
+
+/* Ends the streams whose token no longer holds: the rows are the hashes
+ * that do (and the scope each holds for). */
+static void s_on_rechecked(antt_db_job_t *job, int status, void *arg)
+{
+    antt_sse_t *hub = arg;
+    hub->rechecking = 0;
+    if (hub->closing) {
+        if (hub->nclosed == 2)
+            s_free_hub(hub);
+        return;
+    }
+    if (status != 0)
+        return; /* the next interval tries again */
+    PGresult *r = antt_db_job_result(job, 0);
+    int scoped = PQnfields(r) > 1;
+    for (antt_sse_stream_t *st = hub->head, *next; st; st = next) {
+        next = st->next;
+        if (!st->has_token)
+            continue;
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        antt_token_hex(st->token, hex);
+        int holds = 0;
+        for (int i = 0; i < PQntuples(r) && !holds; i++)
+            holds = !strcmp(PQgetvalue(r, i, 0), hex) && (!scoped || !strcmp(PQgetvalue(r, i, 1), st->scope));
+        if (!holds) {
+            if (hub->revoked)
+                hub->revoked(st, hub->revoked_arg);
+            antt_sse_end(st);
+        }
+    }
+}
+
 static void s_on_recheck(uv_timer_t *t)
 {
     antt_sse_t *hub = t->data;
-    if (hub->recheck_cb && hub->n)
-        hub->recheck_cb(hub, hub->recheck_arg);
+    if (hub->rechecking || hub->closing || !antt_db_connected(hub->recheck_db))
+        return;
+    antt_buf_t b; /* the streams' token hashes as one text[] literal */
+    antt_buf_init(&b);
+    antt_buf_puts(&b, "{");
+    for (const antt_sse_stream_t *st = hub->head; st; st = st->next) {
+        char hex[2 * ANTT_HASH_BYTES + 1];
+        if (!st->has_token)
+            continue;
+        antt_token_hex(st->token, hex);
+        antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
+    }
+    antt_buf_puts(&b, "}");
+    if (b.len > 2) {
+        const char *v[1] = {b.data};
+        antt_db_job_t *job = antt_db_job_new(s_on_rechecked, hub);
+        antt_db_job_add(job, hub->recheck_sql, 1, v, NULL, NULL);
+        antt_db_job_set_timeout(job, 2000);
+        if (antt_db_submit(hub->recheck_db, job) == 0)
+            hub->rechecking = 1;
+    }
+    antt_buf_cleanup(&b);
 }
 
 antt_sse_t *antt_sse_new(uv_loop_t *loop, const char *metric, const antt_sse_limits_t *lim)
@@ -103,14 +168,22 @@ antt_sse_t *antt_sse_new(uv_loop_t *loop, const char *metric, const antt_sse_lim
     return hub;
 }
 
-void antt_sse_on_recheck(antt_sse_t *hub, antt_sse_recheck_cb cb, void *arg)
+void antt_sse_recheck_tokens(antt_sse_t *hub, antt_db_t *db, const char *sql, antt_sse_revoked_cb revoked,
+                             void *arg)
 {
-    hub->recheck_cb = cb;
-    hub->recheck_arg = arg;
-    if (cb)
-        uv_timer_start(&hub->recheck, s_on_recheck, (uint64_t)hub->lim.recheck_ms, (uint64_t)hub->lim.recheck_ms);
-    else
-        uv_timer_stop(&hub->recheck);
+    hub->recheck_db = db;
+    free(hub->recheck_sql);
+    hub->recheck_sql = antt_xstrdup(sql);
+    hub->revoked = revoked;
+    hub->revoked_arg = arg;
+    uv_timer_start(&hub->recheck, s_on_recheck, (uint64_t)hub->lim.recheck_ms, (uint64_t)hub->lim.recheck_ms);
+}
+
+void antt_sse_set_token(antt_sse_stream_t *st, const uint8_t hash[ANTT_HASH_BYTES], const char *scope)
+{
+    st->has_token = 1;
+    memcpy(st->token, hash, sizeof(st->token));
+    snprintf(st->scope, sizeof(st->scope), "%s", scope ? scope : "");
 }
 
 static size_t s_from(const antt_sse_t *hub, const char *peer)
@@ -261,8 +334,8 @@ size_t antt_sse_count(const antt_sse_t *hub)
 static void s_timer_closed(uv_handle_t *h)
 {
     antt_sse_t *hub = h->data;
-    if (++hub->nclosed == 2)
-        free(hub);
+    if (++hub->nclosed == 2 && !hub->rechecking)
+        s_free_hub(hub);
 }
 
 void antt_sse_close(antt_sse_t *hub)

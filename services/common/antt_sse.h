@@ -12,8 +12,9 @@
  * - Every keepalive_ms each stream gets a comment line (": keepalive"): an
  *   idle proxy keeps it open, and a peer that went away without a word is
  *   found by the write that fails (within two intervals).
- * - For authenticated streams the service's recheck callback runs every
- *   recheck_ms; it ends the streams whose token no longer holds.
+ * - An authenticated stream (antt_sse_set_token) has its token checked
+ *   again every recheck_ms (antt_sse_recheck_tokens); it is ended once its
+ *   token no longer holds.
  * - A large first message (a snapshot) is written in pieces: the service's
  *   fill callback runs each time the socket has taken everything, so that
  *   a stream never holds more than one piece beyond what the client read.
@@ -29,6 +30,8 @@
 #include <uv.h>
 
 #include "antt_config.h"
+#include "antt_crypto.h"
+#include "antt_db.h"
 #include "antt_http.h"
 
 typedef struct antt_sse_s antt_sse_t;
@@ -48,13 +51,22 @@ typedef struct antt_sse_limits_s {
 
 typedef void (*antt_sse_free_cb)(void *user);
 typedef void (*antt_sse_fill_cb)(antt_sse_stream_t *st, void *user);
-typedef void (*antt_sse_recheck_cb)(antt_sse_t *hub, void *arg);
+typedef void (*antt_sse_revoked_cb)(antt_sse_stream_t *st, void *arg);
 
 /* metric is the prefix of the hub's metrics: <metric>_clients,
  * <metric>_dropped_total, <metric>_refused_total. */
 antt_sse_t *antt_sse_new(uv_loop_t *loop, const char *metric, const antt_sse_limits_t *lim);
-/* cb runs every recheck_ms while streams are open. */
-void antt_sse_on_recheck(antt_sse_t *hub, antt_sse_recheck_cb cb, void *arg);
+/* Every recheck_ms while streams with a token are open, runs sql on db
+ * with $1 their token hashes (text[], hex). The rows are the hashes (hex)
+ * that still hold, with, as a second column when the streams have scopes,
+ * the scope each holds for. A stream whose token is not among them, or holds
+ * for another scope, is ended; revoked (may be NULL) is told first. One
+ * re-check is in flight at a time; a failed one waits for the next interval. */
+void antt_sse_recheck_tokens(antt_sse_t *hub, antt_db_t *db, const char *sql, antt_sse_revoked_cb revoked,
+                             void *arg);
+/* st was opened with the token of this hash, for scope (the desk it is a
+ * dispatcher's of; "" when only the token matters). */
+void antt_sse_set_token(antt_sse_stream_t *st, const uint8_t hash[ANTT_HASH_BYTES], const char *scope);
 /* 1 when req may not open a stream now (req was answered 503), else 0:
  * for services that do work (a database query) before antt_sse_open. */
 int antt_sse_full(antt_sse_t *hub, antt_http_req_t *req);

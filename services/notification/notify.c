@@ -165,8 +165,8 @@ int notify_main(int argc, char **argv)
 
     n.desks = notify_desks_new();
     n.seen = notify_seen_new();
-    n.sse = notify_sse_new(&n, n.set.sse_replay_max, n.set.feed_keep_h, &svc.opts.sse);
     n.db = antt_service_db(&svc, "notify");
+    n.sse = notify_sse_new(&n, n.set.sse_replay_max, n.set.feed_keep_h, &svc.opts.sse); /* re-checks on n.db */
     antt_db_set_state_cb(n.db, s_on_db_state, &n);
     antt_db_start(n.db);
     curl_global_init(CURL_GLOBAL_DEFAULT);

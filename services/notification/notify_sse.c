@@ -45,7 +45,6 @@
 typedef struct n_stream {
     antt_sse_stream_t *st;       /* the hub's stream */
     char desk[64];               /* the dispatcher's desk */
-    uint8_t hash[ANTT_HASH_BYTES]; /* the dispatcher's token hash, re-checked every sse.recheck_ms */
     int64_t last;                /* the number of the last event it got (or the head when it opened) */
 } n_stream_t;
 
@@ -55,7 +54,6 @@ struct notify_sse_s {
     long keep_h;           /* hours the journal keeps */
     antt_sse_t *hub;       /* the open streams */
     size_t replay_bytes;   /* a replay larger than this is a reset (half of sse.max_unsent_bytes) */
-    int rechecking;        /* a token re-check is in flight */
     json_t **q;            /* updates to append, in publish order: {incident_id, version, kind, desks, body} */
     size_t nq, cq;         /* queued, allocated */
     size_t nsent;          /* the first nsent of q are being appended */
@@ -64,7 +62,15 @@ struct notify_sse_s {
     antt_metric_t *m_replayed, *m_resets, *m_given_up, *m_revoked;
 };
 
-static void s_recheck(antt_sse_t *hub, void *arg);
+/* A stream ended by the token re-check: its token is no longer an active
+ * dispatcher's of the same desk (deactivated, deleted, moved). */
+static void s_revoked(antt_sse_stream_t *st, void *arg)
+{
+    notify_sse_t *s = arg;
+    const n_stream_t *c = antt_sse_user(st);
+    ANTT_LOG(ANTT_INFO, "sse stream ended desk=%s: the dispatcher token no longer holds", c->desk);
+    antt_metric_inc(s->m_revoked);
+}
 
 notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h, const antt_sse_limits_t *lim)
 {
@@ -74,7 +80,10 @@ notify_sse_t *notify_sse_new(n_svc_t *n, long replay_max, long keep_h, const ant
     s->keep_h = keep_h;
     s->hub = antt_sse_new(&n->svc->loop, "antt_notify_sse", lim);
     s->replay_bytes = (size_t)lim->max_unsent / 2;
-    antt_sse_on_recheck(s->hub, s_recheck, s);
+    antt_sse_recheck_tokens(s->hub, n->db,
+                            "SELECT encode(x.token_hash, 'hex'), x.desk_code FROM dispatchers x WHERE x.active"
+                            " AND x.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
+                            s_revoked, s);
     s->m_replayed = antt_metrics_counter("antt_notify_sse_replayed_total",
                                          "Events replayed from the journal to reconnecting SSE clients", NULL);
     s->m_resets = antt_metrics_counter("antt_notify_sse_resets_total",
@@ -299,7 +308,7 @@ static void s_on_open(antt_db_job_t *job, int status, void *arg)
         free(c); /* refused: over a cap (answered) */
     } else {
         snprintf(c->desk, sizeof(c->desk), "%s", PQgetvalue(r, 0, 0));
-        memcpy(c->hash, o->hash, sizeof(c->hash));
+        antt_sse_set_token(c->st, o->hash, c->desk);
         int64_t head = atoll(PQgetvalue(r, 0, 1)), pruned = atoll(PQgetvalue(r, 0, 2));
         int missed = PQntuples(r) - 1;
         size_t bytes = 0; /* the replay's size: it goes in one go, so it must fit the stream's cap */
@@ -390,62 +399,6 @@ void notify_sse_http_feed(antt_http_req_t *req, void *arg)
                     3, v, lens, fmts);
     if (antt_http_gate_run(req, n->db, job, s_on_open, o) != 0)
         free(o);
-}
-
-/* ---- the token re-check ------------------------------------------------------- */
-
-/* Ends the streams whose token is no longer an active dispatcher's of the
- * same desk (deactivated, deleted, moved): the rows are the tokens that
- * still hold. */
-static void s_on_recheck(antt_db_job_t *job, int status, void *arg)
-{
-    notify_sse_t *s = arg;
-    s->rechecking = 0;
-    if (status != 0 || s->closing)
-        return; /* the next interval tries again */
-    PGresult *r = antt_db_job_result(job, 0);
-    for (antt_sse_stream_t *st = antt_sse_first(s->hub), *next; st; st = next) {
-        next = antt_sse_next(st);
-        n_stream_t *c = antt_sse_user(st);
-        char hex[2 * ANTT_HASH_BYTES + 1];
-        antt_token_hex(c->hash, hex);
-        int holds = 0;
-        for (int i = 0; i < PQntuples(r) && !holds; i++)
-            holds = !strcmp(PQgetvalue(r, i, 0), hex) && !strcmp(PQgetvalue(r, i, 1), c->desk);
-        if (!holds) {
-            ANTT_LOG(ANTT_INFO, "sse stream ended desk=%s: the dispatcher token no longer holds", c->desk);
-            antt_metric_inc(s->m_revoked);
-            antt_sse_end(st);
-        }
-    }
-}
-
-static void s_recheck(antt_sse_t *hub, void *arg)
-{
-    notify_sse_t *s = arg;
-    if (s->rechecking || s->closing || !antt_db_connected(s->n->db))
-        return;
-    /* the open streams' token hashes as one bytea[] literal */
-    antt_buf_t b;
-    antt_buf_init(&b);
-    antt_buf_puts(&b, "{");
-    for (antt_sse_stream_t *st = antt_sse_first(hub); st; st = antt_sse_next(st)) {
-        const n_stream_t *c = antt_sse_user(st);
-        char hex[2 * ANTT_HASH_BYTES + 1];
-        antt_token_hex(c->hash, hex);
-        antt_buf_printf(&b, "%s%s", b.len > 1 ? "," : "", hex);
-    }
-    antt_buf_puts(&b, "}");
-    const char *v[1] = {b.data};
-    antt_db_job_t *job = antt_db_job_new(s_on_recheck, s);
-    antt_db_job_add(job,
-                    "SELECT encode(x.token_hash, 'hex'), x.desk_code FROM dispatchers x"
-                    " WHERE x.active AND x.token_hash = ANY (SELECT decode(h, 'hex') FROM unnest($1::text[]) h)",
-                    1, v, NULL, NULL);
-    antt_buf_cleanup(&b);
-    antt_db_job_set_timeout(job, 2000);
-    if (antt_db_submit(s->n->db, job) == 0)
-        s->rechecking = 1;
 }
 
 void notify_sse_end_streams(notify_sse_t *s)
