@@ -352,13 +352,18 @@ full_stack() {
 
 # the load repeats its positions run after run: close the open incidents
 # (triggers off: no trend work) so that each run creates incidents
-close_incidents() {
-  # once the pipeline has caught up with the run before (a bulk UPDATE beside
-  # classification's updates of the same incidents can deadlock)
+# until every report is classified and counted (at most 60 s)
+caught_up() {
   for _ in $(seq 1 600); do
     [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT (SELECT count(*) FROM report_queue) + (SELECT count(*) FROM trend_queue)")" = 0 ] && break
     sleep 0.1
   done
+}
+
+close_incidents() {
+  # once the pipeline has caught up with the run before (a bulk UPDATE beside
+  # classification's updates of the same incidents can deadlock)
+  caught_up
   psql "$ANTT_DB_CONNINFO" -qc "SET session_replication_role = replica" \
     -qc "UPDATE incidents SET status = 'resolved', outcome = 'bench' WHERE status IN ('new', 'acknowledged', 'assigned')"
 }
@@ -402,10 +407,7 @@ if has 9; then
       [ "${STATEMENTS:-0}" = 1 ] && cost_statements_reset
       cost_sample "$work/c0"
       line=$(gen --rate "$rate")
-      for _ in $(seq 1 600); do  # until every report is classified and counted
-        [ "$(psql "$ANTT_DB_CONNINFO" -tAc "SELECT (SELECT count(*) FROM report_queue) + (SELECT count(*) FROM trend_queue)")" = 0 ] && break
-        sleep 0.1
-      done
+      caught_up
       # CPU, WAL and reports as soon as the pipeline is done (an idle
       # stack's timers are not the reports' cost); the table counters once
       # the sessions have reported them
