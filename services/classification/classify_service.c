@@ -3,13 +3,13 @@
  * the text), records a batch of them in one transaction with
  * antt_classify_apply() (jurisdiction, duplicates, incident, event, and the
  * report_queue row deleted), and after the commit PUBlishes a
- * ClassifiedIncident for each report that changed something.
+ * ClassifiedIncident for each report that changed something (the recording
+ * and publishing are classify_record.c's, in the lanes of classify_worker.h).
  *
  * Several workers may run at once: intake's PUSH spreads reports over them,
  * and a report a dead worker held stays in report_queue until intake
  * re-drives it to a live one. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,267 +28,13 @@
 #include "classify_areas.h"
 #include "classify_engine.h"
 #include "classify_settings.h"
-#include "antt/v1/incident.pb-c.h"
+#include "classify_worker.h"
 #include "antt/v1/report.pb-c.h"
 
-#define S_TOPIC "incident.classified"
-
-/* What the worker keeps of a report between classifying and publishing. */
-typedef struct s_item {
-    char report_id[ANTT_UUID_LEN + 1]; /* the report */
-    classify_result_t res;             /* reasons (owned) */
-    uint64_t t0;                       /* when it arrived, monotonic ns */
-    int has_pt;                        /* lat/lon given */
-    double lat, lon;                   /* degrees */
-    int64_t occ_ms;                    /* occurred (else received) time */
-    int64_t received_ms;               /* when intake received it */
-    int64_t committed_ms;              /* when intake committed it (fast path), else 0 */
-    int imported;                      /* imported history: classification given */
-    int quiet;                         /* imported and not new: recorded, not announced */
-} s_item_t;
-
-/* A batch of reports recorded by one job. */
-typedef struct s_batch {
-    antt_buf_t json;  /* jsonb array of items */
-    s_item_t *items;  /* n items, in array order */
-    int n;            /* items */
-    int cap;          /* allocated items */
-    int reviews;      /* items that need review */
-} s_batch_t;
-
-/* A lane: one connection recording, one batch after another, the reports of
- * some categories (category index modulo the number of lanes). Reports of
- * one category always take the same lane, so the per-category lock of
- * antt_classify_apply never makes two lanes wait for each other, and
- * duplicates are found in the same order as with one. */
-#define S_MAX_LANES 8
-typedef struct s_lane {
-    antt_db_t *db;    /* writes its batches */
-    s_batch_t pending; /* filling */
-    int inflight;     /* batches submitted, not completed */
-} s_lane_t;
-
-typedef struct s_worker {
-    antt_service_t *svc;           /* the service */
-    classify_settings_t set;       /* the worker's settings, checked at start */
-    classify_engine_t *engine;     /* rules, model and classifier; reloaded on SIGHUP */
-    classify_areas_t *areas;       /* area names, reloaded on a timer */
-    s_lane_t lanes[S_MAX_LANES];   /* classification.lanes of them */
-    int nlanes;
-    antt_db_t *rdb;                /* reads areas, makes partitions */
-    antt_bus_t *pull;              /* from intake */
-    antt_bus_t *pub;               /* to notification and aggregation */
-    int max_inflight;              /* classification.pipeline_depth, per lane */
-    int batch_max;                 /* classification.batch_max */
-    char radius[32];               /* classification.duplicate_radius_m */
-    char window[32];               /* classification.duplicate_window_s */
-    double radius_m, window_s;     /* the same, as numbers */
-    char ack_s[96];                /* "{p1,p2,p3,p4}" acknowledgement seconds */
-    const char *unlocated_desk;    /* desk for reports whose area is unknown */
-    int closing;                   /* stop requested */
-    uv_timer_t timer;              /* area reload and partition upkeep */
-    antt_metric_t *m_new, *m_joined, *m_replay, *m_failed, *m_bad; /* counters */
-    antt_metric_t *m_classify_s;   /* classifier time per report */
-    antt_metric_t *m_latency_s;    /* arrival to publication */
-    antt_metric_t *m_stage_s;      /* intake's commit to publication */
-    antt_metric_t *m_batch;        /* batch sizes */
-    antt_metric_t *m_areas;        /* areas known */
-    antt_metric_t *m_review_disagree, *m_review_unsure; /* reports that need review, by why */
-    antt_metric_t *m_review_ratio; /* share of classified reports that need review */
-    antt_metric_t *m_model;        /* antt_classify_model_info{version} = 1 */
-    antt_metric_t *m_model_examples; /* examples the model was trained on */
-    antt_metric_t *m_reloads_ok, *m_reloads_failed; /* SIGHUP reloads */
-    antt_metric_t *m_corrections[CLASSIFY_NCAT]; /* dispatchers' reclassifications to each category */
-    double classified;             /* reports classified since start */
-    double reviewed;               /* of which needing review */
-} s_worker_t;
-
-static void s_batch_cleanup(s_batch_t *b)
-{
-    for (int i = 0; i < b->n; i++)
-        classify_result_cleanup(&b->items[i].res);
-    free(b->items);
-    antt_buf_cleanup(&b->json);
-    memset(b, 0, sizeof(*b));
-}
-
-static void s_flush(s_worker_t *w, s_lane_t *lane);
-
-/* ---- publishing ------------------------------------------------------- */
-
-static int64_t s_ms(const char *ts)
-{
-    int64_t ms = 0;
-    return ts && *ts && antt_parse_time(ts, &ms) == 0 ? ms : 0;
-}
-
-/* now_ms: when the batch committed, the incident's classified_at_ms */
-static void s_publish_row(s_worker_t *w, PGresult *res, int row, s_item_t *it, int64_t now_ms)
-{
-    Antt__V1__ClassifiedIncident m = ANTT__V1__CLASSIFIED_INCIDENT__INIT;
-    m.incident_id = PQgetvalue(res, row, 1);
-    m.report_id = it->report_id;
-    m.has_new_incident = 1;
-    m.new_incident = PQgetvalue(res, row, 2)[0] == 't';
-    m.category = PQgetvalue(res, row, 6);
-    m.has_priority = 1;
-    m.priority = (Antt__V1__Priority)atoi(PQgetvalue(res, row, 7));
-    m.has_confidence = 1;
-    m.confidence = it->res.confidence;
-    m.n_reasons = (size_t)it->res.nreasons;
-    m.reasons = it->res.reasons;
-    m.area_code = PQgetisnull(res, row, 8) ? "" : PQgetvalue(res, row, 8);
-    m.desk_code = PQgetisnull(res, row, 9) ? "" : PQgetvalue(res, row, 9);
-    if (!PQgetisnull(res, row, 11) && !PQgetisnull(res, row, 12)) {
-        m.has_lat = m.has_lon = 1;
-        m.lat = atof(PQgetvalue(res, row, 11));
-        m.lon = atof(PQgetvalue(res, row, 12));
-    }
-    m.has_report_count = 1;
-    m.report_count = (uint32_t)atoi(PQgetvalue(res, row, 4));
-    m.has_version = 1;
-    m.version = atoll(PQgetvalue(res, row, 5));
-    m.has_occurred_at_ms = m.has_created_at_ms = m.has_ack_deadline_ms = 1;
-    m.occurred_at_ms = s_ms(PQgetvalue(res, row, 13));
-    m.created_at_ms = s_ms(PQgetvalue(res, row, 14));
-    m.ack_deadline_ms = s_ms(PQgetvalue(res, row, 15));
-    m.has_received_at_ms = 1;
-    m.received_at_ms = it->received_ms;
-    m.has_classified_at_ms = 1;
-    m.classified_at_ms = now_ms;
-    m.has_needs_review = 1;
-    m.needs_review = it->res.needs_review != 0;
-    m.review_reason = it->res.review_reason;
-    if (antt_bus_send(w->pub, S_TOPIC, sizeof(S_TOPIC) - 1, 1) == 0)
-        antt_bus_send_pb(w->pub, (const ProtobufCMessage *)&m, 0);
-    ANTT_LOG(ANTT_DEBUG, "classified report=%s incident=%s new=%d category=%s priority=P%s area=%s desk=%s",
-             it->report_id, m.incident_id, m.new_incident, m.category, PQgetvalue(res, row, 7), m.area_code,
-             m.desk_code);
-}
-
-/* The job's argument: the worker and the batch it recorded. */
-typedef struct s_job {
-    s_worker_t *w;   /* owner */
-    s_lane_t *lane;  /* that recorded it */
-    s_batch_t batch; /* moved out of pending */
-} s_job_t;
-
-static void s_on_job(antt_db_job_t *job, int status, void *arg)
-{
-    s_job_t *j = arg;
-    s_worker_t *w = j->w;
-    s_lane_t *lane = j->lane;
-    lane->inflight--;
-    if (status == 0) {
-        PGresult *res = antt_db_job_result(job, 0);
-        int rows = res ? PQntuples(res) : 0;
-        uint64_t now = antt_mono_ns();
-        int64_t now_ms = antt_now_ms();
-        for (int r = 0; r < rows && r < j->batch.n; r++) {
-            s_item_t *it = &j->batch.items[r];
-            if (PQgetvalue(res, r, 3)[0] == 't') {
-                antt_metric_inc(w->m_replay); /* classified before: nothing changed, nothing to say */
-                continue;
-            }
-            if (it->quiet) {
-                /* closed or taken history is no new work for a desk; the
-                 * trend drain and notification's catch-up read it anyway */
-                antt_metric_inc(w->m_new);
-                continue;
-            }
-            antt_metric_inc(PQgetvalue(res, r, 2)[0] == 't' ? w->m_new : w->m_joined);
-            s_publish_row(w, res, r, it, now_ms);
-            antt_metric_observe(w->m_latency_s, (double)(now - it->t0) / 1e9);
-            if (it->committed_ms > 0)
-                antt_metric_observe(w->m_stage_s, (double)(now_ms - it->committed_ms) / 1000.0);
-        }
-    } else if (status != -ECANCELED) {
-        /* nothing was recorded; the reports stay in report_queue and intake
-         * re-drives them */
-        antt_metric_add(w->m_failed, j->batch.n);
-        ANTT_LOG(ANTT_WARN, "could not record classified reports=%d: %s", j->batch.n,
-                 antt_db_job_error(job) ? antt_db_job_error(job) : "connection lost");
-    }
-    s_batch_cleanup(&j->batch);
-    free(j);
-    if (!w->closing) {
-        antt_bus_pause(w->pull, 0);
-        s_flush(w, lane);
-    }
-}
-
-/* Great-circle distance in metres. */
-static double s_metres(double lat1, double lon1, double lat2, double lon2)
-{
-    const double r = 6371008.8, rad = M_PI / 180;
-    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-    double a = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-    return 2 * r * asin(sqrt(a < 1 ? a : 1));
-}
-
-/* "{l1,l2,...}": for each item, the earliest earlier item of the batch it
- * duplicates (same category, within the radius and the window; 1-based, 0 =
- * none), and a lead never has a lead itself. The database finds duplicates
- * among the incidents already recorded; these are the ones inside a batch. */
-static char *s_leads(const s_worker_t *w, const s_batch_t *b)
-{
-    antt_buf_t out;
-    antt_buf_init(&out);
-    antt_buf_puts(&out, "{");
-    int *lead = antt_xcalloc((size_t)b->n + 1, sizeof(*lead));
-    double dlat = w->radius_m / 111000.0;
-    for (int i = 0; i < b->n; i++) {
-        const s_item_t *a = &b->items[i];
-        for (int j = 0; a->has_pt && !a->imported && j < i; j++) {
-            const s_item_t *c = &b->items[j];
-            if (lead[j] || !c->has_pt || c->imported || c->res.category != a->res.category || fabs(c->lat - a->lat) > dlat ||
-                llabs(c->occ_ms - a->occ_ms) > (int64_t)(w->window_s * 1000) ||
-                s_metres(a->lat, a->lon, c->lat, c->lon) > w->radius_m)
-                continue;
-            lead[i] = j + 1;
-            break;
-        }
-        antt_buf_printf(&out, i ? ",%d" : "%d", lead[i]);
-    }
-    antt_buf_puts(&out, "}");
-    free(lead);
-    return antt_buf_steal(&out, NULL);
-}
-
-/* Submits a lane's pending batch when one of its pipeline slots is free. */
-static void s_flush(s_worker_t *w, s_lane_t *lane)
-{
-    if (lane->pending.n == 0 || lane->inflight >= w->max_inflight)
-        return;
-    s_job_t *j = antt_xcalloc(1, sizeof(*j));
-    j->w = w;
-    j->lane = lane;
-    j->batch = lane->pending;
-    memset(&lane->pending, 0, sizeof(lane->pending));
-    antt_buf_puts(&j->batch.json, "]");
-    char *arr = j->batch.json.data;
-    arr[0] = '[';
-    char *leads = s_leads(w, &j->batch);
-    const char *params[6] = {arr, w->radius, w->window, w->ack_s, w->unlocated_desk, leads};
-    antt_db_job_t *job = antt_db_job_new(s_on_job, j);
-    antt_db_job_add_prepared(job, "classify_apply", 6, params, NULL, NULL);
-    if (j->batch.reviews > 0) /* same transaction: the incidents just made or joined */
-        antt_db_job_add_prepared(job, "classify_review", 1, params, NULL, NULL);
-    free(leads);
-    antt_metric_observe(w->m_batch, j->batch.n);
-    if (antt_db_submit(lane->db, job) != 0) {
-        antt_metric_add(w->m_failed, j->batch.n);
-        ANTT_LOG(ANTT_WARN, "database down: %d reports left to intake's re-drive", j->batch.n);
-        s_batch_cleanup(&j->batch);
-        free(j);
-        return;
-    }
-    lane->inflight++;
-}
 
 /* ---- receiving -------------------------------------------------------- */
 
-static void s_count_review(s_worker_t *w, const classify_result_t *res)
+static void s_count_review(cw_worker_t *w, const classify_result_t *res)
 {
     w->classified++;
     if (res->needs_review) {
@@ -372,7 +118,7 @@ static int s_imported(const Antt__V1__AcceptedReport *r, classify_result_t *res)
 
 static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     (void)bus;
     uint64_t t0 = antt_mono_ns();
     Antt__V1__AcceptedReport *r =
@@ -386,8 +132,8 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
             antt__v1__accepted_report__free_unpacked(r, NULL);
         return;
     }
-    s_item_t one;
-    s_item_t *it = &one;
+    cw_item_t one;
+    cw_item_t *it = &one;
     memset(it, 0, sizeof(*it));
     if (s_imported(r, &it->res) == 0) {
         it->imported = 1;
@@ -405,8 +151,8 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     antt_metric_observe(w->m_classify_s, (double)(antt_mono_ns() - t0) / 1e9);
     s_count_review(w, &it->res);
     /* the lane of its category */
-    s_lane_t *lane = &w->lanes[it->res.category % w->nlanes];
-    s_batch_t *b = &lane->pending;
+    cw_lane_t *lane = &w->lanes[it->res.category % w->nlanes];
+    cw_batch_t *b = &lane->pending;
     if (b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
         b->items = antt_xrealloc(b->items, (size_t)b->cap * sizeof(*b->items));
@@ -432,7 +178,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
     s_item_json(&b->json, r, &it->res, incident_id, address_area, it->imported);
     b->n++;
     antt__v1__accepted_report__free_unpacked(r, NULL);
-    s_flush(w, lane);
+    cw_flush(w, lane);
     /* the lane's pipeline slots busy and a full batch waiting: stop
      * reading, so that ZeroMQ's high-water mark pushes back on intake */
     if (lane->inflight >= w->max_inflight && lane->pending.n >= w->batch_max)
@@ -443,7 +189,7 @@ static void s_on_report(antt_bus_t *bus, zmq_msg_t *frames, size_t n, void *arg)
 
 static void s_on_areas(antt_db_job_t *job, int status, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     if (status != 0) {
         if (status != -ECANCELED)
             ANTT_LOG(ANTT_WARN, "could not load areas: %s", antt_db_job_error(job));
@@ -460,7 +206,7 @@ static void s_on_areas(antt_db_job_t *job, int status, void *arg)
 
 static void s_on_corrections(antt_db_job_t *job, int status, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     if (status != 0) {
         if (status != -ECANCELED)
             ANTT_LOG(ANTT_WARN, "could not count corrections: %s", antt_db_job_error(job));
@@ -476,7 +222,7 @@ static void s_on_corrections(antt_db_job_t *job, int status, void *arg)
 
 static void s_upkeep(uv_timer_t *t)
 {
-    s_worker_t *w = t->data;
+    cw_worker_t *w = t->data;
     if (!antt_db_connected(w->rdb))
         return;
     antt_db_job_t *cj = antt_db_job_new(s_on_corrections, w);
@@ -496,7 +242,7 @@ static void s_upkeep(uv_timer_t *t)
 
 static void s_on_rdb_state(antt_db_t *db, int connected, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     (void)db;
     if (connected && !w->closing)
         s_upkeep(&w->timer);
@@ -504,7 +250,7 @@ static void s_on_rdb_state(antt_db_t *db, int connected, void *arg)
 
 static int s_ready(void *arg, char *why, size_t whylen)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     for (int i = 0; i < w->nlanes; i++)
         if (!antt_db_connected(w->lanes[i].db)) {
             snprintf(why, whylen, "database not connected");
@@ -519,20 +265,20 @@ static int s_ready(void *arg, char *why, size_t whylen)
 
 static void s_on_stop(antt_service_t *svc, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     (void)svc;
     w->closing = 1;
     w->pull = NULL;
     /* unrecorded reports stay in report_queue: intake re-drives them */
     for (int i = 0; i < w->nlanes; i++)
-        s_batch_cleanup(&w->lanes[i].pending);
+        cw_batch_cleanup(&w->lanes[i].pending);
     w->pub = NULL;
     /* the stop walk closes the sockets, connections and the timer */
 }
 
 /* antt_classify_model_info{version="..."} 1 for the model in use, 0 for
  * the ones before it. */
-static void s_model_metrics(s_worker_t *w)
+static void s_model_metrics(cw_worker_t *w)
 {
     if (w->m_model)
         antt_metric_set(w->m_model, 0);
@@ -545,7 +291,7 @@ static void s_model_metrics(s_worker_t *w)
 
 static void s_on_reloaded(classify_engine_t *e, int status, const char *err, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     (void)e;
     if (status != 0) {
         antt_metric_inc(w->m_reloads_failed);
@@ -560,7 +306,7 @@ static void s_on_reloaded(classify_engine_t *e, int status, const char *err, voi
 
 static void s_on_reload(antt_service_t *svc, void *arg)
 {
-    s_worker_t *w = arg;
+    cw_worker_t *w = arg;
     if (w->closing)
         return;
     if (classify_engine_reload(w->engine, &svc->loop, s_on_reloaded, w) != 0)
@@ -572,7 +318,7 @@ int classify_main(int argc, char **argv);
 int classify_main(int argc, char **argv)
 {
     antt_service_t svc;
-    s_worker_t w;
+    cw_worker_t w;
     memset(&w, 0, sizeof(w));
     if (antt_service_init(&svc, "classification", &classify_settings, &w.set, argc, argv) != 0)
         return 1;
