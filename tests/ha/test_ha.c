@@ -149,15 +149,10 @@ static int s_setup(void **state)
     H.conninfo = at_db_create_in(base, "antt_ha");
     free(base);
     PGconn *db = at_db_connect(H.conninfo);
-    at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                   " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    at_load_gateway(db);
     PQfinish(db);
     at_stack_init(&H.st, H.conninfo);
-    size_t cap = sizeof(H.st.env) / sizeof(H.st.env[0]);
-    at_env_add(H.st.env, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
-    at_env_add(H.st.env, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
-    at_env_add(H.st.env, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
-    at_env_add(H.st.env, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
+    at_stack_fault_settings(&H.st);
     if (at_stack_start_all(&H.st) != 0)
         return -1;
     /* the second intake (the gateway's second address) and its worker */
@@ -392,8 +387,8 @@ static void test_failover(void **state)
     (void)state;
     if (H.skip)
         skip();
-    at_load_start(&H.load[0], H.st.port[AT_INTAKE], "key-app", "ha-a", 1, 20);
-    at_load_start(&H.load[1], H.intake2_port, "key-app", "ha-b", 1, 20);
+    at_load_start(&H.load[0], H.st.port[AT_INTAKE], AT_LOAD_KEY, "ha-a", 1, 20);
+    at_load_start(&H.load[1], H.intake2_port, AT_LOAD_KEY, "ha-b", 1, 20);
     long warm = 50;
     assert_true(at_wait_until(s_acked_past, &warm, 60000));
 

@@ -131,6 +131,9 @@ int at_stack_spawn_extra(at_stack_t *s, int i, at_proc_t *p, const char *tag, in
 int at_stack_start(at_stack_t *s, int i, int ms);
 /* Starts the four services in order. 0 or -1. */
 int at_stack_start_all(at_stack_t *s);
+/* For tests that kill and cut things: a prompt re-drive (intake every 500 ms
+ * after 2 s, aggregation every 300 ms) and connects that wait up to 60 s. */
+void at_stack_fault_settings(at_stack_t *s);
 /* Stops every running service with SIGTERM. */
 void at_stack_stop(at_stack_t *s);
 /* Frees the environment strings (after at_stack_stop). */
@@ -153,6 +156,10 @@ typedef struct at_load_s {
     char (*ids)[40];     /* the acknowledged ids, acked of them */
     long cap;
 } at_load_t;
+/* The load's gateway in c's database: code 'app', key AT_LOAD_KEY, 100,000
+ * reports/s (no rate limit the load could reach). */
+#define AT_LOAD_KEY "key-app"
+void at_load_gateway(PGconn *c);
 void at_load_start(at_load_t *l, int http_port, const char *api_key, const char *prefix, int threads, int pause_ms);
 void at_load_stop(at_load_t *l);
 /* Loads l's acknowledged ids into a temporary table `acked (id uuid)` of c. */

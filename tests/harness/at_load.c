@@ -39,6 +39,12 @@
 #include "antt_util.h"
 
 
+void at_load_gateway(PGconn *c)
+{
+    at_db_exec(c, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                  " ('app', 'App', sha256('" AT_LOAD_KEY "'::bytea), 100000, 100000)");
+}
+
 typedef struct at_load_thread {
     at_load_t *l;
     long first;

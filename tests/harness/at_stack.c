@@ -247,3 +247,12 @@ void at_stack_stop(at_stack_t *s)
     for (int i = AT_NSERVICES - 1; i >= 0; i--)
         at_stop(&s->svc[i], SIGTERM, 10000);
 }
+
+void at_stack_fault_settings(at_stack_t *s)
+{
+    size_t cap = sizeof(s->env) / sizeof(s->env[0]);
+    at_env_add(s->env, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
+    at_env_add(s->env, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
+    at_env_add(s->env, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
+    at_env_add(s->env, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
+}

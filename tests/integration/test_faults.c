@@ -50,15 +50,10 @@ static int s_setup(void **state)
     free(p);
     F.conninfo = at_db_create_in(F.base, "antt_faults");
     PGconn *db = at_db_connect(F.conninfo);
-    at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                   " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    at_load_gateway(db);
     PQfinish(db);
     at_stack_init(&F.st, F.conninfo);
-    size_t cap = sizeof(F.st.env) / sizeof(F.st.env[0]);
-    at_env_add(F.st.env, cap, "ANTT_DB_CONNECT_TIMEOUT_S=%s", "60");
-    at_env_add(F.st.env, cap, "ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "500");
-    at_env_add(F.st.env, cap, "ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "2000");
-    at_env_add(F.st.env, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "300");
+    at_stack_fault_settings(&F.st);
     if (at_stack_start_all(&F.st) != 0)
         return -1;
     return 0;
@@ -83,7 +78,7 @@ static void test_crash_loop(void **state)
     (void)state;
     const char *secs = getenv("ANTT_FAULT_SECONDS");
     int seconds = secs && atoi(secs) > 0 ? atoi(secs) : 24;
-    at_load_start(&F.load, F.st.port[AT_INTAKE], "key-app", "fault", 2, 10); /* about 100 reports/s */
+    at_load_start(&F.load, F.st.port[AT_INTAKE], AT_LOAD_KEY, "fault", 2, 10); /* about 100 reports/s */
     unsigned seed = (unsigned)getpid();
     int kills[AT_NSERVICES] = {0}, pg_crashes = 0;
     int64_t end = antt_now_ms() + seconds * 1000LL, next_pg = antt_now_ms() + seconds * 1000LL / 3;

@@ -49,8 +49,7 @@ static int s_setup(void **state)
     (void)state;
     P.conninfo = at_db_create("t_partition");
     P.db = at_db_connect(P.conninfo);
-    at_db_exec(P.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    at_load_gateway(P.db);
     at_stack_init(&P.st, P.conninfo);
     size_t cap = sizeof(P.st.env) / sizeof(P.st.env[0]);
     int pull_port, pub_port;
@@ -110,7 +109,7 @@ static void test_cut_link(void **state)
     (void)state;
     const char *secs = getenv("ANTT_FAULT_SECONDS");
     int seconds = secs && atoi(secs) > 0 ? atoi(secs) : 6;
-    at_load_start(&P.load, P.st.port[AT_INTAKE], "key-app", "cut", 2, 20); /* about 50 reports/s */
+    at_load_start(&P.load, P.st.port[AT_INTAKE], AT_LOAD_KEY, "cut", 2, 20); /* about 50 reports/s */
     long want = 20;
     assert_true(at_wait_until(s_some_classified, &want, 15000)); /* flowing through the relays */
 
@@ -250,7 +249,7 @@ static void test_cut_feed(void **state)
                      " version = version + 1 WHERE status IN ('new', 'acknowledged', 'assigned')");
     int64_t t0 = antt_now_ms();
     at_load_t load;
-    at_load_start(&load, P.st.port[AT_INTAKE], "key-app", "feedcut", 2, 20);
+    at_load_start(&load, P.st.port[AT_INTAKE], AT_LOAD_KEY, "feedcut", 2, 20);
     s_feed_read(&f, 1000);
     at_relay_cut(P.pub, 1);
     int64_t until = antt_now_ms() + 6000;

@@ -65,8 +65,7 @@ static int s_setup(void **state)
     R.pport = s_port(R.pdir);
     char *ci = at_db_create_in(base, "antt_repl");
     PGconn *p = at_db_connect(ci);
-    at_db_exec(p, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                  " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    at_load_gateway(p);
     snprintf(cmd, sizeof(cmd), "standby %s %d", R.sdir, R.pport);
     if (s_fixture(cmd) != 0)
         return -1;
@@ -104,7 +103,7 @@ static int s_teardown(void **state)
 static void test_failover(void **state)
 {
     (void)state;
-    at_load_start(&R.load, R.st.port[AT_INTAKE], "key-app", "repl", 2, 20);
+    at_load_start(&R.load, R.st.port[AT_INTAKE], AT_LOAD_KEY, "repl", 2, 20);
     int64_t t0 = antt_now_ms();
     while (antt_now_ms() < t0 + 3000)
         usleep(100 * 1000); /* the load runs a while on the primary */

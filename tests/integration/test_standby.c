@@ -100,8 +100,7 @@ static int s_setup(void **state)
     (void)state;
     T.conninfo = at_db_create("standby");
     PGconn *db = at_db_connect(T.conninfo);
-    at_db_exec(db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                   " ('app', 'App', sha256('key-app'::bytea), 100000, 100000)");
+    at_load_gateway(db);
     if (at_hook_start(&T.hook, at_free_port()) != 0)
         return -1;
     char sql[512];
@@ -213,7 +212,7 @@ static void test_takeovers(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/incidents", s_port(AT_NOTIFICATION, 1));
     assert_int_equal(at_http("GET", url, NULL, NULL, 0, NULL), 503); /* a standby's triage API */
 
-    at_load_start(&T.load, T.st.port[AT_INTAKE], "key-app", "standby", 1, 100);
+    at_load_start(&T.load, T.st.port[AT_INTAKE], AT_LOAD_KEY, "standby", 1, 100);
     int seen = 0;
     assert_true(at_wait_until(s_webhooks_flow, &seen, 20000));
     s_epoch(T.st.svc[AT_AGGREGATION].log, epoch0, sizeof(epoch0));
