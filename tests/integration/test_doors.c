@@ -443,17 +443,17 @@ static void test_connection_cap(void **state)
 
 /* ---- finding 2: stalled clients ---- */
 
-/* 50 stalled clients of path on service svc (from src), while more() makes
- * traffic for them; RSS must rise by no more than their caps, and come back
- * once they are gone. */
-static void s_stalled(int svc, const char *gauge, const char *path, const char *auth, const char *src,
-                      void (*traffic)(void))
+/* One round: 50 stalled clients of path on service svc (from src), while
+ * traffic() makes events for them. Every round, RSS must stay within the
+ * caps of 50 clients above base (the RSS before the first round), the
+ * kernel must hold no more than their socket buffers, and they must be gone
+ * once closed. */
+static void s_stalled_round(int svc, const char *gauge, const char *path, const char *auth, const char *src,
+                            void (*traffic)(void), int round, long base)
 {
     enum { N = 50 };
     pid_t pid = T.st.svc[svc].pid;
     int fd[N];
-    assert_true(s_wait_gauge(svc, gauge, 0, 5000));
-    long rss0 = s_rss_kb(pid);
     /* one after the other: fifty opening at once would be more than the
      * database queue takes (http.db_queue_max), and some would get 503 */
     for (int i = 0; i < N; i++) {
@@ -473,22 +473,37 @@ static void s_stalled(int svc, const char *gauge, const char *path, const char *
      * state (h2o's buffers, some 17 kB) in the process, and its socket's
      * send buffer (sse.socket_buffer_bytes, doubled by the kernel) */
     long allowed_kb = (long)N * (T_UNSENT + T_CONN_STATE) / 1024, kallowed_kb = (long)N * 2 * T_SOCKBUF / 1024;
-    print_message("%s: %d stalled SSE clients raised RSS by %ld kB (from %ld kB; their caps allow %ld kB)"
-                  " and hold %ld kB in the kernel's send queues (their socket buffers allow %ld kB)\n",
-                  at_service_names[svc], N, peak - rss0, rss0, allowed_kb, kpeak / 1024, kallowed_kb);
+    print_message("%s round %d: %d stalled SSE clients; RSS peaked %+ld kB from before the first round (%ld kB;"
+                  " their caps allow %ld kB); they hold %ld kB in the kernel's send queues (their socket buffers"
+                  " allow %ld kB)\n",
+                  at_service_names[svc], round, N, peak - base, base, allowed_kb, kpeak / 1024, kallowed_kb);
     for (int i = 0; i < N; i++)
         close(fd[i]);
     t0 = s_ms();
     assert_true(s_wait_gauge(svc, gauge, 0, 4 * T_KEEPALIVE_MS));
     long after = s_rss_kb(pid);
-    print_message("%s: the stalled clients were gone %.0f ms after they closed; RSS %ld kB (%+ld kB from before,"
-                  " at most 2 MB: the allocator keeps some)\n",
-                  at_service_names[svc], s_ms() - t0, after, after - rss0);
+    print_message("%s round %d: the stalled clients were gone %.0f ms after they closed; RSS %+ld kB from before"
+                  " the first round\n",
+                  at_service_names[svc], round, s_ms() - t0, after - base);
     if (!T_ASAN)
-        assert_true(peak - rss0 <= allowed_kb);
+        assert_true(peak - base <= allowed_kb);
     assert_true(kpeak / 1024 <= kallowed_kb);
-    if (!T_ASAN)
-        assert_true(after - rss0 <= 2048);
+}
+
+/* Three rounds, measured from before the first. The allocator keeps some of
+ * what a round freed (0.8 to 2.7 MB, as the machine's timing made it need),
+ * and the next round reuses it: what the rounds hold stays within one
+ * round's caps. Buffers never freed would add up round after round
+ * (notification's passed the caps in the second round when its streams'
+ * buffers were left unfreed); a smaller leak is LeakSanitizer's to find
+ * (make test-asan). */
+static void s_stalled(int svc, const char *gauge, const char *path, const char *auth, const char *src,
+                      void (*traffic)(void))
+{
+    assert_true(s_wait_gauge(svc, gauge, 0, 5000));
+    long base = s_rss_kb(T.st.svc[svc].pid);
+    for (int round = 1; round <= 3; round++)
+        s_stalled_round(svc, gauge, path, auth, src, traffic, round, base);
 }
 
 static void s_no_traffic(void)
