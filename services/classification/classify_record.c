@@ -1,8 +1,9 @@
 /* classify_record: a lane's batches recorded, one transaction each, by
  * antt_classify_apply() (jurisdiction, duplicates, incident, event, and the
  * report_queue row deleted); after the commit a ClassifiedIncident is
- * PUBlished for each report that changed something. A failed batch leaves
- * its reports in report_queue for intake's re-drive. */
+ * PUBlished for each report that changed something. A batch rolled back by
+ * a deadlock is sent again at once (CW_RETRIES times); a batch that fails
+ * otherwise leaves its reports in report_queue for intake's re-drive. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -185,6 +186,10 @@ void cw_flush(cw_worker_t *w, cw_lane_t *lane)
     antt_db_job_add_prepared(job, "classify_apply", 6, params, NULL, NULL);
     if (j->batch.reviews > 0) /* same transaction: the incidents just made or joined */
         antt_db_job_add_prepared(job, "classify_review", 1, params, NULL, NULL);
+    /* a batch that grows incidents a dispatcher's merge also locks may be
+     * the deadlock's victim: sent again at once, instead of waiting for
+     * intake's re-drive (intake.redrive_after_ms) */
+    antt_db_job_set_retries(job, CW_RETRIES);
     free(leads);
     antt_metric_observe(w->m_batch, j->batch.n);
     if (antt_db_submit(lane->db, job) != 0) {

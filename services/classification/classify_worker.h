@@ -18,6 +18,10 @@
 #include "classify_engine.h"
 #include "classify_settings.h"
 
+/* Times a batch rolled back by a deadlock is sent again before it is left
+ * to intake's re-drive. */
+#define CW_RETRIES 3
+
 /* What the worker keeps of a report between classifying and publishing. */
 typedef struct cw_item {
     char report_id[ANTT_UUID_LEN + 1]; /* the report */

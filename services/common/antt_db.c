@@ -313,6 +313,7 @@ static void s_send_pending(antt_db_t *db)
     while (db->pending && db->ninflight < (size_t)db->max_inflight) {
         antt_db_job_t *j = s_pop(&db->pending, &db->pending_tail);
         db->npending--;
+        j->attempts++;
         for (int i = 0; i < j->nstmts; i++) {
             antt_db_stmt_t *s = &j->stmts[i];
             int ok;
@@ -387,6 +388,20 @@ static void s_read(antt_db_t *db)
             PQclear(r);
             s_pop(&db->inflight, &db->inflight_tail);
             db->ninflight--;
+            if (antt_db_job_may_retry(j)) {
+                /* rolled back by a deadlock or a serialization failure:
+                 * first in line to be sent again */
+                ANTT_LOG(ANTT_INFO, "db=%s transaction rolled back (SQLSTATE %s), sent again: %s", db->name,
+                         j->sqlstate, j->error ? j->error : "");
+                j->retries--;
+                antt_db_job_reset(j);
+                j->next = db->pending;
+                db->pending = j;
+                if (db->pending_tail == NULL)
+                    db->pending_tail = j;
+                db->npending++;
+                continue;
+            }
             antt_db_job_finish(j, j->unreplicated ? -ECONNRESET : j->failed ? -EIO : 0);
             continue;
         }

@@ -6,7 +6,9 @@
  * callback runs only after the Sync's ReadyForQuery has arrived, i.e. after
  * the transaction has committed (synchronous_commit as configured on the
  * server, which antt never lowers). Several jobs may be in flight at once
- * (pipelined); results come back in submission order.
+ * (pipelined); results come back in submission order, except that a job
+ * given retries (antt_db_job_set_retries) and rolled back by a deadlock or a
+ * serialization failure is sent again, after the jobs already in flight.
  *
  * The connection connects asynchronously (PQconnectStart, so multi-host
  * conninfo and target_session_attrs work) and reconnects with backoff. */
@@ -63,6 +65,15 @@ void antt_db_job_add_prepared(antt_db_job_t *job, const char *name, int nparams,
  * transaction only); a statement over it fails (SQLSTATE 57014) and the job
  * gets -EIO. Call once, at any time before antt_db_submit. */
 void antt_db_job_set_timeout(antt_db_job_t *job, long ms);
+/* A job whose transaction PostgreSQL rolls back for a deadlock or a
+ * serialization failure (SQLSTATE 40P01, 40001), which the same transaction
+ * sent again may not meet, is sent again at once, at most n times, before
+ * its callback hears of the failure. Only for a job whose statements may
+ * run again and whose completion may come after later jobs'. Default 0. */
+void antt_db_job_set_retries(antt_db_job_t *job, int n);
+/* Inside a job callback: how many times the job was sent (1 unless it was
+ * sent again). */
+int antt_db_job_attempts(const antt_db_job_t *job);
 /* Frees a job that was never submitted. Accepts NULL; nulls *job_p. */
 void antt_db_job_destroy(antt_db_job_t **job_p);
 /* Hands the job to db. Returns 0 (cb will run once) or -ENOTCONN when the

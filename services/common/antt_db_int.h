@@ -30,6 +30,8 @@ struct antt_db_job_s {
     char sqlstate[6];        /* first error's SQLSTATE */
     int hidden;              /* leading statements antt_db added (the job's timeout) */
     int unreplicated;        /* its commit's wait for the synchronous standby was cancelled */
+    int retries;             /* sends left after a deadlock or serialization failure */
+    int attempts;            /* times sent */
     uint64_t submitted_ns;   /* for latency */
     double seconds;          /* submit to completion */
     antt_db_job_t *next;     /* queue link */
@@ -37,6 +39,12 @@ struct antt_db_job_s {
 
 /* Ends job with status: its callback runs, then it is freed. */
 void antt_db_job_finish(antt_db_job_t *job, int status);
+/* Forgets what a rolled-back send of job left (results, error), so that it
+ * can be sent again. */
+void antt_db_job_reset(antt_db_job_t *job);
+/* 1 when job failed in a way that sending it again may not (a deadlock or
+ * a serialization failure, SQLSTATE 40P01 or 40001) and it has sends left. */
+int antt_db_job_may_retry(const antt_db_job_t *job);
 /* Marks job failed, keeping the first message. */
 void antt_db_job_fail(antt_db_job_t *job, const char *msg);
 

@@ -85,6 +85,36 @@ void antt_db_job_set_timeout(antt_db_job_t *job, long ms)
     job->hidden = 1;
 }
 
+void antt_db_job_set_retries(antt_db_job_t *job, int n)
+{
+    assert(n >= 0);
+    job->retries = n;
+}
+
+int antt_db_job_attempts(const antt_db_job_t *job)
+{
+    return job->attempts;
+}
+
+int antt_db_job_may_retry(const antt_db_job_t *job)
+{
+    return job->failed && !job->unreplicated && job->retries > 0 &&
+           (!strcmp(job->sqlstate, "40P01") || !strcmp(job->sqlstate, "40001"));
+}
+
+void antt_db_job_reset(antt_db_job_t *job)
+{
+    for (int i = 0; i < job->nstmts; i++) {
+        PQclear(job->stmts[i].result);
+        job->stmts[i].result = NULL;
+    }
+    free(job->error);
+    job->error = NULL;
+    job->sqlstate[0] = '\0';
+    job->failed = 0;
+    job->cur = 0;
+}
+
 PGresult *antt_db_job_result(const antt_db_job_t *job, int i)
 {
     assert(i >= 0 && i + job->hidden < job->nstmts);

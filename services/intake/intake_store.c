@@ -372,6 +372,9 @@ static void s_submit_batch(intake_store_t *store, antt_db_t *db, s_batch_t *b)
     const char *params[] = {j.data, delay};
     antt_db_job_t *job = antt_db_job_new(s_on_batch, b);
     antt_db_job_add_prepared(job, "intake_insert", 2, params, NULL, NULL);
+    /* two connections' batches that repeat a key in opposite orders wait
+     * for each other's insert: the deadlock's victim is sent again */
+    antt_db_job_set_retries(job, 2);
     antt_buf_cleanup(&j);
     if (antt_db_submit(db, job) != 0) {
         for (int i = 0; i < b->n; i++) {

@@ -364,6 +364,10 @@ void notify_triage_run(n_triage_t *t, const char *token, const char *incident, c
      * (a refusal aborts the job: nothing of this is read) */
     if (t->action == ANTT__V1__TRIAGE_ACTION__ACTION_SHOW)
         antt_db_job_add(job, S_SHOW_ANSWERS_SQL, 1, &v[2], NULL, NULL);
+    /* a merge locks two incidents, a classification batch the incidents it
+     * grows: when they meet as a deadlock, the rolled-back one runs again
+     * (the dispatcher sees no error) */
+    antt_db_job_set_retries(job, 2);
     free(args_s);
     if (t->req) {
         /* over HTTP through the service's query gate: a full queue answers

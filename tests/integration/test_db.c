@@ -190,11 +190,137 @@ static void test_db_unreachable(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- a deadlock: rolled back, and sent again when the job allows it ---- */
+
+/* Two rounds of the same deadlock. The job takes advisory lock 1, waits for
+ * lock 3 (held by session T), then wants lock 2 (held by session S). Once
+ * the job waits for 3, S asks for 1 and waits for the job; T then lets 3
+ * go, and the job, waiting for 2, closes the cycle. The job's session looks
+ * for deadlocks after 50 ms, S's after 10 s: the job is the one rolled back.
+ * Round 0: the job has no retries and fails with 40P01. Round 1: it has
+ * one, is sent again at once, waits for S to commit, and succeeds. */
+typedef struct s_dl {
+    uv_loop_t loop;
+    antt_db_t *db;
+    uv_timer_t timer;
+    PGconn *s, *t, *m; /* holder of 2, holder of 3, monitor */
+    int round, step;
+    int status[2], attempts[2];
+    char sqlstate[2][8];
+    long value[2];
+    int done[2];
+} s_dl_t;
+
+static s_dl_t D;
+
+static void on_dl(antt_db_job_t *job, int status, void *arg)
+{
+    (void)arg;
+    D.status[D.round] = status;
+    D.attempts[D.round] = antt_db_job_attempts(job);
+    snprintf(D.sqlstate[D.round], sizeof(D.sqlstate[D.round]), "%s",
+             antt_db_job_sqlstate(job) ? antt_db_job_sqlstate(job) : "");
+    D.value[D.round] = status == 0 ? atol(PQgetvalue(antt_db_job_result(job, 3), 0, 0)) : -1;
+    D.done[D.round] = 1;
+}
+
+static void dl_step(uv_timer_t *t)
+{
+    (void)t;
+    if (D.step == 0) {
+        if (!antt_db_connected(D.db))
+            return;
+        at_db_exec(D.t, "BEGIN");
+        at_db_exec(D.t, "SELECT pg_advisory_xact_lock(3)");
+        at_db_exec(D.s, "BEGIN");
+        at_db_exec(D.s, "SET LOCAL deadlock_timeout = '10s'");
+        at_db_exec(D.s, "SELECT pg_advisory_xact_lock(2)");
+        antt_db_job_t *j = antt_db_job_new(on_dl, NULL);
+        antt_db_job_add(j, "SELECT set_config('deadlock_timeout', '50ms', true)", 0, NULL, NULL, NULL);
+        antt_db_job_add(j, "SELECT pg_advisory_xact_lock(1), pg_advisory_xact_lock(3)", 0, NULL, NULL, NULL);
+        antt_db_job_add(j, "SELECT pg_advisory_xact_lock(2)", 0, NULL, NULL, NULL);
+        antt_db_job_add(j, "SELECT 7", 0, NULL, NULL, NULL);
+        antt_db_job_set_retries(j, D.round);
+        assert_int_equal(antt_db_submit(D.db, j), 0);
+        D.step = 1;
+        return;
+    }
+    if (D.step == 1) {
+        /* the job holds 1 and waits for 3 */
+        if (at_db_long(D.m, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") < 1)
+            return;
+        assert_int_equal(PQsendQuery(D.s, "SELECT pg_advisory_xact_lock(1)"), 1);
+        D.step = 2;
+        return;
+    }
+    if (D.step == 2) {
+        /* S waits for 1 too: let 3 go */
+        if (at_db_long(D.m, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") < 2)
+            return;
+        at_db_exec(D.t, "COMMIT");
+        D.step = 3;
+        return;
+    }
+    if (D.step == 3) {
+        /* the job is rolled back: S gets 1 */
+        assert_int_equal(PQconsumeInput(D.s), 1);
+        if (PQisBusy(D.s))
+            return;
+        PGresult *r;
+        while ((r = PQgetResult(D.s)) != NULL) {
+            assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+            PQclear(r);
+        }
+        at_db_exec(D.s, "COMMIT");
+        D.step = 4;
+        return;
+    }
+    if (D.step == 4 && D.done[D.round]) {
+        if (D.round == 0) {
+            D.round = 1;
+            D.step = 0;
+            return;
+        }
+        uv_close((uv_handle_t *)&D.timer, NULL);
+        antt_db_close(D.db, NULL, NULL);
+    }
+}
+
+static void test_db_deadlock_retry(void **state)
+{
+    (void)state;
+    char *ci = at_db_create("t_db_deadlock");
+    D.s = at_db_connect(ci);
+    D.t = at_db_connect(ci);
+    D.m = at_db_connect(ci);
+    assert_int_equal(uv_loop_init(&D.loop), 0);
+    D.db = antt_db_new(&D.loop, ci, "test");
+    antt_db_start(D.db);
+    uv_timer_init(&D.loop, &D.timer);
+    uv_timer_start(&D.timer, dl_step, 10, 10);
+    uv_run(&D.loop, UV_RUN_DEFAULT);
+    printf("deadlock: without retries the job failed (%d, SQLSTATE %s, sent %d time); with one it was sent %d"
+           " times and committed (%d, value %ld)\n",
+           D.status[0], D.sqlstate[0], D.attempts[0], D.attempts[1], D.status[1], D.value[1]);
+    assert_int_equal(D.status[0], -EIO);
+    assert_string_equal(D.sqlstate[0], "40P01");
+    assert_int_equal(D.attempts[0], 1);
+    assert_int_equal(D.status[1], 0);
+    assert_int_equal(D.attempts[1], 2);
+    assert_int_equal(D.value[1], 7);
+    assert_int_equal(uv_loop_close(&D.loop), 0);
+    PQfinish(D.s);
+    PQfinish(D.t);
+    PQfinish(D.m);
+    free(ci);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_pipeline_errors_reconnect),
         cmocka_unit_test(test_db_unreachable),
+        cmocka_unit_test(test_db_deadlock_retry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
