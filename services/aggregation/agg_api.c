@@ -40,6 +40,7 @@ typedef struct a_endpoint {
     int csv;                          /* format=csv is honoured */
     agg_render_cb render;             /* the answer */
     a_stmt_t pub[A_MAX_STMTS];        /* the public's statements (sql NULL: the staff's) */
+    int token_in_query;               /* a staff token may come as ?access_token= (a page a browser opens) */
 } a_endpoint_t;
 
 enum { A_NONE, A_AREA, A_ROOT };
@@ -94,7 +95,7 @@ static const a_endpoint_t s_endpoints[] = {
        " (date_trunc('year', t) - interval '1 year')::date, (t + 1 - interval '1 year')::date, {k}, {delay}),"
        "'rolling28', antt_public_compare($1, s.cats, t - 27, t + 1, t - 55, t - 27, {k}, {delay}))::text"
        " FROM COALESCE($3::date, antt_trend_today()) t, (SELECT antt_dimension_categories($2) AS cats) s",
-       3}}},
+       3}}, 0},
     /* GET /api/v1/summary?area=&year=[&format=csv] */
     {"/api/v1/summary", A_AREA, {{"area", NULL}, {"year", NULL}},
      {{"SELECT antt_summary($1, " A_YEAR ")::text", 2}},
@@ -108,7 +109,7 @@ static const a_endpoint_t s_endpoints[] = {
        " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
        " 'a neighbourhood''s summary is public once its year ended; this one needs a staff token')"
        " ELSE antt_summary($1, " A_YEAR ")::text END",
-       2}}},
+       2}}, 0},
     /* GET /api/v1/response?area=&from=&to= */
     {"/api/v1/response", A_AREA, {{"area", NULL}, {"from", NULL}, {"to", NULL}},
      {{"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)"
@@ -117,7 +118,7 @@ static const a_endpoint_t s_endpoints[] = {
        " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
        " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
        3}},
-     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}},
+     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}, 0},
     /* GET /api/v1/spikes?area=&day= */
     {"/api/v1/spikes", A_AREA, {{"area", NULL}, {"day", NULL}},
      {{"SELECT area_code, category, day, n AS count, round(baseline::numeric, 3) AS baseline,"
@@ -128,7 +129,7 @@ static const a_endpoint_t s_endpoints[] = {
      {{"SELECT area_code, category, day, n AS count, round(baseline::numeric, 3) AS baseline,"
        " p AS tail_probability, row_to_json(s)::text AS json"
        " FROM antt_public_spikes($1, COALESCE($2::date, antt_trend_today()), {k}, {delay}) s",
-       2}}},
+       2}}, 0},
     /* GET /api/v1/hotspots?area=&days=30&eps_m=150&min_points=3 */
     {"/api/v1/hotspots", A_AREA, {{"area", NULL}, {"days", NULL}, {"eps_m", NULL}, {"min_points", NULL}},
      {{"SELECT cluster, lat, lon, n AS count, top_category, row_to_json(h)::text AS json"
@@ -141,7 +142,7 @@ static const a_endpoint_t s_endpoints[] = {
        " FROM antt_trend_hotspots($1, LEAST(GREATEST(COALESCE($2::integer, 30), 1), 366),"
        " LEAST(GREATEST(COALESCE($3::double precision, 150), 20), 2000),"
        " GREATEST(COALESCE($4::integer, 3), 3, {k}), now() - make_interval(secs => {delay})) h",
-       4}}},
+       4}}, 0},
     /* GET /report?area=&year=: the yearly report as a page to print, its
      * figures put into the page (agg_render_report) */
     {"/report", A_AREA, {{"area", NULL}, {"year", NULL}},
@@ -153,7 +154,9 @@ static const a_endpoint_t s_endpoints[] = {
        " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
        " 'a neighbourhood''s report is public once its year ended; this one needs a staff token')"
        " ELSE (" A_REPORT("antt_public_trends", ", {k}, {delay}") ") END",
-       2}}},
+       2}},
+     /* antt report --staff opens it in Chromium, which sends no header */
+     1},
     /* GET /api/v1/areas[?root=CODE]: the tree with simplified boundaries */
     {"/api/v1/areas", A_ROOT, {{"root", NULL}},
      {{"SELECT COALESCE(jsonb_agg(jsonb_build_object('code', code, 'parent', parent_code, 'level', level,"
@@ -162,7 +165,7 @@ static const a_endpoint_t s_endpoints[] = {
        " ORDER BY antt_level_depth(level), code), '[]')::text"
        " FROM areas WHERE $1::text IS NULL OR code = ANY (antt_area_set($1))",
        1}},
-     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}},
+     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}, 0},
 };
 
 #define A_NENDPOINTS (sizeof(s_endpoints) / sizeof(s_endpoints[0]))
@@ -281,7 +284,7 @@ static void s_http_endpoint(antt_http_req_t *req, void *arg)
     if (same)
         s_run(req, "", NULL, q); /* nothing of it differs between the audiences */
     else
-        agg_audience_resolve(rt->a, req, q->v[0], 0, s_run, q, free);
+        agg_audience_resolve(rt->a, req, q->v[0], e->token_in_query, s_run, q, free);
 }
 
 /* GET / and /dashboard/...: the dashboard's files, built into the binary. */

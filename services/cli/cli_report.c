@@ -1,7 +1,11 @@
 /* antt report --area CODE --year Y --pdf FILE: the yearly report page that
  * aggregation serves (GET /report, figures inside the page), printed to PDF
  * by headless Chromium (Debian's chromium, --print-to-pdf). The page is
- * asked first, so that a bad area or year is a clear error and no file. */
+ * asked first, so that a bad area or year is a clear error and no file.
+ * Without --staff it is the public's page (its months below k suppressed);
+ * with it, the figures in full: the report is printed with a dashboard
+ * token of the area made for it and revoked once it is printed, so that
+ * dashboard-token list says who printed what. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include <libpq-fe.h>
+
+#include "antt_token.h"
 #include "antt_util.h"
+#include "cli.h"
 
 #define R_PRINT_TIMEOUT_S 60 /* Chromium gets this long to print */
 
@@ -117,13 +124,73 @@ static int s_print(const char *chromium, const char *url, const char *pdf)
     return rc;
 }
 
+/* A dashboard token of area for this report, into token; its id into id.
+ * 0, or -1 after printing why. */
+static int s_token_add(PGconn *c, const char *area, const char *year, char *token, size_t tokenlen, char *id,
+                       size_t idlen)
+{
+    char hex[2 * ANTT_HASH_BYTES + 3], name[96];
+    antt_token_new("antt_s_", token, tokenlen);
+    antt_token_hash_hex(token, hex);
+    snprintf(name, sizeof(name), "antt report %s %s", area, year ? year : "(this year)");
+    const char *p[] = {name, area, hex};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO dashboard_tokens (name, area_code, token_hash)"
+                               " SELECT $1, a.code, $3::bytea FROM areas a WHERE a.code = $2 RETURNING id",
+                               3, NULL, p, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        snprintf(id, idlen, "%s", PQgetvalue(r, 0, 0));
+    else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        fprintf(stderr, "antt: unknown area %s\n", area);
+    else
+        fprintf(stderr, "antt: could not make the report's token: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static void s_token_revoke(PGconn *c, const char *id)
+{
+    const char *p[] = {id};
+    PGresult *r = PQexecParams(c, "UPDATE dashboard_tokens SET revoked_at = now() WHERE id = $1::int", 1, NULL, p,
+                               NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fprintf(stderr, "antt: could not revoke the report's token %s (antt dashboard-token revoke %s): %s", id,
+                id, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static int s_report(const char *url, const char *chromium, const char *pdf)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = s_check_page(url);
+    curl_global_cleanup();
+    if (rc != 0)
+        return 1;
+    char tmp[1100];
+    snprintf(tmp, sizeof(tmp), "%s.part", pdf);
+    if (s_print(chromium ? chromium : "chromium", url, tmp) != 0) {
+        remove(tmp);
+        return 1;
+    }
+    struct stat sb;
+    if (stat(tmp, &sb) != 0 || sb.st_size < 5 || rename(tmp, pdf) != 0) {
+        fprintf(stderr, "antt: no PDF was written to %s\n", pdf);
+        remove(tmp);
+        return 1;
+    }
+    printf("wrote %s (%lld bytes)\n", pdf, (long long)sb.st_size);
+    return 0;
+}
+
 int cli_report(int argc, char **argv)
 {
     const char *cfg_path = NULL, *area = NULL, *year = NULL, *pdf = NULL, *base = NULL;
     const char *chromium = getenv("ANTT_CHROMIUM");
-    static const struct option opts[] = {{"area", 1, 0, 'a'}, {"year", 1, 0, 'y'}, {"pdf", 1, 0, 'o'},
-                                         {"url", 1, 0, 'u'},  {"config", 1, 0, 'c'}, {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    int staff = 0;
+    static const struct option opts[] = {{"area", 1, 0, 'a'}, {"year", 1, 0, 'y'},   {"pdf", 1, 0, 'o'},
+                                         {"url", 1, 0, 'u'},  {"staff", 0, 0, 's'},  {"config", 1, 0, 'c'},
+                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -132,12 +199,16 @@ int cli_report(int argc, char **argv)
         case 'y': year = optarg; break;
         case 'o': pdf = optarg; break;
         case 'u': base = optarg; break;
+        case 's': staff = 1; break;
         case 'c': cfg_path = optarg; break;
         case 'h':
-            printf("usage: antt report --area CODE [--year YYYY] --pdf FILE [--url http://HOST:PORT]\n"
+            printf("usage: antt report --area CODE [--year YYYY] --pdf FILE [--staff] [--url http://HOST:PORT]\n"
                    "  prints aggregation's yearly report page (GET /report) to FILE with headless\n"
                    "  Chromium (ANTT_CHROMIUM, default chromium); --url is aggregation's address\n"
-                   "  (default http://<aggregation.http>)\n");
+                   "  (default http://<aggregation.http>). Without --staff the page is the public's\n"
+                   "  (a month of 1 .. k-1 incidents shows \"–\"); --staff prints every figure, with\n"
+                   "  a dashboard token of the area made for this report and revoked after it\n"
+                   "  (needs the database: db.conninfo)\n");
             return 0;
         default: return 2;
         }
@@ -166,23 +237,20 @@ int cli_report(int argc, char **argv)
                  antt_config_get(cfg, "aggregation.http", "127.0.0.1:8083"), area, year ? "&year=" : "",
                  year ? year : "");
     antt_config_destroy(&cfg);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = s_check_page(url);
-    curl_global_cleanup();
-    if (rc != 0)
+    if (!staff)
+        return s_report(url, chromium, pdf);
+    PGconn *c = cli_connect(cfg_path);
+    if (c == NULL)
         return 1;
-    char tmp[1100];
-    snprintf(tmp, sizeof(tmp), "%s.part", pdf);
-    if (s_print(chromium ? chromium : "chromium", url, tmp) != 0) {
-        remove(tmp);
-        return 1;
-    }
-    struct stat sb;
-    if (stat(tmp, &sb) != 0 || sb.st_size < 5 || rename(tmp, pdf) != 0) {
-        fprintf(stderr, "antt: no PDF was written to %s\n", pdf);
-        remove(tmp);
+    char token[ANTT_TOKEN_MAX + 1], id[24];
+    if (s_token_add(c, area, year, token, sizeof(token), id, sizeof(id)) != 0) {
+        PQfinish(c);
         return 1;
     }
-    printf("wrote %s (%lld bytes)\n", pdf, (long long)sb.st_size);
-    return 0;
+    size_t n = strlen(url);
+    snprintf(url + n, sizeof(url) - n, "&access_token=%s", token);
+    int rc = s_report(url, chromium, pdf);
+    s_token_revoke(c, id);
+    PQfinish(c);
+    return rc;
 }

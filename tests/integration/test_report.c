@@ -178,6 +178,20 @@ static int s_run(const char *cmd, char **out)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* antt report with these options for an unknown area: exit 1, the reason,
+ * and no file. */
+static void s_unknown_area(const char *opts)
+{
+    char cmd[1024], bad[512], *out = NULL;
+    snprintf(bad, sizeof(bad), "%s/report-bad.pdf", ANTT_BUILD_DIR);
+    snprintf(cmd, sizeof(cmd), "%s/services/cli/antt report --area VN-HCM-NOPE%s --pdf %s --url http://127.0.0.1:%d",
+             ANTT_BUILD_DIR, opts, bad, E.port);
+    assert_int_equal(s_run(cmd, &out), 1);
+    assert_non_null(strstr(out, "unknown area VN-HCM-NOPE"));
+    free(out);
+    assert_int_not_equal(access(bad, F_OK), 0);
+}
+
 /* antt report --pdf: a PDF whose text holds the sentence; a bad area is an
  * error and no file. */
 static void test_report_pdf(void **state)
@@ -209,15 +223,88 @@ static void test_report_pdf(void **state)
     free(sentence);
     free(out);
 
-    char bad[512];
-    snprintf(bad, sizeof(bad), "%s/report-bad.pdf", ANTT_BUILD_DIR);
-    snprintf(cmd, sizeof(cmd), "%s/services/cli/antt report --area VN-HCM-NOPE --pdf %s --url http://127.0.0.1:%d",
-             ANTT_BUILD_DIR, bad, E.port);
-    assert_int_equal(s_run(cmd, &out), 1);
-    assert_non_null(strstr(out, "404"));
-    assert_non_null(strstr(out, "unknown area VN-HCM-NOPE"));
-    free(out);
-    assert_int_not_equal(access(bad, F_OK), 0);
+    s_unknown_area("");
+}
+
+/* How many times needle occurs in s. */
+static int s_count(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The staff's report: every month in full. The public's page hides the
+ * months of 1 .. k-1 incidents (two suspicious persons in December, in a
+ * ward the export below does not read); a dashboard token of the area, as a
+ * header or as ?access_token= (Chromium sends no header), shows them. antt
+ * report --staff prints that page with a token made for it and revoked
+ * after it. */
+static void test_report_staff(void **state)
+{
+    (void)state;
+    char *sql = antt_xasprintf(
+        "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status, lat, lon)"
+        " SELECT gen_random_uuid(), make_timestamptz(%d, 12, 10, 20, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '1 hour',"
+        " 'suspicious', 4, 'VN-HCM-BTA-TT-KP2', (SELECT desk_code FROM area_desks WHERE area_code = 'VN-HCM-BTA-TT-KP2'),"
+        " 'new', 10.780, 106.585 FROM generate_series(0, 1) g", E.y);
+    at_db_exec(E.db, sql);
+    free(sql);
+    assert_true(at_wait_until(s_queue_empty, NULL, 20000));
+    at_db_exec(E.db, "INSERT INTO dashboard_tokens (name, area_code, token_hash)"
+                     " VALUES ('report test', 'VN-HCM-BTA', sha256('tok-staff-report'))");
+    char path[160], *pub = NULL, *hdr = NULL, *query = NULL;
+    snprintf(path, sizeof(path), "/report?area=%s&year=%d", S_DISTRICT, E.y);
+    assert_int_equal(s_get(path, NULL, &pub), 200);
+    assert_int_equal(s_get(path, "tok-staff-report", &hdr), 200);
+    snprintf(path, sizeof(path), "/report?area=%s&year=%d&access_token=tok-staff-report", S_DISTRICT, E.y);
+    assert_int_equal(s_get(path, NULL, &query), 200);
+    int hidden_pub = s_count(pub, "\"n\": null"), hidden_hdr = s_count(hdr, "\"n\": null");
+    print_message("report: months hidden from the public %d, from staff %d\n", hidden_pub, hidden_hdr);
+    assert_true(hidden_pub > 0);
+    assert_int_equal(hidden_hdr, 0);
+    assert_string_equal(strstr(query, "\"months\""), strstr(hdr, "\"months\""));
+    free(pub);
+    free(hdr);
+    free(query);
+    /* a token of another area is refused, a token in the query of another
+     * endpoint is not read */
+    snprintf(path, sizeof(path), "/report?area=VN-HCM&year=%d&access_token=tok-staff-report", E.y);
+    assert_int_equal(s_get(path, NULL, &pub), 403);
+    free(pub);
+
+    setenv("ANTT_DB_CONNINFO", E.conninfo, 1);
+    char cmd[1024], pdf[512], *out = NULL, *text_pub = NULL, *text_staff = NULL;
+    const char *which[2] = {"", " --staff"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(pdf, sizeof(pdf), "%s/report%s.pdf", ANTT_BUILD_DIR, k ? "-staff" : "-public");
+        remove(pdf);
+        snprintf(cmd, sizeof(cmd), "%s/services/cli/antt report --area %s --year %d --pdf %s%s --url http://127.0.0.1:%d",
+                 ANTT_BUILD_DIR, S_DISTRICT, E.y, pdf, which[k], E.port);
+        if (s_run(cmd, &out) != 0)
+            fail_msg("antt report%s failed: %s", which[k], out);
+        free(out);
+        snprintf(cmd, sizeof(cmd), "pdftotext -enc UTF-8 %s -", pdf);
+        assert_int_equal(s_run(cmd, k ? &text_staff : &text_pub), 0);
+    }
+    /* a hidden month is written "–" (it was "NaN": the page read a missing
+     * field for it) */
+    assert_null(strstr(text_pub, "NaN"));
+    assert_null(strstr(text_staff, "NaN"));
+    int dash_pub = s_count(text_pub, "–"), dash_staff = s_count(text_staff, "–");
+    print_message("report PDF: \"–\" %d times in the public's, %d in the staff's\n", dash_pub, dash_staff);
+    assert_true(dash_staff < dash_pub);
+    free(text_pub);
+    free(text_staff);
+    /* the token it printed with is revoked */
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM dashboard_tokens WHERE name LIKE 'antt report %'"), 1);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM dashboard_tokens WHERE name LIKE 'antt report %'"
+                                      " AND revoked_at IS NULL"),
+                     0);
+    /* an unknown area: an error, no token, no file */
+    s_unknown_area(" --staff");
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM dashboard_tokens WHERE name LIKE 'antt report %'"), 1);
 }
 
 static long s_hwm_kb(pid_t pid)
@@ -309,6 +396,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_report_page),
         cmocka_unit_test(test_report_pdf),
+        cmocka_unit_test(test_report_staff),
         cmocka_unit_test(test_export),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

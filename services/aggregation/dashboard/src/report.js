@@ -12,7 +12,9 @@ function months(rows, year, field) {
   for (const b of rows || []) {
     const m = Number(String(b.bucket).slice(5, 7));
     if (m >= 1 && m <= 12 && Number(String(b.bucket).slice(0, 4)) === year && b.coverage !== false)
-      out[m - 1] = field === "prior" ? b.prior : b.n ?? b.count;
+      // a month the public does not see has n null (suppressed): it stays
+      // null, drawn as a gap and written "–", never read from another field
+      out[m - 1] = field === "prior" ? b.prior : b.n !== undefined ? b.n : b.count;
   }
   return out;
 }
@@ -55,7 +57,7 @@ function render(d) {
   mt.append(mh);
   for (const x of years) {
     const tr = el("tr", {});
-    tr.append(el("th", { scope: "row" }, String(x.year)), ...x.counts.map((n) => el("td", {}, n === null ? "–" : fmt(n))));
+    tr.append(el("th", { scope: "row" }, String(x.year)), ...x.counts.map((n) => el("td", {}, n === null || n === undefined ? "–" : fmt(n))));
     mt.append(tr);
   }
   const div = $("standard");
