@@ -236,7 +236,7 @@ static int s_count(const char *s, const char *needle)
 }
 
 /* The staff's report: every month in full. The public's page hides the
- * months of 1 .. k-1 incidents (two suspicious persons in December, in a
+ * months of 1 .. k-1 incidents, "(ẩn)" (two suspicious persons in December, in a
  * ward the export below does not read); a dashboard token of the area, as a
  * header or as ?access_token= (Chromium sends no header), shows them. antt
  * report --staff prints that page with a token made for it and revoked
@@ -288,13 +288,17 @@ static void test_report_staff(void **state)
         snprintf(cmd, sizeof(cmd), "pdftotext -enc UTF-8 %s -", pdf);
         assert_int_equal(s_run(cmd, k ? &text_staff : &text_pub), 0);
     }
-    /* a hidden month is written "–" (it was "NaN": the page read a missing
-     * field for it) */
+    /* a hidden month is written "(ẩn)": neither "–" (no data) nor "NaN"
+     * (what the page wrote, reading a field the row does not have) */
     assert_null(strstr(text_pub, "NaN"));
     assert_null(strstr(text_staff, "NaN"));
+    int hid_pub = s_count(text_pub, "(ẩn)"), hid_staff = s_count(text_staff, "(ẩn)");
     int dash_pub = s_count(text_pub, "–"), dash_staff = s_count(text_staff, "–");
-    print_message("report PDF: \"–\" %d times in the public's, %d in the staff's\n", dash_pub, dash_staff);
-    assert_true(dash_staff < dash_pub);
+    print_message("report PDF: \"(ẩn)\" %d times in the public's, %d in the staff's; \"–\" %d and %d\n", hid_pub,
+                  hid_staff, dash_pub, dash_staff);
+    assert_int_equal(hid_pub, 1);
+    assert_int_equal(hid_staff, 0);
+    assert_int_equal(dash_pub, dash_staff);
     free(text_pub);
     free(text_staff);
     /* the token it printed with is revoked */

@@ -27,6 +27,48 @@ export function eventSource(url) {
 }
 
 export const NO_DATA = "chưa có số liệu";
+// A figure the public may not see (1 .. k-1 incidents): the server sends it
+// as null in a covered period. It is neither zero nor "no data".
+export const HIDDEN = "ẩn (dưới ngưỡng công bố)";
+export const HIDDEN_N = "hidden"; // a count that is HIDDEN, where counts are kept
+export const isHidden = (n) => n === HIDDEN_N;
+// A count as words ("5 vụ", HIDDEN, NO_DATA) and as a table cell.
+export const countText = (n, hidden) =>
+  hidden || isHidden(n) ? HIDDEN : n === null || n === undefined ? NO_DATA : fmt(n) + " vụ";
+export const cellText = (n, hidden) => (hidden || isHidden(n) ? "(ẩn)" : n === null || n === undefined ? "–" : fmt(n));
+
+// The months of a trends answer as 12 counts (field "prior": each bucket's
+// prior); a month not yet begun or outside the data's coverage is null
+// (not drawn, not zero), and so is a month the public may not see, marked
+// in the array's .hidden.
+export function monthly(trends, year, today, field) {
+  const out = new Array(12).fill(null);
+  out.hidden = new Array(12).fill(false);
+  const prior = field === "prior";
+  for (const b of (trends && trends.buckets) || trends || []) {
+    const m = Number(String(b.bucket).slice(5, 7));
+    if (!(m >= 1 && m <= 12) || Number(String(b.bucket).slice(0, 4)) !== year) continue;
+    if ((prior ? b.prior_coverage : b.coverage) === false) continue;
+    const n = prior ? b.prior : b.count !== undefined ? b.count : b.n;
+    out[m - 1] = n === undefined ? null : n;
+    out.hidden[m - 1] = n === null;
+  }
+  if (today && year === today.getFullYear())
+    for (let m = today.getMonth() + 1; m < 12; m++) { out[m] = null; out.hidden[m] = false; }
+  return out;
+}
+
+// An area's count over a trends answer's buckets: a number, null when no
+// bucket is covered, HIDDEN_N when the public may not see one of them.
+export function total(trends) {
+  let sum = null;
+  for (const b of (trends && trends.buckets) || []) {
+    if (b.coverage === false) continue;
+    if (b.count === null) return HIDDEN_N;
+    sum = (sum === null ? 0 : sum) + b.count;
+  }
+  return sum;
+}
 export const fmt = (n) => Number(n).toLocaleString("vi-VN");
 export const pct = (x) => Math.abs(x).toLocaleString("vi-VN", { maximumFractionDigits: 2 }) + "%";
 export const coord = (x) => x.toLocaleString("vi-VN", { minimumFractionDigits: 3, maximumFractionDigits: 3 });

@@ -2,7 +2,7 @@
 // lines), drawn with uPlot; axes with their labels and values, a tooltip
 // under the cursor, and the keyboard: the arrows move through the months.
 import uPlot from "uplot";
-import { fmt, el, NO_DATA } from "./api.js";
+import { fmt, el, countText } from "./api.js";
 
 const COLOURS = ["#8b1a1a", "#2f5d9e", "#6b7280"]; // this year, last year, the one before
 const MONTHS = ["T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "T10", "T11", "T12"];
@@ -18,7 +18,7 @@ export function drawChart(box, years, opts) {
   years.forEach((y, i) => series.push({
     label: "Năm " + y.year, stroke: COLOURS[i], width: i === 0 ? 3 : 2, dash: i === 2 ? [6, 4] : undefined,
     points: { show: true, size: i === 0 ? 7 : 5, fill: COLOURS[i] },
-    value: (u, v) => (v === null || v === undefined ? NO_DATA : fmt(v) + " vụ"),
+    value: (u, v, si, idx) => countText(v, idx !== null && idx !== undefined && y.counts.hidden && y.counts.hidden[idx]),
   }));
   const u = new uPlot({
     width, height: o.height || 280, series,
@@ -70,7 +70,7 @@ function showTip(u, tip, years) {
     const v = y.counts[i];
     const row = el("div", { svg: false });
     row.append(el("span", { class: "sw", style: "background:" + COLOURS[k], svg: false }),
-      "Năm " + y.year + ": " + (v === null || v === undefined ? NO_DATA : fmt(v) + " vụ"));
+      "Năm " + y.year + ": " + countText(v, y.counts.hidden && y.counts.hidden[i]));
     tip.append(row);
   });
   const left = u.valToPos(i + 1, "x") + u.over.offsetLeft;
@@ -79,26 +79,3 @@ function showTip(u, tip, years) {
   tip.style.top = u.over.offsetTop + 8 + "px";
 }
 
-// The months of a trends answer, as 12 counts; a month not yet begun or
-// outside the data's coverage is null (not drawn, not zero).
-export function monthly(trends, year, today) {
-  const out = new Array(12).fill(null);
-  for (const b of (trends && trends.buckets) || []) {
-    const m = Number(String(b.bucket).slice(5, 7));
-    if (!(m >= 1 && m <= 12) || Number(String(b.bucket).slice(0, 4)) !== year) continue;
-    if (b.coverage === false) continue;
-    out[m - 1] = b.count;
-  }
-  if (today && year === today.getFullYear()) for (let m = today.getMonth() + 1; m < 12; m++) out[m] = null;
-  return out;
-}
-
-// The prior year's counts from the same answer (each bucket's "prior").
-export function monthlyPrior(trends, year) {
-  const out = new Array(12).fill(null);
-  for (const b of (trends && trends.buckets) || []) {
-    const m = Number(String(b.bucket).slice(5, 7));
-    if (m >= 1 && m <= 12 && Number(String(b.bucket).slice(0, 4)) === year && b.prior_coverage !== false) out[m - 1] = b.prior;
-  }
-  return out;
-}

@@ -3,8 +3,9 @@
 // areas below it coloured by count with the hotspots on it, and live counts
 // over SSE. Everything it draws with is bundled into it at build time: it
 // needs nothing from the internet.
-import { token, getJSON, eventSource, fmt, change, covered, outcomes, standards, el, NO_DATA, LEVEL_VI } from "./api.js";
-import { drawChart, monthly } from "./chart.js";
+import { token, getJSON, eventSource, fmt, change, covered, outcomes, standards, el, NO_DATA, LEVEL_VI, HIDDEN, HIDDEN_N,
+  monthly, total, cellText } from "./api.js";
+import { drawChart } from "./chart.js";
 import { drawMap, spotText } from "./map.js";
 
 const $ = (id) => document.getElementById(id);
@@ -63,7 +64,7 @@ async function loadChart() {
   const years = [{ year: y, counts: monthly(t0, y, new Date()) }];
   if (t1) {
     years.push({ year: y - 1, counts: monthly(t1, y - 1) });
-    years.push({ year: y - 2, counts: t1.buckets.map((b) => (b.prior_coverage === false ? null : b.prior)) });
+    years.push({ year: y - 2, counts: monthly(t1, y - 1, null, "prior") });
   }
   drawChart($("chart"), years);
   const tb = $("chart-table");
@@ -74,7 +75,7 @@ async function loadChart() {
   for (let m = 0; m < 12; m++) {
     const tr = el("tr", {});
     tr.append(el("th", { scope: "row" }, "Tháng " + (m + 1)),
-      ...years.map((x) => el("td", {}, x.counts[m] === null || x.counts[m] === undefined ? "–" : fmt(x.counts[m]))));
+      ...years.map((x) => el("td", {}, cellText(x.counts[m], x.counts.hidden[m]))));
     tb.append(tr);
   }
 }
@@ -90,7 +91,7 @@ async function loadMap() {
   const y = state.year;
   const counts = await Promise.all(state.shapes.map((x) =>
     getJSON(`/api/v1/trends?area=${x.code}&period=year&from=${y}-01-01&to=${y}-12-31`)
-      .then((t) => (t.buckets || []).filter((b) => b.coverage !== false).reduce((s, b) => (s === null ? 0 : s) + b.count, null))
+      .then(total)
       .catch(() => null)));
   state.counts = {};
   state.shapes.forEach((x, i) => { state.counts[x.code] = counts[i]; });
@@ -119,16 +120,18 @@ function applyUpdate(u) {
   if (parts.length < 4 || parts[1] !== "year" || parts[2] !== String(state.year)) return;
   const area = parts[0], dim = parts.slice(3).join("|");
   if (area === state.area) {
+    // a count the public may not see comes as null
+    const text = u.count === null ? HIDDEN : fmt(u.count);
     if (dim === "all") {
-      $("total").textContent = fmt(u.count);
+      $("total").textContent = text;
       $("total").classList.remove("nodata");
     } else if (dim.startsWith("group:")) {
       const n = $("count-" + dim.slice(6));
-      if (n) { n.textContent = fmt(u.count); n.classList.remove("nodata"); }
+      if (n) { n.textContent = text; n.classList.remove("nodata"); }
     }
     if (state.live) scheduleRefresh();
-  } else if (dim === "all" && area in state.counts && state.counts[area] !== u.count) {
-    state.counts[area] = u.count;
+  } else if (dim === "all" && area in state.counts && state.counts[area] !== (u.count === null ? HIDDEN_N : u.count)) {
+    state.counts[area] = u.count === null ? HIDDEN_N : u.count;
     drawAll();
   }
 }

@@ -4,7 +4,7 @@
 // the last 30 days marked on it. Each shape is a focusable element with its
 // name and count, so the map can be read with the keyboard.
 import { geoMercator, geoPath, geoContains } from "d3-geo";
-import { fmt, el, categoryVi, NO_DATA } from "./api.js";
+import { fmt, el, categoryVi, NO_DATA, HIDDEN, isHidden, countText, cellText } from "./api.js";
 
 // Sequential, light to dark; the labels on each keep 4.5:1 (dark ink on
 // the first four, white on the darkest).
@@ -29,9 +29,12 @@ export function breaks(max) {
   const step = Math.max(1, Math.ceil(max / 4));
   return [0, 1, 1 + step, 1 + 2 * step, 1 + 3 * step];
 }
-const classOf = (n, b) => (n === null || n === undefined ? -1 : n <= 0 ? 0 : b.filter((x) => n >= x).length - 1);
+// -2: a count the public may not see (HIDDEN_N); -1: no data.
+export const classOf = (n, b) =>
+  isHidden(n) ? -2 : n === null || n === undefined ? -1 : n <= 0 ? 0 : b.filter((x) => n >= x).length - 1;
+const NO_FILL = { "-1": "#e5e7eb", "-2": "#d3d8df" };
 
-// shapes: [{code, name, boundary}], counts: {code: n or null}, spots: hotspot rows.
+// shapes: [{code, name, boundary}], counts: {code: n, null or HIDDEN_N}, spots: hotspot rows.
 export function drawMap(svg, legend, shapes, counts, spots, onPick) {
   svg.textContent = "";
   legend.textContent = "";
@@ -43,14 +46,14 @@ export function drawMap(svg, legend, shapes, counts, spots, onPick) {
   const fc = { type: "FeatureCollection", features: feats };
   const proj = geoMercator().fitExtent([[12, 12], [W - 12, H - 12]], fc);
   const path = geoPath(proj);
-  const vals = feats.map((f) => counts[f.properties.code]).filter((n) => n !== null && n !== undefined);
+  const vals = feats.map((f) => counts[f.properties.code]).filter((n) => typeof n === "number");
   const b = breaks(Math.max(0, ...vals));
   const shapesG = el("g", { class: "shapes" }), labelsG = el("g", { class: "labels", "aria-hidden": "true" });
   for (const f of feats) {
     const a = f.properties, n = counts[a.code], k = classOf(n, b);
-    const label = a.name + ": " + (n === null || n === undefined ? NO_DATA : fmt(n) + " vụ");
+    const label = a.name + ": " + countText(n);
     const p = el("path", { d: path(f), class: "area", "data-code": a.code, tabindex: 0, role: "button",
-      fill: k < 0 ? "#e5e7eb" : FILLS[k], "aria-label": label });
+      fill: k < 0 ? NO_FILL[k] : FILLS[k], "aria-label": label });
     p.append(el("title", {}, label));
     p.addEventListener("click", () => onPick && onPick(a));
     p.addEventListener("keydown", (e) => { if ((e.key === "Enter" || e.key === " ") && onPick) { e.preventDefault(); onPick(a); } });
@@ -60,7 +63,7 @@ export function drawMap(svg, legend, shapes, counts, spots, onPick) {
     labelsG.append(el("text", { x: cx.toFixed(1), y: cy.toFixed(1), "text-anchor": "middle", class: "lbl",
       fill: k < 0 ? INK[0] : INK[k] }, short));
     labelsG.append(el("text", { x: cx.toFixed(1), y: (cy + 14).toFixed(1), "text-anchor": "middle", class: "lbl num",
-      fill: k < 0 ? INK[0] : INK[k] }, n === null || n === undefined ? "–" : fmt(n)));
+      fill: k < 0 ? INK[0] : INK[k] }, cellText(n)));
   }
   svg.append(shapesG);
   const spotsG = el("g", { class: "spots" });
@@ -85,8 +88,11 @@ export function drawMap(svg, legend, shapes, counts, spots, onPick) {
     ul.append(li);
   }
   const none = el("li", { svg: false });
-  none.append(el("span", { class: "sw", style: "background:#e5e7eb", svg: false }), NO_DATA);
+  none.append(el("span", { class: "sw", style: "background:" + NO_FILL[-1], svg: false }), NO_DATA);
   ul.append(none);
+  const hidden = el("li", { svg: false });
+  hidden.append(el("span", { class: "sw", style: "background:" + NO_FILL[-2], svg: false }), HIDDEN);
+  ul.append(hidden);
   const hs = el("li", { svg: false });
   hs.append(el("span", { class: "sw spot-sw", svg: false }), "điểm nóng (30 ngày)");
   ul.append(hs);

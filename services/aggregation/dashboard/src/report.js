@@ -2,22 +2,11 @@
 // the monthly chart and table, the standards. The server puts the figures
 // into the page (#report-data), so that it is complete when it has loaded:
 // `antt report --pdf` has Chromium print it as soon as the load ends.
-import { fmt, pct, change, covered, outcomes, standards, el, NO_DATA, LEVEL_VI } from "./api.js";
+import { fmt, pct, change, covered, outcomes, standards, el, NO_DATA, LEVEL_VI, monthly, cellText } from "./api.js";
 import { drawChart } from "./chart.js";
 
 const $ = (id) => document.getElementById(id);
 
-function months(rows, year, field) {
-  const out = new Array(12).fill(null);
-  for (const b of rows || []) {
-    const m = Number(String(b.bucket).slice(5, 7));
-    if (m >= 1 && m <= 12 && Number(String(b.bucket).slice(0, 4)) === year && b.coverage !== false)
-      // a month the public does not see has n null (suppressed): it stays
-      // null, drawn as a gap and written "–", never read from another field
-      out[m - 1] = field === "prior" ? b.prior : b.n !== undefined ? b.n : b.count;
-  }
-  return out;
-}
 
 function render(d) {
   const s = d.summary, y = d.year;
@@ -47,8 +36,8 @@ function render(d) {
     if (withOutcomes) tr.append(el("td", {}, outcomes(g).join("; ")));
     t.append(tr);
   }
-  const years = [{ year: y, counts: months(d.months, y) }, { year: y - 1, counts: months(d.months_prior, y - 1) },
-    { year: y - 2, counts: months(d.months_prior, y - 1, "prior") }];
+  const years = [{ year: y, counts: monthly(d.months, y) }, { year: y - 1, counts: monthly(d.months_prior, y - 1) },
+    { year: y - 2, counts: monthly(d.months_prior, y - 1, null, "prior") }];
   drawChart($("chart"), years, { width: 640, height: 240, label: "Biểu đồ số vụ theo tháng" });
   const mt = $("months");
   const mh = el("tr", {});
@@ -57,7 +46,7 @@ function render(d) {
   mt.append(mh);
   for (const x of years) {
     const tr = el("tr", {});
-    tr.append(el("th", { scope: "row" }, String(x.year)), ...x.counts.map((n) => el("td", {}, n === null || n === undefined ? "–" : fmt(n))));
+    tr.append(el("th", { scope: "row" }, String(x.year)), ...x.counts.map((n, i) => el("td", {}, cellText(n, x.counts.hidden[i]))));
     mt.append(tr);
   }
   const div = $("standard");

@@ -4,8 +4,9 @@
 // level, outcomes), Vietnamese numbers, and the map's classes.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { change, covered, outcomes, standards, fmt, pct, NO_DATA } from "../src/api.js";
-import { breaks, spotCount } from "../src/map.js";
+import { change, covered, outcomes, standards, fmt, pct, NO_DATA, HIDDEN, HIDDEN_N, monthly, total, countText, cellText }
+  from "../src/api.js";
+import { breaks, spotCount, classOf } from "../src/map.js";
 
 test("numbers are written the Vietnamese way", () => {
   assert.equal(fmt(1234567), "1.234.567");
@@ -45,4 +46,38 @@ test("the map's classes and the hotspots' counts", () => {
   assert.deepEqual(breaks(6), [0, 1, 3, 5, 7]);
   assert.equal(spotCount({ n: 6 }), 6); // the API's name (the page read "count": "undefined vụ")
   assert.equal(spotCount({ count: 2 }), 2);
+});
+
+test("a figure the public may not see is hidden, not zero and not no data", () => {
+  // the trend API's buckets: count null in a covered period is a hidden figure
+  const t = { buckets: [
+    { bucket: "2025-01", count: 6, prior: 5, coverage: true },
+    { bucket: "2025-02", count: null, prior: 4, coverage: true, suppressed: true },
+    { bucket: "2025-03", count: 0, prior: null, coverage: true, suppressed: true },
+    { bucket: "2025-04", count: null, prior: null, coverage: false, prior_coverage: false }] };
+  const m = monthly(t, 2025);
+  assert.deepEqual(m.slice(0, 5), [6, null, 0, null, null]);
+  assert.deepEqual(m.hidden.slice(0, 5), [false, true, false, false, false]);
+  const p = monthly(t, 2025, null, "prior");
+  assert.deepEqual(p.slice(0, 4), [5, 4, null, null]);
+  assert.deepEqual(p.hidden.slice(0, 4), [false, false, true, false]);
+  assert.equal(cellText(m[1], m.hidden[1]), "(ẩn)");
+  assert.equal(cellText(m[3], m.hidden[3]), "–");
+  assert.equal(cellText(m[2], m.hidden[2]), "0");
+  // the report page's rows say n, not count
+  const r = monthly([{ bucket: "2025-12", n: null, prior: 1 }, { bucket: "2025-11", n: 2, prior: 0 }], 2025);
+  assert.equal(r[11], null);
+  assert.equal(r.hidden[11], true);
+  assert.equal(r[10], 2);
+  // a year of an area: hidden as soon as one covered bucket is
+  assert.equal(total({ buckets: [{ count: 2, coverage: true }, { count: 3, coverage: true }] }), 5);
+  assert.equal(total({ buckets: [{ count: null, coverage: true }] }), HIDDEN_N);
+  assert.equal(total({ buckets: [{ count: null, coverage: false }] }), null);
+  assert.equal(countText(HIDDEN_N), HIDDEN);
+  assert.equal(countText(null), NO_DATA);
+  assert.equal(countText(3), "3 vụ");
+  // on the map: its own class, neither "0 vụ" nor no data
+  assert.equal(classOf(HIDDEN_N, breaks(10)), -2);
+  assert.equal(classOf(null, breaks(10)), -1);
+  assert.equal(classOf(0, breaks(10)), 0);
 });
