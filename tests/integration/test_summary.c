@@ -169,6 +169,24 @@ static void test_seed_sentence_from_configuration(void **state)
     assert_true(json_is_true(json_object_get(j, "coverage")));
     json_decref(j);
 
+    /* the head and the standard's line are the district's words too */
+    at_db_exec(E.db, "UPDATE summary_options SET head = 'Trong năm {year},',"
+                     " standard_line = 'có {met}/{total} {level} đạt tiêu chuẩn an toàn về ANTT năm {year}'");
+    j = s_summary(2023);
+    assert_string_equal(s_sentence(j), "Trong năm 2023, ghi nhận 285 vụ phạm pháp hình sự (giảm 149 vụ so với cùng kỳ"
+                                       " năm 2022, tỉ lệ giảm 34,33%); xảy ra 10 vụ cháy (giảm 06 vụ tỉ lệ 37,5% so với"
+                                       " năm 2022); có 8/10 phường đạt tiêu chuẩn an toàn về ANTT năm 2023.");
+    json_decref(j);
+    /* an unknown placeholder is refused and changes nothing */
+    PGresult *bad = PQexec(E.db, "UPDATE summary_options SET head = 'X', standard_line = '{met}/{tota} {level}'");
+    assert_int_equal(PQresultStatus(bad), PGRES_FATAL_ERROR);
+    PQclear(bad);
+    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM summary_options WHERE head = 'Trong năm {year},'"), 1);
+    at_db_exec(E.db, "UPDATE summary_options SET head = DEFAULT, standard_line = DEFAULT");
+    j = s_summary(2023);
+    assert_string_equal(s_sentence(j), want);
+    json_decref(j);
+
     /* 2022 has no 2021 to compare with: it says so, not "tăng 434 vụ" */
     j = s_summary(2022);
     const char *s = s_sentence(j);
