@@ -8,17 +8,15 @@
  *   during and after, and when the clients leave the process's descriptors
  *   return to their count within the keep-alive interval.
  * - 50 stalled SSE clients on each of notification and aggregation raise
- *   RSS by no more than their caps (50 x sse.max_unsent_bytes); when they
- *   are gone it comes back.
+ *   RSS by no more than their caps (50 x sse.max_unsent_bytes), three
+ *   rounds of them no more than one round's caps, and they are gone once
+ *   closed.
  * - HTTP/2 (prior knowledge and h2c upgrade) is refused; 3,000 requests
  *   over 300 connections delay a normal request by no more than 100 ms; a
  *   query that cannot finish ends at the statement timeout (503).
  * - A deactivated dispatcher's open desk stream ends within the re-check
  *   interval. */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +35,7 @@
 
 #include "antt_crypto.h"
 #include "at_desk.h"
+#include "at_raw.h"
 
 /* Under AddressSanitizer freed memory is quarantined (RSS is no measure of
  * what is held: LeakSanitizer checks that at exit instead) and everything
@@ -65,164 +64,6 @@ static struct {
     at_stack_t st;
     at_desk_t d;
 } T;
-
-/* ---- raw clients ---- */
-
-static double s_ms(void)
-{
-    return (double)antt_mono_ns() / 1e6;
-}
-
-/* A connected socket to 127.0.0.1:port from src (NULL: any), with a small
- * receive buffer when small. -1 on failure. */
-static int s_connect(int port, const char *src, int small)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    if (small) {
-        int rb = 4096;
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
-    }
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    if (src) {
-        inet_pton(AF_INET, src, &a.sin_addr);
-        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-            close(fd);
-            return -1;
-        }
-    }
-    a.sin_port = htons((uint16_t)port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int s_send(int fd, const char *text, size_t len)
-{
-    while (len) {
-        ssize_t k = send(fd, text, len, MSG_NOSIGNAL);
-        if (k <= 0)
-            return -1;
-        text += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-/* Reads into buf (NUL-ended) until it holds `until` or ms pass or the peer
- * closes. Returns the bytes read, -1 on a reset with nothing read. */
-static ssize_t s_read_until(int fd, char *buf, size_t cap, const char *until, int ms)
-{
-    size_t n = 0;
-    double end = s_ms() + ms;
-    buf[0] = 0;
-    while (n + 1 < cap && !(until && strstr(buf, until))) {
-        int left = (int)(end - s_ms());
-        if (left <= 0)
-            break;
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, left) <= 0)
-            break;
-        ssize_t k = recv(fd, buf + n, cap - 1 - n, 0);
-        if (k <= 0)
-            return n ? (ssize_t)n : (k == 0 ? 0 : -1);
-        n += (size_t)k;
-        buf[n] = 0;
-    }
-    return (ssize_t)n;
-}
-
-static int s_status_of(const char *resp)
-{
-    int st = 0;
-    return sscanf(resp, "HTTP/1.%*d %d", &st) == 1 ? st : -1;
-}
-
-/* One request on a new connection; its status, and the milliseconds to the
- * status line in *ms. */
-static int s_request(int port, const char *src, const char *path, double *ms)
-{
-    double t0 = s_ms();
-    int fd = s_connect(port, src, 0);
-    if (fd < 0)
-        return -1;
-    char req[512], buf[4096];
-    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", path);
-    int st = -1;
-    if (s_send(fd, req, (size_t)len) == 0 && s_read_until(fd, buf, sizeof(buf), "\r\n", 5000) > 0)
-        st = s_status_of(buf);
-    *ms = s_ms() - t0;
-    close(fd);
-    return st;
-}
-
-static int s_stream_open(int port, const char *src, const char *path, const char *auth, int small)
-{
-    int fd = s_connect(port, src, small);
-    if (fd < 0)
-        return -1;
-    char req[512];
-    int len = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: t\r\nAccept: text/event-stream\r\n%s%s%s\r\n",
-                       path, auth ? "Authorization: Bearer " : "", auth ? auth : "", auth ? "\r\n" : "");
-    if (s_send(fd, req, (size_t)len) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* ---- the process ---- */
-
-static long s_fds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (d == NULL)
-        return -1;
-    long n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static long s_rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long kb = -1;
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmRSS:", 6))
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
-    return kb;
-}
-
-/* Bytes the kernel holds unsent on the established sockets of local port
- * port (the sum of ss's Send-Q): what stalled clients cost beside RSS. */
-static long s_sendq(int port)
-{
-    char cmd[160], line[512];
-    snprintf(cmd, sizeof(cmd), "ss -Htn state established '( sport = :%d )'", port);
-    FILE *f = popen(cmd, "r");
-    long sum = 0;
-    while (f && fgets(line, sizeof(line), f)) {
-        long rq = 0, sq = 0;
-        if (sscanf(line, "%ld %ld", &rq, &sq) == 2)
-            sum += sq;
-    }
-    if (f)
-        pclose(f);
-    return sum;
-}
 
 /* A metric's value from service i's /metrics (the first line starting with
  * name and a space), or -1. */
@@ -269,7 +110,7 @@ typedef struct s_fdwait {
 static int s_fds_back(void *arg)
 {
     s_fdwait_t *w = arg;
-    return s_fds(w->pid) <= w->want;
+    return at_raw_fds(w->pid) <= w->want;
 }
 
 /* ---- set-up ---- */
@@ -341,7 +182,7 @@ static void test_stream_flood(void **state)
     int port = T.st.port[AT_AGGREGATION];
     pid_t pid = T.st.svc[AT_AGGREGATION].pid;
     assert_true(s_wait_gauge(AT_AGGREGATION, "antt_aggregation_sse_clients", 0, 5000));
-    long fds0 = s_fds(pid);
+    long fds0 = at_raw_fds(pid);
     enum { N = 1000 };
     static int fd[N];
     int ok = 0, refused = 0, failed = 0;
@@ -350,8 +191,8 @@ static void test_stream_flood(void **state)
     for (int i = 0; i < N; i++) {
         /* two thirds from 127.0.0.1, the rest from 127.0.0.2 */
         const char *src = i < 2 * N / 3 ? "127.0.0.1" : "127.0.0.2";
-        fd[i] = s_stream_open(port, src, "/api/v1/stream?period=year", NULL, 0);
-        int st = fd[i] >= 0 && s_read_until(fd[i], buf, sizeof(buf), "\r\n\r\n", 5000) > 0 ? s_status_of(buf) : -1;
+        fd[i] = at_raw_stream_open(port, src, "/api/v1/stream?period=year", NULL, 0);
+        int st = fd[i] >= 0 && at_raw_read_until(fd[i], buf, sizeof(buf), "\r\n\r\n", 5000) > 0 ? at_raw_status(buf) : -1;
         if (st == 200) {
             ok++;
         } else {
@@ -363,7 +204,7 @@ static void test_stream_flood(void **state)
             fd[i] = -1;
         }
         if (i % 50 == 0) {
-            assert_int_equal(s_request(port, NULL, "/livez", &ms), 200);
+            assert_int_equal(at_raw_request(port, NULL, "/livez", &ms), 200);
             worst = ms > worst ? ms : worst;
         }
     }
@@ -373,21 +214,21 @@ static void test_stream_flood(void **state)
     assert_int_equal(ok, T_MAX_STREAMS);
     assert_int_equal(refused, N - T_MAX_STREAMS);
     assert_true(worst <= 100 * T_SLOW);
-    assert_int_equal(s_request(port, NULL, "/livez", &ms), 200);
+    assert_int_equal(at_raw_request(port, NULL, "/livez", &ms), 200);
     print_message("stream flood: /livez answered in %.1f ms after the flood, %ld descriptors held (%ld before)\n",
-                  ms, s_fds(pid), fds0);
+                  ms, at_raw_fds(pid), fds0);
     assert_true(ms <= 100 * T_SLOW);
     /* the clients leave without a word: keep-alive comments find them */
     for (int i = 0; i < N; i++)
         if (fd[i] >= 0)
             close(fd[i]);
-    double t0 = s_ms();
+    double t0 = at_raw_ms();
     s_fdwait_t w = {pid, fds0 + 2};
     int back = at_wait_until(s_fds_back, &w, 4 * T_KEEPALIVE_MS);
-    double took = s_ms() - t0;
+    double took = at_raw_ms() - t0;
     print_message("stream flood: descriptors back to %ld (%ld before) %.0f ms after the clients left"
                   " (keep-alive every %d ms)\n",
-                  s_fds(pid), fds0, took, T_KEEPALIVE_MS);
+                  at_raw_fds(pid), fds0, took, T_KEEPALIVE_MS);
     assert_true(back);
     assert_true(took <= 2 * T_KEEPALIVE_MS + 500);
 }
@@ -418,22 +259,22 @@ static void test_connection_cap(void **state)
     (void)state;
     int port = T.st.port[AT_AGGREGATION];
     pid_t pid = T.st.svc[AT_AGGREGATION].pid;
-    long fds0 = s_fds(pid);
+    long fds0 = at_raw_fds(pid);
     enum { N = T_MAX_CONNS + 100 };
     static int fd[N];
     for (int i = 0; i < N; i++)
-        assert_true((fd[i] = s_connect(port, "127.0.0.6", 0)) >= 0);
+        assert_true((fd[i] = at_raw_connect(port, "127.0.0.6", 0)) >= 0);
     /* a refused one reads its end; an accepted one has nothing to say */
     s_ended_t e = {fd, N, 0};
     assert_true(at_wait_until(s_ended, &e, 3000));
     int closed = e.closed;
-    long held = s_fds(pid) - fds0;
+    long held = at_raw_fds(pid) - fds0;
     for (int i = 0; i < N; i++)
         close(fd[i]);
     double ms;
     s_fdwait_t w = {pid, fds0 + 2};
     assert_true(at_wait_until(s_fds_back, &w, 3000));
-    assert_int_equal(s_request(port, NULL, "/livez", &ms), 200);
+    assert_int_equal(at_raw_request(port, NULL, "/livez", &ms), 200);
     print_message("connection cap: %d idle connections, %d closed at accept (cap %d), the process held %ld more"
                   " descriptors; /livez answered in %.1f ms once they left\n",
                   N, closed, T_MAX_CONNS, held, ms);
@@ -457,14 +298,14 @@ static void s_stalled_round(int svc, const char *gauge, const char *path, const 
     /* one after the other: fifty opening at once would be more than the
      * database queue takes (http.db_queue_max), and some would get 503 */
     for (int i = 0; i < N; i++) {
-        assert_true((fd[i] = s_stream_open(T.st.port[svc], src, path, auth, 1)) >= 0);
+        assert_true((fd[i] = at_raw_stream_open(T.st.port[svc], src, path, auth, 1)) >= 0);
         assert_true(s_wait_gauge(svc, gauge, i + 1, 5000));
     }
     traffic();
-    long peak = s_rss_kb(pid), kpeak = s_sendq(T.st.port[svc]);
-    double t0 = s_ms();
-    while (s_ms() - t0 < 500) { /* a window to take the peaks in, not a wait for anything */
-        long r = s_rss_kb(pid), k = s_sendq(T.st.port[svc]);
+    long peak = at_rss_kb(pid), kpeak = at_raw_sendq(T.st.port[svc]);
+    double t0 = at_raw_ms();
+    while (at_raw_ms() - t0 < 500) { /* a window to take the peaks in, not a wait for anything */
+        long r = at_rss_kb(pid), k = at_raw_sendq(T.st.port[svc]);
         peak = r > peak ? r : peak;
         kpeak = k > kpeak ? k : kpeak;
         usleep(20000);
@@ -479,12 +320,12 @@ static void s_stalled_round(int svc, const char *gauge, const char *path, const 
                   at_service_names[svc], round, N, peak - base, base, allowed_kb, kpeak / 1024, kallowed_kb);
     for (int i = 0; i < N; i++)
         close(fd[i]);
-    t0 = s_ms();
+    t0 = at_raw_ms();
     assert_true(s_wait_gauge(svc, gauge, 0, 4 * T_KEEPALIVE_MS));
-    long after = s_rss_kb(pid);
+    long after = at_rss_kb(pid);
     print_message("%s round %d: the stalled clients were gone %.0f ms after they closed; RSS %+ld kB from before"
                   " the first round\n",
-                  at_service_names[svc], round, s_ms() - t0, after - base);
+                  at_service_names[svc], round, at_raw_ms() - t0, after - base);
     if (!T_ASAN)
         assert_true(peak - base <= allowed_kb);
     assert_true(kpeak / 1024 <= kallowed_kb);
@@ -501,7 +342,7 @@ static void s_stalled(int svc, const char *gauge, const char *path, const char *
                       void (*traffic)(void))
 {
     assert_true(s_wait_gauge(svc, gauge, 0, 5000));
-    long base = s_rss_kb(T.st.svc[svc].pid);
+    long base = at_rss_kb(T.st.svc[svc].pid);
     for (int round = 1; round <= 3; round++)
         s_stalled_round(svc, gauge, path, auth, src, traffic, round, base);
 }
@@ -532,11 +373,11 @@ static void s_notes(void)
     char path[160], body[1700];
     snprintf(path, sizeof(path), "/api/v1/incidents/%s/note", s_incident);
     snprintf(body, sizeof(body), "{\"note\":\"%s\"}", note);
-    double t0 = s_ms();
+    double t0 = at_raw_ms();
     long before = at_db_long(T.db, "SELECT count(*) FROM desk_feed");
     for (int i = 0; i < 300; i++)
         assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, body, NULL), 200);
-    print_message("notification: 300 notes written in %.0f ms\n", s_ms() - t0);
+    print_message("notification: 300 notes written in %.0f ms\n", at_raw_ms() - t0);
     /* every note journaled is written to the streams (or has dropped them) */
     s_journaled_t j = {before + 300};
     assert_true(at_wait_until(s_journaled, &j, 10000));
@@ -569,22 +410,22 @@ static void test_http2_refused(void **state)
     char buf[4096];
     /* prior knowledge: the preface and an empty SETTINGS frame */
     static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
-    int fd = s_connect(port, NULL, 0);
+    int fd = at_raw_connect(port, NULL, 0);
     assert_true(fd >= 0);
-    assert_int_equal(s_send(fd, preface, sizeof(preface) - 1), 0);
-    ssize_t n = s_read_until(fd, buf, sizeof(buf), "\r\n", 3000);
+    assert_int_equal(at_raw_send(fd, preface, sizeof(preface) - 1), 0);
+    ssize_t n = at_raw_read_until(fd, buf, sizeof(buf), "\r\n", 3000);
     close(fd);
     int h1 = n > 0 && !strncmp(buf, "HTTP/1.1 ", 9);
     print_message("http/2 prior knowledge: answered %s\n", h1 ? strtok(buf, "\r") : n > 0 ? "with HTTP/2 frames" : "nothing");
     assert_true(h1);
     /* h2c upgrade */
-    fd = s_connect(port, NULL, 0);
+    fd = at_raw_connect(port, NULL, 0);
     static const char up[] = "GET /livez HTTP/1.1\r\nHost: t\r\nConnection: Upgrade, HTTP2-Settings\r\n"
                              "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n";
-    assert_int_equal(s_send(fd, up, sizeof(up) - 1), 0);
-    n = s_read_until(fd, buf, sizeof(buf), "\r\n", 3000);
+    assert_int_equal(at_raw_send(fd, up, sizeof(up) - 1), 0);
+    n = at_raw_read_until(fd, buf, sizeof(buf), "\r\n", 3000);
     close(fd);
-    int st = n > 0 ? s_status_of(buf) : -1;
+    int st = n > 0 ? at_raw_status(buf) : -1;
     print_message("http/2 h2c upgrade: answered %d (101 would switch)\n", st);
     assert_int_equal(st, 200);
 }
@@ -603,19 +444,19 @@ static void test_burst(void **state)
                         k == PER - 1 ? "Connection: close\r\n" : "");
     double ms;
     /* when quiet (the second time: the first loads PostGIS) */
-    assert_int_equal(s_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms), 200);
-    assert_int_equal(s_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms), 200);
+    assert_int_equal(at_raw_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms), 200);
+    assert_int_equal(at_raw_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms), 200);
     double quiet = ms;
     for (int i = 0; i < C; i++) {
-        fd[i] = s_connect(port, "127.0.0.5", 0);
+        fd[i] = at_raw_connect(port, "127.0.0.5", 0);
         assert_true(fd[i] >= 0);
-        s_send(fd[i], many.data, many.len);
+        at_raw_send(fd[i], many.data, many.len);
     }
     antt_buf_cleanup(&many);
     /* a normal request while the burst is being answered */
-    int st = s_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms);
+    int st = at_raw_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms);
     double live;
-    assert_int_equal(s_request(port, NULL, "/livez", &live), 200);
+    assert_int_equal(at_raw_request(port, NULL, "/livez", &live), 200);
     /* the burst's answers: 200s, 503s with Retry-After (their connection
      * closed after it, and the requests pipelined behind it with it) */
     /* all connections read together until each has closed (its last
@@ -628,9 +469,9 @@ static void test_burst(void **state)
         pf[i].fd = fd[i];
         pf[i].events = POLLIN;
     }
-    double end = s_ms() + 15000;
+    double end = at_raw_ms() + 15000;
     char chunk[16384];
-    while (open > 0 && s_ms() < end) {
+    while (open > 0 && at_raw_ms() < end) {
         if (poll(pf, C, 200) <= 0)
             continue;
         for (int i = 0; i < C; i++) {
@@ -677,17 +518,17 @@ static void test_statement_timeout(void **state)
     int port = T.st.port[AT_AGGREGATION];
     at_db_exec(T.db, "BEGIN");
     at_db_exec(T.db, "LOCK TABLE areas IN ACCESS EXCLUSIVE MODE");
-    double t0 = s_ms();
-    int fd = s_connect(port, NULL, 0);
+    double t0 = at_raw_ms();
+    int fd = at_raw_connect(port, NULL, 0);
     assert_true(fd >= 0);
     static const char req[] = "GET /api/v1/areas?root=VN-HCM-BTA-BTD HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-    assert_int_equal(s_send(fd, req, sizeof(req) - 1), 0);
+    assert_int_equal(at_raw_send(fd, req, sizeof(req) - 1), 0);
     char buf[4096];
-    ssize_t n = s_read_until(fd, buf, sizeof(buf), "}", 8000);
-    double took = s_ms() - t0;
+    ssize_t n = at_raw_read_until(fd, buf, sizeof(buf), "}", 8000);
+    double took = at_raw_ms() - t0;
     close(fd);
     at_db_exec(T.db, "ROLLBACK");
-    int st = n > 0 ? s_status_of(buf) : -1;
+    int st = n > 0 ? at_raw_status(buf) : -1;
     print_message("statement timeout: a query behind a lock answered %d %s after %.0f ms (http.statement_timeout_ms"
                   " 2000)\n",
                   st, n > 0 && strstr(buf, "\"timeout\"") ? "timeout" : "", took);
@@ -705,9 +546,9 @@ static void test_revoked_stream_ends(void **state)
     at_sse_start(&c, T.st.port[AT_NOTIFICATION], "tok-leaving", NULL, NULL, 10000);
     assert_int_equal(at_sse_wait_started(&c, 5000), 1);
     at_db_exec(T.db, "UPDATE dispatchers SET active = false WHERE name = 'leaving'");
-    double t0 = s_ms();
+    double t0 = at_raw_ms();
     at_sse_join(&c);
-    double took = s_ms() - t0;
+    double took = at_raw_ms() - t0;
     print_message("revoked: the deactivated dispatcher's stream ended %.0f ms after (re-check every %d ms)\n", took,
                   T_RECHECK_MS);
     at_sse_cleanup(&c);
