@@ -206,7 +206,7 @@ int cli_report(int argc, char **argv)
                    "  prints aggregation's yearly report page (GET /report) to FILE with headless\n"
                    "  Chromium (ANTT_CHROMIUM, default chromium); --url is aggregation's address\n"
                    "  (default http://<aggregation.http>). Without --staff the page is the public's\n"
-                   "  (a month of 1 .. k-1 incidents shows \"–\"); --staff prints every figure, with\n"
+                   "  (a month of 1 .. k-1 incidents shows \"(ẩn)\"); --staff prints every figure, with\n"
                    "  a dashboard token of the area made for this report and revoked after it\n"
                    "  (needs the database: db.conninfo)\n");
             return 0;
