@@ -209,6 +209,7 @@ typedef struct s_dl {
     char sqlstate[2][8];
     long value[2];
     int done[2];
+    uint64_t t0; /* the scenario's start: it fails after 30 s rather than hang */
 } s_dl_t;
 
 static s_dl_t D;
@@ -227,6 +228,8 @@ static void on_dl(antt_db_job_t *job, int status, void *arg)
 static void dl_step(uv_timer_t *t)
 {
     (void)t;
+    if (antt_mono_ns() - D.t0 > 30ull * 1000000000ull)
+        fail_msg("the deadlock scenario is stuck at round %d, step %d", D.round, D.step);
     if (D.step == 0) {
         if (!antt_db_connected(D.db))
             return;
@@ -296,6 +299,7 @@ static void test_db_deadlock_retry(void **state)
     assert_int_equal(uv_loop_init(&D.loop), 0);
     D.db = antt_db_new(&D.loop, ci, "test");
     antt_db_start(D.db);
+    D.t0 = antt_mono_ns();
     uv_timer_init(&D.loop, &D.timer);
     uv_timer_start(&D.timer, dl_step, 10, 10);
     uv_run(&D.loop, UV_RUN_DEFAULT);
