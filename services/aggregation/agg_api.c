@@ -87,14 +87,20 @@ static const a_endpoint_t s_endpoints[] = {
       {"SELECT bucket, bucket_from AS \"from\", bucket_to AS \"to\", n AS count, prior, change, change_pct,"
        " antt_significant(n, prior) AS significant, COALESCE(c.cf <= bucket_to, false) AS coverage,"
        " COALESCE(c.cf <= (bucket_from - interval '1 year')::date, false) AS prior_coverage"
-       " FROM antt_public_trends($1, $2, $4, " A_FROM_D ", " A_TO_D ", {k}, {delay}),"
+       /* no range of the client's own: two ranges a day apart would be
+        * that day's count, which a day bucket hides when below k */
+       " FROM antt_public_trends($1, $2, CASE WHEN $4 = 'range' THEN antt_raise('AT403', 'a range of your own"
+       " choosing is staff''s: the public gets whole days, weeks, months, quarters and years') ELSE $4 END,"
+       " " A_FROM_D ", " A_TO_D ", {k}, {delay}),"
        " (SELECT antt_covered_from($1) AS cf) c",
        5},
+      /* the comparisons as of today only, whatever to= says: the year to
+       * date at two days would be the day between them */
       {"SELECT jsonb_build_object("
        "'ytd', antt_public_compare($1, s.cats, date_trunc('year', t)::date, t + 1,"
        " (date_trunc('year', t) - interval '1 year')::date, (t + 1 - interval '1 year')::date, {k}, {delay}),"
        "'rolling28', antt_public_compare($1, s.cats, t - 27, t + 1, t - 55, t - 27, {k}, {delay}))::text"
-       " FROM COALESCE($3::date, antt_trend_today()) t, (SELECT antt_dimension_categories($2) AS cats) s",
+       " FROM antt_trend_today() t, (SELECT antt_dimension_categories($2) AS cats, $3::date AS ignored) s",
        3}}, 0},
     /* GET /api/v1/summary?area=&year=[&format=csv] */
     {"/api/v1/summary", A_AREA, {{"area", NULL}, {"year", NULL}},
