@@ -144,9 +144,13 @@ static const a_endpoint_t s_endpoints[] = {
        " GREATEST(COALESCE($4::integer, 3), 3)) h",
        4}},
      {NULL, 0}, 1, agg_render_rows,
+     /* the public's: the last 30 days at 150 m only, as the dashboard asks
+      * (hotspots of 9 and of 10 days would be the tenth day's incidents
+      * of a cluster, finer than any cell) */
      {{"SELECT cluster, lat, lon, n AS count, top_category, row_to_json(h)::text AS json"
-       " FROM antt_trend_hotspots($1, LEAST(GREATEST(COALESCE($2::integer, 30), 1), 366),"
-       " LEAST(GREATEST(COALESCE($3::double precision, 150), 20), 2000),"
+       " FROM antt_trend_hotspots($1, CASE WHEN COALESCE($2::integer, 30) = 30"
+       " AND COALESCE($3::double precision, 150) = 150 THEN 30 ELSE antt_raise('AT403', 'the public''s hotspots"
+       " are of the last 30 days at 150 m (days=30, eps_m=150); other windows are staff''s')::integer END, 150,"
        " GREATEST(COALESCE($4::integer, 3), 3, {k}), now() - make_interval(secs => {delay})) h",
        4}}, 0},
     /* GET /report?area=&year=: the yearly report as a page to print, its

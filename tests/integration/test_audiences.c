@@ -327,6 +327,16 @@ static void test_public_trends(void **state)
     assert_non_null(cmp);
     assert_non_null(strstr(cmp, want_yesterday));
     free(body);
+    /* the public's hotspots are of the dashboard's window only */
+    snprintf(path, sizeof(path), "/api/v1/hotspots?area=%s&days=9", S_WARD);
+    assert_int_equal(s_get(path, NULL, &body), 403);
+    assert_non_null(strstr(body, "the public's hotspots are of the last 30 days at 150 m"));
+    free(body);
+    assert_int_equal(s_get(path, E.staff, &body), 200);
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/hotspots?area=%s&days=30", S_WARD);
+    assert_int_equal(s_get(path, NULL, &body), 200);
+    free(body);
     /* a neighbourhood's summary of this year is staff's */
     snprintf(path, sizeof(path), "/api/v1/summary?area=%s", S_KP);
     assert_int_equal(s_get(path, NULL, &body), 403);
