@@ -124,7 +124,24 @@ static const a_endpoint_t s_endpoints[] = {
        " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
        " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
        3}},
-     {NULL, 0}, 0, agg_render_json0, {{NULL, 0}}, 0},
+     {NULL, 0}, 0, agg_render_json0,
+     /* the public's: no neighbourhood (its months are live), and a
+      * priority of 1 .. k-1 incidents without its figures, as a time of
+      * 1 .. k-1 samples (the median of one incident is that incident's) */
+     {{"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)"
+       " WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')"
+       " ELSE jsonb_build_object('area', $1::text, 'from', d0, 'to', d1 - 1, 'by_priority',"
+       " (SELECT jsonb_agg(CASE WHEN (e->>'incidents')::bigint BETWEEN 1 AND {k} - 1"
+       " THEN jsonb_build_object('priority', e->'priority', 'incidents', NULL, 'suppressed', true)"
+       " ELSE e || jsonb_build_object("
+       "'acknowledge', CASE WHEN (e->'acknowledge'->>'n')::bigint BETWEEN 1 AND {k} - 1"
+       " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'acknowledge' END,"
+       "'resolve', CASE WHEN (e->'resolve'->>'n')::bigint BETWEEN 1 AND {k} - 1"
+       " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'resolve' END) END"
+       " ORDER BY o) FROM jsonb_array_elements(antt_trend_response($1, d0, d1)) WITH ORDINALITY r(e, o)))::text END"
+       " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
+       " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
+       3}}, 0},
     /* GET /api/v1/spikes?area=&day= */
     {"/api/v1/spikes", A_AREA, {{"area", NULL}, {"day", NULL}},
      {{"SELECT area_code, category, day, n AS count, round(baseline::numeric, 3) AS baseline,"

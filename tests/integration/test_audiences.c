@@ -327,6 +327,38 @@ static void test_public_trends(void **state)
     assert_non_null(cmp);
     assert_non_null(strstr(cmp, want_yesterday));
     free(body);
+    /* response times: a neighbourhood's are staff's; a ward's priority of
+     * one incident shows no figure (its median would be that incident's) */
+    snprintf(path, sizeof(path), "/api/v1/response?area=%s", S_KP);
+    assert_int_equal(s_get(path, NULL, &body), 403);
+    free(body);
+    assert_int_equal(s_get(path, E.staff, &body), 200);
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/response?area=%s", S_WARD);
+    assert_int_equal(s_get(path, NULL, &body), 200);
+    printf("public ward response: %s\n", body);
+    assert_non_null(strstr(body, "\"suppressed\": true"));
+    assert_null(strstr(body, "\"incidents\": 1,"));
+    free(body);
+    assert_int_equal(s_get(path, E.staff, &body), 200);
+    assert_non_null(strstr(body, "\"incidents\": 1,"));
+    free(body);
+    /* three P3 incidents of another ward, one acknowledged: their count
+     * shows, the acknowledgement time of one does not */
+    at_db_exec(E.db, "INSERT INTO incidents (id, created_at, occurred_at, category, priority, area_code, desk_code,"
+                     " status, acknowledged_at) SELECT gen_random_uuid(), now() - interval '2 hours', now() - interval"
+                     " '2 hours', 'theft', 3, 'VN-HCM-BTA-BHH', 'DESK-HCM-BTA-BHH', CASE WHEN g = 1 THEN 'acknowledged'"
+                     " ELSE 'new' END, CASE WHEN g = 1 THEN now() - interval '1 hour' END FROM generate_series(1, 3) g");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_int_equal(s_get("/api/v1/response?area=VN-HCM-BTA-BHH", NULL, &body), 200);
+    printf("public ward response, one sample: %s\n", body);
+    assert_non_null(strstr(body, "\"incidents\": 3,"));
+    assert_non_null(strstr(body, "\"acknowledge\": {\"n\": null, \"suppressed\": true}"));
+    assert_null(strstr(body, "\"acknowledge\": {\"n\": 1,"));
+    free(body);
+    assert_int_equal(s_get("/api/v1/response?area=VN-HCM-BTA-BHH", E.staff, &body), 200);
+    assert_non_null(strstr(body, "\"acknowledge\": {\"n\": 1,"));
+    free(body);
     /* the public's hotspots are of the dashboard's window only */
     snprintf(path, sizeof(path), "/api/v1/hotspots?area=%s&days=9", S_WARD);
     assert_int_equal(s_get(path, NULL, &body), 403);
