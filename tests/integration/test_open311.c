@@ -1,7 +1,7 @@
 /* Open311 GeoReport v2, section by section, in both formats, against the
  * real antt-intake and PostgreSQL. Every XML answer is parsed with libxml2
- * (an independent parser: intake writes with xmlwriter, nothing is shared)
- * and its element names and order are checked against the spec's examples
+ * (open311_read: an independent parser, intake writes with xmlwriter) and
+ * its element names and order are checked against the spec's examples
  * (wiki.open311.org/GeoReport_v2). */
 #include <setjmp.h>
 #include <signal.h>
@@ -17,12 +17,11 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 
 #include "antt_crypto.h"
 #include "antt_test.h"
 #include "antt_util.h"
+#include "open311_read.h"
 
 typedef struct s_env {
     char *conninfo;   /* test database */
@@ -108,100 +107,6 @@ static int s_get(const char *path, char **resp)
     return s_req("GET", path, NULL, NULL, resp);
 }
 
-/* the answer parsed as XML (asserts it is well-formed and text/xml) */
-static xmlDocPtr s_xml(const char *resp)
-{
-    const char *ct = at_http_last_header("content-type");
-    assert_non_null(ct);
-    assert_non_null(strstr(ct, "text/xml"));
-    xmlDocPtr d = xmlReadMemory(resp, (int)strlen(resp), "answer.xml", NULL,
-                                XML_PARSE_NONET | XML_PARSE_NOBLANKS);
-    if (d == NULL)
-        fail_msg("not well-formed XML: %s", resp);
-    return d;
-}
-
-/* the root element, which must be <name> */
-static xmlNodePtr s_root(xmlDocPtr d, const char *name)
-{
-    xmlNodePtr root = xmlDocGetRootElement(d);
-    assert_non_null(root);
-    assert_string_equal((const char *)root->name, name);
-    return root;
-}
-
-/* "a,b,c": the names of node's child elements, in order */
-static const char *s_names(xmlNodePtr node)
-{
-    static char buf[1024];
-    buf[0] = '\0';
-    for (xmlNodePtr c = node->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? "," : "",
-                     (const char *)c->name);
-    return buf;
-}
-
-static xmlNodePtr s_child(xmlNodePtr node, const char *name)
-{
-    for (xmlNodePtr c = node->children; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
-/* the text of node's child <name> (static copy; "" when empty), or NULL */
-static const char *s_text(xmlNodePtr node, const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    xmlNodePtr c = s_child(node, name);
-    if (c == NULL)
-        return NULL;
-    xmlChar *t = xmlNodeGetContent(c);
-    char *out = buf[k++ % 4];
-    snprintf(out, sizeof(buf[0]), "%s", t ? (const char *)t : "");
-    xmlFree(t);
-    return out;
-}
-
-static size_t s_count(xmlNodePtr node, const char *name)
-{
-    size_t n = 0;
-    for (xmlNodePtr c = node->children; c; c = c->next)
-        n += c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0;
-    return n;
-}
-
-/* the spec's error document: <errors><error><code>status</code><description>…; returns error_code */
-static const char *s_xml_error(const char *resp, int status)
-{
-    static char code[64];
-    xmlDocPtr d = s_xml(resp);
-    xmlNodePtr root = s_root(d, "errors");
-    xmlNodePtr e = s_child(root, "error");
-    assert_non_null(e);
-    assert_string_equal(s_names(e), "code,description,error_code");
-    assert_int_equal(atoi(s_text(e, "code")), status);
-    assert_true(strlen(s_text(e, "description")) > 0);
-    snprintf(code, sizeof(code), "%s", s_text(e, "error_code"));
-    xmlFreeDoc(d);
-    return code;
-}
-
-static const char *s_json_error(const char *resp, int status)
-{
-    static char code[64];
-    json_t *d = json_loads(resp, 0, NULL);
-    assert_true(json_is_array(d));
-    json_t *e = json_array_get(d, 0);
-    assert_int_equal(json_integer_value(json_object_get(e, "code")), status);
-    assert_non_null(json_string_value(json_object_get(e, "description")));
-    snprintf(code, sizeof(code), "%s", json_string_value(json_object_get(e, "error_code")));
-    json_decref(d);
-    return code;
-}
-
 /* both formats answer status with the same error_code */
 static void s_expect_error(const char *method, const char *path_fmt, const char *body, int status,
                            const char *code)
@@ -209,11 +114,11 @@ static void s_expect_error(const char *method, const char *path_fmt, const char 
     char path[512], *r;
     snprintf(path, sizeof(path), path_fmt, "xml");
     assert_int_equal(s_req(method, path, NULL, body, &r), status);
-    assert_string_equal(s_xml_error(r, status), code);
+    assert_string_equal(o3_xml_error(r, status), code);
     free(r);
     snprintf(path, sizeof(path), path_fmt, "json");
     assert_int_equal(s_req(method, path, NULL, body, &r), status);
-    assert_string_equal(s_json_error(r, status), code);
+    assert_string_equal(o3_json_error(r, status), code);
     free(r);
     printf("%s %s: %d %s in both formats\n", method, path, status, code);
 }
@@ -234,14 +139,14 @@ static char *s_post_form(const char *fmt, const char *body)
         fail_msg("POST %s answered %d: %s", path, st, r);
     char *id = NULL;
     if (strcmp(fmt, "xml") == 0) {
-        xmlDocPtr d = s_xml(r);
-        xmlNodePtr root = s_root(d, "service_requests");
-        xmlNodePtr q = s_child(root, "request");
+        xmlDocPtr d = o3_xml(r);
+        xmlNodePtr root = o3_root(d, "service_requests");
+        xmlNodePtr q = o3_child(root, "request");
         assert_non_null(q);
         /* the spec's example: service_request_id, service_notice, account_id
          * (token when the id comes later); ours gives both id and token */
-        assert_string_equal(s_names(q), "service_request_id,token,service_notice,account_id,emergency_numbers");
-        id = strdup(s_text(q, "service_request_id"));
+        assert_string_equal(o3_names(q), "service_request_id,token,service_notice,account_id,emergency_numbers");
+        id = strdup(o3_text(q, "service_request_id"));
         xmlFreeDoc(d);
     } else {
         json_t *d = json_loads(r, 0, NULL);
@@ -262,16 +167,16 @@ static void test_discovery(void **state)
     double t0 = s_ms();
     assert_int_equal(s_get("discovery.xml", &r), 200);
     double ms = s_ms() - t0;
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr root = s_root(d, "discovery");
-    assert_string_equal(s_names(root), "changeset,contact,key_service,endpoints");
-    xmlNodePtr ep = s_child(s_child(root, "endpoints"), "endpoint");
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "discovery");
+    assert_string_equal(o3_names(root), "changeset,contact,key_service,endpoints");
+    xmlNodePtr ep = o3_child(o3_child(root, "endpoints"), "endpoint");
     assert_non_null(ep);
-    assert_string_equal(s_names(ep), "specification,url,changeset,type,formats");
-    assert_string_equal(s_text(ep, "url"), url); /* absolute */
-    assert_true(strlen(s_text(ep, "changeset")) == 20);
-    assert_string_equal(s_names(s_child(ep, "formats")), "format,format");
-    assert_string_equal(s_text(s_child(ep, "formats"), "format"), "text/xml");
+    assert_string_equal(o3_names(ep), "specification,url,changeset,type,formats");
+    assert_string_equal(o3_text(ep, "url"), url); /* absolute */
+    assert_true(strlen(o3_text(ep, "changeset")) == 20);
+    assert_string_equal(o3_names(o3_child(ep, "formats")), "format,format");
+    assert_string_equal(o3_text(o3_child(ep, "formats"), "format"), "text/xml");
     xmlFreeDoc(d);
     free(r);
 
@@ -293,13 +198,13 @@ static void test_services(void **state)
     double t0 = s_ms();
     assert_int_equal(s_get("services.xml", &r), 200);
     double ms = s_ms() - t0;
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr root = s_root(d, "services");
-    assert_int_equal(s_count(root, "service"), 16);
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "services");
+    assert_int_equal(o3_count(root, "service"), 16);
     for (xmlNodePtr s = root->children; s; s = s->next)
-        assert_string_equal(s_names(s), "service_code,service_name,description,metadata,type,keywords,group");
-    xmlNodePtr first = s_child(root, "service");
-    const char *meta = s_text(first, "metadata");
+        assert_string_equal(o3_names(s), "service_code,service_name,description,metadata,type,keywords,group");
+    xmlNodePtr first = o3_child(root, "service");
+    const char *meta = o3_text(first, "metadata");
     assert_true(strcmp(meta, "true") == 0 || strcmp(meta, "false") == 0);
     xmlFreeDoc(d);
     free(r);
@@ -316,10 +221,10 @@ static void test_service_definition(void **state)
     (void)state;
     char *r;
     assert_int_equal(s_get("services/fire.xml", &r), 200);
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr root = s_root(d, "service_definition");
-    assert_string_equal(s_names(root), "service_code,attributes");
-    assert_string_equal(s_text(root, "service_code"), "fire");
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "service_definition");
+    assert_string_equal(o3_names(root), "service_code,attributes");
+    assert_string_equal(o3_text(root, "service_code"), "fire");
     xmlFreeDoc(d);
     free(r);
     assert_int_equal(s_get("services/fire.json", &r), 200);
@@ -349,18 +254,18 @@ static void test_post_and_get_request(void **state)
         assert_int_equal(s_get(path, &r), 200);
         double ms = s_ms() - t0;
         if (k == 0) {
-            xmlDocPtr d = s_xml(r);
-            xmlNodePtr root = s_root(d, "service_requests");
-            assert_int_equal(s_count(root, "request"), 1);
-            xmlNodePtr q = s_child(root, "request");
-            assert_string_equal(s_names(q), S_REQUEST_ELEMENTS);
-            assert_string_equal(s_text(q, "service_request_id"), id);
-            assert_string_equal(s_text(q, "status"), "open");
-            assert_string_equal(s_text(q, "service_code"), "theft");
-            assert_string_equal(s_text(q, "description"), "Nhà tôi bị trộm\r\nxe máy");
-            assert_string_equal(s_text(q, "address"), "Hẻm 12, Q. Tân Bình");
-            assert_string_equal(s_text(q, "media_url"), ""); /* absent: an empty element */
-            assert_string_equal(s_text(q, "lat"), "10.75");
+            xmlDocPtr d = o3_xml(r);
+            xmlNodePtr root = o3_root(d, "service_requests");
+            assert_int_equal(o3_count(root, "request"), 1);
+            xmlNodePtr q = o3_child(root, "request");
+            assert_string_equal(o3_names(q), S_REQUEST_ELEMENTS);
+            assert_string_equal(o3_text(q, "service_request_id"), id);
+            assert_string_equal(o3_text(q, "status"), "open");
+            assert_string_equal(o3_text(q, "service_code"), "theft");
+            assert_string_equal(o3_text(q, "description"), "Nhà tôi bị trộm\r\nxe máy");
+            assert_string_equal(o3_text(q, "address"), "Hẻm 12, Q. Tân Bình");
+            assert_string_equal(o3_text(q, "media_url"), ""); /* absent: an empty element */
+            assert_string_equal(o3_text(q, "lat"), "10.75");
             xmlFreeDoc(d);
         } else {
             json_t *j = json_loads(r, 0, NULL);
@@ -384,11 +289,11 @@ static void test_post_and_get_request(void **state)
         snprintf(path, sizeof(path), "tokens/%s.%s?api_key=key-fms", id, fmt);
         assert_int_equal(s_get(path, &r), 200);
         if (k == 0) {
-            xmlDocPtr d = s_xml(r);
-            xmlNodePtr root = s_root(d, "service_requests");
-            xmlNodePtr q = s_child(root, "request");
-            assert_string_equal(s_names(q), "service_request_id,token");
-            assert_string_equal(s_text(q, "service_request_id"), id);
+            xmlDocPtr d = o3_xml(r);
+            xmlNodePtr root = o3_root(d, "service_requests");
+            xmlNodePtr q = o3_child(root, "request");
+            assert_string_equal(o3_names(q), "service_request_id,token");
+            assert_string_equal(o3_text(q, "service_request_id"), id);
             xmlFreeDoc(d);
         } else {
             assert_non_null(strstr(r, id));
@@ -400,11 +305,11 @@ static void test_post_and_get_request(void **state)
         assert_int_equal(s_get(path, &r), 200);
         assert_non_null(strstr(r, id));
         if (k == 0) {
-            xmlDocPtr d = s_xml(r);
-            xmlNodePtr root = s_root(d, "service_requests");
+            xmlDocPtr d = o3_xml(r);
+            xmlNodePtr root = o3_root(d, "service_requests");
             for (xmlNodePtr q = root->children; q; q = q->next) {
                 assert_string_equal((const char *)q->name, "request");
-                assert_string_equal(s_names(q), S_REQUEST_ELEMENTS);
+                assert_string_equal(o3_names(q), S_REQUEST_ELEMENTS);
             }
             xmlFreeDoc(d);
         }
@@ -422,8 +327,8 @@ static void test_xml_escaping(void **state)
     char path[256], *r;
     snprintf(path, sizeof(path), "requests/%s.xml?api_key=key-fms", id);
     assert_int_equal(s_get(path, &r), 200);
-    xmlDocPtr d = s_xml(r);
-    assert_string_equal(s_text(s_child(xmlDocGetRootElement(d), "request"), "description"),
+    xmlDocPtr d = o3_xml(r);
+    assert_string_equal(o3_text(o3_child(xmlDocGetRootElement(d), "request"), "description"),
                         "<b>loud</b> & \"quoted\" ]]>");
     xmlFreeDoc(d);
     free(r);
@@ -481,12 +386,12 @@ static void test_post_arguments(void **state)
     char path[256], *r;
     snprintf(path, sizeof(path), "requests/%s.xml?api_key=key-fms", a);
     assert_int_equal(s_get(path, &r), 200);
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
-    assert_string_equal(s_text(q, "zipcode"), "700000");
-    assert_string_equal(s_text(q, "address"), "Chợ Bến Thành");
-    assert_string_equal(s_text(q, "lat"), ""); /* unknown: empty, present */
-    assert_string_equal(s_text(q, "long"), "");
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr q = o3_child(o3_root(d, "service_requests"), "request");
+    assert_string_equal(o3_text(q, "zipcode"), "700000");
+    assert_string_equal(o3_text(q, "address"), "Chợ Bến Thành");
+    assert_string_equal(o3_text(q, "lat"), ""); /* unknown: empty, present */
+    assert_string_equal(o3_text(q, "long"), "");
     xmlFreeDoc(d);
     free(r);
     snprintf(path, sizeof(path), "requests/%s.json?api_key=key-fms", a);
@@ -517,10 +422,10 @@ static void test_get_arguments(void **state)
     snprintf(path, sizeof(path), "requests.xml?api_key=key-fms&service_request_id=%s&status=closed"
                                  "&service_code=theft&start_date=2001-01-01T00:00:00Z&end_date=2001-01-02T00:00:00Z", id);
     assert_int_equal(s_get(path, &r), 200);
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr root = s_root(d, "service_requests");
-    assert_int_equal(s_count(root, "request"), 1);
-    assert_string_equal(s_text(s_child(root, "request"), "service_request_id"), id);
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "service_requests");
+    assert_int_equal(o3_count(root, "request"), 1);
+    assert_string_equal(o3_text(o3_child(root, "request"), "service_request_id"), id);
     xmlFreeDoc(d);
     free(r);
     /* an id list with ids of another shape: those match nothing */
@@ -572,13 +477,13 @@ static void test_public_view(void **state)
     double t0 = s_ms();
     assert_int_equal(s_get(path, &r), 200);
     double ms = s_ms() - t0;
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
-    assert_string_equal(s_names(q), S_PUBLIC_ELEMENTS);
-    assert_string_equal(s_text(q, "status"), "open");
-    assert_string_equal(s_text(q, "service_code"), "public_order");
-    assert_string_equal(s_text(q, "lat"), "10.766"); /* snapped to 0.002 degrees */
-    assert_string_equal(s_text(q, "long"), "106.654");
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr q = o3_child(o3_root(d, "service_requests"), "request");
+    assert_string_equal(o3_names(q), S_PUBLIC_ELEMENTS);
+    assert_string_equal(o3_text(q, "status"), "open");
+    assert_string_equal(o3_text(q, "service_code"), "public_order");
+    assert_string_equal(o3_text(q, "lat"), "10.766"); /* snapped to 0.002 degrees */
+    assert_string_equal(o3_text(q, "long"), "106.654");
     xmlFreeDoc(d);
     assert_null(strstr(r, "Ly Tu Trong"));
     assert_null(strstr(r, "khoa"));
@@ -590,22 +495,22 @@ static void test_public_view(void **state)
     free(r);
     snprintf(path, sizeof(path), "tokens/%s.xml", ids[3]);
     assert_int_equal(s_get(path, &r), 200);
-    d = s_xml(r);
-    assert_string_equal(s_names(s_child(s_root(d, "service_requests"), "request")), "service_request_id,token");
+    d = o3_xml(r);
+    assert_string_equal(o3_names(o3_child(o3_root(d, "service_requests"), "request")), "service_request_id,token");
     xmlFreeDoc(d);
     free(r);
     s_expect_error("GET", "requests/00000000-0000-4000-8000-000000000000.%s", NULL, 404, "not_found");
 
     /* the public list: the cell of three is there, the lone one is not */
     assert_int_equal(s_get("requests.xml?service_code=public_order,fraud", &r), 200);
-    d = s_xml(r);
-    xmlNodePtr root = s_root(d, "service_requests");
-    size_t listed = s_count(root, "request");
+    d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "service_requests");
+    size_t listed = o3_count(root, "request");
     assert_int_equal(listed, 3);
     for (xmlNodePtr e = root->children; e; e = e->next) {
-        assert_string_equal(s_names(e), S_PUBLIC_ELEMENTS);
-        assert_string_equal(s_text(e, "service_code"), "public_order");
-        assert_non_null(strstr(s_text(e, "requested_datetime"), "T00:00:00Z")); /* the day */
+        assert_string_equal(o3_names(e), S_PUBLIC_ELEMENTS);
+        assert_string_equal(o3_text(e, "service_code"), "public_order");
+        assert_non_null(strstr(o3_text(e, "requested_datetime"), "T00:00:00Z")); /* the day */
     }
     xmlFreeDoc(d);
     assert_null(strstr(r, ids[3]));
@@ -616,11 +521,11 @@ static void test_public_view(void **state)
     snprintf(path, sizeof(path), "requests.xml?service_request_id=%s,00000000-0000-4000-8000-000000000000,123456",
              ids[3]);
     assert_int_equal(s_get(path, &r), 200);
-    d = s_xml(r);
-    root = s_root(d, "service_requests");
-    assert_int_equal(s_count(root, "request"), 1);
-    assert_string_equal(s_names(s_child(root, "request")), S_PUBLIC_ELEMENTS);
-    assert_string_equal(s_text(s_child(root, "request"), "service_request_id"), ids[3]);
+    d = o3_xml(r);
+    root = o3_root(d, "service_requests");
+    assert_int_equal(o3_count(root, "request"), 1);
+    assert_string_equal(o3_names(o3_child(root, "request")), S_PUBLIC_ELEMENTS);
+    assert_string_equal(o3_text(o3_child(root, "request"), "service_request_id"), ids[3]);
     xmlFreeDoc(d);
     assert_null(strstr(r, "dien thoai"));
     free(r);
@@ -636,36 +541,36 @@ static void test_service_attributes(void **state)
     (void)state;
     char *r;
     assert_int_equal(s_get("services.xml", &r), 200);
-    xmlDocPtr d = s_xml(r);
+    xmlDocPtr d = o3_xml(r);
     int with = 0;
-    for (xmlNodePtr e = s_root(d, "services")->children; e; e = e->next) {
-        int fraud = strcmp(s_text(e, "service_code"), "fraud") == 0;
+    for (xmlNodePtr e = o3_root(d, "services")->children; e; e = e->next) {
+        int fraud = strcmp(o3_text(e, "service_code"), "fraud") == 0;
         if (fraud)
-            assert_string_equal(s_text(e, "metadata"), "true");
-        with += strcmp(s_text(e, "metadata"), "true") == 0;
+            assert_string_equal(o3_text(e, "metadata"), "true");
+        with += strcmp(o3_text(e, "metadata"), "true") == 0;
     }
     xmlFreeDoc(d);
     free(r);
     assert_int_equal(with, 5); /* fraud, traffic, fire, theft, domestic_violence */
 
     assert_int_equal(s_get("services/fraud.xml", &r), 200);
-    d = s_xml(r);
-    xmlNodePtr attrs = s_child(s_root(d, "service_definition"), "attributes");
-    assert_int_equal(s_count(attrs, "attribute"), 3);
+    d = o3_xml(r);
+    xmlNodePtr attrs = o3_child(o3_root(d, "service_definition"), "attributes");
+    assert_int_equal(o3_count(attrs, "attribute"), 3);
     int n = 0;
     for (xmlNodePtr a = attrs->children; a; a = a->next, n++) {
-        const char *names = s_names(a);
-        if (strcmp(s_text(a, "datatype"), "singlevaluelist") == 0) {
+        const char *names = o3_names(a);
+        if (strcmp(o3_text(a, "datatype"), "singlevaluelist") == 0) {
             assert_string_equal(names, "variable,code,datatype,required,datatype_description,order,description,values");
-            assert_string_equal(s_text(a, "code"), "contact_channel");
-            assert_string_equal(s_text(a, "required"), "true");
-            xmlNodePtr v = s_child(s_child(a, "values"), "value");
-            assert_string_equal(s_names(v), "key,name");
-            assert_string_equal(s_text(v, "key"), "phone");
+            assert_string_equal(o3_text(a, "code"), "contact_channel");
+            assert_string_equal(o3_text(a, "required"), "true");
+            xmlNodePtr v = o3_child(o3_child(a, "values"), "value");
+            assert_string_equal(o3_names(v), "key,name");
+            assert_string_equal(o3_text(v, "key"), "phone");
         } else {
             assert_string_equal(names, "variable,code,datatype,required,datatype_description,order,description");
         }
-        assert_int_equal(atoi(s_text(a, "order")), n + 1);
+        assert_int_equal(atoi(o3_text(a, "order")), n + 1);
     }
     xmlFreeDoc(d);
     free(r);
@@ -708,19 +613,19 @@ static void test_service_attributes(void **state)
                         "&description=xe+may+va+o+to+quet+nhau";
     snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=no", crash);
     assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
-    d = s_xml(r);
-    xmlNodePtr q = s_child(s_root(d, "service_requests"), "request");
-    assert_null(strstr(s_text(q, "service_notice"), "115"));
-    assert_int_equal(s_count(s_child(q, "emergency_numbers"), "number"), 0);
+    d = o3_xml(r);
+    xmlNodePtr q = o3_child(o3_root(d, "service_requests"), "request");
+    assert_null(strstr(o3_text(q, "service_notice"), "115"));
+    assert_int_equal(o3_count(o3_child(q, "emergency_numbers"), "number"), 0);
     xmlFreeDoc(d);
     free(r);
     snprintf(body, sizeof(body), "%s&attribute%%5Binjured%%5D=yes", crash);
     assert_int_equal(s_req("POST", "requests.xml", NULL, body, &r), 201);
-    d = s_xml(r);
-    q = s_child(s_root(d, "service_requests"), "request");
-    assert_non_null(strstr(s_text(q, "service_notice"), "115"));
-    assert_string_equal(s_text(s_child(q, "emergency_numbers"), "number"), "115");
-    printf("injured=yes: the notice \"%.60s...\" and 115\n", s_text(q, "service_notice"));
+    d = o3_xml(r);
+    q = o3_child(o3_root(d, "service_requests"), "request");
+    assert_non_null(strstr(o3_text(q, "service_notice"), "115"));
+    assert_string_equal(o3_text(o3_child(q, "emergency_numbers"), "number"), "115");
+    printf("injured=yes: the notice \"%.60s...\" and 115\n", o3_text(q, "service_notice"));
     xmlFreeDoc(d);
     free(r);
 }
@@ -748,21 +653,21 @@ static void test_service_request_updates(void **state)
     double t0 = s_ms();
     assert_int_equal(s_get(path, &r), 200);
     double ms = s_ms() - t0;
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr root = s_root(d, "service_requests_updates");
-    assert_int_equal(s_count(root, "request_update"), 2); /* the note is no status change */
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr root = o3_root(d, "service_requests_updates");
+    assert_int_equal(o3_count(root, "request_update"), 2); /* the note is no status change */
     const char *want[] = {"investigating", "closed"};
     char first_id[128] = "";
     int k = 0;
     for (xmlNodePtr u = root->children; u; u = u->next, k++) {
-        assert_string_equal(s_names(u), "update_id,service_request_id,status,updated_datetime,description,media_url");
-        assert_string_equal(s_text(u, "service_request_id"), id);
-        assert_string_equal(s_text(u, "status"), want[k]);
-        assert_true(strlen(s_text(u, "update_id")) > 0);
+        assert_string_equal(o3_names(u), "update_id,service_request_id,status,updated_datetime,description,media_url");
+        assert_string_equal(o3_text(u, "service_request_id"), id);
+        assert_string_equal(o3_text(u, "status"), want[k]);
+        assert_true(strlen(o3_text(u, "update_id")) > 0);
         if (k == 0)
-            snprintf(first_id, sizeof(first_id), "%s", s_text(u, "update_id"));
+            snprintf(first_id, sizeof(first_id), "%s", o3_text(u, "update_id"));
         else
-            assert_string_not_equal(s_text(u, "update_id"), first_id);
+            assert_string_not_equal(o3_text(u, "update_id"), first_id);
     }
     xmlFreeDoc(d);
     free(r);
@@ -793,11 +698,11 @@ static void test_post_update(void **state)
              "&first_name=Lan&last_name=Nguyen&email=lan%%40example.org&description=T%%C3%%B4i+nh%%E1%%BB%%9B"
              "+th%%C3%%AAm%%3A%%0D%%0Axe+m%%C3%%A0u+%%C4%%91%%E1%%BB%%8F&media_url=https%%3A%%2F%%2Fex.org%%2Fb.jpg", id);
     assert_int_equal(s_req("POST", "servicerequestupdates.xml", NULL, body, &r), 201);
-    xmlDocPtr d = s_xml(r);
-    xmlNodePtr u = s_child(s_root(d, "service_request_updates"), "request_update");
+    xmlDocPtr d = o3_xml(r);
+    xmlNodePtr u = o3_child(o3_root(d, "service_request_updates"), "request_update");
     assert_non_null(u);
-    assert_string_equal(s_names(u), "update_id,updated_datetime");
-    assert_true(strlen(s_text(u, "update_id")) > 1);
+    assert_string_equal(o3_names(u), "update_id,updated_datetime");
+    assert_true(strlen(o3_text(u, "update_id")) > 1);
     xmlFreeDoc(d);
     free(r);
     char sql[512];
@@ -823,7 +728,7 @@ static void test_post_update(void **state)
     }
     double ms = s_ms() - t0;
     assert_int_equal(ok, 50);
-    assert_string_equal(s_json_error(r, 400), "too_many_updates");
+    assert_string_equal(o3_json_error(r, 400), "too_many_updates");
     free(r);
     printf("POST servicerequestupdates: stored with CRLF kept; %d follow-ups accepted then refused (%.0f ms)\n", ok, ms);
     free(id);
@@ -859,7 +764,7 @@ static void test_errors(void **state)
     /* no format named: the spec's clients always name one; XML answers */
     char *r;
     assert_int_equal(s_get("services", &r), 404);
-    s_xml_error(r, 404);
+    o3_xml_error(r, 404);
     free(r);
 }
 
