@@ -59,6 +59,10 @@ int cli_train(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_dispatcher(int argc, char **argv);
 int cli_dashboard_token(int argc, char **argv);
+/* Stores a dashboard token of area named name (given, else a new one) on c:
+ * the token into token, its row's id into id. 0, or -1 after printing why. */
+int cli_dashboard_token_insert(PGconn *c, const char *name, const char *area, const char *given, char *token,
+                               size_t tokenlen, char *id, size_t idlen);
 int cli_webhook(int argc, char **argv);
 int cli_route(int argc, char **argv);
 int cli_triage(int argc, char **argv);

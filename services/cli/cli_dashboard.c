@@ -48,6 +48,29 @@ static int s_revoke(const char *cfg, const char *id)
                     1, params, "revoked");
 }
 
+int cli_dashboard_token_insert(PGconn *c, const char *name, const char *area, const char *given, char *token,
+                               size_t tokenlen, char *id, size_t idlen)
+{
+    char hex[2 * ANTT_HASH_BYTES + 3];
+    if (given)
+        snprintf(token, tokenlen, "%s", given);
+    else
+        antt_token_new("antt_s_", token, tokenlen);
+    antt_token_hash_hex(token, hex);
+    const char *params[] = {name, area, hex};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO dashboard_tokens (name, area_code, token_hash) VALUES ($1, $2, $3::bytea)"
+                               " RETURNING id",
+                               3, NULL, params, NULL, NULL, 0);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (ok)
+        snprintf(id, idlen, "%s", PQgetvalue(r, 0, 0));
+    else
+        fprintf(stderr, "antt: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 int cli_dashboard_token(int argc, char **argv)
 {
     static const struct option opts[] = {{"area", required_argument, NULL, 'a'},
@@ -84,15 +107,14 @@ int cli_dashboard_token(int argc, char **argv)
         fprintf(stderr, "antt: a given token must be 16 to %d characters\n", ANTT_TOKEN_MAX);
         return 2;
     }
-    char token[ANTT_TOKEN_MAX + 1], hex[2 * ANTT_HASH_BYTES + 3], dflt[96];
-    if (given)
-        snprintf(token, sizeof(token), "%s", given);
-    else
-        antt_token_new("antt_s_", token, sizeof(token));
-    antt_token_hash_hex(token, hex);
+    char token[ANTT_TOKEN_MAX + 1], id[24], dflt[96];
     snprintf(dflt, sizeof(dflt), "dashboard %s", area);
-    const char *params[] = {name ? name : dflt, area, hex};
-    return cli_exec(cfg,
-                    "INSERT INTO dashboard_tokens (name, area_code, token_hash) VALUES ($1, $2, $3::bytea)",
-                    3, params, token);
+    PGconn *c = cli_connect(cfg);
+    if (c == NULL)
+        return 1;
+    int rc = cli_dashboard_token_insert(c, name ? name : dflt, area, given, token, sizeof(token), id, sizeof(id));
+    if (rc == 0)
+        printf("%s\n", token);
+    PQfinish(c);
+    return rc == 0 ? 0 : 1;
 }

@@ -124,31 +124,6 @@ static int s_print(const char *chromium, const char *url, const char *pdf)
     return rc;
 }
 
-/* A dashboard token of area for this report, into token; its id into id.
- * 0, or -1 after printing why. */
-static int s_token_add(PGconn *c, const char *area, const char *year, char *token, size_t tokenlen, char *id,
-                       size_t idlen)
-{
-    char hex[2 * ANTT_HASH_BYTES + 3], name[96];
-    antt_token_new("antt_s_", token, tokenlen);
-    antt_token_hash_hex(token, hex);
-    snprintf(name, sizeof(name), "antt report %s %s", area, year ? year : "(this year)");
-    const char *p[] = {name, area, hex};
-    PGresult *r = PQexecParams(c,
-                               "INSERT INTO dashboard_tokens (name, area_code, token_hash)"
-                               " SELECT $1, a.code, $3::bytea FROM areas a WHERE a.code = $2 RETURNING id",
-                               3, NULL, p, NULL, NULL, 0);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok)
-        snprintf(id, idlen, "%s", PQgetvalue(r, 0, 0));
-    else if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        fprintf(stderr, "antt: unknown area %s\n", area);
-    else
-        fprintf(stderr, "antt: could not make the report's token: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
 static void s_token_revoke(PGconn *c, const char *id)
 {
     const char *p[] = {id};
@@ -242,8 +217,17 @@ int cli_report(int argc, char **argv)
     PGconn *c = cli_connect(cfg_path);
     if (c == NULL)
         return 1;
-    char token[ANTT_TOKEN_MAX + 1], id[24];
-    if (s_token_add(c, area, year, token, sizeof(token), id, sizeof(id)) != 0) {
+    const char *p[] = {area};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM areas WHERE code = $1", 1, NULL, p, NULL, NULL, 0);
+    int known = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        fprintf(stderr, "antt: %s", PQresultErrorMessage(r));
+    else if (!known)
+        fprintf(stderr, "antt: unknown area %s\n", area);
+    PQclear(r);
+    char token[ANTT_TOKEN_MAX + 1], id[24], name[96];
+    snprintf(name, sizeof(name), "antt report %s %s", area, year ? year : "(this year)");
+    if (!known || cli_dashboard_token_insert(c, name, area, NULL, token, sizeof(token), id, sizeof(id)) != 0) {
         PQfinish(c);
         return 1;
     }
