@@ -61,6 +61,14 @@ enum { A_NONE, A_AREA, A_ROOT };
     " 'generated', to_char(now() AT TIME ZONE 'Asia/Ho_Chi_Minh', 'DD/MM/YYYY HH24:MI'))::text"                      \
     " FROM (SELECT " A_YEAR " AS y) x"
 
+/* The response times' answer: refusal is more WHEN ... THEN antt_raise(...)
+ * after the unknown area's, by_priority the figures per priority. */
+#define A_RESPONSE(refusal, by_priority)                                                                              \
+    "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)" \
+    refusal " ELSE jsonb_build_object('area', $1::text, 'from', d0, 'to', d1 - 1, 'by_priority', " by_priority         \
+    ")::text END FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"               \
+    " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x"
+
 static const a_endpoint_t s_endpoints[] = {
     /* GET /api/v1/trends?area=&dimension=&period=&from=&to=[&format=csv]
      * (group=G and category=C are short for dimension=group:G, category:C) */
@@ -118,29 +126,20 @@ static const a_endpoint_t s_endpoints[] = {
        2}}, 0},
     /* GET /api/v1/response?area=&from=&to= */
     {"/api/v1/response", A_AREA, {{"area", NULL}, {"from", NULL}, {"to", NULL}},
-     {{"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)"
-       " ELSE jsonb_build_object('area', $1::text, 'from', d0, 'to', d1 - 1, 'by_priority',"
-       " antt_trend_response($1, d0, d1))::text END"
-       " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
-       " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
-       3}},
+     {{A_RESPONSE("", "antt_trend_response($1, d0, d1)"), 3}},
      {NULL, 0}, 0, agg_render_json0,
      /* the public's: no neighbourhood (its months are live), and a
       * priority of 1 .. k-1 incidents without its figures, as a time of
       * 1 .. k-1 samples (the median of one incident is that incident's) */
-     {{"SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)"
-       " WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')"
-       " ELSE jsonb_build_object('area', $1::text, 'from', d0, 'to', d1 - 1, 'by_priority',"
-       " (SELECT jsonb_agg(CASE WHEN (e->>'incidents')::bigint BETWEEN 1 AND {k} - 1"
-       " THEN jsonb_build_object('priority', e->'priority', 'incidents', NULL, 'suppressed', true)"
-       " ELSE e || jsonb_build_object("
-       "'acknowledge', CASE WHEN (e->'acknowledge'->>'n')::bigint BETWEEN 1 AND {k} - 1"
-       " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'acknowledge' END,"
-       "'resolve', CASE WHEN (e->'resolve'->>'n')::bigint BETWEEN 1 AND {k} - 1"
-       " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'resolve' END) END"
-       " ORDER BY o) FROM jsonb_array_elements(antt_trend_response($1, d0, d1)) WITH ORDINALITY r(e, o)))::text END"
-       " FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"
-       " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x",
+     {{A_RESPONSE(" WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')",
+                  "(SELECT jsonb_agg(CASE WHEN (e->>'incidents')::bigint BETWEEN 1 AND {k} - 1"
+                  " THEN jsonb_build_object('priority', e->'priority', 'incidents', NULL, 'suppressed', true)"
+                  " ELSE e || jsonb_build_object("
+                  "'acknowledge', CASE WHEN (e->'acknowledge'->>'n')::bigint BETWEEN 1 AND {k} - 1"
+                  " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'acknowledge' END,"
+                  "'resolve', CASE WHEN (e->'resolve'->>'n')::bigint BETWEEN 1 AND {k} - 1"
+                  " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'resolve' END) END"
+                  " ORDER BY o) FROM jsonb_array_elements(antt_trend_response($1, d0, d1)) WITH ORDINALITY r(e, o))"),
        3}}, 0},
     /* GET /api/v1/spikes?area=&day= */
     {"/api/v1/spikes", A_AREA, {{"area", NULL}, {"day", NULL}},
