@@ -75,6 +75,14 @@ static void s_push(antt_db_job_t **head, antt_db_job_t **tail, antt_db_job_t *j)
     *tail = j;
 }
 
+static void s_push_front(antt_db_job_t **head, antt_db_job_t **tail, antt_db_job_t *j)
+{
+    j->next = *head;
+    *head = j;
+    if (*tail == NULL)
+        *tail = j;
+}
+
 /* Fails every queued job; in-flight ones with inflight_status. */
 static void s_fail_all(antt_db_t *db, int inflight_status, int pending_status)
 {
@@ -395,10 +403,7 @@ static void s_read(antt_db_t *db)
                          j->sqlstate, j->error ? j->error : "");
                 j->retries--;
                 antt_db_job_reset(j);
-                j->next = db->pending;
-                db->pending = j;
-                if (db->pending_tail == NULL)
-                    db->pending_tail = j;
+                s_push_front(&db->pending, &db->pending_tail, j);
                 db->npending++;
                 continue;
             }

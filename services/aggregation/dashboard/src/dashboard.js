@@ -130,9 +130,12 @@ function applyUpdate(u) {
       if (n) { n.textContent = text; n.classList.remove("nodata"); }
     }
     if (state.live) scheduleRefresh();
-  } else if (dim === "all" && area in state.counts && state.counts[area] !== (u.count === null ? HIDDEN_N : u.count)) {
-    state.counts[area] = u.count === null ? HIDDEN_N : u.count;
-    drawAll();
+  } else if (dim === "all" && area in state.counts) {
+    const n = u.count === null ? HIDDEN_N : u.count;
+    if (state.counts[area] !== n) {
+      state.counts[area] = n;
+      drawAll();
+    }
   }
 }
 
