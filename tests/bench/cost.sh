@@ -160,7 +160,7 @@ cost_medians() {
 # With STATEMENTS=1 (pg_stat_statements, nested statements tracked):
 # cost_statements_reset, then cost_statements N prints the 15 statements
 # that took most time per report over N reports, with their role, calls
-# and rows per report (time inside a function is counted for the function
+# and rows per report, planning µs per report and plans per call (time inside a function is counted for the function
 # and again for each statement it runs).
 cost_statements_reset() {
   psql "$ANTT_DB_CONNINFO" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" -qc "SELECT pg_stat_statements_reset()" >/dev/null
@@ -171,7 +171,8 @@ cost_statements() {
   [ "$n" -gt 0 ] || return 0
   psql "$ANTT_DB_CONNINFO" -tA -F' | ' -c "SELECT round((s.total_exec_time * 1000 / $n)::numeric, 1) AS us_per_report,
       regexp_replace(r.rolname, '^antt_', ''), round(s.calls::numeric / $n, 2) AS calls, round(s.rows::numeric / $n, 2) AS rows,
+      round((s.total_plan_time * 1000 / $n)::numeric, 1) AS plan_us, round(s.plans::numeric / greatest(s.calls, 1), 2) AS plans_per_call,
       left(regexp_replace(s.query, '\s+', ' ', 'g'), 110)
     FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-    ORDER BY s.total_exec_time DESC LIMIT 15" | sed 's/^/us\/report | /'
+    ORDER BY s.total_exec_time + s.total_plan_time DESC LIMIT 15" | sed 's/^/us\/report | /'
 }

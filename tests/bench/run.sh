@@ -38,6 +38,8 @@ THREADS=${THREADS:-2}
 PIPE_RATE=${PIPE_RATE:-5000}  # reports/s in the classification phase
 PHASES=${PHASES:-123456789}   # which phases to run (e.g. PHASES=5)
 TREND_N=${TREND_N:-1000000}   # incidents in the trend-query phase
+COST_RATES=${COST_RATES:-1000 5000}  # the rates of phase 9
+FEED_RATES=${FEED_RATES:-1000 5000}  # the rates of phase 6
 bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
 work=$(mktemp -d /tmp/antt-bench.XXXXXX)
@@ -60,6 +62,7 @@ trap cleanup EXIT
 # prints the statements that cost most per report
 [ "${STATEMENTS:-0}" = 1 ] && export PG_EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
+pg_stat_statements.track_planning = on
 pg_stat_statements.max = 2000"
 bash "$root/tests/pg/pg-fixture.sh" start "$work/pg" >/dev/null
 base=$(cat "$work/pg/conninfo")
@@ -243,6 +246,7 @@ stage_scrape() {
 stage_figures() {
   echo "$(quantiles "$1.intake" "$2.intake" antt_intake_receipt_to_commit_seconds commit)" \
        "$(quantiles "$1.classification" "$2.classification" antt_classify_commit_to_classified_seconds classify)" \
+       "$(quantiles "$1.classification" "$2.classification" antt_classify_latency_seconds worker)" \
        "$(quantiles "$1.notification" "$2.notification" antt_notify_classified_to_feed_seconds feed)"
 }
 
@@ -267,7 +271,7 @@ if has 6; then
       curl -sf "http://127.0.0.1:$((port + 3))/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  for rate in 1000 5000; do
+  for rate in $FEED_RATES; do
     for i in $(seq 1 "$RUNS"); do
       with_keys aggregation "$build/tests/bench/bench_feed" "$ANTT_NOTIFICATION_FEED_ENDPOINT" $((DURATION + 4)) > "$work/feed.out" &
       feed_pid=$!
@@ -396,10 +400,11 @@ fi
 # rows per report, once every report is classified, announced and counted;
 # then a plain batched INSERT of as many rows of the same mean width
 . "$root/tests/bench/cost.sh"
-: > "$work/cost1000"; : > "$work/cost5000"; : > "$work/plain"
+: > "$work/plain"; for rate in $COST_RATES; do : > "$work/cost$rate"; done
+crate=${COST_RATES##* }  # the rate the plain INSERT is compared at (the last)
 if has 9; then
   full_stack
-  for rate in 1000 5000; do
+  for rate in $COST_RATES; do
     for i in $(seq 1 "$RUNS"); do
       close_incidents
       settle
@@ -421,9 +426,9 @@ if has 9; then
       [ "${STATEMENTS:-0}" = 1 ] && cost_statements "$(echo "$r" | sed -n 's/^reports=\([0-9]*\).*/\1/p')" | sed 's/^/    /'
     done
   done
-  prow=$(field " rows" < "$work/cost5000" | median)
-  cost_medians "$work/cost5000" > "$work/cost5000.m"
-  pwidth=$(cost_width "$work/cost5000.m")
+  prow=$(field " rows" < "$work/cost$crate" | median)
+  cost_medians "$work/cost$crate" > "$work/cost$crate.m"
+  pwidth=$(cost_width "$work/cost$crate.m")
   pbatch=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^antt_intake_batch_reports_sum/ {s=$2} /^antt_intake_batch_reports_count/ {c=$2} END {printf "%d", (c ? s / c : 1) + 0.5}')
   [ "${pbatch:-0}" -ge 1 ] || pbatch=1
   for i in $(seq 1 "$RUNS"); do
@@ -475,10 +480,12 @@ done
 if [ -s "$work/plain" ]; then
   echo "plain batched INSERT of the same rows (medians):"
   cost_medians "$work/plain" | awk -F= '{printf "  %-40s %s\n", $1, $2}'
-  c=$(cost_medians "$work/cost5000" | awk -F= '$1 ~ /^cpu_pg_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
-  w=$(cost_medians "$work/cost5000" | awk -F= '$1 == "wal_bytes" {print $2}')
+  c=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_pg_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
+  # the whole pipeline: the four services and their sessions
+  t=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
+  w=$(cost_medians "$work/cost$crate" | awk -F= '$1 == "wal_bytes" {print $2}')
   pc=$(cost_medians "$work/plain" | awk -F= '$1 == "cpu_pg_plain" {print $2}')
   pw=$(cost_medians "$work/plain" | awk -F= '$1 == "wal_bytes" {print $2}')
-  echo "ratio pipeline/plain at 5000/s: database sessions' CPU $(awk -v a="$c" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), WAL $(awk -v a="$w" -v b="$pw" 'BEGIN {printf "%.2f", a / b}')"
+  echo "ratio pipeline/plain at ${crate}/s: whole pipeline's CPU $(awk -v a="$t" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), database sessions' CPU $(awk -v a="$c" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), WAL $(awk -v a="$w" -v b="$pw" 'BEGIN {printf "%.2f", a / b}')"
 fi
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
