@@ -400,7 +400,7 @@ fi
 # rows per report, once every report is classified, announced and counted;
 # then a plain batched INSERT of as many rows of the same mean width
 . "$root/tests/bench/cost.sh"
-: > "$work/plain"; for rate in $COST_RATES; do : > "$work/cost$rate"; done
+: > "$work/plain"; : > "$work/plain50"; for rate in $COST_RATES; do : > "$work/cost$rate"; done
 crate=${COST_RATES##* }  # the rate the plain INSERT is compared at (the last)
 if has 9; then
   full_stack
@@ -434,6 +434,12 @@ if has 9; then
   for i in $(seq 1 "$RUNS"); do
     r=$(cost_plain 50000 "$prow" "$pwidth" "$pbatch")
     echo "  plain batched INSERT run $i: $r"; echo "$r" >> "$work/plain"
+  done
+  # the machine's ceiling for these rows: the plain INSERT at 50 reports a
+  # transaction (past which bigger batches measured no cheaper)
+  for i in $(seq 1 "$RUNS"); do
+    r=$(cost_plain 50000 "$prow" "$pwidth" 50)
+    echo "  plain batched INSERT at 50 a transaction, run $i: $r"; echo "$r" >> "$work/plain50"
   done
 fi
 
@@ -487,5 +493,13 @@ if [ -s "$work/plain" ]; then
   pc=$(cost_medians "$work/plain" | awk -F= '$1 == "cpu_pg_plain" {print $2}')
   pw=$(cost_medians "$work/plain" | awk -F= '$1 == "wal_bytes" {print $2}')
   echo "ratio pipeline/plain at ${crate}/s: whole pipeline's CPU $(awk -v a="$t" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), database sessions' CPU $(awk -v a="$c" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), WAL $(awk -v a="$w" -v b="$pw" 'BEGIN {printf "%.2f", a / b}')"
+  # what fits on this machine: CPU per report against the cores there are
+  # (the load generator's own CPU not counted, so these are upper bounds)
+  p50=$(field cpu_pg_plain < "$work/plain50" | median)
+  sv=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_/ && $1 !~ /^cpu_pg_/ {s += $2} END {print s + 0}')
+  cores=$(nproc)
+  echo "ceiling on $cores cores: the plain INSERT of these rows at 50 a transaction ${p50} us a report (at most $(awk -v c="$cores" -v u="$p50" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s with nothing else running);" \
+       "the four services' own CPU at ${crate}/s ${sv} us a report (at most $(awk -v c="$cores" -v u="$sv" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s without any database);" \
+       "the whole pipeline ${t} us a report (at most $(awk -v c="$cores" -v u="$t" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s)"
 fi
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
