@@ -467,6 +467,7 @@ for rate in 1000 5000; do
   echo "report to desk feed at ${rate}/s: p50 $(field " p50_ms" < "$work/feed$rate" | median) ms, p99 $(field " p99_ms" < "$work/feed$rate" | median) ms, p99.9 $(field p999_ms < "$work/feed$rate" | median) ms (intake receipt to the subscriber, $(field updates < "$work/feed$rate" | median) updates)"
   echo "  per stage, p50 / p99: receipt to commit $(field commit_p50_ms < "$work/feed$rate" | median) / $(field commit_p99_ms < "$work/feed$rate" | median) ms," \
        "commit to classified $(field classify_p50_ms < "$work/feed$rate" | median) / $(field classify_p99_ms < "$work/feed$rate" | median) ms," \
+       "(in the worker, arrival to published $(field worker_p50_ms < "$work/feed$rate" | median) / $(field worker_p99_ms < "$work/feed$rate" | median) ms)," \
        "classified to feed $(field feed_p50_ms < "$work/feed$rate" | median) / $(field feed_p99_ms < "$work/feed$rate" | median) ms"
 done
 if [ -s "$work/tq" ]; then
