@@ -168,6 +168,7 @@ int notify_main(int argc, char **argv)
     n.db = antt_service_db(&svc, "notify");
     n.sse = notify_sse_new(&n, n.set.sse_replay_max, n.set.feed_keep_h, &svc.opts.sse); /* re-checks on n.db */
     antt_db_set_state_cb(n.db, s_on_db_state, &n);
+    notify_webhook_prepare(n.db);
     antt_db_start(n.db);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     n.wh = notify_webhook_new(&svc.loop, n.db, (int)n.set.webhook_group_at, (int)n.set.webhook_max_attempts,

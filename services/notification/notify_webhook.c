@@ -499,6 +499,14 @@ static void s_on_due(antt_db_job_t *job, int status, void *arg)
     }
 }
 
+/* The due-claim reads pg_stat_activity (a view of several joins): planning
+ * it took ~1.9 ms, at every kick (20 a second under load, 38 us of CPU a
+ * report at 1,000 reports/s), where running it takes a fraction of that. */
+void notify_webhook_prepare(antt_db_t *db)
+{
+    antt_db_prepare(db, "webhook_due", S_DUE_SQL, 1);
+}
+
 static void s_query(notify_webhook_t *wh)
 {
     if (wh->leader && !antt_leader_active(wh->leader))
@@ -517,7 +525,7 @@ static void s_query(notify_webhook_t *wh)
     antt_db_job_t *job = antt_db_job_new(s_on_due, wh);
     if (wh->leader)
         antt_leader_fence(wh->leader, job);
-    antt_db_job_add(job, S_DUE_SQL, 1, v, NULL, NULL);
+    antt_db_job_add_prepared(job, "webhook_due", 1, v, NULL, NULL);
     antt_buf_cleanup(&busy);
     if (antt_db_submit(wh->db, job) == 0) {
         wh->querying = 1;

@@ -9,6 +9,9 @@
 
 typedef struct notify_webhook_s notify_webhook_t;
 
+/* Registers the sender's prepared statements on db (its due-claim, planned
+ * once per session instead of at every kick). Call before antt_db_start. */
+void notify_webhook_prepare(antt_db_t *db);
 /* A sender on loop, reading and updating the outbox through db. group_at:
  * due messages of one destination from which they are grouped; max_attempts:
  * attempts before a message is dead; backoff_max_s: the longest wait
