@@ -487,20 +487,23 @@ done
 if [ -s "$work/plain" ]; then
   echo "plain batched INSERT of the same rows (medians):"
   cost_medians "$work/plain" | awk -F= '{printf "  %-40s %s\n", $1, $2}'
-  c=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_pg_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
-  # the whole pipeline: the four services and their sessions
-  t=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_/ && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}')
-  w=$(cost_medians "$work/cost$crate" | awk -F= '$1 == "wal_bytes" {print $2}')
+  # sum of the medians (cost$crate.m, made above) whose keys match $1, the
+  # background jobs (walwriter, checkpointer, ...) left out
+  cpu_sum() { awk -F= -v k="$1" '$1 ~ k && $1 !~ /^cpu_pg_(walwriter|checkpointer|background_writer|autovacuum)/ {s += $2} END {print s + 0}' "$work/cost$crate.m"; }
+  c=$(cpu_sum '^cpu_pg_')
+  t=$(cpu_sum '^cpu_')  # the whole pipeline: the four services and their sessions
+  w=$(awk -F= '$1 == "wal_bytes" {print $2}' "$work/cost$crate.m")
   pc=$(cost_medians "$work/plain" | awk -F= '$1 == "cpu_pg_plain" {print $2}')
   pw=$(cost_medians "$work/plain" | awk -F= '$1 == "wal_bytes" {print $2}')
   echo "ratio pipeline/plain at ${crate}/s: whole pipeline's CPU $(awk -v a="$t" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), database sessions' CPU $(awk -v a="$c" -v b="$pc" 'BEGIN {printf "%.2f", a / b}'), WAL $(awk -v a="$w" -v b="$pw" 'BEGIN {printf "%.2f", a / b}')"
   # what fits on this machine: CPU per report against the cores there are
   # (the load generator's own CPU not counted, so these are upper bounds)
   p50=$(field cpu_pg_plain < "$work/plain50" | median)
-  sv=$(cost_medians "$work/cost$crate" | awk -F= '$1 ~ /^cpu_/ && $1 !~ /^cpu_pg_/ {s += $2} END {print s + 0}')
+  sv=$(awk "BEGIN {print $t - $c}")  # the services' own
   cores=$(nproc)
-  echo "ceiling on $cores cores: the plain INSERT of these rows at 50 a transaction ${p50} us a report (at most $(awk -v c="$cores" -v u="$p50" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s with nothing else running);" \
-       "the four services' own CPU at ${crate}/s ${sv} us a report (at most $(awk -v c="$cores" -v u="$sv" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s without any database);" \
-       "the whole pipeline ${t} us a report (at most $(awk -v c="$cores" -v u="$t" 'BEGIN {printf "%d", c * 1e6 / u}') reports/s)"
+  fits() { awk -v c="$cores" -v u="$1" 'BEGIN {printf "%d", c * 1e6 / u}'; }  # reports/s at $1 us each
+  echo "ceiling on $cores cores: the plain INSERT of these rows at 50 a transaction ${p50} us a report (at most $(fits "$p50") reports/s with nothing else running);" \
+       "the four services' own CPU at ${crate}/s ${sv} us a report (at most $(fits "$sv") reports/s without any database);" \
+       "the whole pipeline ${t} us a report (at most $(fits "$t") reports/s)"
 fi
 echo "reports stored by intake during the runs: $stored (mean $batch reports per transaction, mean transaction $commit ms, $slow% of transactions over 25 ms)"
