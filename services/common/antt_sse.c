@@ -326,11 +326,6 @@ antt_sse_stream_t *antt_sse_next(const antt_sse_stream_t *st)
     return st->next;
 }
 
-size_t antt_sse_count(const antt_sse_t *hub)
-{
-    return hub->n;
-}
-
 static void s_timer_closed(uv_handle_t *h)
 {
     antt_sse_t *hub = h->data;

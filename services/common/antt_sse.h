@@ -98,7 +98,6 @@ antt_sse_stream_t *antt_sse_find(antt_sse_t *hub, uint64_t id);
 /* Iteration: take next before anything that may drop st. */
 antt_sse_stream_t *antt_sse_first(antt_sse_t *hub);
 antt_sse_stream_t *antt_sse_next(const antt_sse_stream_t *st);
-size_t antt_sse_count(const antt_sse_t *hub);
 
 /* Ends every stream, closes the timers and frees the hub once they are
  * closed. Accepts NULL. */
