@@ -65,16 +65,8 @@ char *at_desk_submit(at_desk_t *d, const char *fields)
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/open311/v2/requests.json", d->st->port[AT_INTAKE]);
     char *body = antt_xasprintf("api_key=%s&%s", d->api_key, fields);
-    char *resp = NULL, *id = NULL;
     /* free text as residents write it: the JSON body, which keeps it */
-    int st = at_post_report(url, NULL, body, &resp);
-    if (st == 201) {
-        json_t *j = json_loads(resp, 0, NULL);
-        const char *s = json_string_value(json_object_get(json_array_get(j, 0), "service_request_id"));
-        id = s ? antt_xstrdup(s) : NULL;
-        json_decref(j);
-    }
-    free(resp);
+    char *id = at_submit_report(url, body);
     free(body);
     return id;
 }

@@ -8,6 +8,7 @@
 
 #include "antt_form.h"
 #include "antt_test.h"
+#include "antt_util.h"
 
 /* attribute[code] or attribute[code][]: the code's copy, *many for [] */
 static char *s_attr_code(const char *name, int *many)
@@ -84,4 +85,17 @@ int at_post_report(const char *url, const char *const *headers, const char *form
     int st = at_http("POST", url, h, body, strlen(body), resp);
     free(body);
     return st;
+}
+
+char *at_submit_report(const char *url, const char *form)
+{
+    char *resp = NULL, *id = NULL;
+    if (at_post_report(url, NULL, form, &resp) == 201) {
+        json_t *j = json_loads(resp, 0, NULL);
+        const char *s = json_string_value(json_object_get(json_array_get(j, 0), "service_request_id"));
+        id = s ? antt_xstrdup(s) : NULL;
+        json_decref(j);
+    }
+    free(resp);
+    return id;
 }

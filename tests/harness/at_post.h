@@ -15,5 +15,8 @@ char *at_form_json(const char *form);
  * terminated, may be NULL) are added. Returns the HTTP status (-1 when form
  * cannot be converted), *resp as at_http. */
 int at_post_report(const char *url, const char *const *headers, const char *form, char **resp);
+/* at_post_report without headers; the new report's service_request_id
+ * (caller frees) when it was created (201), else NULL. */
+char *at_submit_report(const char *url, const char *form);
 
 #endif
