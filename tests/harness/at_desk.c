@@ -180,8 +180,14 @@ Antt__V1__IncidentUpdate *at_desk_expect(at_desk_t *d, const char *want_topic, c
 int at_desk_http(at_desk_t *d, const char *token, const char *method, const char *path, const char *body,
                  json_t **out)
 {
+    return at_desk_http_at(d->st->port[AT_NOTIFICATION], token, method, path, body, out);
+}
+
+int at_desk_http_at(int port, const char *token, const char *method, const char *path, const char *body,
+                    json_t **out)
+{
     char url[256], auth[160];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", d->st->port[AT_NOTIFICATION], path);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
     const char *h[] = {auth, "Content-Type: application/json", NULL};
     char *resp = NULL;

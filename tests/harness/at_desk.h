@@ -55,6 +55,9 @@ Antt__V1__IncidentUpdate *at_desk_expect(at_desk_t *d, const char *topic, const 
  * (caller frees) when out. */
 int at_desk_http(at_desk_t *d, const char *token, const char *method, const char *path, const char *body,
                  json_t **out);
+/* The same to a notification on port (a stack of the test's own). */
+int at_desk_http_at(int port, const char *token, const char *method, const char *path, const char *body,
+                    json_t **out);
 /* at_db_long of fmt with one %s. */
 long at_desk_count(at_desk_t *d, const char *fmt, const char *a);
 

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "antt_crypto.h"
+#include "at_desk.h"
 #include "at_post.h"
 #include "antt_util.h"
 
@@ -209,16 +210,7 @@ void ne_expect_status(const char *token, Antt__V1__TriageAction action, const ch
 
 int ne_http_triage(const char *token, const char *method, const char *path, const char *body, json_t **out)
 {
-    char url[256], auth[160];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", NE.notify_port, path);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    const char *h[] = {auth, "Content-Type: application/json", NULL};
-    char *resp = NULL;
-    int st = at_http(method, url, h, body, body ? strlen(body) : 0, &resp);
-    if (out)
-        *out = resp ? json_loads(resp, 0, NULL) : NULL;
-    free(resp);
-    return st;
+    return at_desk_http_at(NE.notify_port, token, method, path, body, out);
 }
 
 long ne_count(const char *fmt, const char *a)
