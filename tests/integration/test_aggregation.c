@@ -19,188 +19,72 @@
 #include <math.h>
 #include <zmq.h>
 
+#include "aggregation_env.h"
 #include "antt_test.h"
 #include "antt_util.h"
 #include "antt/v1/trend.pb-c.h"
-
-#define S_DISTRICT "VN-HCM-BTA"
-#define S_TOKEN "antt_s_test-aggregation-staff"
-
-static struct {
-    char *conninfo;
-    PGconn *db;
-    at_proc_t agg;
-    int port;
-    char pub_ep[64], snap_ep[64];
-    char *envv[40];
-    void *zctx, *sub, *dealer;
-    int y;       /* last year: the tables' year Y */
-    char ys[16], yps[16];
-} E;
-
-static int s_start(void)
-{
-    char *env[44];
-    int i = 0;
-    for (; E.envv[i]; i++)
-        env[i] = E.envv[i];
-    env[i] = NULL;
-    if (at_spawn(&E.agg, "aggregation", env) != 0)
-        return -1;
-    return at_wait_proc_ready(&E.agg, E.port, 20000);
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    E.conninfo = at_db_create("antt_aggregation");
-    E.db = at_db_connect(E.conninfo);
-    E.port = at_free_port();
-    size_t cap = sizeof(E.envv) / sizeof(E.envv[0]);
-    char v[128];
-    at_env_add(E.envv, cap, "ANTT_DB_CONNINFO=%s", E.conninfo);
-    snprintf(v, sizeof(v), "127.0.0.1:%d", E.port);
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_HTTP=%s", v);
-    snprintf(E.pub_ep, sizeof(E.pub_ep), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_PUBLISH_ENDPOINT=%s", E.pub_ep);
-    snprintf(E.snap_ep, sizeof(E.snap_ep), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_SNAPSHOT_ENDPOINT=%s", E.snap_ep);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_CLASSIFIED_ENDPOINT=%s", v);
-    snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", at_free_port());
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_UPDATE_ENDPOINT=%s", v);
-    at_env_add(E.envv, cap, "ANTT_AGGREGATION_REDRIVE_INTERVAL_MS=%s", "200");
-    at_db_exec(E.db, "INSERT INTO dashboard_tokens (name, area_code, token_hash) SELECT 'test', code,"
-                     " sha256(convert_to('" S_TOKEN "', 'UTF8')) FROM areas WHERE parent_code IS NULL LIMIT 1");
-    E.y = (int)at_db_long(E.db, "SELECT extract(year FROM antt_trend_today())::int - 1");
-    snprintf(E.ys, sizeof(E.ys), "%d", E.y);
-    snprintf(E.yps, sizeof(E.yps), "%d", E.y - 1);
-    /* the tables' history is data from 1 January of Y-1 (inserted rows are
-     * not an import: without this only today on would be) */
-    at_db_exec(E.db, "SELECT antt_coverage_record('VN-HCM', make_date(extract(year FROM antt_trend_today())::int - 2, 1, 1),"
-                     " 'operator')");
-    if (s_start() != 0)
-        return -1;
-    E.zctx = zmq_ctx_new();
-    int linger = 0;
-    E.sub = zmq_socket(E.zctx, ZMQ_SUB);
-    zmq_setsockopt(E.sub, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(E.sub, ZMQ_SUBSCRIBE, "trend." S_DISTRICT "|", strlen("trend." S_DISTRICT "|"));
-    E.dealer = zmq_socket(E.zctx, ZMQ_DEALER);
-    zmq_setsockopt(E.dealer, ZMQ_LINGER, &linger, sizeof(linger));
-    if (zmq_connect(E.sub, E.pub_ep) != 0 || zmq_connect(E.dealer, E.snap_ep) != 0)
-        return -1;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    at_stop(&E.agg, 15, 10000);
-    zmq_close(E.sub);
-    zmq_close(E.dealer);
-    zmq_ctx_term(E.zctx);
-    PQfinish(E.db);
-    return 0;
-}
-
-static void s_gen(const char *area, const char *category, int year, int n, int step_h, int prio)
-{
-    at_db_gen_incidents(E.db, area, category, year, n, step_h, prio);
-}
-
-static int s_queue_empty(void *arg)
-{
-    (void)arg;
-    return at_db_long(E.db, "SELECT count(*) FROM trend_queue") == 0;
-}
-
-static char *s_get(const char *path, int *status)
-{
-    char url[512];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, path);
-    char *resp = NULL;
-    const char *hdrs[] = {"Authorization: Bearer " S_TOKEN, NULL};
-    *status = at_http("GET", url, hdrs, NULL, 0, &resp);
-    return resp;
-}
-
-typedef struct s_wait_body {
-    const char *path;
-    const char *want;
-} s_wait_body_t;
-
-static int s_body_has(void *arg)
-{
-    s_wait_body_t *w = arg;
-    int st;
-    char *b = s_get(w->path, &st);
-    int ok = st == 200 && b && strstr(b, w->want);
-    free(b);
-    return ok;
-}
 
 /* The district publishes its year: 434 criminal incidents in Y-1, 285 in Y;
  * 16 fires, then 10. */
 static void test_known_tables(void **state)
 {
     (void)state;
-    s_gen("VN-HCM-BTA-AL", "theft", E.y - 1, 300, 29, 3);
-    s_gen("VN-HCM-BTA-TT-KP2", "robbery", E.y - 1, 134, 65, 2);
-    s_gen("VN-HCM-BTA-AL", "theft", E.y, 200, 43, 3);
-    s_gen("VN-HCM-BTA-TT", "fraud", E.y, 85, 100, 3);
-    s_gen("VN-HCM-BTA-AL-KP1", "fire", E.y - 1, 16, 500, 1);
-    s_gen("VN-HCM-BTA-TT", "fire", E.y, 10, 800, 1);
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    ae_gen("VN-HCM-BTA-AL", "theft", AE.y - 1, 300, 29, 3);
+    ae_gen("VN-HCM-BTA-TT-KP2", "robbery", AE.y - 1, 134, 65, 2);
+    ae_gen("VN-HCM-BTA-AL", "theft", AE.y, 200, 43, 3);
+    ae_gen("VN-HCM-BTA-TT", "fraud", AE.y, 85, 100, 3);
+    ae_gen("VN-HCM-BTA-AL-KP1", "fire", AE.y - 1, 16, 500, 1);
+    ae_gen("VN-HCM-BTA-TT", "fire", AE.y, 10, 800, 1);
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     char path[256];
-    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" AE_DISTRICT "&year=%d", AE.y);
     char want[256];
     snprintf(want, sizeof(want),
              "Năm %d ghi nhận 285 vụ phạm pháp hình sự (giảm 149 vụ so với cùng kỳ năm %d, tỉ lệ giảm 34,33%%);"
              " xảy ra 10 vụ cháy (giảm 06 vụ, tỉ lệ giảm 37,5%%)",
-             E.y, E.y - 1);
-    s_wait_body_t w = {path, want};
-    assert_true(at_wait_until(s_body_has, &w, 10000));
+             AE.y, AE.y - 1);
+    ae_wait_body_t w = {path, want};
+    assert_true(at_wait_until(ae_body_has, &w, 10000));
     int st;
-    char *b = s_get(path, &st);
+    char *b = ae_get(path, &st);
     assert_non_null(strstr(b, "\"total\": 295"));
     assert_non_null(strstr(b, "\"prior_total\": 450"));
     assert_non_null(strstr(b, "phường đạt chuẩn"));
     free(b);
 
     /* the same by quarter, as JSON and CSV, and one range */
-    snprintf(path, sizeof(path), "/api/v1/trends?area=" S_DISTRICT "&group=criminal&period=year&from=%d-01-01&to=%d-12-31",
-             E.y - 1, E.y);
-    b = s_get(path, &st);
+    snprintf(path, sizeof(path), "/api/v1/trends?area=" AE_DISTRICT "&group=criminal&period=year&from=%d-01-01&to=%d-12-31",
+             AE.y - 1, AE.y);
+    b = ae_get(path, &st);
     assert_int_equal(st, 200);
     snprintf(want, sizeof(want), "{\"bucket\":\"%d\",\"from\":\"%d-01-01\",\"to\":\"%d-12-31\",\"count\":285,\"prior\":434,"
-             "\"change\":-149,\"change_pct\":-34.33,\"significant\":true,\"coverage\":true,\"prior_coverage\":true}", E.y, E.y, E.y);
+             "\"change\":-149,\"change_pct\":-34.33,\"significant\":true,\"coverage\":true,\"prior_coverage\":true}", AE.y, AE.y, AE.y);
     assert_non_null(strstr(b, want));
     free(b);
-    snprintf(path, sizeof(path), "/api/v1/trends?area=" S_DISTRICT "&dimension=category:fire&period=year&from=%d-01-01&to=%d-12-31&format=csv",
-             E.y, E.y);
-    b = s_get(path, &st);
+    snprintf(path, sizeof(path), "/api/v1/trends?area=" AE_DISTRICT "&dimension=category:fire&period=year&from=%d-01-01&to=%d-12-31&format=csv",
+             AE.y, AE.y);
+    b = ae_get(path, &st);
     assert_int_equal(st, 200);
     snprintf(want, sizeof(want), "bucket,from,to,count,prior,change,change_pct,significant,coverage,prior_coverage\r\n"
              "%d,%d-01-01,%d-12-31,10,16,-6,-37.50,f,t,t\r\n",
-             E.y, E.y, E.y);
+             AE.y, AE.y, AE.y);
     assert_string_equal(b, want);
     free(b);
     /* a prior of 0: the percentage is null, not a division by zero */
-    snprintf(path, sizeof(path), "/api/v1/trends?area=VN-HCM-BTA-TT&category=fraud&period=range&from=%d-01-01&to=%d-12-31", E.y, E.y);
-    b = s_get(path, &st);
+    snprintf(path, sizeof(path), "/api/v1/trends?area=VN-HCM-BTA-TT&category=fraud&period=range&from=%d-01-01&to=%d-12-31", AE.y, AE.y);
+    b = ae_get(path, &st);
     assert_int_equal(st, 200);
     assert_non_null(strstr(b, "\"count\":85,\"prior\":0,\"change\":85,\"change_pct\":null"));
     free(b);
     /* quarters add up to the year */
-    long q = at_db_long(E.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'group:criminal', 'quarter',"
+    long q = at_db_long(AE.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'group:criminal', 'quarter',"
                               " make_date(extract(year FROM antt_trend_today())::int - 1, 1, 1),"
                               " make_date(extract(year FROM antt_trend_today())::int - 1, 12, 31))");
     assert_int_equal(q, 285);
-    long wk = at_db_long(E.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'all', 'day',"
+    long wk = at_db_long(AE.db, "SELECT sum(n) FROM antt_trends('VN-HCM-BTA', 'all', 'day',"
                                " make_date(extract(year FROM antt_trend_today())::int - 1, 3, 1),"
                                " make_date(extract(year FROM antt_trend_today())::int - 1, 5, 31))");
-    long rg = at_db_long(E.db, "SELECT n FROM antt_trends('VN-HCM-BTA', 'all', 'range',"
+    long rg = at_db_long(AE.db, "SELECT n FROM antt_trends('VN-HCM-BTA', 'all', 'range',"
                                " make_date(extract(year FROM antt_trend_today())::int - 1, 3, 1),"
                                " make_date(extract(year FROM antt_trend_today())::int - 1, 5, 31))");
     assert_true(wk > 0);
@@ -218,100 +102,34 @@ static void test_merger(void **state)
         " UPDATE areas SET valid_to = '%d-06-30' WHERE code IN ('VN-HCM-BTA-BTD', 'VN-HCM-BTA-BTDA');"
         " INSERT INTO area_successors VALUES ('VN-HCM-BTA-BTD', 'VN-HCM-BTA-BTDM', '%d-07-01'),"
         " ('VN-HCM-BTA-BTDA', 'VN-HCM-BTA-BTDM', '%d-07-01')",
-        E.y, E.y, E.y, E.y);
-    at_db_exec(E.db, sql);
+        AE.y, AE.y, AE.y, AE.y);
+    at_db_exec(AE.db, sql);
     free(sql);
-    s_gen("VN-HCM-BTA-BTD-KP3", "assault", E.y - 1, 30, 250, 2);
-    s_gen("VN-HCM-BTA-BTDA", "assault", E.y - 1, 20, 400, 2);
-    s_gen("VN-HCM-BTA-BTD", "assault", E.y, 5, 500, 2); /* before the merger */
+    ae_gen("VN-HCM-BTA-BTD-KP3", "assault", AE.y - 1, 30, 250, 2);
+    ae_gen("VN-HCM-BTA-BTDA", "assault", AE.y - 1, 20, 400, 2);
+    ae_gen("VN-HCM-BTA-BTD", "assault", AE.y, 5, 500, 2); /* before the merger */
     sql = antt_xasprintf(
         "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
         " SELECT gen_random_uuid(), make_timestamptz(%d, 7, 1, 8, 0, 0, 'Asia/Ho_Chi_Minh') + g * interval '90 hours',"
         " 'assault', 2, 'VN-HCM-BTA-BTDM', 'DESK-HCM-BTA', 'new' FROM generate_series(1, 40) g",
-        E.y);
-    at_db_exec(E.db, sql);
+        AE.y);
+    at_db_exec(AE.db, sql);
     free(sql);
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     char path[256], want[256];
     snprintf(path, sizeof(path), "/api/v1/trends?area=VN-HCM-BTA-BTDM&category=assault&period=year&from=%d-01-01&to=%d-12-31",
-             E.y, E.y);
+             AE.y, AE.y);
     snprintf(want, sizeof(want), "\"count\":45,\"prior\":50,\"change\":-5,\"change_pct\":-10.00");
-    s_wait_body_t w = {path, want};
-    assert_true(at_wait_until(s_body_has, &w, 10000));
+    ae_wait_body_t w = {path, want};
+    assert_true(at_wait_until(ae_body_has, &w, 10000));
     /* the district's standard counts the wards that exist at the end of Y */
-    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" AE_DISTRICT "&year=%d", AE.y);
     int st;
-    char *b = s_get(path, &st);
+    char *b = ae_get(path, &st);
     assert_int_equal(st, 200);
     assert_non_null(strstr(b, "/9 phường đạt chuẩn"));
     assert_non_null(strstr(b, "\"total\": 9"));
     free(b);
-}
-
-/* Reads TrendUpdates until one for key has count; 1 when found. */
-static int s_wait_update(const char *key, long count, int ms, int64_t *seq)
-{
-    int64_t end = antt_now_ms() + ms;
-    while (antt_now_ms() < end) {
-        zmq_pollitem_t it = {E.sub, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        zmq_msg_t t, m;
-        zmq_msg_init(&t);
-        zmq_msg_init(&m);
-        zmq_msg_recv(&t, E.sub, 0);
-        zmq_msg_recv(&m, E.sub, 0);
-        Antt__V1__TrendUpdate *u = antt__v1__trend_update__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        int hit = u && u->key && !strcmp(u->key, key) && u->count == count;
-        if (hit && seq)
-            *seq = u->sequence;
-        if (u)
-            antt__v1__trend_update__free_unpacked(u, NULL);
-        zmq_msg_close(&t);
-        zmq_msg_close(&m);
-        if (hit)
-            return 1;
-    }
-    return 0;
-}
-
-/* Asks for a snapshot; returns the count of key in it (-1 absent) and the
- * end's sequence, epoch and error. */
-static long s_snapshot(const char *area, const char *period, const char *key, int64_t *seq, char *epoch,
-                       char *error)
-{
-    Antt__V1__TrendSnapshotRequest q = ANTT__V1__TREND_SNAPSHOT_REQUEST__INIT;
-    q.area_code = (char *)area;
-    q.period = (char *)period;
-    q.token = S_TOKEN;
-    uint8_t buf[256];
-    size_t len = antt__v1__trend_snapshot_request__pack(&q, buf);
-    zmq_send(E.dealer, buf, len, 0);
-    long found = -1;
-    error[0] = 0;
-    for (;;) {
-        zmq_pollitem_t it = {E.dealer, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 10000) <= 0)
-            return -2;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        zmq_msg_recv(&m, E.dealer, 0);
-        Antt__V1__TrendSnapshotItem *x = antt__v1__trend_snapshot_item__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-        zmq_msg_close(&m);
-        if (x == NULL)
-            return -3;
-        int end = x->end;
-        if (x->update && x->update->key && !strcmp(x->update->key, key))
-            found = x->update->count;
-        if (end) {
-            *seq = x->sequence;
-            snprintf(epoch, 48, "%s", x->epoch ? x->epoch : "");
-            snprintf(error, 128, "%s", x->error ? x->error : "");
-        }
-        antt__v1__trend_snapshot_item__free_unpacked(x, NULL);
-        if (end)
-            return found;
-    }
 }
 
 /* A rejection and a merge (a duplicate) take incidents out of the counts,
@@ -320,9 +138,9 @@ static void test_corrections_live(void **state)
 {
     (void)state;
     char key[128], epoch[48], err[128];
-    snprintf(key, sizeof(key), S_DISTRICT "|year|%d|group:criminal", E.y);
+    snprintf(key, sizeof(key), AE_DISTRICT "|year|%d|group:criminal", AE.y);
     int64_t snap_seq = 0, seq = 0;
-    long before = s_snapshot(S_DISTRICT, "year", key, &snap_seq, epoch, err);
+    long before = ae_snapshot(AE_DISTRICT, "year", key, &snap_seq, epoch, err);
     assert_string_equal(err, "");
     long expect = before;
     assert_true(before >= 285);
@@ -331,39 +149,39 @@ static void test_corrections_live(void **state)
         " AND occurred_at >= make_timestamptz(%d, 1, 1, 0, 0, 0, 'Asia/Ho_Chi_Minh') ORDER BY occurred_at LIMIT 3)"
         " UPDATE incidents i SET status = 'rejected', outcome = 'unfounded', version = version + 1, updated_at = now()"
         " FROM x WHERE i.id = x.id",
-        E.y);
-    at_db_exec(E.db, sql);
+        AE.y);
+    at_db_exec(AE.db, sql);
     free(sql);
     expect -= 3;
-    assert_true(s_wait_update(key, expect, 10000, &seq));
+    assert_true(ae_wait_update(key, expect, 10000, &seq));
     assert_true(seq > snap_seq);
     sql = antt_xasprintf(
         "WITH x AS (SELECT id FROM incidents WHERE category = 'fraud' AND status = 'new' ORDER BY occurred_at LIMIT 2),"
         " t AS (SELECT id FROM incidents WHERE category = 'fraud' AND status = 'new' ORDER BY occurred_at DESC LIMIT 1)"
         " UPDATE incidents i SET status = 'merged', merged_into = t.id, version = version + 1 FROM x, t WHERE i.id = x.id");
-    at_db_exec(E.db, sql);
+    at_db_exec(AE.db, sql);
     free(sql);
     expect -= 2;
-    assert_true(s_wait_update(key, expect, 10000, NULL));
+    assert_true(ae_wait_update(key, expect, 10000, NULL));
     /* the HTTP figures agree */
     char path[256], want[64];
-    snprintf(path, sizeof(path), "/api/v1/summary?area=" S_DISTRICT "&year=%d", E.y);
+    snprintf(path, sizeof(path), "/api/v1/summary?area=" AE_DISTRICT "&year=%d", AE.y);
     snprintf(want, sizeof(want), "%ld vụ phạm pháp hình sự", expect);
-    s_wait_body_t w = {path, want};
-    assert_true(at_wait_until(s_body_has, &w, 5000));
+    ae_wait_body_t w = {path, want};
+    assert_true(at_wait_until(ae_body_has, &w, 5000));
     /* reopening a rejected incident counts it again */
-    at_db_exec(E.db, "UPDATE incidents SET status = 'acknowledged', version = version + 1"
+    at_db_exec(AE.db, "UPDATE incidents SET status = 'acknowledged', version = version + 1"
                      " WHERE id = (SELECT id FROM incidents WHERE status = 'rejected' LIMIT 1)");
     expect += 1;
-    assert_true(s_wait_update(key, expect, 10000, NULL));
+    assert_true(ae_wait_update(key, expect, 10000, NULL));
     /* a snapshot agrees with the updates */
-    long now = s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err);
+    long now = ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch, err);
     assert_int_equal(now, expect);
     assert_true(seq > snap_seq);
     /* bad snapshot requests get an error end, not silence */
-    assert_int_equal(s_snapshot("VN-NOWHERE", NULL, key, &seq, epoch, err), -1);
+    assert_int_equal(ae_snapshot("VN-NOWHERE", NULL, key, &seq, epoch, err), -1);
     assert_string_equal(err, "unknown area");
-    assert_int_equal(s_snapshot(S_DISTRICT, "decade", key, &seq, epoch, err), -1);
+    assert_int_equal(ae_snapshot(AE_DISTRICT, "decade", key, &seq, epoch, err), -1);
     assert_non_null(strstr(err, "bad period"));
 }
 
@@ -381,7 +199,7 @@ static char s_fp[64];
 static int s_fingerprint_is(void *arg)
 {
     (void)arg;
-    PGresult *r = PQexec(E.db, S_FINGERPRINT);
+    PGresult *r = PQexec(AE.db, S_FINGERPRINT);
     int same = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), s_fp);
     PQclear(r);
     return same;
@@ -393,25 +211,25 @@ static int s_fingerprint_is(void *arg)
 static void test_idempotent_rebuild(void **state)
 {
     (void)state;
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
-    PGresult *r = PQexec(E.db, S_FINGERPRINT);
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
+    PGresult *r = PQexec(AE.db, S_FINGERPRINT);
     snprintf(s_fp, sizeof(s_fp), "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     /* every incident applied again, directly: nothing changes */
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM antt_trend_apply_ids(ARRAY(SELECT id FROM incidents))"), 0);
+    assert_int_equal(at_db_long(AE.db, "SELECT count(*) FROM antt_trend_apply_ids(ARRAY(SELECT id FROM incidents))"), 0);
     /* every incident queued three times, in reverse order */
-    at_db_exec(E.db, "INSERT INTO trend_queue (incident_id) SELECT id FROM incidents, generate_series(1, 3)"
+    at_db_exec(AE.db, "INSERT INTO trend_queue (incident_id) SELECT id FROM incidents, generate_series(1, 3)"
                      " ORDER BY id DESC");
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     assert_true(s_fingerprint_is(NULL));
     /* a rebuild by the command */
     char key[128], epoch[48], epoch2[48], err[128];
     int64_t seq;
-    snprintf(key, sizeof(key), S_DISTRICT "|year|%d|all", E.y);
-    long live = s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err);
+    snprintf(key, sizeof(key), AE_DISTRICT "|year|%d|all", AE.y);
+    long live = ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch, err);
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' %s/services/cli/antt rebuild-trends > %s/rebuild.out 2>&1",
-             E.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
+             AE.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "%s/rebuild.out", ANTT_BUILD_DIR);
     char *out = at_read_file(cmd, NULL);
@@ -422,14 +240,14 @@ static void test_idempotent_rebuild(void **state)
     /* the service notices the rebuild, reloads under a new epoch, same values */
     int64_t end = antt_now_ms() + 15000;
     do {
-        s_snapshot(S_DISTRICT, "year", key, &seq, epoch2, err);
-    } while (!strcmp(epoch, epoch2) && antt_now_ms() < end && at_wait_until(s_queue_empty, NULL, 100));
+        ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch2, err);
+    } while (!strcmp(epoch, epoch2) && antt_now_ms() < end && at_wait_until(ae_queue_empty, NULL, 100));
     assert_string_not_equal(epoch, epoch2);
-    assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, epoch2, err), live);
+    assert_int_equal(ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch2, err), live);
     /* a tampered counter is found and corrected by the rebuild */
-    at_db_exec(E.db, "UPDATE trend_counts SET n3 = n3 + 7 WHERE ctid = (SELECT ctid FROM trend_counts WHERE n3 > 0 LIMIT 1)");
+    at_db_exec(AE.db, "UPDATE trend_counts SET n3 = n3 + 7 WHERE ctid = (SELECT ctid FROM trend_counts WHERE n3 > 0 LIMIT 1)");
     snprintf(cmd, sizeof(cmd), "ANTT_DB_CONNINFO='%s' %s/services/cli/antt rebuild-trends > %s/rebuild.out 2>&1",
-             E.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
+             AE.conninfo, ANTT_BUILD_DIR, ANTT_BUILD_DIR);
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof(cmd), "%s/rebuild.out", ANTT_BUILD_DIR);
     out = at_read_file(cmd, NULL);
@@ -442,10 +260,10 @@ static void test_idempotent_rebuild(void **state)
      * cut short by a reload is a client's cue to reconnect). */
     end = antt_now_ms() + 15000;
     do {
-        s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err);
-    } while (!strcmp(epoch, epoch2) && antt_now_ms() < end && at_wait_until(s_queue_empty, NULL, 100));
+        ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch, err);
+    } while (!strcmp(epoch, epoch2) && antt_now_ms() < end && at_wait_until(ae_queue_empty, NULL, 100));
     assert_string_not_equal(epoch, epoch2);
-    assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, epoch, err), live);
+    assert_int_equal(ae_snapshot(AE_DISTRICT, "year", key, &seq, epoch, err), live);
 }
 
 /* Any period, read from the rollups in the fewest buckets (years, months
@@ -456,10 +274,10 @@ static void test_idempotent_rebuild(void **state)
 static void test_any_period(void **state)
 {
     (void)state;
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
-    at_db_exec(E.db, "SELECT setseed(0.16)");
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
+    at_db_exec(AE.db, "SELECT setseed(0.16)");
     long wrong = at_db_long(
-        E.db, "WITH y AS (SELECT extract(year FROM antt_trend_today())::int - 1 AS y),"
+        AE.db, "WITH y AS (SELECT extract(year FROM antt_trend_today())::int - 1 AS y),"
               " r AS (SELECT make_date(y.y, 1, 1) + (random() * 700)::int AS d0, 1 + (random() * 420)::int AS len"
               "         FROM y, generate_series(1, 400)"
               "       UNION ALL SELECT make_date(y.y, 1, 1), 365 + (y.y % 4 = 0)::int FROM y"
@@ -478,11 +296,11 @@ static void test_any_period(void **state)
               "             AND t.day >= r.d0 AND t.day < r.d0 + r.len)");
     assert_int_equal(wrong, 0);
     /* the summary's periods: a year is one bucket, a year to date three at most */
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM antt_trend_pieces("
+    assert_int_equal(at_db_long(AE.db, "SELECT count(*) FROM antt_trend_pieces("
                                       "make_date(extract(year FROM antt_trend_today())::int - 1, 1, 1),"
                                       " make_date(extract(year FROM antt_trend_today())::int, 1, 1))"),
                      1);
-    assert_true(at_db_long(E.db, "SELECT count(*) FROM antt_trend_pieces("
+    assert_true(at_db_long(AE.db, "SELECT count(*) FROM antt_trend_pieces("
                                  "make_date(extract(year FROM antt_trend_today())::int, 1, 1), antt_trend_today() + 1)") <= 3);
 }
 
@@ -506,9 +324,9 @@ static size_t s_sse_write(char *p, size_t size, size_t n, void *arg)
 static void s_sse_run(s_sse_t *c, long timeout_ms)
 {
     char url[512], hdr[160];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", E.port, c->path);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", AE.port, c->path);
     CURL *h = curl_easy_init();
-    struct curl_slist *hs = curl_slist_append(NULL, "Authorization: Bearer " S_TOKEN);
+    struct curl_slist *hs = curl_slist_append(NULL, "Authorization: Bearer " AE_TOKEN);
     if (c->last_id[0]) {
         snprintf(hdr, sizeof(hdr), "Last-Event-ID: %s", c->last_id);
         hs = curl_slist_append(hs, hdr);
@@ -529,7 +347,7 @@ static void s_sse_run(s_sse_t *c, long timeout_ms)
 static void test_sse_resume(void **state)
 {
     (void)state;
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     s_sse_t a = {.path = "/api/v1/stream?area=VN-HCM-BTA-TT&period=year", .want = "]}\n\n"};
     antt_buf_init(&a.got);
     s_sse_run(&a, 10000);
@@ -540,10 +358,10 @@ static void test_sse_resume(void **state)
     s_sse_t b = {.path = a.path, .want = "xx-never"};
     sscanf(id + 4, "%95s", b.last_id);
     /* meanwhile: two fires in Tân Tạo this year */
-    s_gen("VN-HCM-BTA-TT-KP4", "fire", E.y + 1, 2, 1, 1);
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    ae_gen("VN-HCM-BTA-TT-KP4", "fire", AE.y + 1, 2, 1, 1);
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     char want[128];
-    snprintf(want, sizeof(want), "\"key\":\"VN-HCM-BTA-TT|year|%d|group:fire\"", E.y + 1);
+    snprintf(want, sizeof(want), "\"key\":\"VN-HCM-BTA-TT|year|%d|group:fire\"", AE.y + 1);
     b.want = want;
     antt_buf_init(&b.got);
     s_sse_run(&b, 10000);
@@ -598,7 +416,7 @@ static void test_http_edges(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int st;
-        char *b = s_get(cases[i].path, &st);
+        char *b = ae_get(cases[i].path, &st);
         int ok = st == cases[i].status && b && strstr(b, cases[i].want);
         if (!ok)
             print_error("%s: %d %s\n", cases[i].path, st, b ? b : "");
@@ -612,17 +430,17 @@ static void test_http_edges(void **state)
 static void test_spikes_hotspots(void **state)
 {
     (void)state;
-    at_db_exec(E.db,
+    at_db_exec(AE.db,
                "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status, lat, lon)"
                " SELECT gen_random_uuid(), now() - g * interval '1 minute', 'drugs', 3, 'VN-HCM-BTA-BHH',"
                " 'DESK-HCM-BTA-BHH', 'new', 10.8051 + g * 0.00001, 106.6032 + g * 0.00001 FROM generate_series(1, 6) g");
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     int st;
-    char *b = s_get("/api/v1/spikes?area=VN-HCM-BTA", &st);
+    char *b = ae_get("/api/v1/spikes?area=VN-HCM-BTA", &st);
     assert_int_equal(st, 200);
     assert_non_null(strstr(b, "\"area_code\":\"VN-HCM-BTA-BHH\",\"category\":\"drugs\""));
     free(b);
-    b = s_get("/api/v1/hotspots?area=VN-HCM-BTA&days=7", &st);
+    b = ae_get("/api/v1/hotspots?area=VN-HCM-BTA&days=7", &st);
     assert_int_equal(st, 200);
     assert_non_null(strstr(b, "\"n\":6"));
     assert_non_null(strstr(b, "\"lat\":10.806"));  /* 10.8051.. snapped to 0.002 */
@@ -643,14 +461,14 @@ static void test_response_times(void **state)
         " CASE WHEN g <= 8 THEN t + g * interval '1 hour' END, CASE WHEN g <= 8 THEN 'done' END,"
         " CASE WHEN g > 8 THEN 1 ELSE 0 END"
         " FROM generate_series(1, 10) g, (SELECT make_timestamptz(%d, 3, 10, 9, 0, 0, 'Asia/Ho_Chi_Minh') AS t) x",
-        E.y);
-    at_db_exec(E.db, sql);
+        AE.y);
+    at_db_exec(AE.db, sql);
     free(sql);
-    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 15000));
     char path[256];
-    snprintf(path, sizeof(path), "/api/v1/response?area=VN-HCM-BTA-BTDB&from=%d-03-01&to=%d-03-31", E.y, E.y);
+    snprintf(path, sizeof(path), "/api/v1/response?area=VN-HCM-BTA-BTDB&from=%d-03-01&to=%d-03-31", AE.y, AE.y);
     int st;
-    char *b = s_get(path, &st);
+    char *b = ae_get(path, &st);
     assert_int_equal(st, 200);
     json_t *j = json_loads(b, 0, NULL);
     free(b);
@@ -671,30 +489,17 @@ static void test_response_times(void **state)
     json_decref(j);
 }
 
-static long s_metric(const char *name)
-{
-    char url[128], *b = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.port);
-    at_http("GET", url, NULL, NULL, 0, &b);
-    char line[160];
-    snprintf(line, sizeof(line), "\n%s ", name); /* the sample, not its # HELP */
-    const char *p = b ? strstr(b, line) : NULL;
-    long v = p ? atol(p + strlen(line)) : -1;
-    free(b);
-    return v;
-}
-
 /* One incident of every category in every neighbourhood on each of the last
  * 20 days: the same keys every time, new values. */
 static void s_round(void)
 {
-    at_db_exec(E.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+    at_db_exec(AE.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
                      " SELECT gen_random_uuid(), now() - d * interval '1 day', c, 3, a.code,"
                      " (SELECT desk_code FROM area_desks WHERE area_code = a.code), 'new'"
                      " FROM areas a, generate_series(0, 19) d,"
                      " unnest(ARRAY['theft','robbery','fraud','fire','drugs','traffic','dispute']) c"
                      " WHERE a.level = 'neighbourhood' AND a.code LIKE 'VN-HCM-BTA-%'");
-    assert_true(at_wait_until(s_queue_empty, NULL, 60000));
+    assert_true(at_wait_until(ae_queue_empty, NULL, 60000));
 }
 
 /* A subscriber that does not read: the publisher's memory stays bounded
@@ -704,18 +509,18 @@ static void s_round(void)
 static void test_slow_subscriber(void **state)
 {
     (void)state;
-    void *slow = zmq_socket(E.zctx, ZMQ_SUB);
+    void *slow = zmq_socket(AE.zctx, ZMQ_SUB);
     int linger = 0, hwm = 100, rcvbuf = 4096; /* little kept in the kernel either */
     zmq_setsockopt(slow, ZMQ_LINGER, &linger, sizeof(linger));
     zmq_setsockopt(slow, ZMQ_RCVHWM, &hwm, sizeof(hwm));
     zmq_setsockopt(slow, ZMQ_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     zmq_setsockopt(slow, ZMQ_SUBSCRIBE, "trend.", 6);
-    assert_int_equal(zmq_connect(slow, E.pub_ep), 0);
+    assert_int_equal(zmq_connect(slow, AE.pub_ep), 0);
     s_round(); /* the keys exist from now on */
-    long rss0 = at_rss_kb(E.agg.pid), pub0 = s_metric("antt_aggregation_updates_total");
+    long rss0 = at_rss_kb(AE.agg.pid), pub0 = ae_metric("antt_aggregation_updates_total");
     for (int i = 0; i < 8; i++)
         s_round();
-    long rss1 = at_rss_kb(E.agg.pid), pub1 = s_metric("antt_aggregation_updates_total");
+    long rss1 = at_rss_kb(AE.agg.pid), pub1 = ae_metric("antt_aggregation_updates_total");
     printf("slow subscriber: %ld updates published while it did not read; aggregation RSS %ld -> %ld kB\n",
            pub1 - pub0, rss0, rss1);
     /* unbounded, the queue would hold them all: some 25 MB (under ASan its
@@ -731,7 +536,7 @@ static void test_slow_subscriber(void **state)
     char epoch[48] = "";
     for (int fresh = 0; fresh < 2 && !gap; fresh++) {
         if (fresh)
-            at_db_exec(E.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
+            at_db_exec(AE.db, "INSERT INTO incidents (id, occurred_at, category, priority, area_code, desk_code, status)"
                              " VALUES (gen_random_uuid(), now(), 'theft', 3, 'VN-HCM-BTA-AL', 'DESK-HCM-BTA-AL', 'new')");
         for (;;) {
             zmq_pollitem_t it = {slow, 0, ZMQ_POLLIN, 0};
@@ -761,13 +566,13 @@ static void test_slow_subscriber(void **state)
     /* so it takes a snapshot: its figures are the database's */
     char key[128], ep[48], err[128];
     int64_t seq;
-    PGresult *r = PQexec(E.db, "SELECT extract(year FROM antt_trend_today())::int, count(*) FROM incidents"
+    PGresult *r = PQexec(AE.db, "SELECT extract(year FROM antt_trend_today())::int, count(*) FROM incidents"
                                " WHERE status NOT IN ('rejected', 'merged') AND area_code LIKE 'VN-HCM-BTA%'"
                                " AND antt_trend_day(occurred_at) >= date_trunc('year', antt_trend_today())");
-    snprintf(key, sizeof(key), S_DISTRICT "|year|%s|all", PQgetvalue(r, 0, 0));
+    snprintf(key, sizeof(key), AE_DISTRICT "|year|%s|all", PQgetvalue(r, 0, 0));
     long want = atol(PQgetvalue(r, 0, 1));
     PQclear(r);
-    assert_int_equal(s_snapshot(S_DISTRICT, "year", key, &seq, ep, err), want);
+    assert_int_equal(ae_snapshot(AE_DISTRICT, "year", key, &seq, ep, err), want);
     /* within one state the snapshot is at or past what was seen; a reload
      * meanwhile (an earlier test's rebuild is noticed within 5 s) starts a
      * new epoch, which tells the client to take the snapshot whole */
@@ -790,5 +595,5 @@ int main(void)
         cmocka_unit_test(test_response_times),
         cmocka_unit_test(test_slow_subscriber),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, ae_setup, ae_teardown);
 }
