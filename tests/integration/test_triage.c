@@ -11,126 +11,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
-#include "antt_categories.h"
-#include "antt_crypto.h"
 #include "antt_migrate.h"
 #include "at_desk.h"
-
-#define T_WARD "DESK-HCM-BTA-BTD"   /* owns 10.760-10.790, 106.612-106.630 */
-#define T_OTHER "DESK-HCM-BTA-AL"   /* a neighbouring ward */
-#define T_DISTRICT "DESK-HCM-BTA"
-#define T_CITY "DESK-HCM"
-#define T_WARD_NAME "Phường Bình Trị Đông"
-
-typedef Antt__V1__TriageReply__Status st_t;
-#define OK ANTT__V1__TRIAGE_REPLY__STATUS__OK
-#define BAD ANTT__V1__TRIAGE_REPLY__STATUS__BAD_REQUEST
-#define NF ANTT__V1__TRIAGE_REPLY__STATUS__NOT_FOUND
-#define CONFLICT ANTT__V1__TRIAGE_REPLY__STATUS__CONFLICT
-
-static struct {
-    char *conninfo;
-    PGconn *db;
-    at_stack_t st;
-    at_desk_t d;
-} T;
-
-static int s_setup(void **state)
-{
-    (void)state;
-    if (antt_crypto_init() != 0)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    T.conninfo = at_db_create("t_triage");
-    T.db = at_db_connect(T.conninfo);
-    at_db_exec(T.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000)");
-    /* ids 1..4 in this order */
-    at_db_exec(T.db, "INSERT INTO dispatchers (name, desk_code, token_hash) VALUES"
-                     " ('ward', '" T_WARD "', sha256('tok-ward')), ('other', '" T_OTHER "', sha256('tok-other')),"
-                     " ('district', '" T_DISTRICT "', sha256('tok-district')), ('city', '" T_CITY "', sha256('tok-city'))");
-    /* the ward's webhook, to a port nobody listens on: its messages stay in
-     * the outbox, where the test reads them */
-    char *sql = antt_xasprintf("INSERT INTO webhook_destinations (code, url, secret, desk_code) VALUES"
-                               " ('ward', 'http://127.0.0.1:%d/h', 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==', '" T_WARD "')",
-                               at_free_port());
-    at_db_exec(T.db, sql);
-    free(sql);
-    at_stack_init(&T.st, T.conninfo);
-    size_t cap = sizeof(T.st.env) / sizeof(T.st.env[0]);
-    at_env_add(T.st.env, cap, "ANTT_SLA_ACK_P1_S=%s", "3"); /* escalations within the test's time */
-    at_env_add(T.st.env, cap, "ANTT_LOG_LEVEL=%s", "debug");
-    if (at_stack_start_all(&T.st) != 0)
-        return -1;
-    const char *topics[] = {"desk." T_WARD ".", "desk." T_DISTRICT ".", "desk." T_CITY ".", "desk." T_OTHER ".", NULL};
-    return at_desk_open(&T.d, &T.st, T.db, "key-app", topics, "VN-HCM-BTA-BTD", T_WARD);
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    at_desk_close(&T.d);
-    at_stack_stop(&T.st);
-    at_stack_free(&T.st);
-    PQfinish(T.db);
-    free(T.conninfo);
-    curl_global_cleanup();
-    return 0;
-}
-
-static long s_count(const char *fmt, const char *a)
-{
-    return at_desk_count(&T.d, fmt, a);
-}
-
-static Antt__V1__TriageReply *s_cmd(const char *token, Antt__V1__TriageAction action, const char *incident)
-{
-    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
-    c.has_action = 1;
-    c.action = action;
-    c.incident_id = (char *)incident;
-    Antt__V1__TriageReply *r = at_desk_triage(&T.d, token, &c);
-    assert_non_null(r);
-    return r;
-}
-
-static void s_expect(const char *token, Antt__V1__TriageAction action, const char *incident, st_t want)
-{
-    int st = at_desk_status(&T.d, token, action, incident);
-    if (st != (int)want)
-        fail_msg("action %d on %s by %s: status %d, expected %d", action, incident, token, st, want);
-}
-
-/* The desk's queue (caller frees) and one incident in it (or NULL). */
-static Antt__V1__TriageReply *s_list(const char *token)
-{
-    Antt__V1__TriageReply *r = s_cmd(token, ANTT__V1__TRIAGE_ACTION__ACTION_LIST, NULL);
-    assert_int_equal(r->status, OK);
-    return r;
-}
-
-static const Antt__V1__IncidentUpdate *s_in(const Antt__V1__TriageReply *l, const char *id)
-{
-    for (size_t i = 0; i < l->n_incidents; i++)
-        if (!strcmp(l->incidents[i]->incident_id, id))
-            return l->incidents[i];
-    return NULL;
-}
-
-static int s_pos(const Antt__V1__TriageReply *l, const char *id)
-{
-    for (size_t i = 0; i < l->n_incidents; i++)
-        if (!strcmp(l->incidents[i]->incident_id, id))
-            return (int)i;
-    return -1;
-}
+#include "triage_env.h"
 
 typedef struct s_misses {
     const char *id;
@@ -140,7 +28,7 @@ typedef struct s_misses {
 static int s_missed(void *arg)
 {
     s_misses_t *m = arg;
-    return s_count("SELECT escalations FROM incidents WHERE id = '%s'", m->id) >= m->n;
+    return te_count("SELECT escalations FROM incidents WHERE id = '%s'", m->id) >= m->n;
 }
 
 static void s_wait_misses(const char *id, long n)
@@ -154,7 +42,7 @@ static Antt__V1__IncidentUpdate *s_expect_told(const char *topic, const char *id
 {
     uint64_t deadline = antt_mono_ns() + 10000000000ull;
     while (antt_mono_ns() < deadline) {
-        Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, topic, id, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED, 500);
+        Antt__V1__IncidentUpdate *u = at_desk_expect(&TE.d, topic, id, ANTT__V1__UPDATE_KIND__UPDATE_ESCALATED, 500);
         if (u && u->escalated_to && !strcmp(u->escalated_to, told))
             return u;
         if (u)
@@ -167,7 +55,7 @@ static const char *s_journal_id;
 static int s_journaled_both(void *arg)
 {
     (void)arg;
-    return s_count("SELECT count(DISTINCT x.desk) FROM desk_feed f JOIN desk_feed_desks x ON x.seq = f.seq"
+    return te_count("SELECT count(DISTINCT x.desk) FROM desk_feed f JOIN desk_feed_desks x ON x.seq = f.seq"
                    " WHERE f.incident_id = '%s' AND f.kind = 'escalated'"
                    " AND x.desk IN ('" T_WARD "', '" T_DISTRICT "')",
                    s_journal_id) == 2;
@@ -179,15 +67,15 @@ static int s_journaled_both(void *arg)
 static void test_escalation_adds(void **state)
 {
     (void)state;
-    char *a = at_desk_incident(&T.d, "description=cuu%20voi%20co%20nguoi%20cam%20dao%20dam%20nguoi%20dang%20chay%20mau"
+    char *a = at_desk_incident(&TE.d, "description=cuu%20voi%20co%20nguoi%20cam%20dao%20dam%20nguoi%20dang%20chay%20mau"
                                      "&lat=10.7800&long=106.6250", NULL);
-    char *b = at_desk_incident(&T.d, "description=cuu%20voi%20chay%20nha%20co%20nguoi%20ket%20ben%20trong"
+    char *b = at_desk_incident(&TE.d, "description=cuu%20voi%20chay%20nha%20co%20nguoi%20ket%20ben%20trong"
                                      "&lat=10.7650&long=106.6150", NULL);
-    assert_int_equal(s_count("SELECT priority FROM incidents WHERE id = '%s'", a), 1);
-    assert_int_equal(s_count("SELECT priority FROM incidents WHERE id = '%s'", b), 1);
+    assert_int_equal(te_count("SELECT priority FROM incidents WHERE id = '%s'", a), 1);
+    assert_int_equal(te_count("SELECT priority FROM incidents WHERE id = '%s'", b), 1);
     s_wait_misses(a, 1);
     s_wait_misses(b, 1);
-    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
+    assert_int_equal(te_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
                              "' AND escalated_to = '" T_DISTRICT "' AND overdue_since IS NOT NULL",
                              a),
                      1);
@@ -206,22 +94,22 @@ static void test_escalation_adds(void **state)
 
     /* the queues: the ward keeps it (overdue), the district has it
      * (escalated), another ward does not */
-    Antt__V1__TriageReply *l = s_list("tok-ward");
-    const Antt__V1__IncidentUpdate *x = s_in(l, a);
+    Antt__V1__TriageReply *l = te_list("tok-ward");
+    const Antt__V1__IncidentUpdate *x = te_in(l, a);
     assert_non_null(x);
     assert_true(x->overdue && x->escalated);
     assert_string_equal(x->desk_code, T_WARD);
     assert_string_equal(x->escalated_to, T_DISTRICT);
     antt__v1__triage_reply__free_unpacked(l, NULL);
-    l = s_list("tok-district");
-    assert_non_null(s_in(l, a));
-    assert_true(s_in(l, a)->escalated);
+    l = te_list("tok-district");
+    assert_non_null(te_in(l, a));
+    assert_true(te_in(l, a)->escalated);
     antt__v1__triage_reply__free_unpacked(l, NULL);
-    l = s_list("tok-other");
-    assert_null(s_in(l, a));
+    l = te_list("tok-other");
+    assert_null(te_in(l, a));
     antt__v1__triage_reply__free_unpacked(l, NULL);
     json_t *j = NULL;
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
     size_t i;
     json_t *e;
     int seen = 0;
@@ -236,9 +124,9 @@ static void test_escalation_adds(void **state)
     json_decref(j);
 
     /* the ward acknowledges b: no longer overdue, and no further escalation */
-    s_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, b, OK);
-    l = s_list("tok-ward");
-    assert_false(s_in(l, b)->overdue);
+    te_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, b, OK);
+    l = te_list("tok-ward");
+    assert_false(te_in(l, b)->overdue);
     antt__v1__triage_reply__free_unpacked(l, NULL);
 
     /* the next miss tells the city; the one after stays there (the top),
@@ -249,20 +137,20 @@ static void test_escalation_adds(void **state)
     assert_string_equal(u->desk_code, T_WARD);
     antt__v1__incident_update__free_unpacked(u, NULL);
     s_wait_misses(a, 3);
-    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
+    assert_int_equal(te_count("SELECT count(*) FROM incidents WHERE id = '%s' AND desk_code = '" T_WARD
                              "' AND escalated_to = '" T_CITY "' AND ack_deadline > now()",
                              a),
                      1);
-    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'escalated'"
+    assert_int_equal(te_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'escalated'"
                              " AND (data->>'top')::boolean AND data->>'to_desk' = '" T_CITY "'",
                              a),
                      1);
-    assert_int_equal(s_count("SELECT escalations FROM incidents WHERE id = '%s'", b), 1);
+    assert_int_equal(te_count("SELECT escalations FROM incidents WHERE id = '%s'", b), 1);
 
     /* the city acknowledges: the ward still has it, no longer overdue */
-    s_expect("tok-city", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, a, OK);
-    l = s_list("tok-ward");
-    x = s_in(l, a);
+    te_expect("tok-city", ANTT__V1__TRIAGE_ACTION__ACTION_ACKNOWLEDGE, a, OK);
+    l = te_list("tok-ward");
+    x = te_in(l, a);
     assert_non_null(x);
     assert_false(x->overdue);
     assert_int_equal(x->status, ANTT__V1__INCIDENT_STATUS__STATUS_ACKNOWLEDGED);
@@ -276,11 +164,11 @@ static void test_escalation_adds(void **state)
 static void test_claim(void **state)
 {
     (void)state;
-    char *c = at_desk_incident(&T.d, "description=cuu%20voi%20co%20nguoi%20bi%20dam%20chay%20mau%20nhieu"
+    char *c = at_desk_incident(&TE.d, "description=cuu%20voi%20co%20nguoi%20bi%20dam%20chay%20mau%20nhieu"
                                      "&lat=10.7700&long=106.6200", NULL);
     s_wait_misses(c, 1);
-    s_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, NF);
-    Antt__V1__TriageReply *r = s_cmd("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c);
+    te_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, NF);
+    Antt__V1__TriageReply *r = te_cmd("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c);
     assert_int_equal(r->status, OK);
     assert_string_equal(r->incident->claimed_desk, T_DISTRICT);
     assert_string_equal(r->incident->claimed_by, "dispatcher:3");
@@ -288,22 +176,22 @@ static void test_claim(void **state)
     assert_int_equal(r->incident->status, ANTT__V1__INCIDENT_STATUS__STATUS_ACKNOWLEDGED);
     assert_false(r->incident->overdue);
     antt__v1__triage_reply__free_unpacked(r, NULL);
-    s_expect("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, CONFLICT);
-    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", c, ANTT__V1__UPDATE_KIND__UPDATE_CLAIMED,
+    te_expect("tok-district", ANTT__V1__TRIAGE_ACTION__ACTION_CLAIM, c, CONFLICT);
+    Antt__V1__IncidentUpdate *u = at_desk_expect(&TE.d, "desk." T_WARD ".", c, ANTT__V1__UPDATE_KIND__UPDATE_CLAIMED,
                                                  5000);
     assert_non_null(u);
     assert_string_equal(u->claimed_desk, T_DISTRICT);
     antt__v1__incident_update__free_unpacked(u, NULL);
-    s_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_GET, c, OK);
-    Antt__V1__TriageReply *l = s_list("tok-ward");
-    assert_non_null(s_in(l, c));
-    assert_string_equal(s_in(l, c)->claimed_desk, T_DISTRICT);
+    te_expect("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_GET, c, OK);
+    Antt__V1__TriageReply *l = te_list("tok-ward");
+    assert_non_null(te_in(l, c));
+    assert_string_equal(te_in(l, c)->claimed_desk, T_DISTRICT);
     antt__v1__triage_reply__free_unpacked(l, NULL);
-    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'claimed'"
+    assert_int_equal(te_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'claimed'"
                              " AND actor = 'dispatcher:3' AND data->>'claimed_desk' = '" T_DISTRICT "'",
                              c),
                      1);
-    assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.claimed'"
+    assert_int_equal(te_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.claimed'"
                              " AND payload->'data'->>'incident_id' = '%s'",
                              c),
                      1);
@@ -325,10 +213,10 @@ static void test_review_order(void **state)
         for (char *p = enc; *p; p++)
             *p = *p == ' ' ? '+' : *p;
         snprintf(f, sizeof(f), "description=%s&lat=10.77%d5&long=106.61%d5", enc, k + 1, 5 + k);
-        id[k] = at_desk_incident(&T.d, f, NULL);
+        id[k] = at_desk_incident(&TE.d, f, NULL);
     }
     /* the created update on the feed carries no text and no ward name */
-    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", id[3], ANTT__V1__UPDATE_KIND__UPDATE_CREATED,
+    Antt__V1__IncidentUpdate *u = at_desk_expect(&TE.d, "desk." T_WARD ".", id[3], ANTT__V1__UPDATE_KIND__UPDATE_CREATED,
                                                  5000);
     assert_non_null(u);
     assert_null(u->first_text);
@@ -342,11 +230,11 @@ static void test_review_order(void **state)
     for (int k = 0; k < 4; k++) {
         char *sql = antt_xasprintf("UPDATE incidents SET %s, ack_deadline = now() + interval '1 hour' WHERE id = '%s'",
                                    set[k], id[k]);
-        at_db_exec(T.db, sql);
+        at_db_exec(TE.db, sql);
         free(sql);
     }
-    Antt__V1__TriageReply *l = s_list("tok-ward");
-    int p1 = s_pos(l, id[3]), r3 = s_pos(l, id[1]), r4 = s_pos(l, id[2]), p2 = s_pos(l, id[0]);
+    Antt__V1__TriageReply *l = te_list("tok-ward");
+    int p1 = te_pos(l, id[3]), r3 = te_pos(l, id[1]), r4 = te_pos(l, id[2]), p2 = te_pos(l, id[0]);
     assert_true(p1 >= 0 && r3 >= 0 && r4 >= 0 && p2 >= 0);
     if (!(p1 < r3 && r3 < r4 && r4 < p2))
         fail_msg("order P1 %d, review P3 %d, review P4 %d, P2 %d", p1, r3, r4, p2);
@@ -354,7 +242,7 @@ static void test_review_order(void **state)
         if (l->incidents[i]->priority != 1)
             for (size_t k = i + 1; k < l->n_incidents; k++)
                 assert_int_not_equal(l->incidents[k]->priority, 1);
-    const Antt__V1__IncidentUpdate *x = s_in(l, id[1]);
+    const Antt__V1__IncidentUpdate *x = te_in(l, id[1]);
     assert_true(x->needs_review);
     assert_int_equal(x->n_review_reasons, 2);
     assert_string_equal(x->review_reasons[1], "two_categories");
@@ -364,7 +252,7 @@ static void test_review_order(void **state)
     antt__v1__triage_reply__free_unpacked(l, NULL);
     /* the same over HTTP */
     json_t *j = NULL;
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "GET", "/api/v1/incidents", NULL, &j), 200);
     int pos[4] = {-1, -1, -1, -1};
     size_t i;
     json_t *e;
@@ -386,207 +274,13 @@ static void test_review_order(void **state)
         free(id[k]);
 }
 
-static Antt__V1__TriageReply *s_reclassify(const char *token, const char *id, const char *category, int has_prio,
-                                           int prio, const char *reason)
-{
-    Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
-    c.has_action = 1;
-    c.action = ANTT__V1__TRIAGE_ACTION__ACTION_RECLASSIFY;
-    c.incident_id = (char *)id;
-    c.category = (char *)category;
-    c.has_priority = has_prio;
-    c.priority = prio;
-    c.reason = (char *)reason;
-    Antt__V1__TriageReply *r = at_desk_triage(&T.d, token, &c);
-    assert_non_null(r);
-    return r;
-}
-
-static const char *s_trend_id;
-static long s_trend_theft, s_trend_fraud;
-static long s_trend_n(const char *category)
-{
-    char *sql = antt_xasprintf("SELECT COALESCE(sum(n1 + n2 + n3 + n4), 0) FROM trend_counts c JOIN incidents i"
-                               " ON c.area_code = i.area_code WHERE i.id = '%s' AND c.grain = 'd' AND c.category = '%s'",
-                               s_trend_id, category);
-    long n = at_db_long(T.db, sql);
-    free(sql);
-    return n;
-}
-
-static int s_counted_as(void *arg)
-{
-    char *sql = antt_xasprintf("SELECT count(*) FROM trend_contributions WHERE incident_id = '%s' AND category = '%s'",
-                               s_trend_id, (const char *)arg);
-    long n = at_db_long(T.db, sql);
-    free(sql);
-    return n == 1;
-}
-
-static int s_moved(void *arg)
-{
-    (void)arg;
-    return s_trend_n("theft") == s_trend_theft - 1 && s_trend_n("fraud") == s_trend_fraud + 1;
-}
-
-/* Reclassify: bad values and other desks change nothing; a correction is
- * one event, a row for training, a new deadline, a feed update, a webhook
- * message, and the trend counters move from the old category to the new. */
-static void test_reclassify(void **state)
-{
-    (void)state;
-    /* the categories SQL checks are those of the C code */
-    PGresult *cr = PQexec(T.db, "SELECT array_to_string(antt_category_codes(), ' ')");
-    antt_buf_t want;
-    antt_buf_init(&want);
-    for (int k = 0; k < antt_categories_count; k++)
-        antt_buf_printf(&want, "%s%s", k ? " " : "", antt_categories[k].code);
-    assert_string_equal(PQgetvalue(cr, 0, 0), want.data);
-    antt_buf_cleanup(&want);
-    PQclear(cr);
-
-    char *id = at_desk_incident(&T.d, "description=bi%20trom%20xe%20dap%20dien%20truoc%20nha&lat=10.7850&long=106.6280",
-                                NULL);
-    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND category = 'theft' AND status = 'new'"
-                             " AND priority > 2",
-                             id),
-                     1);
-    char *sql = antt_xasprintf("UPDATE incidents SET needs_review = true, review_reasons = '{ambiguous}' WHERE id = '%s'",
-                               id);
-    at_db_exec(T.db, sql);
-    free(sql);
-    s_trend_id = id;
-    assert_true(at_wait_until(s_counted_as, "theft", 15000));
-    s_trend_theft = s_trend_n("theft");
-    s_trend_fraud = s_trend_n("fraud");
-    long v0 = s_count("SELECT version FROM incidents WHERE id = '%s'", id);
-
-    /* refused, and nothing changes */
-    struct {
-        const char *token, *category;
-        int has_prio, prio;
-        st_t want;
-    } bad[] = {{"tok-ward", "thefft", 0, 0, BAD},  {"tok-ward", NULL, 1, 5, BAD}, {"tok-ward", NULL, 1, 0, BAD},
-               {"tok-ward", NULL, 1, -1, BAD},     {"tok-ward", NULL, 0, 0, BAD}, {"tok-ward", "", 0, 0, BAD},
-               {"tok-other", "fraud", 1, 2, NF}};
-    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
-        Antt__V1__TriageReply *r = s_reclassify(bad[k].token, id, bad[k].category, bad[k].has_prio, bad[k].prio, "x");
-        if (r->status != bad[k].want)
-            fail_msg("bad reclassify %zu: status %d (%s)", k, r->status, r->error ? r->error : "");
-        antt__v1__triage_reply__free_unpacked(r, NULL);
-    }
-    const char *bodies[] = {"{\"priority\": \"2\"}", "{\"priority\": 9}", "{}", "{\"category\": \"nope\"}",
-                            "{\"category\": 7}", "{\"category\": \"fraud\", \"why\": \"x\"}"};
-    char *path = antt_xasprintf("/api/v1/incidents/%s/reclassify", id);
-    for (size_t k = 0; k < sizeof(bodies) / sizeof(bodies[0]); k++)
-        assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, bodies[k], NULL), 400);
-    assert_int_equal(at_desk_http(&T.d, "tok-other", "POST", path, "{\"category\": \"fraud\"}", NULL), 404);
-    assert_int_equal(s_count("SELECT version FROM incidents WHERE id = '%s'", id), v0);
-    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'reclassified'", id),
-                     0);
-    assert_int_equal(s_count("SELECT count(*) FROM classification_corrections WHERE incident_id = '%s'", id), 0);
-
-    /* over ZeroMQ: fraud, P2 */
-    Antt__V1__TriageReply *r = s_reclassify("tok-ward", id, "fraud", 1, 2, "nguoi bao bi lua chuyen khoan");
-    assert_int_equal(r->status, OK);
-    assert_string_equal(r->incident->category, "fraud");
-    assert_int_equal(r->incident->priority, 2);
-    assert_false(r->incident->needs_review);
-    assert_int_equal(r->incident->version, v0 + 1);
-    assert_string_equal(r->incident->ward_name, T_WARD_NAME);
-    assert_string_equal(r->incident->first_text, "bi trom xe dap dien truoc nha");
-    antt__v1__triage_reply__free_unpacked(r, NULL);
-    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'reclassified'"
-                             " AND actor = 'dispatcher:1' AND data->>'old_category' = 'theft'"
-                             " AND data->>'category' = 'fraud' AND (data->>'priority')::int = 2"
-                             " AND data->>'reason' = 'nguoi bao bi lua chuyen khoan'",
-                             id),
-                     1);
-    assert_int_equal(s_count("SELECT count(*) FROM classification_corrections WHERE incident_id = '%s'"
-                             " AND old_category = 'theft' AND new_category = 'fraud' AND new_priority = 2"
-                             " AND old_priority > 2 AND actor = 'dispatcher:1' AND review_reasons = '{ambiguous}'",
-                             id),
-                     1);
-    /* unacknowledged: the P2 deadline, from now */
-    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND NOT needs_review"
-                             " AND review_reasons IS NULL"
-                             " AND abs(extract(epoch FROM ack_deadline - now()) - 300) < 30",
-                             id),
-                     1);
-    Antt__V1__IncidentUpdate *u = at_desk_expect(&T.d, "desk." T_WARD ".", id,
-                                                 ANTT__V1__UPDATE_KIND__UPDATE_RECLASSIFIED, 5000);
-    assert_non_null(u);
-    assert_string_equal(u->category, "fraud");
-    assert_null(u->first_text); /* the answer has it, the feed never */
-    assert_null(u->ward_name);
-    antt__v1__incident_update__free_unpacked(u, NULL);
-    assert_int_equal(s_count("SELECT count(*) FROM webhook_deliveries WHERE event_type = 'incident.reclassified'"
-                             " AND payload->'data'->>'incident_id' = '%s' AND payload->'data'->>'category' = 'fraud'",
-                             id),
-                     1);
-    /* the trends follow, live */
-    assert_true(at_wait_until(s_moved, NULL, 15000));
-
-    /* over HTTP: the priority only */
-    json_t *j = NULL;
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, "{\"priority\": 3, \"reason\": \"khong gap\"}", &j),
-                     200);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "incident"), "category")), "fraud");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "incident"), "priority")), 3);
-    json_decref(j);
-    free(path);
-    assert_int_equal(s_count("SELECT version FROM incidents WHERE id = '%s'", id), v0 + 2);
-
-    /* classification reads the corrections (antt train --from-db) */
-    char *ci = antt_xasprintf("%s user=antt_classification", T.conninfo);
-    PGconn *cls = at_db_connect(ci);
-    sql = antt_xasprintf("SELECT count(*) FROM classification_corrections c JOIN incident_reports l"
-                         " ON l.incident_id = c.incident_id JOIN reports r ON r.id = l.report_id"
-                         " WHERE c.incident_id = '%s' AND r.description LIKE 'bi trom%%'",
-                         id);
-    assert_int_equal(at_db_long(cls, sql), 2);
-    free(sql);
-    PQfinish(cls);
-    /* antt train --from-db, as the classification role: the corrected
-     * incident's report joins the training rows, with the dispatcher's labels */
-    char corpus[] = "/tmp/antt-fromdb-XXXXXX", model[64];
-    int fd = mkstemp(corpus);
-    assert_true(fd >= 0);
-    const char *rows = "theft\tP3\tnhà tôi bị trộm xe máy\nfire\tP1\tcháy nhà khói đen\n";
-    assert_int_equal(write(fd, rows, strlen(rows)), (ssize_t)strlen(rows));
-    close(fd);
-    snprintf(model, sizeof(model), "%s.model", corpus);
-    char *cmd = antt_xasprintf("ANTT_DB_CONNINFO='%s' '%s/services/cli/antt' train --from-db --folds 0 --corpus %s -o %s"
-                               " 2>&1",
-                               ci, ANTT_BUILD_DIR, corpus, model);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char out[4096] = "";
-    size_t got = fread(out, 1, sizeof(out) - 1, p);
-    out[got] = '\0';
-    assert_int_equal(pclose(p), 0);
-    int added = -1;
-    const char *at = strstr(out, "from the database: ");
-    assert_non_null(at);
-    added = atoi(at + strlen("from the database: "));
-    if (added < 1) /* the report of the corrected incident */
-        fail_msg("antt train --from-db: %s", out);
-    assert_non_null(strstr(out, "trained on"));
-    assert_int_equal(access(model, R_OK), 0);
-    unlink(model);
-    unlink(corpus);
-    free(cmd);
-    free(ci);
-    free(id);
-}
-
 /* SHOW: the incident, its reports' texts and its event log; never the
  * contact; only within the desk's scope. */
 static void test_show(void **state)
 {
     (void)state;
     char *rid = NULL;
-    char *id = at_desk_incident(&T.d, "description=nha%20hang%20xom%20bi%20mat%20trom%20tivi&lat=10.7640&long=106.6270"
+    char *id = at_desk_incident(&TE.d, "description=nha%20hang%20xom%20bi%20mat%20trom%20tivi&lat=10.7640&long=106.6270"
                                       "&phone=0912333444&first_name=Mai",
                                 &rid);
     Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
@@ -594,11 +288,11 @@ static void test_show(void **state)
     c.action = ANTT__V1__TRIAGE_ACTION__ACTION_NOTE;
     c.incident_id = id;
     c.note = "da goi to tuan tra";
-    Antt__V1__TriageReply *r = at_desk_triage(&T.d, "tok-ward", &c);
+    Antt__V1__TriageReply *r = at_desk_triage(&TE.d, "tok-ward", &c);
     assert_int_equal(r->status, OK);
     antt__v1__triage_reply__free_unpacked(r, NULL);
-    s_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id, NF);
-    r = s_cmd("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id);
+    te_expect("tok-other", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id, NF);
+    r = te_cmd("tok-ward", ANTT__V1__TRIAGE_ACTION__ACTION_SHOW, id);
     assert_int_equal(r->status, OK);
     assert_string_equal(r->incident->ward_name, T_WARD_NAME);
     assert_int_equal(r->n_reports, 1);
@@ -623,7 +317,7 @@ static void test_show(void **state)
     /* HTTP */
     char *path = antt_xasprintf("/api/v1/incidents/%s/show", id);
     json_t *j = NULL;
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "GET", path, NULL, &j), 200);
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "GET", path, NULL, &j), 200);
     assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(j, "reports"), 0),
                                                           "description")),
                         "nha hang xom bi mat trom tivi");
@@ -633,7 +327,7 @@ static void test_show(void **state)
     assert_null(strstr(dump, "912333444"));
     free(dump);
     json_decref(j);
-    assert_int_equal(at_desk_http(&T.d, "tok-other", "GET", path, NULL, NULL), 404);
+    assert_int_equal(at_desk_http(&TE.d, "tok-other", "GET", path, NULL, NULL), 404);
     free(path);
     free(id);
     free(rid);
@@ -649,8 +343,8 @@ static void test_show(void **state)
 static void test_solve(void **state)
 {
     (void)state;
-    char *id = at_desk_incident(&T.d, "description=bi%20moc%20tui%20lay%20vi%20o%20cho&lat=10.7655&long=106.6255", NULL);
-    long v0 = s_count("SELECT version FROM incidents WHERE id = '%s'", id);
+    char *id = at_desk_incident(&TE.d, "description=bi%20moc%20tui%20lay%20vi%20o%20cho&lat=10.7655&long=106.6255", NULL);
+    long v0 = te_count("SELECT version FROM incidents WHERE id = '%s'", id);
     Antt__V1__TriageCommand c = ANTT__V1__TRIAGE_COMMAND__INIT;
     c.has_action = 1;
     c.action = ANTT__V1__TRIAGE_ACTION__ACTION_SOLVE;
@@ -658,39 +352,39 @@ static void test_solve(void **state)
     c.has_arrested = 1;
     c.arrested = 2;
     /* another ward's desk does not see it; a day to come is refused */
-    Antt__V1__TriageReply *r = at_desk_triage(&T.d, "tok-other", &c);
+    Antt__V1__TriageReply *r = at_desk_triage(&TE.d, "tok-other", &c);
     assert_int_equal(r->status, NF);
     antt__v1__triage_reply__free_unpacked(r, NULL);
     c.solved_on = "2999-01-01";
-    r = at_desk_triage(&T.d, "tok-ward", &c);
+    r = at_desk_triage(&TE.d, "tok-ward", &c);
     assert_int_equal(r->status, BAD);
     printf("solve with a day to come: %s\n", r->error);
     antt__v1__triage_reply__free_unpacked(r, NULL);
     char *path = antt_xasprintf("/api/v1/incidents/%s/solve", id);
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, "{\"arrested\": -1}", NULL), 400);
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, "{\"arrested\": \"2\"}", NULL), 400);
-    assert_int_equal(s_count("SELECT version FROM incidents WHERE id = '%s'", id), v0);
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "POST", path, "{\"arrested\": -1}", NULL), 400);
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "POST", path, "{\"arrested\": \"2\"}", NULL), 400);
+    assert_int_equal(te_count("SELECT version FROM incidents WHERE id = '%s'", id), v0);
 
     c.solved_on = NULL; /* today */
-    r = at_desk_triage(&T.d, "tok-ward", &c);
+    r = at_desk_triage(&TE.d, "tok-ward", &c);
     assert_int_equal(r->status, OK);
     assert_int_equal(r->incident->status, ANTT__V1__INCIDENT_STATUS__STATUS_RESOLVED);
     antt__v1__triage_reply__free_unpacked(r, NULL);
-    assert_int_equal(s_count("SELECT count(*) FROM incidents WHERE id = '%s' AND status = 'resolved'"
+    assert_int_equal(te_count("SELECT count(*) FROM incidents WHERE id = '%s' AND status = 'resolved'"
                              " AND outcome = 'solved' AND arrested = 2 AND solved_on = antt_trend_today()",
                              id),
                      1);
-    assert_int_equal(s_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'solved'"
+    assert_int_equal(te_count("SELECT count(*) FROM incident_events WHERE incident_id = '%s' AND kind = 'solved'"
                              " AND actor = 'dispatcher:1' AND (data->>'arrested')::int = 2",
                              id),
                      1);
     /* over HTTP, the arrests of a resolved incident corrected: counted once */
     json_t *j = NULL;
-    assert_int_equal(at_desk_http(&T.d, "tok-ward", "POST", path, "{\"arrested\": 3, \"note\": \"bat them 1\"}", &j),
+    assert_int_equal(at_desk_http(&TE.d, "tok-ward", "POST", path, "{\"arrested\": 3, \"note\": \"bat them 1\"}", &j),
                      200);
     json_decref(j);
     free(path);
-    assert_int_equal(s_count("SELECT sum(t.solved) * 100 + sum(t.arrested) FROM trend_solved t JOIN incidents i"
+    assert_int_equal(te_count("SELECT sum(t.solved) * 100 + sum(t.arrested) FROM trend_solved t JOIN incidents i"
                              " ON i.area_code = t.area_code AND t.grain = 'd' AND t.bucket = antt_trend_day(COALESCE(i.occurred_at, i.created_at))"
                              " AND t.category = i.category WHERE i.id = '%s'",
                              id),
@@ -701,13 +395,13 @@ static void test_solve(void **state)
 static void test_upgrade_with_data(void **state)
 {
     (void)state;
-    char *admin = antt_xasprintf("%s dbname=postgres", T.conninfo);
+    char *admin = antt_xasprintf("%s dbname=postgres", TE.conninfo);
     PGconn *a = at_db_connect(admin);
     at_db_exec(a, "DROP DATABASE IF EXISTS t_triage_upgrade WITH (FORCE)");
     at_db_exec(a, "CREATE DATABASE t_triage_upgrade");
     PQfinish(a);
     free(admin);
-    char *ci = antt_xasprintf("%s dbname=t_triage_upgrade", T.conninfo);
+    char *ci = antt_xasprintf("%s dbname=t_triage_upgrade", TE.conninfo);
     PGconn *c = at_db_connect(ci);
     at_db_exec(c, "SET client_min_messages = warning;"
                   "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
@@ -775,5 +469,5 @@ int main(void)
         cmocka_unit_test(test_solve),
         cmocka_unit_test(test_upgrade_with_data),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, te_setup, te_teardown);
 }
