@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <zmq.h>
@@ -20,236 +19,30 @@
 #include "antt/v1/report.pb-c.h"
 #include "antt_crypto.h"
 #include "antt_test.h"
-#include "at_post.h"
 #include "antt_util.h"
-
-typedef struct s_env {
-    char *conninfo;         /* test database */
-    PGconn *db;             /* for assertions */
-    int http_port;          /* intake HTTP */
-    char gw_ep[64];         /* intake ROUTER */
-    char push_ep[64];       /* intake PUSH */
-    char base[64];          /* http://127.0.0.1:port/open311/v2 */
-    uint8_t pk[32], sk[32]; /* dispatch keypair */
-    char *envv[16];         /* environment for the child */
-    at_proc_t intake;       /* the service */
-    void *zctx;             /* ZeroMQ */
-    void *pull;             /* stands in for classification */
-    void *mon;              /* monitor of pull: connection events */
-} s_env_t;
-
-static s_env_t E;
-
-static void s_env_add(const char *fmt, const char *v)
-{
-    at_env_add(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), fmt, v);
-}
-
-/* 1 once the monitor saw the pull socket complete a handshake with intake */
-static int s_pull_connected(void *arg)
-{
-    (void)arg;
-    return at_zmq_handshakes(E.mon) > 0;
-}
-
-static int s_start_intake(const char *extra)
-{
-    char *env[20];
-    int i = 0;
-    for (; E.envv[i]; i++)
-        env[i] = E.envv[i];
-    if (extra)
-        env[i++] = (char *)extra;
-    env[i] = NULL;
-    if (at_spawn(&E.intake, "intake", env) != 0)
-        return -1;
-    if (at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
-        return -1;
-    /* intake pushes only to a connected worker (else it leaves the report to
-     * the re-drive): wait until our stand-in worker is connected */
-    return at_wait_until(s_pull_connected, NULL, 10000) ? 0 : -1;
-}
-
-static int s_setup(void **state)
-{
-    (void)state;
-    if (antt_crypto_init() != 0)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    E.conninfo = at_db_create("t_intake");
-    E.db = at_db_connect(E.conninfo);
-    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
-                     " ('sms', 'SMS', sha256('key-sms'::bytea), 1000, 1000),"
-                     " ('slow', 'Slow', sha256('key-slow'::bytea), 0.2, 3)");
-    E.http_port = at_free_port();
-    snprintf(E.gw_ep, sizeof(E.gw_ep), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(E.push_ep, sizeof(E.push_ep), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(E.base, sizeof(E.base), "http://127.0.0.1:%d/open311/v2", E.http_port);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", E.http_port);
-    s_env_add("ANTT_DB_CONNINFO=%s", E.conninfo);
-    s_env_add("ANTT_INTAKE_HTTP=127.0.0.1:%s", port);
-    s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gw_ep);
-    s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", E.push_ep);
-    at_env_intake_keys(E.envv, sizeof(E.envv) / sizeof(E.envv[0]), E.pk, E.sk);
-    s_env_add("ANTT_INTAKE_REPORTER_BURST=%s", "5");
-    s_env_add("ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "300");
-    s_env_add("ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "1000");
-    s_env_add("ANTT_LOG_LEVEL=%s", "debug");
-    E.zctx = zmq_ctx_new();
-    E.pull = zmq_socket(E.zctx, ZMQ_PULL);
-    int linger = 0;
-    zmq_setsockopt(E.pull, ZMQ_LINGER, &linger, sizeof(linger));
-    int ivl = 20;
-    zmq_setsockopt(E.pull, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
-    E.mon = at_zmq_monitor(E.zctx, E.pull, "inproc://pull-monitor");
-    zmq_connect(E.pull, E.push_ep);
-    return s_start_intake(NULL);
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    int rc = at_stop(&E.intake, SIGTERM, 10000);
-    zmq_socket_monitor(E.pull, NULL, 0);
-    zmq_close(E.mon);
-    zmq_close(E.pull);
-    zmq_ctx_term(E.zctx);
-    PQfinish(E.db);
-    for (int i = 0; E.envv[i]; i++)
-        free(E.envv[i]);
-    free(E.conninfo);
-    curl_global_cleanup();
-    return rc == 0 && WIFEXITED(E.intake.status) && WEXITSTATUS(E.intake.status) == 0 ? 0 : -1;
-}
-
-/* helpers */
-
-static int s_post(const char *ctype, const char *body, char **resp)
-{
-    char url[128], h[128];
-    snprintf(url, sizeof(url), "%s/requests.json", E.base);
-    snprintf(h, sizeof(h), "Content-Type: %s", ctype);
-    const char *hdrs[] = {h, NULL};
-    return at_http("POST", url, hdrs, body, strlen(body), resp);
-}
-
-/* free text, as an SMS gateway sends it: the JSON body, which keeps antt's
- * rules (the spec's form needs a service_code and a place) */
-static int s_post_text(const char *fields, char **resp)
-{
-    char url[128];
-    snprintf(url, sizeof(url), "%s/requests.json", E.base);
-    return at_post_report(url, NULL, fields, resp);
-}
-
-static int s_get(const char *path, char **resp)
-{
-    char url[512];
-    snprintf(url, sizeof(url), "%s/%s", E.base, path);
-    return at_http("GET", url, NULL, NULL, 0, resp);
-}
-
-/* A string field of the first object of an Open311 answer (malloc'd) or NULL */
-static char *s_first(const char *resp, const char *field)
-{
-    json_t *d = json_loads(resp, 0, NULL);
-    const char *v = json_string_value(json_object_get(json_array_get(d, 0), field));
-    char *r = v ? strdup(v) : NULL;
-    json_decref(d);
-    return r;
-}
-
-#define s_id_of(resp) s_first((resp), "service_request_id")
-#define s_error_code(resp) s_first((resp), "error_code")
-
-static long s_reports(void)
-{
-    return at_db_long(E.db, "SELECT count(*) FROM reports");
-}
-
-/* ZeroMQ gateway client: one request, one reply */
-static Antt__V1__SubmitReply *s_zmq_submit(const Antt__V1__SubmitReport *m, const void *raw, size_t rawlen)
-{
-    void *s = zmq_socket(E.zctx, ZMQ_DEALER);
-    int linger = 0, timeout = 10000;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-    zmq_connect(s, E.gw_ep);
-    if (m) {
-        size_t len = antt__v1__submit_report__get_packed_size(m);
-        uint8_t *buf = malloc(len + 1);
-        antt__v1__submit_report__pack(m, buf);
-        zmq_send(s, buf, len, 0);
-        free(buf);
-    } else {
-        zmq_send(s, raw, rawlen, 0);
-    }
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    Antt__V1__SubmitReply *r = NULL;
-    if (zmq_msg_recv(&msg, s, 0) >= 0)
-        r = antt__v1__submit_reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-    zmq_msg_close(&msg);
-    zmq_close(s);
-    return r;
-}
-
-/* Reads AcceptedReports from the PULL socket until one has report_id. */
-typedef struct s_seek {
-    const char *id;    /* wanted */
-    uint32_t attempt;  /* its attempt field */
-    size_t nmedia;     /* its media URL count */
-    char media0[128];  /* its first media URL */
-    int contact_given; /* its contact_given field */
-} s_seek_t;
-
-static int s_seen(void *arg)
-{
-    s_seek_t *k = arg;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    int found = 0;
-    while (!found && zmq_msg_recv(&msg, E.pull, ZMQ_DONTWAIT) >= 0) {
-        Antt__V1__AcceptedReport *a =
-            antt__v1__accepted_report__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        if (a && a->report_id && strcmp(a->report_id, k->id) == 0) {
-            found = 1;
-            k->attempt = a->attempt;
-            k->nmedia = a->n_media_urls;
-            snprintf(k->media0, sizeof(k->media0), "%s", a->n_media_urls ? a->media_urls[0] : "");
-            k->contact_given = a->contact_given;
-        }
-        if (a)
-            antt__v1__accepted_report__free_unpacked(a, NULL);
-    }
-    zmq_msg_close(&msg);
-    return found;
-}
+#include "intake_env.h"
 
 /* tests */
-
 static void test_services(void **state)
 {
     (void)state;
     char *r;
-    assert_int_equal(s_get("services.json", &r), 200);
+    assert_int_equal(ie_get("services.json", &r), 200);
     json_t *d = json_loads(r, 0, NULL);
     assert_int_equal(json_array_size(d), 16);
     json_decref(d);
     free(r);
-    assert_int_equal(s_get("services/fire.json", &r), 200);
+    assert_int_equal(ie_get("services/fire.json", &r), 200);
     assert_non_null(strstr(r, "\"service_code\":\"fire\""));
     free(r);
-    assert_int_equal(s_get("services/nope.json", &r), 404);
+    assert_int_equal(ie_get("services/nope.json", &r), 404);
     free(r);
-    assert_int_equal(s_get("discovery.json", &r), 200);
+    assert_int_equal(ie_get("discovery.json", &r), 200);
     free(r);
-    assert_int_equal(s_get("services.xml", &r), 200); /* both formats: test_open311 */
+    assert_int_equal(ie_get("services.xml", &r), 200); /* both formats: test_open311 */
     free(r);
     char url[128];
-    snprintf(url, sizeof(url), "%s/services.json", E.base);
+    snprintf(url, sizeof(url), "%s/services.json", IE.base);
     assert_int_equal(at_http("DELETE", url, NULL, NULL, 0, &r), 405);
     free(r);
 }
@@ -258,26 +51,26 @@ static void test_create_get_list_token(void **state)
 {
     (void)state;
     char *r, *id;
-    long before = s_reports();
-    assert_int_equal(s_post("application/x-www-form-urlencoded",
+    long before = ie_reports();
+    assert_int_equal(ie_post("application/x-www-form-urlencoded",
                             "api_key=key-app&service_code=theft&lat=10.75&long=106.62"
                             "&description=Nh%C3%A0+t%C3%B4i+b%E1%BB%8B+tr%E1%BB%99m+xe+m%C3%A1y"
                             "&address_string=H%E1%BA%BBm+12&media_url=https%3A%2F%2Fex.org%2F1.jpg",
                             &r),
                      201);
-    id = s_id_of(r);
+    id = ie_id_of(r);
     free(r);
     assert_non_null(id);
     assert_true(antt_uuid_valid(id));
-    assert_int_equal(s_reports(), before + 1);
+    assert_int_equal(ie_reports(), before + 1);
 
-    s_seek_t k = {.id = id, .attempt = 99};
-    assert_true(at_wait_until(s_seen, &k, 5000));
+    ie_seek_t k = {.id = id, .attempt = 99};
+    assert_true(at_wait_until(ie_seen, &k, 5000));
     assert_int_equal(k.attempt, 0);
 
     char path[256];
     snprintf(path, sizeof(path), "requests/%s.json?api_key=key-app", id);
-    assert_int_equal(s_get(path, &r), 200);
+    assert_int_equal(ie_get(path, &r), 200);
     json_t *d = json_loads(r, 0, NULL);
     json_t *o = json_array_get(d, 0);
     assert_string_equal(json_string_value(json_object_get(o, "description")), "Nhà tôi bị trộm xe máy");
@@ -289,41 +82,41 @@ static void test_create_get_list_token(void **state)
 
     /* another gateway cannot see it */
     snprintf(path, sizeof(path), "requests/%s.json?api_key=key-sms", id);
-    assert_int_equal(s_get(path, &r), 404);
+    assert_int_equal(ie_get(path, &r), 404);
     free(r);
     /* without a key: the public view, status only (test_open311) */
     snprintf(path, sizeof(path), "requests/%s.json", id);
-    assert_int_equal(s_get(path, &r), 200);
+    assert_int_equal(ie_get(path, &r), 200);
     assert_null(strstr(r, "description"));
     free(r);
 
     snprintf(path, sizeof(path), "tokens/%s.json?api_key=key-app", id);
-    assert_int_equal(s_get(path, &r), 200);
+    assert_int_equal(ie_get(path, &r), 200);
     assert_non_null(strstr(r, id));
     free(r);
 
     snprintf(path, sizeof(path), "requests.json?api_key=key-app&service_request_id=%s", id);
-    assert_int_equal(s_get(path, &r), 200);
+    assert_int_equal(ie_get(path, &r), 200);
     d = json_loads(r, 0, NULL);
     assert_int_equal(json_array_size(d), 1);
     json_decref(d);
     free(r);
-    assert_int_equal(s_get("requests.json?api_key=key-app&service_code=fire,theft&status=open", &r), 200);
+    assert_int_equal(ie_get("requests.json?api_key=key-app&service_code=fire,theft&status=open", &r), 200);
     assert_non_null(strstr(r, id));
     free(r);
-    assert_int_equal(s_get("requests.json?api_key=key-app&status=closed", &r), 200);
+    assert_int_equal(ie_get("requests.json?api_key=key-app&status=closed", &r), 200);
     assert_null(strstr(r, id));
     free(r);
-    assert_int_equal(s_get("requests.json?api_key=key-app&status=maybe", &r), 400);
+    assert_int_equal(ie_get("requests.json?api_key=key-app&status=maybe", &r), 400);
     free(r);
 
     /* JSON body, numbers for coordinates, no service_code */
-    assert_int_equal(s_post("application/json",
+    assert_int_equal(ie_post("application/json",
                             "{\"api_key\":\"key-app\",\"description\":\"Có người đánh nhau\","
                             "\"lat\":10.8,\"long\":106.6,\"media_url\":[\"https://ex.org/a.png\"]}",
                             &r),
                      201);
-    char *id2 = s_id_of(r);
+    char *id2 = ie_id_of(r);
     free(r);
     assert_non_null(id2);
     assert_string_not_equal(id, id2);
@@ -336,30 +129,30 @@ static void test_idempotent_retry(void **state)
     (void)state;
     char *r, *a, *b;
     const char *body = "api_key=key-app&idempotency_key=retry-1&service_code=fire&description=chay&lat=10.75&long=106.62";
-    assert_int_equal(s_post("application/x-www-form-urlencoded", body, &r), 201);
-    a = s_id_of(r);
+    assert_int_equal(ie_post("application/x-www-form-urlencoded", body, &r), 201);
+    a = ie_id_of(r);
     free(r);
-    assert_int_equal(s_post("application/x-www-form-urlencoded", body, &r), 200);
-    b = s_id_of(r);
+    assert_int_equal(ie_post("application/x-www-form-urlencoded", body, &r), 200);
+    b = ie_id_of(r);
     free(r);
     assert_string_equal(a, b);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 1);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 1);
     free(a);
     free(b);
 
     /* the same key from another gateway is another report */
-    assert_int_equal(s_post("application/x-www-form-urlencoded",
+    assert_int_equal(ie_post("application/x-www-form-urlencoded",
                             "api_key=key-sms&idempotency_key=retry-1&service_code=fire&description=chay&lat=10.75&long=106.62", &r),
                      201);
     free(r);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 2);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'retry-1'"), 2);
 
     /* over ZeroMQ, and twenty concurrent copies of one key from one gateway */
     Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
     m.api_key = "key-sms";
     m.idempotency_key = "sms-42";
     m.description = "co nguoi trom xe o hem 5";
-    Antt__V1__SubmitReply *x = s_zmq_submit(&m, NULL, 0);
+    Antt__V1__SubmitReply *x = ie_zmq_submit(&m, NULL, 0);
     assert_non_null(x);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
     assert_false(x->replayed);
@@ -375,11 +168,11 @@ static void test_idempotent_retry(void **state)
     uint8_t *buf2 = malloc(len2);
     antt__v1__submit_report__pack(&m, buf2);
     for (int i = 0; i < 20; i++) {
-        socks[i] = zmq_socket(E.zctx, ZMQ_DEALER);
+        socks[i] = zmq_socket(IE.zctx, ZMQ_DEALER);
         int linger = 0, timeout = 10000;
         zmq_setsockopt(socks[i], ZMQ_LINGER, &linger, sizeof(linger));
         zmq_setsockopt(socks[i], ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-        zmq_connect(socks[i], E.gw_ep);
+        zmq_connect(socks[i], IE.gw_ep);
     }
     for (int i = 0; i < 20; i++)
         zmq_send(socks[i], i < 10 ? buf : buf2, i < 10 ? len : len2, 0);
@@ -403,7 +196,7 @@ static void test_idempotent_retry(void **state)
         zmq_msg_close(&msg);
         zmq_close(socks[i]);
     }
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key IN ('sms-42', 'sms-43')"), 2);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE idempotency_key IN ('sms-42', 'sms-43')"), 2);
     free(buf);
     free(buf2);
     free(zid);
@@ -469,11 +262,11 @@ static void test_rejected_inputs(void **state)
         {J, "{\"api_key\":\"key-app\",\"description\":\"x\",\"media_url\":{}}", 400, "bad_field"},
         {J, "{\"api_key\":\"key-app\",\"description\":\"x\",\"description\":\"y\"}", 400, "bad_json"},
     };
-    long before = s_reports();
+    long before = ie_reports();
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char *r = NULL;
-        int st = s_post(bad[i].ctype, bad[i].body, &r);
-        char *code = s_error_code(r);
+        int st = ie_post(bad[i].ctype, bad[i].body, &r);
+        char *code = ie_error_code(r);
         if (st != bad[i].status || code == NULL || strcmp(code, bad[i].code) != 0)
             fail_msg("case %zu (%s): got %d %s, want %d %s", i, bad[i].code, st, r, bad[i].status, bad[i].code);
         free(code);
@@ -486,36 +279,36 @@ static void test_rejected_inputs(void **state)
         deep[o++] = '[';
     deep[o] = '\0';
     char *r;
-    assert_int_equal(s_post(J, deep, &r), 400);
+    assert_int_equal(ie_post(J, deep, &r), 400);
     free(r);
     free(deep);
     free(huge);
 
     /* ZeroMQ: garbage, missing key, unknown service code */
-    Antt__V1__SubmitReply *x = s_zmq_submit(NULL, "\xff\xff\xff garbage", 12);
+    Antt__V1__SubmitReply *x = ie_zmq_submit(NULL, "\xff\xff\xff garbage", 12);
     assert_non_null(x);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
     antt__v1__submit_reply__free_unpacked(x, NULL);
     Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
     m.api_key = "key-sms";
     m.description = "x";
-    x = s_zmq_submit(&m, NULL, 0);
+    x = ie_zmq_submit(&m, NULL, 0);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
     assert_string_equal(x->error_code, "missing_idempotency_key");
     antt__v1__submit_reply__free_unpacked(x, NULL);
     m.idempotency_key = "z-1";
     m.service_code = "aliens";
-    x = s_zmq_submit(&m, NULL, 0);
+    x = ie_zmq_submit(&m, NULL, 0);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST);
     antt__v1__submit_reply__free_unpacked(x, NULL);
     m.service_code = NULL;
     m.api_key = "wrong";
-    x = s_zmq_submit(&m, NULL, 0);
+    x = ie_zmq_submit(&m, NULL, 0);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__FORBIDDEN);
     antt__v1__submit_reply__free_unpacked(x, NULL);
 
-    assert_int_equal(s_reports(), before);
-    assert_true(at_running(&E.intake));
+    assert_int_equal(ie_reports(), before);
+    assert_true(at_running(&IE.intake));
 }
 
 static void test_rate_limits(void **state)
@@ -524,7 +317,7 @@ static void test_rate_limits(void **state)
     char *r;
     int ok = 0, limited = 0;
     for (int i = 0; i < 5; i++) {
-        int st = s_post_text("api_key=key-slow&description=tin+bao", &r);
+        int st = ie_post_text("api_key=key-slow&description=tin+bao", &r);
         if (st == 201)
             ok++;
         if (st == 429) {
@@ -532,7 +325,7 @@ static void test_rate_limits(void **state)
             const char *ra = at_http_last_header("Retry-After");
             assert_non_null(ra);
             assert_true(atoi(ra) >= 1);
-            char *code = s_error_code(r);
+            char *code = ie_error_code(r);
             assert_string_equal(code, "gateway_rate_limited");
             free(code);
         }
@@ -541,12 +334,12 @@ static void test_rate_limits(void **state)
     assert_int_equal(ok, 3);
     assert_int_equal(limited, 2);
     /* another gateway is not affected */
-    assert_int_equal(s_post_text("api_key=key-app&description=van+binh+thuong", &r), 201);
+    assert_int_equal(ie_post_text("api_key=key-app&description=van+binh+thuong", &r), 201);
     free(r);
     /* one phone number: burst 5 */
     ok = limited = 0;
     for (int i = 0; i < 7; i++) {
-        int st = s_post_text("api_key=key-app&description=spam&phone=%2B84+900+000+111", &r);
+        int st = ie_post_text("api_key=key-app&description=spam&phone=%2B84+900+000+111", &r);
         ok += st == 201;
         limited += st == 429;
         free(r);
@@ -554,7 +347,7 @@ static void test_rate_limits(void **state)
     assert_int_equal(ok, 5);
     assert_int_equal(limited, 2);
     /* the same number written another way is the same reporter */
-    assert_int_equal(s_post_text("api_key=key-app&description=spam&phone=0900000111", &r), 429);
+    assert_int_equal(ie_post_text("api_key=key-app&description=spam&phone=0900000111", &r), 429);
     free(r);
 }
 
@@ -566,13 +359,13 @@ static void test_retry_costs_no_quota(void **state)
     (void)state;
     char *r, body[160];
     const char *first = "api_key=key-app&idempotency_key=quota-0&description=mat+xe&phone=0911000222";
-    assert_int_equal(s_post_text(first, &r), 201);
-    char *id = s_id_of(r);
+    assert_int_equal(ie_post_text(first, &r), 201);
+    char *id = ie_id_of(r);
     free(r);
     int same = 0;
     for (int i = 0; i < 12; i++) {
-        int st = s_post_text(first, &r);
-        char *again = st == 200 ? s_id_of(r) : NULL;
+        int st = ie_post_text(first, &r);
+        char *again = st == 200 ? ie_id_of(r) : NULL;
         same += again && !strcmp(again, id);
         free(again);
         free(r);
@@ -582,20 +375,20 @@ static void test_retry_costs_no_quota(void **state)
     int created = 0;
     for (int i = 1; i <= 5; i++) {
         snprintf(body, sizeof(body), "api_key=key-app&idempotency_key=quota-%d&description=mat+xe&phone=0911000222", i);
-        created += s_post_text(body, &r) == 201;
+        created += ie_post_text(body, &r) == 201;
         free(r);
     }
     printf("then new reports from the same phone: %d of 5 created (burst 5, one used)\n", created);
     assert_int_equal(created, 4);
     /* over quota now: a retry of a stored one still gets its id, a new one 429 */
-    assert_int_equal(s_post_text(first, &r), 200);
-    char *again = s_id_of(r);
+    assert_int_equal(ie_post_text(first, &r), 200);
+    char *again = ie_id_of(r);
     assert_string_equal(again, id);
     free(again);
     free(r);
-    assert_int_equal(s_post_text(    "api_key=key-app&idempotency_key=quota-9&description=mat+xe&phone=0911000222", &r),
+    assert_int_equal(ie_post_text(    "api_key=key-app&idempotency_key=quota-9&description=mat+xe&phone=0911000222", &r),
                      429);
-    char *code = s_error_code(r);
+    char *code = ie_error_code(r);
     assert_string_equal(code, "reporter_rate_limited");
     free(code);
     free(r);
@@ -606,21 +399,21 @@ static void test_sealed_contact(void **state)
 {
     (void)state;
     char *r;
-    assert_int_equal(s_post("application/x-www-form-urlencoded",
+    assert_int_equal(ie_post("application/x-www-form-urlencoded",
                             "api_key=key-app&description=to+giac+ma+tuy&service_code=drugs&address_string=H%E1%BA%BBm+5"
                             "&phone=0987654321&first_name=Canary&last_name=Nguyen&email=canary%40example.org",
                             &r),
                      201);
-    char *id = s_id_of(r);
+    char *id = ie_id_of(r);
     free(r);
     /* nowhere in plain text in the database */
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE reports::text ~ '0987654321|987654321|Canary|canary@'"), 0);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_keys WHERE report_keys::text ~ '0987654321|Canary'"), 0);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_queue WHERE report_queue::text ~ '0987654321|Canary'"), 0);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE reports::text ~ '0987654321|987654321|Canary|canary@'"), 0);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM report_keys WHERE report_keys::text ~ '0987654321|Canary'"), 0);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM report_queue WHERE report_queue::text ~ '0987654321|Canary'"), 0);
     /* but the dispatchers' secret key opens it */
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT encode(contact_sealed, 'hex'), encode(reporter_hash, 'hex') FROM reports WHERE id = '%s'", id);
-    PGresult *res = PQexec(E.db, sql);
+    PGresult *res = PQexec(IE.db, sql);
     assert_int_equal(PQntuples(res), 1);
     const char *hex = PQgetvalue(res, 0, 0);
     size_t blen = strlen(hex) / 2;
@@ -628,7 +421,7 @@ static void test_sealed_contact(void **state)
     sodium_hex2bin(box, blen, hex, strlen(hex), NULL, NULL, NULL);
     char *plain;
     size_t plen;
-    assert_int_equal(antt_unseal(E.pk, E.sk, box, blen, &plain, &plen), 0);
+    assert_int_equal(antt_unseal(IE.pk, IE.sk, box, blen, &plain, &plen), 0);
     assert_non_null(strstr(plain, "0987654321"));
     assert_non_null(strstr(plain, "Canary Nguyen"));
     assert_int_equal(strlen(PQgetvalue(res, 0, 1)), 64);
@@ -637,14 +430,14 @@ static void test_sealed_contact(void **state)
     PQclear(res);
     /* nor in the service's log (debug level is on) */
     size_t llen;
-    char *log = at_read_file(E.intake.log, &llen);
+    char *log = at_read_file(IE.intake.log, &llen);
     assert_non_null(log);
     assert_null(strstr(log, "0987654321"));
     assert_null(strstr(log, "Canary"));
     free(log);
     /* nor in what is pushed to classification */
-    s_seek_t k = {.id = id};
-    assert_true(at_wait_until(s_seen, &k, 5000));
+    ie_seek_t k = {.id = id};
+    assert_true(at_wait_until(ie_seen, &k, 5000));
     free(id);
 }
 
@@ -652,7 +445,7 @@ static void test_metrics_promtool(void **state)
 {
     (void)state;
     char url[128], *r;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", IE.http_port);
     assert_int_equal(at_http("GET", url, NULL, NULL, 0, &r), 200);
     assert_non_null(strstr(r, "antt_intake_replies_total{result=\"accepted\"}"));
     char path[] = "/tmp/antt-metrics-XXXXXX";
@@ -665,7 +458,7 @@ static void test_metrics_promtool(void **state)
     int rc = system(cmd);
     unlink(path);
     assert_int_equal(rc, 0);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/livez", E.http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/livez", IE.http_port);
     assert_int_equal(at_http("GET", url, NULL, NULL, 0, NULL), 200);
 }
 
@@ -677,8 +470,8 @@ static int s_dead(void *arg)
 static void test_crash_after_commit_is_redriven(void **state)
 {
     (void)state;
-    assert_int_equal(at_stop(&E.intake, SIGTERM, 10000), 0);
-    assert_int_equal(s_start_intake("ANTT_INTAKE_TEST_CRASH_AFTER_COMMIT=1"), 0);
+    assert_int_equal(at_stop(&IE.intake, SIGTERM, 10000), 0);
+    assert_int_equal(ie_start_intake("ANTT_INTAKE_TEST_CRASH_AFTER_COMMIT=1"), 0);
     /* the gateway sends; intake commits and dies before answering or pushing */
     Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
     m.api_key = "key-sms";
@@ -690,42 +483,42 @@ static void test_crash_after_commit_is_redriven(void **state)
     Antt__V1__Contact contact = ANTT__V1__CONTACT__INIT;
     contact.phone = "0911222333";
     m.contact = &contact;
-    void *s = zmq_socket(E.zctx, ZMQ_DEALER);
+    void *s = zmq_socket(IE.zctx, ZMQ_DEALER);
     int linger = 5000;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_connect(s, E.gw_ep);
+    zmq_connect(s, IE.gw_ep);
     size_t len = antt__v1__submit_report__get_packed_size(&m);
     uint8_t *buf = malloc(len);
     antt__v1__submit_report__pack(&m, buf);
     zmq_send(s, buf, len, 0);
     free(buf);
-    assert_true(at_wait_until(s_dead, &E.intake, 10000));
+    assert_true(at_wait_until(s_dead, &IE.intake, 10000));
     zmq_close(s);
-    assert_true(WIFSIGNALED(E.intake.status) && WTERMSIG(E.intake.status) == SIGKILL);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM report_queue q JOIN reports r ON r.id = q.report_id"
+    assert_true(WIFSIGNALED(IE.intake.status) && WTERMSIG(IE.intake.status) == SIGKILL);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM report_queue q JOIN reports r ON r.id = q.report_id"
                                       " WHERE r.idempotency_key = 'crash-1'"), 1);
-    PGresult *res = PQexec(E.db, "SELECT id FROM reports WHERE idempotency_key = 'crash-1'");
+    PGresult *res = PQexec(IE.db, "SELECT id FROM reports WHERE idempotency_key = 'crash-1'");
     char *id = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
 
     /* back up: the re-drive pushes it to classification */
-    assert_int_equal(s_start_intake(NULL), 0);
-    s_seek_t k = {.id = id};
-    assert_true(at_wait_until(s_seen, &k, 10000));
+    assert_int_equal(ie_start_intake(NULL), 0);
+    ie_seek_t k = {.id = id};
+    assert_true(at_wait_until(ie_seen, &k, 10000));
     assert_true(k.attempt >= 1);
     /* re-driven from the database with what the fast path would have sent */
     assert_int_equal(k.nmedia, 1);
     assert_string_equal(k.media0, "https://ex.org/chay,\"1\".jpg");
     assert_true(k.contact_given);
     /* and the gateway's retry gets the same id, nothing new */
-    Antt__V1__SubmitReply *x = s_zmq_submit(&m, NULL, 0);
+    Antt__V1__SubmitReply *x = ie_zmq_submit(&m, NULL, 0);
     assert_non_null(x);
     assert_int_equal(x->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
     assert_string_equal(x->report_id, id);
     assert_true(x->replayed);
     antt__v1__submit_reply__free_unpacked(x, NULL);
-    assert_int_equal(at_db_long(E.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
+    assert_int_equal(at_db_long(IE.db, "SELECT count(*) FROM reports WHERE idempotency_key = 'crash-1'"), 1);
     free(id);
 }
 
@@ -742,5 +535,5 @@ int main(void)
         cmocka_unit_test(test_metrics_promtool),
         cmocka_unit_test(test_crash_after_commit_is_redriven),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, ie_setup, ie_teardown);
 }
