@@ -51,18 +51,14 @@ int ie_start_intake(const char *extra)
     return at_wait_until(s_pull_connected, NULL, 10000) ? 0 : -1;
 }
 
-int ie_setup(void **state)
+int ie_open(const char *dbname, const char *gateways_sql, const char *const *env)
 {
-    (void)state;
     if (antt_crypto_init() != 0)
         return -1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    IE.conninfo = at_db_create("t_intake");
+    IE.conninfo = at_db_create(dbname);
     IE.db = at_db_connect(IE.conninfo);
-    at_db_exec(IE.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
-                     " ('sms', 'SMS', sha256('key-sms'::bytea), 1000, 1000),"
-                     " ('slow', 'Slow', sha256('key-slow'::bytea), 0.2, 3)");
+    at_db_exec(IE.db, gateways_sql);
     IE.http_port = at_free_port();
     snprintf(IE.gw_ep, sizeof(IE.gw_ep), "tcp://127.0.0.1:%d", at_free_port());
     snprintf(IE.push_ep, sizeof(IE.push_ep), "tcp://127.0.0.1:%d", at_free_port());
@@ -74,10 +70,9 @@ int ie_setup(void **state)
     s_env_add("ANTT_INTAKE_GATEWAY_ENDPOINT=%s", IE.gw_ep);
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", IE.push_ep);
     at_env_intake_keys(IE.envv, sizeof(IE.envv) / sizeof(IE.envv[0]), IE.pk, IE.sk);
-    s_env_add("ANTT_INTAKE_REPORTER_BURST=%s", "5");
-    s_env_add("ANTT_INTAKE_REDRIVE_INTERVAL_MS=%s", "300");
-    s_env_add("ANTT_INTAKE_REDRIVE_AFTER_MS=%s", "1000");
     s_env_add("ANTT_LOG_LEVEL=%s", "debug");
+    for (const char *const *e = env; e && *e; e++)
+        s_env_add("%s", *e);
     IE.zctx = zmq_ctx_new();
     IE.pull = zmq_socket(IE.zctx, ZMQ_PULL);
     int linger = 0;
@@ -87,6 +82,19 @@ int ie_setup(void **state)
     IE.mon = at_zmq_monitor(IE.zctx, IE.pull, "inproc://pull-monitor");
     zmq_connect(IE.pull, IE.push_ep);
     return ie_start_intake(NULL);
+}
+
+int ie_setup(void **state)
+{
+    (void)state;
+    static const char *const env[] = {"ANTT_INTAKE_REPORTER_BURST=5", "ANTT_INTAKE_REDRIVE_INTERVAL_MS=300",
+                                      "ANTT_INTAKE_REDRIVE_AFTER_MS=1000", NULL};
+    return ie_open("t_intake",
+                   "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst) VALUES"
+                   " ('app', 'App', sha256('key-app'::bytea), 1000, 1000),"
+                   " ('sms', 'SMS', sha256('key-sms'::bytea), 1000, 1000),"
+                   " ('slow', 'Slow', sha256('key-slow'::bytea), 0.2, 3)",
+                   env);
 }
 
 int ie_teardown(void **state)
@@ -185,14 +193,19 @@ int ie_seen(void *arg)
             antt__v1__accepted_report__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
         if (a && a->report_id && strcmp(a->report_id, k->id) == 0) {
             found = 1;
-            k->attempt = a->attempt;
-            k->nmedia = a->n_media_urls;
-            snprintf(k->media0, sizeof(k->media0), "%s", a->n_media_urls ? a->media_urls[0] : "");
-            k->contact_given = a->contact_given;
-        }
-        if (a)
+            ie_seek_done(k);
+            k->got = a;
+        } else if (a) {
             antt__v1__accepted_report__free_unpacked(a, NULL);
+        }
     }
     zmq_msg_close(&msg);
     return found;
+}
+
+void ie_seek_done(ie_seek_t *k)
+{
+    if (k->got)
+        antt__v1__accepted_report__free_unpacked(k->got, NULL);
+    k->got = NULL;
 }

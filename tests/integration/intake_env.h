@@ -29,8 +29,12 @@ typedef struct ie_env {
 
 extern ie_env_t IE;
 
-/* The cmocka group's set-up and tear-down (which fails unless intake
- * stops cleanly). */
+/* The stack on a new database dbname with the gateways gateways_sql
+ * inserts, and intake's environment plus env (NULL-terminated, may be
+ * NULL); 0 once intake is ready and our PULL connected. */
+int ie_open(const char *dbname, const char *gateways_sql, const char *const *env);
+/* The cmocka group's set-up (ie_open of test_intake's gateways and
+ * settings) and tear-down (which fails unless intake stops cleanly). */
 int ie_setup(void **state);
 int ie_teardown(void **state);
 /* Starts (again) antt-intake with one more environment entry (or NULL),
@@ -54,16 +58,15 @@ long ie_reports(void);
 /* ZeroMQ gateway client: one request (m packed, or raw bytes when m is
  * NULL), one reply (caller frees) or NULL. */
 Antt__V1__SubmitReply *ie_zmq_submit(const Antt__V1__SubmitReport *m, const void *raw, size_t rawlen);
-/* Reads AcceptedReports from the PULL socket until one has report_id. */
+/* Reads AcceptedReports from the PULL socket until one has id. */
 typedef struct ie_seek {
-    const char *id;    /* wanted */
-    uint32_t attempt;  /* its attempt field */
-    size_t nmedia;     /* its media URL count */
-    char media0[128];  /* its first media URL */
-    int contact_given; /* its contact_given field */
+    const char *id;                 /* wanted */
+    Antt__V1__AcceptedReport *got;  /* the last one of it read (ie_seek_done frees) */
 } ie_seek_t;
-/* at_wait_until's condition: an AcceptedReport with k->id came (its fields
- * in *k). */
+
+/* at_wait_until's condition (arg an ie_seek_t): an AcceptedReport of id
+ * came. */
 int ie_seen(void *arg);
+void ie_seek_done(ie_seek_t *k);
 
 #endif

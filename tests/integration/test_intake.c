@@ -64,9 +64,10 @@ static void test_create_get_list_token(void **state)
     assert_true(antt_uuid_valid(id));
     assert_int_equal(ie_reports(), before + 1);
 
-    ie_seek_t k = {.id = id, .attempt = 99};
+    ie_seek_t k = {.id = id};
     assert_true(at_wait_until(ie_seen, &k, 5000));
-    assert_int_equal(k.attempt, 0);
+    assert_int_equal(k.got->attempt, 0);
+    ie_seek_done(&k);
 
     char path[256];
     snprintf(path, sizeof(path), "requests/%s.json?api_key=key-app", id);
@@ -438,6 +439,7 @@ static void test_sealed_contact(void **state)
     /* nor in what is pushed to classification */
     ie_seek_t k = {.id = id};
     assert_true(at_wait_until(ie_seen, &k, 5000));
+    ie_seek_done(&k);
     free(id);
 }
 
@@ -506,11 +508,12 @@ static void test_crash_after_commit_is_redriven(void **state)
     assert_int_equal(ie_start_intake(NULL), 0);
     ie_seek_t k = {.id = id};
     assert_true(at_wait_until(ie_seen, &k, 10000));
-    assert_true(k.attempt >= 1);
+    assert_true(k.got->attempt >= 1);
     /* re-driven from the database with what the fast path would have sent */
-    assert_int_equal(k.nmedia, 1);
-    assert_string_equal(k.media0, "https://ex.org/chay,\"1\".jpg");
-    assert_true(k.contact_given);
+    assert_int_equal(k.got->n_media_urls, 1);
+    assert_string_equal(k.got->media_urls[0], "https://ex.org/chay,\"1\".jpg");
+    assert_true(k.got->contact_given);
+    ie_seek_done(&k);
     /* and the gateway's retry gets the same id, nothing new */
     Antt__V1__SubmitReply *x = ie_zmq_submit(&m, NULL, 0);
     assert_non_null(x);

@@ -5,7 +5,6 @@
  * real antt-intake binary, a real PostgreSQL, real HTTP and ZeroMQ clients;
  * a PULL socket of the test stands in for classification. */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,87 +13,24 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
-#include <zmq.h>
 
 #include "antt/v1/report.pb-c.h"
-#include "antt_crypto.h"
 #include "antt_migrate.h"
 #include "antt_test.h"
 #include "at_post.h"
 #include "antt_util.h"
-
-static struct {
-    char *conninfo;  /* test database */
-    PGconn *db;      /* for assertions */
-    int http_port;   /* intake HTTP */
-    char gw_ep[64];  /* intake ROUTER */
-    char push_ep[64];/* intake PUSH */
-    char url[128];   /* Open311 base */
-    char *envv[16];  /* the child's environment */
-    at_proc_t intake;/* the service */
-    void *zctx;      /* ZeroMQ */
-    void *pull;      /* stands in for classification */
-    void *mon;       /* pull's handshakes */
-} E;
-
-static int s_pull_connected(void *arg)
-{
-    (void)arg;
-    return at_zmq_handshakes(E.mon) > 0;
-}
+#include "intake_env.h"
 
 static int s_setup(void **state)
 {
     (void)state;
-    if (antt_crypto_init() != 0)
-        return -1;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    E.conninfo = at_db_create("t_intake_notice");
-    E.db = at_db_connect(E.conninfo);
-    at_db_exec(E.db, "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, may_import) VALUES"
-                     " ('app', 'App', sha256('key-app'::bytea), 1000, 1000, false),"
-                     " ('archive', 'Archive', sha256('key-archive'::bytea), 1000, 1000, true)");
-    E.http_port = at_free_port();
-    snprintf(E.gw_ep, sizeof(E.gw_ep), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(E.push_ep, sizeof(E.push_ep), "tcp://127.0.0.1:%d", at_free_port());
-    snprintf(E.url, sizeof(E.url), "http://127.0.0.1:%d/open311/v2", E.http_port);
-    char port[16];
-    snprintf(port, sizeof(port), "%d", E.http_port);
-    size_t cap = ANTT_ARRAY_SIZE(E.envv);
-    at_env_add(E.envv, cap, "ANTT_DB_CONNINFO=%s", E.conninfo);
-    at_env_add(E.envv, cap, "ANTT_INTAKE_HTTP=127.0.0.1:%s", port);
-    at_env_add(E.envv, cap, "ANTT_INTAKE_GATEWAY_ENDPOINT=%s", E.gw_ep);
-    at_env_add(E.envv, cap, "ANTT_INTAKE_PUSH_ENDPOINT=%s", E.push_ep);
-    at_env_intake_keys(E.envv, cap, NULL, NULL);
-    at_env_add(E.envv, cap, "ANTT_INTAKE_REPORTER_BURST=%s", "2");
-    at_env_add(E.envv, cap, "ANTT_LOG_LEVEL=%s", "debug");
-    E.zctx = zmq_ctx_new();
-    E.pull = zmq_socket(E.zctx, ZMQ_PULL);
-    int linger = 0;
-    zmq_setsockopt(E.pull, ZMQ_LINGER, &linger, sizeof(linger));
-    E.mon = at_zmq_monitor(E.zctx, E.pull, "inproc://pull-monitor");
-    zmq_connect(E.pull, E.push_ep);
-    if (at_spawn(&E.intake, "intake", E.envv) != 0 || at_wait_proc_ready(&E.intake, E.http_port, 20000) != 0)
-        return -1;
-    return at_wait_until(s_pull_connected, NULL, 10000) ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    int rc = at_stop(&E.intake, SIGTERM, 10000);
-    zmq_socket_monitor(E.pull, NULL, 0);
-    zmq_close(E.mon);
-    zmq_close(E.pull);
-    zmq_ctx_term(E.zctx);
-    PQfinish(E.db);
-    for (int i = 0; E.envv[i]; i++)
-        free(E.envv[i]);
-    free(E.conninfo);
-    curl_global_cleanup();
-    return rc == 0 && WIFEXITED(E.intake.status) && WEXITSTATUS(E.intake.status) == 0 ? 0 : -1;
+    static const char *const env[] = {"ANTT_INTAKE_REPORTER_BURST=2", NULL};
+    return ie_open("t_intake_notice",
+                   "INSERT INTO gateways (code, name, api_key_hash, rate_per_s, burst, may_import) VALUES"
+                   " ('app', 'App', sha256('key-app'::bytea), 1000, 1000, false),"
+                   " ('archive', 'Archive', sha256('key-archive'::bytea), 1000, 1000, true)",
+                   env);
 }
 
 /* POST requests.json (the fields as a JSON body, which keeps free text);
@@ -103,7 +39,7 @@ static int s_teardown(void **state)
 static int s_post(const char *body, json_t **first)
 {
     char url[160], *resp = NULL;
-    snprintf(url, sizeof(url), "%s/requests.json", E.url);
+    snprintf(url, sizeof(url), "%s/requests.json", IE.base);
     int st = at_post_report(url, NULL, body, &resp);
     json_t *d = resp ? json_loads(resp, 0, NULL) : NULL;
     *first = json_incref(json_array_get(d, 0));
@@ -135,30 +71,9 @@ static const char *s_numbers(json_t *o)
 
 static Antt__V1__SubmitReply *s_zmq(const Antt__V1__SubmitReport *m)
 {
-    void *s = zmq_socket(E.zctx, ZMQ_DEALER);
-    int linger = 0, timeout = 10000;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof(linger));
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
-    zmq_connect(s, E.gw_ep);
-    size_t len = antt__v1__submit_report__get_packed_size(m);
-    uint8_t *buf = malloc(len + 1);
-    antt__v1__submit_report__pack(m, buf);
-    zmq_send(s, buf, len, 0);
-    free(buf);
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    Antt__V1__SubmitReply *r = NULL;
-    if (zmq_msg_recv(&msg, s, 0) >= 0)
-        r = antt__v1__submit_reply__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-    zmq_msg_close(&msg);
-    zmq_close(s);
+    Antt__V1__SubmitReply *r = ie_zmq_submit(m, NULL, 0);
     assert_non_null(r);
     return r;
-}
-
-static long s_reports(void)
-{
-    return at_db_long(E.db, "SELECT count(*) FROM reports");
 }
 
 static void test_open311_notice(void **state)
@@ -174,7 +89,7 @@ static void test_open311_notice(void **state)
     assert_string_equal(s_numbers(o), "114");
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT emergency_services FROM reports WHERE id = '%s'", s_str(o, "service_request_id"));
-    assert_int_equal(at_db_long(E.db, sql), 2);
+    assert_int_equal(at_db_long(IE.db, sql), 2);
     json_decref(o);
     /* the retry of the same request is told again */
     assert_int_equal(s_post("api_key=key-app&idempotency_key=n-1&description=Ch%C3%A1y+nh%C3%A0+%E1%BB%9F+h%E1%BA%BBm"
@@ -208,7 +123,7 @@ static void test_open311_notice(void **state)
         json_decref(o);
     }
     /* refused, but still told: a bad field, then a reporter over its quota */
-    long before = s_reports();
+    long before = ie_reports();
     assert_int_equal(s_post("api_key=key-app&phone=12&description=cuu+vs+dag+co+ng+cam+dao", &o), 400);
     assert_string_equal(s_str(o, "error_code"), "invalid_phone");
     assert_string_equal(s_numbers(o), "113");
@@ -224,14 +139,14 @@ static void test_open311_notice(void **state)
         json_decref(o);
     }
     assert_true(limited);
-    assert_int_equal(s_reports(), before + 2); /* the burst of 2 */
+    assert_int_equal(ie_reports(), before + 2); /* the burst of 2 */
     /* an unknown key learns nothing */
     assert_int_equal(s_post("api_key=nope&description=chay+nha", &o), 403);
     assert_null(json_object_get(o, "service_notice"));
     json_decref(o);
     /* counted: n-1 twice, the English, the gun, the bad phone, the quota's three */
     char url[128], *resp = NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", E.http_port);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", IE.http_port);
     assert_int_equal(at_http("GET", url, NULL, NULL, 0, &resp), 200);
     const char *m = strstr(resp, "\nantt_intake_emergency_notices_total ");
     assert_non_null(m);
@@ -281,34 +196,6 @@ static void test_zmq_notice(void **state)
 }
 
 /* Reads AcceptedReports until report_id's; copies its import fields. */
-typedef struct s_seek {
-    const char *id;
-    int imported;
-    uint32_t priority;
-    char status[32];
-} s_seek_t;
-
-static int s_seen(void *arg)
-{
-    s_seek_t *k = arg;
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    int found = 0;
-    while (!found && zmq_msg_recv(&msg, E.pull, ZMQ_DONTWAIT) >= 0) {
-        Antt__V1__AcceptedReport *a = antt__v1__accepted_report__unpack(NULL, zmq_msg_size(&msg), zmq_msg_data(&msg));
-        if (a && a->report_id && !strcmp(a->report_id, k->id)) {
-            found = 1;
-            k->imported = a->has_imported && a->imported;
-            k->priority = a->imported_priority;
-            snprintf(k->status, sizeof(k->status), "%s", a->imported_status ? a->imported_status : "");
-        }
-        if (a)
-            antt__v1__accepted_report__free_unpacked(a, NULL);
-    }
-    zmq_msg_close(&msg);
-    return found;
-}
-
 typedef struct s_bad {
     const char *key;        /* api key */
     int imported;           /* -1: not sent */
@@ -341,7 +228,7 @@ static void test_import_rights(void **state)
         {"key-archive", 1, 2, "resolved", "theft", 0, ANTT__V1__SUBMIT_REPLY__STATUS__BAD_REQUEST,
          "missing_occurred_datetime"},
     };
-    long before = s_reports();
+    long before = ie_reports();
     for (size_t i = 0; i < ANTT_ARRAY_SIZE(bad); i++) {
         Antt__V1__SubmitReport m = ANTT__V1__SUBMIT_REPORT__INIT;
         char key[32];
@@ -373,7 +260,7 @@ static void test_import_rights(void **state)
     Antt__V1__SubmitReply *r = s_zmq(&m);
     assert_int_equal(r->status, ANTT__V1__SUBMIT_REPLY__STATUS__OK);
     antt__v1__submit_reply__free_unpacked(r, NULL);
-    assert_int_equal(s_reports(), before + 1);
+    assert_int_equal(ie_reports(), before + 1);
     /* nor over Open311, from anyone */
     json_t *o;
     assert_int_equal(s_post("api_key=key-archive&service_code=fire&description=x&imported_priority=1", &o), 400);
@@ -381,7 +268,7 @@ static void test_import_rights(void **state)
     json_decref(o);
     assert_int_equal(s_post("api_key=key-app&service_code=fire&description=x&imported=true", &o), 400);
     json_decref(o);
-    assert_int_equal(s_reports(), before + 1);
+    assert_int_equal(ie_reports(), before + 1);
 
     /* the importer's history: stored as given, pushed as given, no notice */
     m.api_key = "key-archive";
@@ -402,22 +289,22 @@ static void test_import_rights(void **state)
              "SELECT count(*) FROM reports WHERE id = '%s' AND service_code = 'assault' AND imported_priority = 1"
              " AND imported_status = 'resolved' AND emergency_services IS NULL",
              r->report_id);
-    assert_int_equal(at_db_long(E.db, sql), 1);
-    s_seek_t k = {.id = r->report_id};
-    assert_true(at_wait_until(s_seen, &k, 5000));
-    assert_true(k.imported);
-    assert_int_equal(k.priority, 1);
-    assert_string_equal(k.status, "resolved");
+    assert_int_equal(at_db_long(IE.db, sql), 1);
+    ie_seek_t k = {.id = r->report_id};
+    assert_true(at_wait_until(ie_seen, &k, 5000));
+    assert_true(k.got->has_imported && k.got->imported);
+    assert_int_equal(k.got->imported_priority, 1);
+    assert_string_equal(k.got->imported_status, "resolved");
+    ie_seek_done(&k);
     /* and re-driven from the database the same way */
     snprintf(sql, sizeof(sql), "UPDATE report_queue SET next_attempt_at = now() - interval '1 s' WHERE report_id = '%s'",
              r->report_id);
-    at_db_exec(E.db, sql);
-    memset(&k, 0, sizeof(k));
-    k.id = r->report_id;
-    assert_true(at_wait_until(s_seen, &k, 15000));
-    assert_true(k.imported);
-    assert_int_equal(k.priority, 1);
-    assert_string_equal(k.status, "resolved");
+    at_db_exec(IE.db, sql);
+    assert_true(at_wait_until(ie_seen, &k, 15000));
+    assert_true(k.got->has_imported && k.got->imported);
+    assert_int_equal(k.got->imported_priority, 1);
+    assert_string_equal(k.got->imported_status, "resolved");
+    ie_seek_done(&k);
     antt__v1__submit_reply__free_unpacked(r, NULL);
 }
 
@@ -446,9 +333,9 @@ static void test_get_requests(void **state)
              "INSERT INTO incident_reports (report_id, incident_id) VALUES"
              " ('%s', '00000000-0000-7000-8000-000000000001'), ('%s', '00000000-0000-7000-8000-000000000002')",
              chosen, unchosen);
-    at_db_exec(E.db, sql);
+    at_db_exec(IE.db, sql);
     char path[256], *resp;
-    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", E.url, chosen);
+    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", IE.base, chosen);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     json_t *d = json_loads(resp, 0, NULL);
     o = json_array_get(d, 0);
@@ -457,7 +344,7 @@ static void test_get_requests(void **state)
     assert_non_null(strstr(s_str(o, "service_notice"), "113 (công an)"));
     json_decref(d);
     free(resp);
-    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", E.url, unchosen);
+    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", IE.base, unchosen);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     d = json_loads(resp, 0, NULL);
     o = json_array_get(d, 0);
@@ -465,23 +352,23 @@ static void test_get_requests(void **state)
     assert_true(json_is_null(json_object_get(o, "service_notice")));
     json_decref(d);
     free(resp);
-    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", E.url, fire);
+    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", IE.base, fire);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     assert_non_null(strstr(resp, "114 (cứu hỏa)")); /* the POST's notice, until classified */
     free(resp);
     /* the filter reads the same service_code */
-    snprintf(path, sizeof(path), "%s/requests.json?api_key=key-app&service_code=robbery", E.url);
+    snprintf(path, sizeof(path), "%s/requests.json?api_key=key-app&service_code=robbery", IE.base);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     assert_null(strstr(resp, chosen));
     free(resp);
-    snprintf(path, sizeof(path), "%s/requests.json?api_key=key-app&service_code=theft", E.url);
+    snprintf(path, sizeof(path), "%s/requests.json?api_key=key-app&service_code=theft", IE.base);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     assert_non_null(strstr(resp, chosen));
     assert_non_null(strstr(resp, unchosen));
     free(resp);
     /* closed: no notice */
-    at_db_exec(E.db, "UPDATE incidents SET status = 'resolved' WHERE id = '00000000-0000-7000-8000-000000000001'");
-    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", E.url, chosen);
+    at_db_exec(IE.db, "UPDATE incidents SET status = 'resolved' WHERE id = '00000000-0000-7000-8000-000000000001'");
+    snprintf(path, sizeof(path), "%s/requests/%s.json?api_key=key-app", IE.base, chosen);
     assert_int_equal(at_http("GET", path, NULL, NULL, 0, &resp), 200);
     d = json_loads(resp, 0, NULL);
     assert_true(json_is_null(json_object_get(json_array_get(d, 0), "service_notice")));
@@ -499,9 +386,9 @@ static void test_get_requests(void **state)
 static void test_migration_on_data(void **state)
 {
     (void)state;
-    at_db_exec(E.db, "DROP DATABASE IF EXISTS t_intake_mig WITH (FORCE)");
-    at_db_exec(E.db, "CREATE DATABASE t_intake_mig");
-    char *ci = antt_xasprintf("%s dbname=t_intake_mig", E.conninfo); /* the last dbname wins */
+    at_db_exec(IE.db, "DROP DATABASE IF EXISTS t_intake_mig WITH (FORCE)");
+    at_db_exec(IE.db, "CREATE DATABASE t_intake_mig");
+    char *ci = antt_xasprintf("%s dbname=t_intake_mig", IE.conninfo); /* the last dbname wins */
     PGconn *c = at_db_connect(ci);
     at_db_exec(c, "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL,"
                   " applied_at timestamptz NOT NULL DEFAULT now())");
@@ -543,7 +430,7 @@ static void test_migration_on_data(void **state)
                                    " 'contact_sealed', 'SELECT')::int * 10"), 1);
     PQfinish(c);
     free(ci);
-    at_db_exec(E.db, "DROP DATABASE t_intake_mig WITH (FORCE)");
+    at_db_exec(IE.db, "DROP DATABASE t_intake_mig WITH (FORCE)");
 }
 
 int main(void)
@@ -555,5 +442,5 @@ int main(void)
         cmocka_unit_test(test_get_requests),
         cmocka_unit_test(test_migration_on_data),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, s_setup, ie_teardown);
 }
