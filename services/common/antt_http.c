@@ -3,6 +3,8 @@
 #include "antt_http.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <assert.h>
 #include <sys/socket.h>
 #include <errno.h>
@@ -342,12 +344,33 @@ void antt_http_stream_abort(antt_http_req_t *w)
     }
 }
 
-void antt_http_set_sndbuf(antt_http_req_t *w, int bytes)
+/* The descriptor of req's connection, or -1. */
+static int s_fd(const antt_http_req_t *w)
 {
     h2o_socket_t *sock = w->req && w->req->conn->callbacks->get_socket
                              ? w->req->conn->callbacks->get_socket(w->req->conn)
                              : NULL;
-    int fd = sock ? h2o_socket_get_fd(sock) : -1;
+    return sock ? h2o_socket_get_fd(sock) : -1;
+}
+
+int antt_http_client_gone(const antt_http_req_t *w)
+{
+    if (w->req == NULL)
+        return 1;
+    int fd = s_fd(w);
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return 0; /* not TCP, or unknown: answer it */
+    /* the client's FIN came (CLOSE_WAIT), or its reset (CLOSE): while h2o
+     * works on one request of a connection it does not read it, so this is
+     * how a closed client is seen before its answer is written */
+    return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE || ti.tcpi_state == TCP_LAST_ACK;
+}
+
+void antt_http_set_sndbuf(antt_http_req_t *w, int bytes)
+{
+    int fd = s_fd(w);
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }

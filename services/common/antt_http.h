@@ -96,6 +96,10 @@ void antt_http_busy(antt_http_req_t *req, const char *msg, int retry_s);
 void antt_http_set_sndbuf(antt_http_req_t *req, int bytes);
 /* The connection closes after this response (before antt_http_respond). */
 void antt_http_set_close(antt_http_req_t *req);
+/* 1 when req's client has gone: h2o dropped the request, or the client
+ * closed or reset its connection (it will read no answer). Work queued for
+ * such a request can be dropped (antt_http_gate does). */
+int antt_http_client_gone(const antt_http_req_t *req);
 
 /* Server-sent events and other streamed responses: starts a response that
  * stays open; antt_http_stream_write sends more; antt_http_stream_end

@@ -9,6 +9,7 @@
 
 typedef struct s_entry {
     antt_http_gate_t *gate; /* owner */
+    antt_http_req_t *req;   /* whose job it is */
     antt_db_t *db;          /* where the job runs */
     antt_db_job_t *job;     /* NULL once submitted */
     antt_db_job_cb cb;      /* the caller's callback */
@@ -25,6 +26,7 @@ struct antt_http_gate_s {
     s_entry_t *head, *tail;/* waiting, oldest first */
     int cancelled;         /* antt_http_gate_cancel was called */
     antt_metric_t *m_refused, *m_queued; /* 503s; jobs waiting */
+    antt_metric_t *m_dropped;            /* jobs of clients gone before their turn */
 };
 
 antt_http_gate_t *antt_http_gate_new(size_t max_inflight, size_t max_queue, long timeout_ms)
@@ -36,6 +38,8 @@ antt_http_gate_t *antt_http_gate_new(size_t max_inflight, size_t max_queue, long
     g->m_refused = antt_metrics_counter("antt_http_db_refused_total",
                                         "HTTP requests answered 503 because the database queue was full", NULL);
     g->m_queued = antt_metrics_gauge("antt_http_db_queued", "HTTP database jobs waiting for a slot", NULL);
+    g->m_dropped = antt_metrics_counter("antt_http_db_dropped_total",
+                                        "HTTP database jobs dropped unrun: their client had gone", NULL);
     return g;
 }
 
@@ -51,11 +55,29 @@ static void s_done(antt_db_job_t *job, int status, void *arg)
     s_pump(g);
 }
 
+/* A job whose client has gone is not run: its callback hears -ECANCELED
+ * (and answers, which releases the request), and the connection closes
+ * after that answer, so what the client pipelined behind it is not read. */
+static int s_gone(antt_http_gate_t *g, antt_http_req_t *req, antt_db_job_t **job, antt_db_job_cb cb, void *arg)
+{
+    if (!antt_http_client_gone(req))
+        return 0;
+    antt_metric_inc(g->m_dropped);
+    antt_http_set_close(req);
+    cb(*job, -ECANCELED, arg);
+    antt_db_job_destroy(job);
+    return 1;
+}
+
 /* Starts e's job; a connection that is down fails it as antt_db would have. */
 static void s_start(antt_http_gate_t *g, s_entry_t *e)
 {
     antt_db_job_t *job = e->job;
     e->job = NULL;
+    if (s_gone(g, e->req, &job, e->cb, e->arg)) {
+        free(e);
+        return;
+    }
     if (!antt_db_connected(e->db)) {
         e->cb(job, -ENOTCONN, e->arg);
         antt_db_job_destroy(&job);
@@ -95,6 +117,8 @@ int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, 
         antt_db_submit(db, job);
         return 0;
     }
+    if (s_gone(g, req, &job, cb, arg))
+        return 0; /* answered */
     if (g->inflight >= g->max_inflight && g->nqueued >= g->max_queue) {
         antt_db_job_destroy(&job);
         antt_metric_inc(g->m_refused);
@@ -103,6 +127,7 @@ int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, 
     }
     s_entry_t *e = antt_xcalloc(1, sizeof(*e));
     e->gate = g;
+    e->req = req;
     e->db = db;
     e->job = job;
     e->cb = cb;
