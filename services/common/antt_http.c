@@ -14,6 +14,7 @@
 
 #include <h2o.h>
 
+#include "antt_http_peers.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
 #include "antt_util.h"
@@ -41,7 +42,10 @@ struct antt_http_s {
     void *close_arg;            /* close_cb argument */
     antt_metric_t *m_requests;  /* requests served */
     antt_metric_t *m_refused;   /* connections closed at accept: over max_conns */
+    antt_metric_t *m_refused_addr; /* ... over max_per_address */
     size_t max_conns;           /* open connections at most (0: no cap) */
+    size_t max_per_address;     /* open connections of one client address at most (0: no cap) */
+    antt_http_peers_t *peers;   /* open connections per client address */
     struct antt_http_gate_s *gate; /* the service's database query gate, or NULL */
     antt_http_error_cb error_cb;   /* the service's error body for refusals, or NULL: JSON */
     size_t nconns;              /* open connections */
@@ -479,10 +483,19 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* A connection's handle, its server and its address's count. */
+typedef struct s_conn {
+    uv_tcp_t tcp; /* first: the handle h2o's socket wraps */
+    antt_http_t *http;
+    antt_http_peer_t *peer; /* NULL until counted */
+} s_conn_t;
+
 static void s_conn_closed(uv_handle_t *h)
 {
-    antt_http_t *http = *(antt_http_t **)((char *)h + sizeof(uv_tcp_t));
-    free(h);
+    s_conn_t *c = (s_conn_t *)h;
+    antt_http_t *http = c->http;
+    antt_http_peers_leave(http->peers, c->peer);
+    free(c);
     http->nconns--;
     if (http->closing)
         s_maybe_free(http);
@@ -508,17 +521,27 @@ static void s_on_accept(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)extra, s_extra_closed);
         return;
     }
-    /* the connection's server pointer sits right after the handle */
-    uv_tcp_t *conn = h2o_mem_alloc(sizeof(uv_tcp_t) + sizeof(antt_http_t *));
-    *(antt_http_t **)((char *)conn + sizeof(uv_tcp_t)) = http;
-    uv_tcp_init(listener->loop, conn);
+    s_conn_t *c = h2o_mem_alloc(sizeof(*c));
+    c->http = http;
+    c->peer = NULL;
+    uv_tcp_init(listener->loop, &c->tcp);
     http->nconns++;
-    if (uv_accept(listener, (uv_stream_t *)conn) != 0) {
-        uv_close((uv_handle_t *)conn, s_conn_closed);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, s_conn_closed);
         return;
     }
-    uv_tcp_nodelay(conn, 1);
-    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)conn, s_conn_closed);
+    struct sockaddr_storage ss;
+    int sl = sizeof(ss);
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0 &&
+        (c->peer = antt_http_peers_enter(http->peers, (struct sockaddr *)&ss, http->max_per_address)) == NULL) {
+        /* one address holds its share of the listener: closed at once, as
+         * over max_conns, so that it cannot lock everyone else out */
+        antt_metric_inc(http->m_refused_addr);
+        uv_close((uv_handle_t *)&c->tcp, s_conn_closed);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, s_conn_closed);
     h2o_accept(&http->accept_ctx, sock);
 }
 
@@ -545,6 +568,10 @@ antt_http_t *antt_http_new(uv_loop_t *loop)
     http->m_refused = antt_metrics_counter("antt_http_connections_refused_total",
                                            "HTTP connections closed at accept (over http.max_connections)",
                                            NULL);
+    http->m_refused_addr =
+        antt_metrics_counter("antt_http_connections_refused_address_total",
+                             "HTTP connections closed at accept (over http.max_per_address)", NULL);
+    http->peers = antt_http_peers_new();
     return http;
 }
 
@@ -556,6 +583,11 @@ void antt_http_set_max_body(antt_http_t *http, size_t bytes)
 void antt_http_set_max_conns(antt_http_t *http, size_t n)
 {
     http->max_conns = n;
+}
+
+void antt_http_set_max_per_address(antt_http_t *http, size_t n)
+{
+    http->max_per_address = n;
 }
 
 void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate)
@@ -655,6 +687,7 @@ static void s_maybe_free(antt_http_t *http)
     for (size_t i = 0; i < http->nroutes; i++)
         free(http->routes[i].prefix);
     free(http->routes);
+    antt_http_peers_destroy(&http->peers);
     if (http->close_cb)
         http->close_cb(http->close_arg);
     free(http);

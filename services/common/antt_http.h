@@ -39,6 +39,10 @@ void antt_http_set_max_body(antt_http_t *http, size_t bytes);
 /* Open connections at most (0: no cap); beyond, a new one is accepted and
  * closed at once (antt_http_connections_refused_total). */
 void antt_http_set_max_conns(antt_http_t *http, size_t n);
+/* Open connections of one client address (an IPv6 /64) at most; beyond, a
+ * new one is closed at accept. 0: no cap (behind a proxy, where every
+ * client has the proxy's address). */
+void antt_http_set_max_per_address(antt_http_t *http, size_t n);
 /* How this server answers the refusals of common code (the query gate,
  * the SSE hub) when its API's errors are not {error_code, error} (intake:
  * Open311's array): status, a short code, a message, Retry-After seconds

@@ -19,6 +19,9 @@ static const antt_setting_t s_rows[] = {
     ANTT_SETTING_INT("http.max_connections", "1024", 1, 1000000, antt_service_settings_t, http_max_connections,
                      "open HTTP connections per listener (kept 128 under the descriptor limit); beyond, closed at"
                      " accept"),
+    ANTT_SETTING_INT("http.max_per_address", "128", 0, 1000000, antt_service_settings_t, http_max_per_address,
+                     "open HTTP connections of one client address (an IPv6 /64) per listener; beyond, closed at"
+                     " accept (0: no cap, behind a proxy)"),
     ANTT_SETTING_INT("http.db_max_inflight", "8", 1, 1000, antt_service_settings_t, http_db_inflight,
                      "database jobs of HTTP requests running at once"),
     ANTT_SETTING_INT("http.db_queue_max", "64", 0, 100000, antt_service_settings_t, http_db_queue,
