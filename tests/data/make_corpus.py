@@ -9,6 +9,9 @@ This is an authoring tool, not part of the build: its output is committed.
   corpus/situations/p1_<category>.txt        emergencies told calmly, each beside a near case that is not one
   corpus/situations/r4{vi,en,sms,p1}_<category>.txt  the fourth round: every priority of every category in
                                              Vietnamese, English and hand-typed shorthand, and calm emergencies
+  corpus/situations/r7p1_<category>.txt      calm emergencies of the body and of a weapon waited for, beside
+                                             near cases (after the seventh held-out round); read last, so the
+                                             derived styles of every earlier line stay as they were
   corpus/source-vi.txt, source-en.txt  the first, smaller corpus (category|priority|text)
 Writes train.tsv: category<TAB>priority<TAB>situation<TAB>style<TAB>text.
 Every `vi` line (Vietnamese with diacritics) appears in three styles: as
@@ -142,6 +145,8 @@ def main():
     for cat in CATEGORIES:
         src += read_situations(cat)
     src += read_legacy("source-vi.txt", "vi") + read_legacy("source-en.txt", "en")
+    for cat in CATEGORIES:
+        src += read_situation_file(os.path.join(HERE, "corpus", "situations", "r7p1_" + cat + ".txt"), cat)
     train = []
     for cat, prio, sit, style, text in src:
         train.append((cat, prio, sit, style, text))
