@@ -32,6 +32,7 @@ int intake_bucket_take(intake_bucket_t *b, double rate, double burst, int64_t no
 
 typedef struct s_slot {
     uint8_t hash[ANTT_HASH_BYTES]; /* reporter pseudonym */
+    int gateway;                   /* the gateway the reporter came through */
     int used;                      /* slot holds a reporter */
     intake_bucket_t bucket;        /* their bucket */
 } s_slot_t;
@@ -65,28 +66,39 @@ void intake_reporters_destroy(intake_reporters_t **self_p)
     *self_p = NULL;
 }
 
-void intake_reporters_give_back(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES])
+/* The first slot a reporter of a gateway probes. */
+static uint32_t s_start(int gateway, const uint8_t hash[ANTT_HASH_BYTES])
 {
     uint32_t h;
-    memcpy(&h, hash, sizeof(h));
+    memcpy(&h, hash, sizeof(h)); /* a keyed hash: already uniform */
+    return h ^ ((uint32_t)gateway * 0x9e3779b1u);
+}
+
+static int s_is(const s_slot_t *s, int gateway, const uint8_t hash[ANTT_HASH_BYTES])
+{
+    return s->used && s->gateway == gateway && memcmp(s->hash, hash, ANTT_HASH_BYTES) == 0;
+}
+
+void intake_reporters_give_back(intake_reporters_t *self, int gateway, const uint8_t hash[ANTT_HASH_BYTES])
+{
+    uint32_t h = s_start(gateway, hash);
     for (unsigned i = 0; i < S_PROBES; i++) {
         s_slot_t *s = &self->slots[(h + i) & self->mask];
-        if (s->used && memcmp(s->hash, hash, ANTT_HASH_BYTES) == 0) {
+        if (s_is(s, gateway, hash)) {
             s->bucket.tokens = s->bucket.tokens + 1.0 > self->burst ? self->burst : s->bucket.tokens + 1.0;
             return;
         }
     }
 }
 
-int intake_reporters_take(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES],
+int intake_reporters_take(intake_reporters_t *self, int gateway, const uint8_t hash[ANTT_HASH_BYTES],
                           int64_t now_ms)
 {
-    uint32_t h;
-    memcpy(&h, hash, sizeof(h)); /* a keyed hash: already uniform */
+    uint32_t h = s_start(gateway, hash);
     s_slot_t *victim = NULL;
     for (unsigned i = 0; i < S_PROBES; i++) {
         s_slot_t *s = &self->slots[(h + i) & self->mask];
-        if (s->used && memcmp(s->hash, hash, ANTT_HASH_BYTES) == 0)
+        if (s_is(s, gateway, hash))
             return intake_bucket_take(&s->bucket, self->rate, self->burst, now_ms);
         if (!s->used) {
             if (victim == NULL || victim->used)
@@ -97,6 +109,7 @@ int intake_reporters_take(intake_reporters_t *self, const uint8_t hash[ANTT_HASH
     }
     memset(victim, 0, sizeof(*victim));
     memcpy(victim->hash, hash, ANTT_HASH_BYTES);
+    victim->gateway = gateway;
     victim->used = 1;
     return intake_bucket_take(&victim->bucket, self->rate, self->burst, now_ms);
 }

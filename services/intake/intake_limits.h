@@ -26,12 +26,15 @@ typedef struct intake_reporters_s intake_reporters_t;
  * reused. */
 intake_reporters_t *intake_reporters_new(unsigned capacity, double per_hour, double burst);
 void intake_reporters_destroy(intake_reporters_t **self_p);
-/* As intake_bucket_take, for the reporter with this pseudonym. */
-int intake_reporters_take(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES],
+/* As intake_bucket_take, for the reporter with this pseudonym coming
+ * through this gateway. Each gateway has its own bucket of a phone number:
+ * a gateway cannot spend another's reporter's quota, nor learn from its
+ * 429 how often that number reported elsewhere. */
+int intake_reporters_take(intake_reporters_t *self, int gateway, const uint8_t hash[ANTT_HASH_BYTES],
                           int64_t now_ms);
 /* Returns the token a report took when it turned out to be a retry of one
  * already stored (a retry costs the reporter nothing). A reporter no
  * longer in the table is left alone. */
-void intake_reporters_give_back(intake_reporters_t *self, const uint8_t hash[ANTT_HASH_BYTES]);
+void intake_reporters_give_back(intake_reporters_t *self, int gateway, const uint8_t hash[ANTT_HASH_BYTES]);
 
 #endif

@@ -60,7 +60,7 @@ static void s_on_stored(intake_report_t *r, int status, const char *report_id, i
     if (!replayed)
         intake_push_report(in, r, r->contact_sealed != NULL, 0);
     else if (r->has_reporter && in->reporters)
-        intake_reporters_give_back(in->reporters, r->reporter_hash); /* a retry costs no quota */
+        intake_reporters_give_back(in->reporters, r->gateway_id, r->reporter_hash); /* a retry costs no quota */
     ANTT_LOG(ANTT_DEBUG, "report %s gateway=%s report=%s", replayed ? "replayed" : "stored",
              r->gateway_code, report_id);
     intake_reply_ok(reply, report_id, received_ms, replayed);
@@ -157,7 +157,7 @@ void intake_submit(intake_t *in, const char *api_key, size_t api_key_len,
         return;
     }
     if (tmp.has_reporter) {
-        wait = intake_reporters_take(in->reporters, tmp.reporter_hash, now);
+        wait = intake_reporters_take(in->reporters, gw->id, tmp.reporter_hash, now);
         if (wait > 0) {
             /* over quota: unless it is a retry of a stored report */
             reply->limited_s = wait;

@@ -225,16 +225,21 @@ static void test_buckets(void **state)
 
     intake_reporters_t *rp = intake_reporters_new(64, 3600, 2); /* 1/s, burst 2 */
     uint8_t a[32] = {1}, c[32] = {2};
-    assert_int_equal(intake_reporters_take(rp, a, t), 0);
-    assert_int_equal(intake_reporters_take(rp, a, t), 0);
-    assert_int_equal(intake_reporters_take(rp, a, t), 1);
-    assert_int_equal(intake_reporters_take(rp, c, t), 0);
-    assert_int_equal(intake_reporters_take(rp, a, t + 1000), 0);
+    assert_int_equal(intake_reporters_take(rp, 1, a, t), 0);
+    assert_int_equal(intake_reporters_take(rp, 1, a, t), 0);
+    assert_int_equal(intake_reporters_take(rp, 1, a, t), 1);
+    assert_int_equal(intake_reporters_take(rp, 1, c, t), 0);
+    /* the same number through another gateway: its own bucket, so that
+     * gateway learns nothing of gateway 1's reports and cannot use them up */
+    assert_int_equal(intake_reporters_take(rp, 2, a, t), 0);
+    assert_int_equal(intake_reporters_take(rp, 2, a, t), 0);
+    assert_int_equal(intake_reporters_take(rp, 2, a, t), 1);
+    assert_int_equal(intake_reporters_take(rp, 1, a, t + 1000), 0);
     /* many reporters: the table recycles the least recently used and keeps working */
     for (int i = 0; i < 10000; i++) {
         uint8_t h[32];
         randombytes_buf(h, sizeof(h));
-        assert_int_equal(intake_reporters_take(rp, h, t + 2000 + i), 0);
+        assert_int_equal(intake_reporters_take(rp, 1, h, t + 2000 + i), 0);
     }
     intake_reporters_destroy(&rp);
     assert_null(rp);
