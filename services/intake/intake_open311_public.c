@@ -5,12 +5,16 @@
  * lists, across gateways, only what the public rules allow: a request whose
  * area, category and day have at least intake.public_min_cell requests and
  * that is older than intake.public_delay_s, with snapped lat/long and times
- * rounded to the day; with service_request_id (the override rule) the
- * status of each id given, as requests/{id}. Never a description, address,
- * media or contact. */
+ * rounded to the day, each under a public id (a keyed hash of its id: the
+ * id itself is a UUIDv7, whose first 48 bits are the millisecond it was
+ * received, and it opens requests/{id}, whose times are exact); with
+ * service_request_id (the override rule) the status of each id given, as
+ * requests/{id}. Never a description, address, media or contact. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "antt_categories.h"
 #include "antt_http_gate.h"
@@ -74,7 +78,28 @@ typedef struct s_pub {
     antt_http_req_t *req; /* request */
     o311_format_t fmt;    /* its answer's format */
     int single, token;    /* requests/{id}, tokens/{token} */
+    const uint8_t *list_key; /* the public list: its ids are keyed hashes of the ids with this key */
 } s_pub_t;
+
+/* A listed request's public id: BLAKE2b-128 of its id, keyed (the
+ * reporter pseudonym key, with its own context), written as a UUID of
+ * version 4. Stable, so a client can follow a request from one listing to
+ * the next; it reveals neither the time nor the real id. */
+static json_t *s_public_id(const uint8_t *key, const char *id)
+{
+    uint8_t h[16];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, ANTT_KEY_BYTES, sizeof(h));
+    crypto_generichash_update(&st, (const uint8_t *)"antt public request id", 23);
+    crypto_generichash_update(&st, (const uint8_t *)id, strlen(id));
+    crypto_generichash_final(&st, h, sizeof(h));
+    h[6] = (uint8_t)((h[6] & 0x0f) | 0x40);
+    h[8] = (uint8_t)((h[8] & 0x3f) | 0x80);
+    char t[37];
+    snprintf(t, sizeof(t), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2],
+             h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+    return json_string(t);
+}
 
 static json_t *s_col(PGresult *res, int i, int col)
 {
@@ -104,7 +129,8 @@ static void s_on_rows(antt_db_job_t *job, int status, void *arg)
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "service_request_id", s_col(res, i, C_ID));
+        json_object_set_new(o, "service_request_id", p->list_key ? s_public_id(p->list_key, PQgetvalue(res, i, C_ID))
+                                                                 : s_col(res, i, C_ID));
         if (p->token) {
             json_object_set_new(o, "token", s_col(res, i, C_ID));
             json_array_append_new(arr, o);
@@ -151,6 +177,7 @@ void o311_public_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt,
         snprintf(delay, sizeof(delay), "%ld", in->set.public_delay_s);
         const char *params[] = {from, to, q->ids.data, q->codes.data, q->statuses.data, k, delay};
         antt_db_job_add(job, S_LIST_SQL, 7, params, NULL, NULL);
+        p->list_key = in->keys.hash_key;
     }
     /* through the service's query gate, as every HTTP read */
     if (antt_http_gate_run(req, in->rdb, job, s_on_rows, p) != 0)

@@ -361,9 +361,23 @@ static void test_public_view(void **state)
         assert_string_equal(o3_text(e, "service_code"), "public_order");
         assert_non_null(strstr(o3_text(e, "requested_datetime"), "T00:00:00Z")); /* the day */
     }
+    /* under public ids: not the ids (UUIDv7s, whose first 48 bits are the
+     * millisecond received, and which open requests/{id}'s exact times) */
+    char first[64];
+    snprintf(first, sizeof(first), "%s", o3_text(o3_child(root, "request"), "service_request_id"));
     xmlFreeDoc(d);
-    assert_null(strstr(r, ids[3]));
+    for (int i = 0; i < 4; i++)
+        assert_null(strstr(r, ids[i]));
+    assert_int_equal(strlen(first), 36);
+    assert_int_equal(first[14], '4'); /* a version 4 UUID: random-looking */
     assert_null(strstr(r, "khoa"));
+    free(r);
+    snprintf(path, sizeof(path), "requests/%s.json", first);
+    assert_int_equal(oe_get(path, &r), 404);
+    free(r);
+    /* and the same public ids the next time */
+    assert_int_equal(oe_get("requests.xml?service_code=public_order,fraud", &r), 200);
+    assert_non_null(strstr(r, first));
     free(r);
     /* but the lone one by its id, as FixMyStreet polls it: the override rule
      * answers each id's status as requests/{id} does */
