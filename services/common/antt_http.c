@@ -1,6 +1,9 @@
-/* antt_http: HTTP/1.1 server glue over libh2o 2.2 (libuv binding). The only
- * file of antt that includes h2o.h. */
+/* antt_http: HTTP/1.1 server glue over libh2o 2.2 (libuv binding): the
+ * listener and its connections, dispatch, requests and their answers
+ * (streamed answers are antt_http_stream.c). antt_http*.c are the only files
+ * of antt that include h2o.h. */
 #include "antt_http.h"
+#include "antt_http_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <h2o.h>
 
 #include "antt_http_peers.h"
 #include "antt_log.h"
@@ -55,28 +56,6 @@ struct antt_http_s {
 };
 
 static void s_maybe_free(antt_http_t *http);
-
-typedef struct s_guard {
-    antt_http_req_t *w; /* the wrapper while it is alive, else NULL */
-} s_guard_t;
-
-struct antt_http_req_s {
-    h2o_generator_t gen;        /* streaming generator; first member */
-    h2o_req_t *req;             /* NULL once h2o disposed the request */
-    s_guard_t *guard;           /* lives in req's pool */
-    antt_http_t *http;          /* server */
-    int streaming;              /* antt_http_stream_start was called */
-    int sending;                /* h2o_send in progress, waiting for proceed */
-    int ended;                  /* antt_http_stream_end was called */
-    int aborted;                /* antt_http_stream_abort was called */
-    antt_buf_t inflight;        /* bytes handed to h2o_send */
-    antt_buf_t pending;         /* bytes waiting for proceed */
-    antt_http_gone_cb on_gone;  /* client went away */
-    void *gone_arg;             /* on_gone argument */
-    antt_http_drain_cb on_drain;/* everything handed over was written */
-    void *drain_arg;            /* on_drain argument */
-    char peer[INET6_ADDRSTRLEN];/* client address */
-};
 
 static antt_str_t s_str(h2o_iovec_t v)
 {
@@ -155,7 +134,7 @@ void antt_http_add_header(antt_http_req_t *w, const char *name, const char *valu
                           v.len);
 }
 
-static const char *s_reason(int status)
+const char *antt_http_reason(int status)
 {
     switch (status) {
     case 200: return "OK";
@@ -176,7 +155,7 @@ static const char *s_reason(int status)
     }
 }
 
-static void s_release(antt_http_req_t *w)
+void antt_http_release_req(antt_http_req_t *w)
 {
     antt_http_t *http = w->http;
     if (w->guard)
@@ -199,7 +178,7 @@ void antt_http_respond(antt_http_req_t *w, int status, const char *content_type,
         w->guard->w = NULL;
         w->guard = NULL;
         req->res.status = status;
-        req->res.reason = s_reason(status);
+        req->res.reason = antt_http_reason(status);
         if (content_type)
             h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
                            content_type, strlen(content_type));
@@ -208,148 +187,10 @@ void antt_http_respond(antt_http_req_t *w, int status, const char *content_type,
         req->res.content_length = len; /* else h2o 2.2 closes the connection */
         h2o_send_inline(req, body, len);
     }
-    s_release(w);
+    antt_http_release_req(w);
 }
 
-/* streaming */
-
-static void s_stream_send(antt_http_req_t *w)
-{
-    h2o_req_t *req = w->req;
-    antt_buf_cleanup(&w->inflight);
-    w->inflight = w->pending;
-    antt_buf_init(&w->pending);
-    h2o_iovec_t v = h2o_iovec_init(w->inflight.data, w->inflight.len);
-    int final = w->ended;
-    w->sending = !final;
-    if (final) {
-        w->guard->w = NULL;
-        w->guard = NULL;
-        w->req = NULL;
-    }
-    h2o_send(req, &v, v.len ? 1 : 0, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
-    if (final)
-        s_release(w);
-}
-
-static void s_on_proceed(h2o_generator_t *gen, h2o_req_t *req)
-{
-    antt_http_req_t *w = (antt_http_req_t *)gen;
-    (void)req;
-    w->sending = 0;
-    if (w->req && w->aborted)
-        w->ended = 1; /* the write made it before the shutdown: finish now */
-    if (w->req && (w->pending.len > 0 || w->ended)) {
-        s_stream_send(w);
-        return;
-    }
-    antt_buf_cleanup(&w->inflight);
-    if (w->req && w->on_drain && !w->aborted)
-        w->on_drain(w, w->drain_arg);
-}
-
-static void s_gone(antt_http_req_t *w)
-{
-    w->req = NULL;
-    if (!w->streaming)
-        return; /* the handler answers later; that releases it */
-    if (w->on_gone && !w->aborted) {
-        antt_http_gone_cb cb = w->on_gone;
-        w->on_gone = NULL;
-        cb(w, w->gone_arg);
-    }
-    /* the service lets go of a stream whose client is gone (it may no
-     * longer use it), also of one it ended or aborted while a send was
-     * in progress: it is released here, or it would be kept, with its
-     * unsent bytes, for the life of the process */
-    s_release(w);
-}
-
-static void s_on_stop(h2o_generator_t *gen, h2o_req_t *req)
-{
-    (void)req;
-    antt_http_req_t *w = (antt_http_req_t *)gen;
-    if (w->guard) {
-        w->guard->w = NULL;
-        w->guard = NULL;
-    }
-    s_gone(w);
-}
-
-void antt_http_stream_start(antt_http_req_t *w, int status, const char *content_type,
-                            antt_http_gone_cb on_gone, void *arg)
-{
-    assert(!w->streaming);
-    w->streaming = 1;
-    w->on_gone = on_gone;
-    w->gone_arg = arg;
-    if (w->req == NULL)
-        return;
-    h2o_req_t *req = w->req;
-    req->res.status = status;
-    req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type,
-                   strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                   H2O_STRLIT("no-store"));
-    w->gen.proceed = s_on_proceed;
-    w->gen.stop = s_on_stop;
-    h2o_start_response(req, &w->gen);
-}
-
-int antt_http_stream_write(antt_http_req_t *w, const char *data, size_t len)
-{
-    assert(w->streaming && !w->ended && !w->aborted);
-    if (w->req == NULL)
-        return -EPIPE;
-    antt_buf_append(&w->pending, data, len);
-    if (w->sending)
-        return -EAGAIN;
-    s_stream_send(w);
-    return 0;
-}
-
-size_t antt_http_stream_unsent(const antt_http_req_t *w)
-{
-    return w->inflight.len + w->pending.len;
-}
-
-void antt_http_stream_on_drain(antt_http_req_t *w, antt_http_drain_cb cb, void *arg)
-{
-    w->on_drain = cb;
-    w->drain_arg = arg;
-}
-
-void antt_http_stream_abort(antt_http_req_t *w)
-{
-    assert(w->streaming && !w->ended && !w->aborted);
-    w->aborted = 1;
-    w->on_gone = NULL;
-    w->on_drain = NULL;
-    antt_buf_cleanup(&w->pending);
-    if (w->req == NULL) {
-        s_release(w);
-        return;
-    }
-    /* the bytes in flight belong to the socket's write until it fails: a
-     * shut-down socket fails it at once, h2o closes the connection and
-     * disposes the request, and s_gone releases w (on this loop, within
-     * an iteration), whether the client ever reads again or not */
-    h2o_socket_t *sock = w->req->conn->callbacks->get_socket
-                             ? w->req->conn->callbacks->get_socket(w->req->conn)
-                             : NULL;
-    int fd = sock ? h2o_socket_get_fd(sock) : -1;
-    if (fd >= 0)
-        shutdown(fd, SHUT_RDWR);
-    if (!w->sending) {
-        /* nothing in flight: end it now (the write fails, or goes nowhere) */
-        w->ended = 1;
-        s_stream_send(w);
-    }
-}
-
-/* The descriptor of req's connection, or -1. */
-static int s_fd(const antt_http_req_t *w)
+int antt_http_req_fd(const antt_http_req_t *w)
 {
     h2o_socket_t *sock = w->req && w->req->conn->callbacks->get_socket
                              ? w->req->conn->callbacks->get_socket(w->req->conn)
@@ -361,7 +202,7 @@ int antt_http_client_gone(const antt_http_req_t *w)
 {
     if (w->req == NULL)
         return 1;
-    int fd = s_fd(w);
+    int fd = antt_http_req_fd(w);
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
     if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
@@ -374,7 +215,7 @@ int antt_http_client_gone(const antt_http_req_t *w)
 
 void antt_http_set_sndbuf(antt_http_req_t *w, int bytes)
 {
-    int fd = s_fd(w);
+    int fd = antt_http_req_fd(w);
     if (fd >= 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }
@@ -385,26 +226,14 @@ void antt_http_set_close(antt_http_req_t *w)
         w->req->http1_is_persistent = 0;
 }
 
-void antt_http_stream_end(antt_http_req_t *w)
-{
-    assert(w->streaming && !w->ended && !w->aborted);
-    w->ended = 1;
-    if (w->req == NULL) {
-        s_release(w);
-        return;
-    }
-    if (!w->sending)
-        s_stream_send(w);
-}
-
 /* dispatch */
 
 static void s_on_dispose(void *p)
 {
-    s_guard_t *g = p;
+    antt_http_guard_t *g = p;
     if (g->w) {
         g->w->guard = NULL;
-        s_gone(g->w);
+        antt_http_req_gone(g->w);
     }
 }
 
@@ -450,7 +279,7 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     http->nreqs++;
     antt_buf_init(&w->inflight);
     antt_buf_init(&w->pending);
-    w->guard = h2o_mem_alloc_shared(&req->pool, sizeof(s_guard_t), s_on_dispose);
+    w->guard = h2o_mem_alloc_shared(&req->pool, sizeof(antt_http_guard_t), s_on_dispose);
     w->guard->w = w;
     /* linked to the pool: disposed (s_on_dispose) when h2o frees the request */
 
