@@ -64,11 +64,9 @@ static int s_text_ok(const char *s, size_t n)
 /* One answer to a: 0, or -1 with why. */
 static int s_check(const s_attr_t *a, const char *v, char *why, size_t whylen)
 {
-    char *end;
     int64_t t;
     if (strcmp(a->datatype, "number") == 0) {
-        strtod(v, &end);
-        if (*v == '\0' || *end != '\0') {
+        if (!intake_is_decimal(v)) {
             snprintf(why, whylen, "attribute %s must be a number", a->code);
             return -1;
         }

@@ -46,10 +46,25 @@ static int s_all_space(const char *s)
     return 1;
 }
 
+int intake_is_decimal(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    size_t whole = strspn(s, "0123456789");
+    s += whole;
+    size_t frac = 0;
+    if (*s == '.') {
+        s++;
+        frac = strspn(s, "0123456789");
+        s += frac;
+    }
+    return (whole > 0 || frac > 0) && *s == '\0';
+}
+
 static int s_parse_coord(const char *text, double *out)
 {
     char *end;
-    if (text == NULL || *text == '\0' || isspace((unsigned char)*text))
+    if (text == NULL || !intake_is_decimal(text)) /* not hex, not 1e1, not inf */
         return -1;
     errno = 0;
     double v = strtod(text, &end);

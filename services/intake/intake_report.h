@@ -100,6 +100,9 @@ typedef struct intake_keys_s {
  * (in->import_given) must say imported, service_code, a priority 1..4, a
  * status and when it occurred; whether the gateway may import at all is the
  * caller's check. */
+/* 1 when s is a decimal number as people write one ("10.7", "-0.5", ".5"):
+ * no hex, no exponent, no inf or nan, no space. */
+int intake_is_decimal(const char *s);
 int intake_validate(const intake_input_t *in, const intake_keys_t *keys, int64_t now_ms,
                     intake_report_t *out, intake_error_t *err);
 /* Frees what a report owns (not the struct itself). */

@@ -139,6 +139,18 @@ static void test_rejections(void **state)
     in.lat_text = "10.7";
     in.lon_text = "1e999";
     assert_true(s_check(&in, "invalid_location"));
+    /* decimal degrees only: not hex (strtod reads 0x1p3 as 8), not an exponent */
+    static const char *const not_decimal[] = {"0x1p3", "1e1", "inf", "nan", " 10.7", "10.7 ", "+", ".", "1..2"};
+    for (size_t i = 0; i < sizeof(not_decimal) / sizeof(not_decimal[0]); i++) {
+        BASE();
+        in.lat_text = "10.7";
+        in.lon_text = not_decimal[i];
+        assert_true(s_check(&in, "invalid_location"));
+    }
+    BASE();
+    in.lat_text = "-.5";
+    in.lon_text = "+106.65";
+    assert_true(s_check(&in, NULL));
     BASE();
     in.has_latlon = 1;
     in.lat = -91;
