@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "antt_cidr.h"
 #include "antt_http_peers.h"
 #include "antt_log.h"
 #include "antt_metrics.h"
@@ -47,6 +48,7 @@ struct antt_http_s {
     size_t max_conns;           /* open connections at most (0: no cap) */
     size_t max_per_address;     /* open connections of one client address at most (0: no cap) */
     antt_http_peers_t *peers;   /* open connections per client address */
+    antt_cidr_list_t *metrics_from; /* who may read /metrics (NULL: anyone) */
     struct antt_http_gate_s *gate; /* the service's database query gate, or NULL */
     antt_http_error_cb error_cb;   /* the service's error body for refusals, or NULL: JSON */
     size_t nconns;              /* open connections */
@@ -260,6 +262,10 @@ static void s_builtin(antt_http_req_t *w, antt_http_t *http, int *handled)
             s_respond_text(w, 503, t);
             free(t);
         }
+    } else if (antt_http_is(path, "/metrics") && http->metrics_from && !antt_cidr_match(http->metrics_from, w->peer)) {
+        /* live counters (reports stored, emergency notices) are not the
+         * public's: a watcher would see each report come in */
+        antt_http_json_error(w, 403, "forbidden", "/metrics is served to http.metrics_from only");
     } else if (antt_http_is(path, "/metrics")) {
         size_t len;
         char *text = antt_metrics_render(&len);
@@ -419,6 +425,16 @@ void antt_http_set_max_per_address(antt_http_t *http, size_t n)
     http->max_per_address = n;
 }
 
+int antt_http_set_metrics_from(antt_http_t *http, const char *blocks, char *err, size_t errlen)
+{
+    antt_cidr_list_t *l = antt_cidr_parse(blocks, err, errlen);
+    if (l == NULL)
+        return -1;
+    antt_cidr_destroy(&http->metrics_from);
+    http->metrics_from = l;
+    return 0;
+}
+
 void antt_http_set_gate(antt_http_t *http, struct antt_http_gate_s *gate)
 {
     http->gate = gate;
@@ -517,6 +533,7 @@ static void s_maybe_free(antt_http_t *http)
         free(http->routes[i].prefix);
     free(http->routes);
     antt_http_peers_destroy(&http->peers);
+    antt_cidr_destroy(&http->metrics_from);
     if (http->close_cb)
         http->close_cb(http->close_arg);
     free(http);

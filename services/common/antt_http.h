@@ -43,6 +43,10 @@ void antt_http_set_max_conns(antt_http_t *http, size_t n);
  * new one is closed at accept. 0: no cap (behind a proxy, where every
  * client has the proxy's address). */
 void antt_http_set_max_per_address(antt_http_t *http, size_t n);
+/* /metrics answers only clients in these address blocks ("127.0.0.0/8,::1";
+ * antt_cidr), others 403; until set, anyone. -1 with err when a block is
+ * not one. */
+int antt_http_set_metrics_from(antt_http_t *http, const char *blocks, char *err, size_t errlen);
 /* How this server answers the refusals of common code (the query gate,
  * the SSE hub) when its API's errors are not {error_code, error} (intake:
  * Open311's array): status, a short code, a message, Retry-After seconds

@@ -259,6 +259,11 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
     }
     antt_http_set_max_conns(svc->http, (size_t)max_conns);
     antt_http_set_max_per_address(svc->http, (size_t)svc->opts.http_max_per_address);
+    char err[200];
+    if (antt_http_set_metrics_from(svc->http, svc->opts.http_metrics_from, err, sizeof(err)) != 0) {
+        ANTT_LOG(ANTT_ERROR, "http.metrics_from: %s", err);
+        return -1;
+    }
     svc->gate = antt_http_gate_new((size_t)svc->opts.http_db_inflight, (size_t)svc->opts.http_db_queue,
                                    svc->opts.http_timeout_ms);
     antt_http_set_gate(svc->http, svc->gate);

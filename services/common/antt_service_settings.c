@@ -22,6 +22,8 @@ static const antt_setting_t s_rows[] = {
     ANTT_SETTING_INT("http.max_per_address", "128", 0, 1000000, antt_service_settings_t, http_max_per_address,
                      "open HTTP connections of one client address (an IPv6 /64) per listener; beyond, closed at"
                      " accept (0: no cap, behind a proxy)"),
+    ANTT_SETTING_STRING("http.metrics_from", "127.0.0.0/8,::1", antt_service_settings_t, http_metrics_from,
+                        "address blocks whose clients may read /metrics (others get 403)"),
     ANTT_SETTING_INT("http.db_max_inflight", "8", 1, 1000, antt_service_settings_t, http_db_inflight,
                      "database jobs of HTTP requests running at once"),
     ANTT_SETTING_INT("http.db_queue_max", "64", 0, 100000, antt_service_settings_t, http_db_queue,

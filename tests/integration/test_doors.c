@@ -157,6 +157,7 @@ static int s_setup(void **state)
         snprintf(v, sizeof(v), "%ld", settings[i].v);
         at_env_add(T.st.env, cap, settings[i].fmt, v);
     }
+    at_env_add(T.st.env, cap, "ANTT_HTTP_METRICS_FROM=%s", "127.0.0.1/32"); /* the test's own address */
     if (at_stack_start_all(&T.st) != 0)
         return -1;
     const char *topics[] = {"desk." T_WARD ".", NULL};
@@ -539,6 +540,20 @@ static void test_address_cap(void **state)
     assert_int_equal(other, 200);
 }
 
+/* /metrics is the operators': its live counters (reports stored, emergency
+ * notices) would show a watcher each report arriving. A client outside
+ * http.metrics_from gets 403 on every service's port. */
+static void test_metrics_from(void **state)
+{
+    (void)state;
+    for (int i = 0; i < AT_NSERVICES; i++) {
+        double ms;
+        assert_int_equal(at_raw_request(T.st.port[i], "127.0.0.7", "/metrics", &ms), 403);
+        assert_int_equal(at_raw_request(T.st.port[i], "127.0.0.1", "/metrics", &ms), 200);
+        assert_int_equal(at_raw_request(T.st.port[i], "127.0.0.7", "/livez", &ms), 200);
+    }
+}
+
 /* A client that pipelines many queries and closes at once: what it left
  * queued is dropped, not run (the attack kept aggregation's query path
  * saturated for nine minutes after 50 such clients had gone). Each
@@ -649,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_stalled_aggregation),
         cmocka_unit_test(test_stalled_notification),
         cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_metrics_from),
         cmocka_unit_test(test_departed_client),
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_revoked_stream_ends),

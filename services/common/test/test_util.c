@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "antt_cidr.h"
 #include "antt_config.h"
 #include "antt_form.h"
 #include "antt_util.h"
@@ -122,13 +123,48 @@ static void test_config(void **state)
     unlink(path);
 }
 
+/* Address blocks: IPv4 and IPv6 prefixes, IPv4-mapped clients, and what is
+ * not a block. */
+static void test_cidr(void **state)
+{
+    (void)state;
+    char err[200];
+    antt_cidr_list_t *l = antt_cidr_parse("127.0.0.0/8, ::1,10.1.0.0/16 2001:db8::/32", err, sizeof(err));
+    assert_non_null(l);
+    assert_true(antt_cidr_match(l, "127.0.0.1"));
+    assert_true(antt_cidr_match(l, "127.200.3.4"));
+    assert_true(antt_cidr_match(l, "::1"));
+    assert_true(antt_cidr_match(l, "::ffff:127.0.0.9"));
+    assert_true(antt_cidr_match(l, "10.1.255.1"));
+    assert_false(antt_cidr_match(l, "10.2.0.1"));
+    assert_true(antt_cidr_match(l, "2001:db8:ffff::1"));
+    assert_false(antt_cidr_match(l, "2001:db9::1"));
+    assert_false(antt_cidr_match(l, "::2"));
+    assert_false(antt_cidr_match(l, "192.168.0.1"));
+    assert_false(antt_cidr_match(l, ""));
+    antt_cidr_destroy(&l);
+    l = antt_cidr_parse("10.0.0.0/12", err, sizeof(err));
+    assert_true(antt_cidr_match(l, "10.15.0.1"));
+    assert_false(antt_cidr_match(l, "10.16.0.1"));
+    antt_cidr_destroy(&l);
+    l = antt_cidr_parse("", err, sizeof(err));
+    assert_non_null(l);
+    assert_false(antt_cidr_match(l, "127.0.0.1"));
+    antt_cidr_destroy(&l);
+    static const char *const bad[] = {"127.0.0.0/33", "127.0.0/8", "::1/129", "10.0.0.0/", "10.0.0.0/x", "host"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_null(antt_cidr_parse(bad[i], err, sizeof(err)));
+        assert_non_null(strstr(err, "not an address block"));
+    }
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_time), cmocka_unit_test(test_uuid7), cmocka_unit_test(test_buf),
-        cmocka_unit_test(test_form),       cmocka_unit_test(test_config),
+        cmocka_unit_test(test_form),       cmocka_unit_test(test_config), cmocka_unit_test(test_cidr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
