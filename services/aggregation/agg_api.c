@@ -62,12 +62,25 @@ enum { A_NONE, A_AREA, A_ROOT };
     " FROM (SELECT " A_YEAR " AS y) x"
 
 /* The response times' answer: refusal is more WHEN ... THEN antt_raise(...)
- * after the unknown area's, by_priority the figures per priority. */
-#define A_RESPONSE(refusal, by_priority)                                                                              \
+ * after the unknown area's, by_priority the figures per priority over
+ * [d0, d1), which window gives. */
+#define A_RESPONSE_IN(refusal, by_priority, window)                                                                   \
     "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM areas WHERE code = $1) THEN antt_raise('AT404', 'unknown area ' || $1)" \
     refusal " ELSE jsonb_build_object('area', $1::text, 'from', d0, 'to', d1 - 1, 'by_priority', " by_priority         \
-    ")::text END FROM (SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"               \
-    " COALESCE($3::date, antt_trend_today()) + 1 AS d1) x"
+    ")::text END FROM (" window ") x"
+/* the staff's window: from= .. to= (the year to date by default) */
+#define A_RESPONSE(refusal, by_priority)                                                                              \
+    A_RESPONSE_IN(refusal, by_priority,                                                                               \
+                  "SELECT COALESCE($2::date, date_trunc('year', antt_trend_today())::date) AS d0,"                    \
+                  " COALESCE($3::date, antt_trend_today()) + 1 AS d1")
+/* the public's: the whole year of from= (this year to date by default),
+ * whatever to= says: two windows a day apart would be that day's figures,
+ * which no public cell shows below k */
+#define A_RESPONSE_PUBLIC(refusal, by_priority)                                                                       \
+    A_RESPONSE_IN(refusal, by_priority,                                                                               \
+                  "SELECT make_date(y, 1, 1) AS d0, LEAST(make_date(y, 12, 31), antt_trend_today()) + 1 AS d1"         \
+                  " FROM (SELECT extract(year FROM COALESCE($2::date, antt_trend_today()))::integer AS y,"           \
+                  " $3::date AS ignored) yy")
 
 static const a_endpoint_t s_endpoints[] = {
     /* GET /api/v1/trends?area=&dimension=&period=&from=&to=[&format=csv]
@@ -128,10 +141,11 @@ static const a_endpoint_t s_endpoints[] = {
     {"/api/v1/response", A_AREA, {{"area", NULL}, {"from", NULL}, {"to", NULL}},
      {{A_RESPONSE("", "antt_trend_response($1, d0, d1)"), 3}},
      {NULL, 0}, 0, agg_render_json0,
-     /* the public's: no neighbourhood (its months are live), and a
-      * priority of 1 .. k-1 incidents without its figures, as a time of
-      * 1 .. k-1 samples (the median of one incident is that incident's) */
-     {{A_RESPONSE(" WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')",
+     /* the public's: whole years only, no neighbourhood (its months are
+      * live), and a priority of 1 .. k-1 incidents without its figures, as
+      * a time of 1 .. k-1 samples (the median of one incident is that
+      * incident's) */
+     {{A_RESPONSE_PUBLIC(" WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')",
                   "(SELECT jsonb_agg(CASE WHEN (e->>'incidents')::bigint BETWEEN 1 AND {k} - 1"
                   " THEN jsonb_build_object('priority', e->'priority', 'incidents', NULL, 'suppressed', true)"
                   " ELSE e || jsonb_build_object("

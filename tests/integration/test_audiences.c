@@ -369,6 +369,25 @@ static void test_public_trends(void **state)
     assert_int_equal(s_get("/api/v1/response?area=VN-HCM-BTA-BHH", E.staff, &body), 200);
     assert_non_null(strstr(body, "\"acknowledge\": {\"n\": 1,"));
     free(body);
+    /* a window of the public's own choosing is the whole year: two windows a
+     * day apart would be that day's figures (staff keep theirs) */
+    char day0[16], day1[16], jan1[16], want[64];
+    PGresult *dr = PQexec(E.db, "SELECT antt_trend_today(), antt_trend_today() - 1,"
+                                " date_trunc('year', antt_trend_today())::date");
+    snprintf(day0, sizeof(day0), "%s", PQgetvalue(dr, 0, 0));
+    snprintf(day1, sizeof(day1), "%s", PQgetvalue(dr, 0, 1));
+    snprintf(jan1, sizeof(jan1), "%s", PQgetvalue(dr, 0, 2));
+    PQclear(dr);
+    snprintf(path, sizeof(path), "/api/v1/response?area=VN-HCM-BTA-BHH&from=%s&to=%s", day0, day0);
+    assert_int_equal(s_get(path, NULL, &body), 200);
+    snprintf(want, sizeof(want), "\"from\": \"%s\"", jan1);
+    assert_non_null(strstr(body, want));
+    free(body);
+    snprintf(path, sizeof(path), "/api/v1/response?area=VN-HCM-BTA-BHH&from=%s&to=%s", day1, day1);
+    assert_int_equal(s_get(path, E.staff, &body), 200);
+    snprintf(want, sizeof(want), "\"from\": \"%s\"", day1);
+    assert_non_null(strstr(body, want));
+    free(body);
     /* the public's hotspots are of the dashboard's window only */
     snprintf(path, sizeof(path), "/api/v1/hotspots?area=%s&days=9", S_WARD);
     s_staff_only(path, "the public's hotspots are of the last 30 days at 150 m");
