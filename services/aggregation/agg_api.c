@@ -48,12 +48,18 @@ enum { A_NONE, A_AREA, A_ROOT };
 #define A_TO_D "COALESCE($3::date, antt_trend_today())"
 #define A_FROM_D "COALESCE($5::date, date_trunc('year', " A_TO_D ")::date)"
 #define A_YEAR "COALESCE($2::integer, extract(year FROM antt_trend_today())::integer)"
+/* The summary's least figure for year y: the audience's k (0 for staff)
+ * while y is not over (its figures are live: a ward's one case of the
+ * year would show within seconds), 0 once it is (a finished year is the
+ * area's published figures, as the district publishes them). */
+#define A_SUMMARY_K(y) "CASE WHEN " y " >= extract(year FROM antt_trend_today())::integer THEN {k} ELSE 0 END"
 
 /* The yearly report's figures: trends is the function of its months (the
- * staff's or the public's), tail its arguments after the range. */
-#define A_REPORT(trends, tail)                                                                                        \
+ * staff's or the public's), tail its arguments after the range, k the
+ * summary's least public figure ("0": every figure). */
+#define A_REPORT(trends, tail, k)                                                                                     \
     "SELECT jsonb_build_object('area', (SELECT jsonb_build_object('code', code, 'name', name) FROM areas"             \
-    " WHERE code = $1), 'year', y, 'summary', antt_summary($1, y),"                                                   \
+    " WHERE code = $1), 'year', y, 'summary', antt_summary($1, y, " k "),"                                            \
     " 'months', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM " trends "($1, 'all',"         \
     " 'month', make_date(y, 1, 1), LEAST(make_date(y, 12, 31), antt_trend_today())" tail ") t),"                     \
     " 'months_prior', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.bucket), '[]') FROM " trends "($1, 'all',"   \
@@ -126,16 +132,17 @@ static const a_endpoint_t s_endpoints[] = {
     /* GET /api/v1/summary?area=&year=[&format=csv] */
     {"/api/v1/summary", A_AREA, {{"area", NULL}, {"year", NULL}},
      {{"SELECT antt_summary($1, " A_YEAR ")::text", 2}},
+     /* {k}: the audience's (0 for staff) */
      {"SELECT g->>'group' AS \"group\", g->>'name' AS name, g->>'count' AS count,"
       " g->>'prior' AS prior, g->>'change' AS change, g->>'change_pct' AS change_pct"
-      " FROM jsonb_array_elements(antt_summary($1, " A_YEAR ")->'groups') g",
+      " FROM jsonb_array_elements(antt_summary($1, " A_YEAR ", " A_SUMMARY_K(A_YEAR) ")->'groups') g",
       2},
      1, agg_render_summary,
      /* a neighbourhood's year only once it ended the delay ago */
      {{"SELECT CASE WHEN antt_area_fine($1) AND make_date(" A_YEAR " + 1, 1, 1)::timestamp AT TIME ZONE"
        " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
        " 'a neighbourhood''s summary is public once its year ended; this one needs a staff token')"
-       " ELSE antt_summary($1, " A_YEAR ")::text END",
+       " ELSE antt_summary($1, " A_YEAR ", " A_SUMMARY_K(A_YEAR) ")::text END",
        2}}, 0},
     /* GET /api/v1/response?area=&from=&to= */
     {"/api/v1/response", A_AREA, {{"area", NULL}, {"from", NULL}, {"to", NULL}},
@@ -186,14 +193,14 @@ static const a_endpoint_t s_endpoints[] = {
     /* GET /report?area=&year=: the yearly report as a page to print, its
      * figures put into the page (agg_render_report) */
     {"/report", A_AREA, {{"area", NULL}, {"year", NULL}},
-     {{A_REPORT("antt_trends", ""), 2}},
+     {{A_REPORT("antt_trends", "", "0"), 2}},
      {NULL, 0}, 0, agg_render_report,
      /* the public's: its months as antt_public_trends, a neighbourhood's year
       * only once it ended the delay ago (as the summary) */
      {{"SELECT CASE WHEN antt_area_fine($1) AND make_date(" A_YEAR " + 1, 1, 1)::timestamp AT TIME ZONE"
        " 'Asia/Ho_Chi_Minh' > now() - make_interval(secs => {delay}) THEN antt_raise('AT403',"
        " 'a neighbourhood''s report is public once its year ended; this one needs a staff token')"
-       " ELSE (" A_REPORT("antt_public_trends", ", {k}, {delay}") ") END",
+       " ELSE (" A_REPORT("antt_public_trends", ", {k}, {delay}", A_SUMMARY_K("y")) ") END",
        2}},
      /* antt report --staff opens it in Chromium, which sends no header */
      1},
@@ -214,6 +221,7 @@ typedef struct a_route {
     agg_svc_t *a;                /* the service */
     const a_endpoint_t *e;       /* the endpoint */
     char *pub_sql[A_MAX_STMTS];  /* the public's statements with the rules written in (NULL: the staff's) */
+    char *csv_sql[2];            /* the CSV statement, the staff's ({k} 0) and the public's (NULL: none) */
 } a_route_t;
 
 typedef struct a_query {
@@ -286,7 +294,7 @@ static void s_run(antt_http_req_t *req, const char *token_area, const uint8_t *h
         antt_db_job_add(job, sql, e->stmts[i].nparams, q->v, NULL, NULL);
     }
     if (q->csv && e->csv_stmt.sql)
-        antt_db_job_add(job, e->csv_stmt.sql, e->csv_stmt.nparams, q->v, NULL, NULL);
+        antt_db_job_add(job, q->rt->csv_sql[token_area == NULL], e->csv_stmt.nparams, q->v, NULL, NULL);
     if (antt_http_gate_run(req, q->rt->a->qdb, job, s_on_query, q) != 0)
         free(q); /* answered 503 */
 }
@@ -378,6 +386,9 @@ void agg_api_free(void *routes)
     for (size_t i = 0; rt && i < A_NENDPOINTS; i++)
         for (int j = 0; j < A_MAX_STMTS; j++)
             free(rt[i].pub_sql[j]);
+    for (size_t i = 0; rt && i < A_NENDPOINTS; i++)
+        for (int j = 0; j < 2; j++)
+            free(rt[i].csv_sql[j]);
     free(routes);
 }
 
@@ -390,6 +401,11 @@ void *agg_api_register(agg_svc_t *a, antt_http_t *http)
         for (int j = 0; j < A_MAX_STMTS; j++)
             if (s_endpoints[i].pub[j].sql)
                 routes[i].pub_sql[j] = s_with_rules(s_endpoints[i].pub[j].sql, &a->pub_rules);
+        if (s_endpoints[i].csv_stmt.sql) {
+            static const agg_public_t staff = {0}; /* every figure */
+            routes[i].csv_sql[0] = s_with_rules(s_endpoints[i].csv_stmt.sql, &staff);
+            routes[i].csv_sql[1] = s_with_rules(s_endpoints[i].csv_stmt.sql, &a->pub_rules);
+        }
         antt_http_route(http, s_endpoints[i].path, s_http_endpoint, &routes[i]);
     }
     antt_http_route(http, "/api/v1/stream", agg_http_stream, a);

@@ -405,6 +405,36 @@ static void test_public_trends(void **state)
     free(body);
 }
 
+/* The public's summary of a year not over hides its figures of 1 .. k-1 (a
+ * ward's one domestic violence case of the year showed as "total 1" within
+ * 2 s, while the trends hid it); staff see them, and a finished year is
+ * published whole (test_report). */
+static void test_public_summary(void **state)
+{
+    (void)state;
+    at_db_exec(E.db, "INSERT INTO incidents (id, created_at, occurred_at, category, priority, area_code, desk_code,"
+                     " status) VALUES (gen_random_uuid(), now() - interval '1 hour', now() - interval '1 hour',"
+                     " 'domestic_violence', 2, 'VN-HCM-BTA-BHHB', 'DESK-HCM-BTA-BHHB', 'new')");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    char *body = NULL;
+    assert_int_equal(s_get("/api/v1/summary?area=VN-HCM-BTA-BHHB", NULL, &body), 200);
+    printf("public summary of a ward with one case this year: %.400s\n", body);
+    assert_non_null(strstr(body, "\"total_suppressed\": true"));
+    assert_non_null(strstr(body, "\"count_suppressed\": true"));
+    assert_non_null(strstr(body, "số liệu ẩn (dưới ngưỡng công bố)"));
+    assert_null(strstr(body, "\"total\": 1,"));
+    assert_null(strstr(body, "\"count\": 1,"));
+    free(body);
+    assert_int_equal(s_get("/api/v1/summary?area=VN-HCM-BTA-BHHB&format=csv", NULL, &body), 200);
+    assert_non_null(strstr(body, "order,"));
+    assert_null(strstr(body, ",1,"));
+    free(body);
+    assert_int_equal(s_get("/api/v1/summary?area=VN-HCM-BTA-BHHB", E.staff, &body), 200);
+    assert_non_null(strstr(body, "\"total\": 1,"));
+    assert_null(strstr(body, "suppressed"));
+    free(body);
+}
+
 /* A ward's token sees its ward and below, nothing of another ward. */
 static void test_scope(void **state)
 {
@@ -559,7 +589,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_public_stream),      cmocka_unit_test(test_public_trends),
-        cmocka_unit_test(test_scope),              cmocka_unit_test(test_export),
+        cmocka_unit_test(test_public_summary),     cmocka_unit_test(test_scope),
+        cmocka_unit_test(test_export),
         cmocka_unit_test(test_bad_and_revoked),
         cmocka_unit_test(test_router_needs_token),
     };

@@ -98,6 +98,7 @@ export function change(c, p, opts) {
   const o = opts || {};
   if (o.noCurrent) return { text: NO_DATA, cls: "nodata" };
   if (o.noPrior) return { text: "cùng kỳ " + NO_DATA, cls: "nodata" };
+  if (o.hidden || c === null || c === undefined) return { text: HIDDEN, cls: "nodata" }; // a figure of it is hidden
   if (c === 0) return { text: "bằng cùng kỳ", cls: "" };
   const dir = c < 0 ? "giảm" : "tăng";
   let text = dir + " " + fmt(Math.abs(c)) + " vụ" + (p === null || p === undefined ? "" : " (" + pct(p) + ")");

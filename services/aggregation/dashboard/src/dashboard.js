@@ -20,20 +20,23 @@ function setChange(node, c, p, o) {
 async function loadSummary() {
   const s = await getJSON(`/api/v1/summary?area=${state.area}&year=${state.year}`);
   const noCur = !covered(s.coverage, "current"), noPri = s.prior_coverage === false || !covered(s.coverage, "prior");
-  $("total").textContent = noCur ? NO_DATA : fmt(s.total);
-  $("total").classList.toggle("nodata", noCur);
-  setChange($("total-change"), s.total - s.prior_total,
-    s.prior_total ? Math.round((s.total - s.prior_total) * 10000 / s.prior_total) / 100 : null,
-    { noCurrent: noCur, noPrior: noPri, significant: s.significant ?? s.total_significant });
+  const totalHidden = !!(s.total_suppressed || s.prior_total_suppressed);
+  $("total").textContent = noCur ? NO_DATA : s.total_suppressed ? HIDDEN : fmt(s.total);
+  $("total").classList.toggle("nodata", noCur || !!s.total_suppressed);
+  setChange($("total-change"), totalHidden ? null : s.total - s.prior_total,
+    !totalHidden && s.prior_total ? Math.round((s.total - s.prior_total) * 10000 / s.prior_total) / 100 : null,
+    { noCurrent: noCur, noPrior: noPri, hidden: totalHidden, significant: s.significant ?? s.total_significant });
   const box = $("groups");
   box.textContent = "";
   for (const g of s.groups || []) {
     const card = el("div", { class: "card", "data-group": g.group });
     const gNoCur = noCur || g.coverage === false;
     card.append(el("div", { class: "label" }, g.name),
-      el("div", { class: "num" + (gNoCur ? " nodata" : ""), id: "count-" + g.group }, gNoCur ? NO_DATA : fmt(g.count)));
+      el("div", { class: "num" + (gNoCur || g.count_suppressed ? " nodata" : ""), id: "count-" + g.group },
+        gNoCur ? NO_DATA : g.count_suppressed ? HIDDEN : fmt(g.count)));
     const chg = el("div", { class: "chg", id: "change-" + g.group });
-    setChange(chg, g.change, g.change_pct, { noCurrent: gNoCur, noPrior: noPri || g.prior_coverage === false, significant: g.significant });
+    setChange(chg, g.change, g.change_pct, { noCurrent: gNoCur, noPrior: noPri || g.prior_coverage === false,
+      hidden: !!(g.count_suppressed || g.prior_suppressed), significant: g.significant });
     card.append(chg);
     for (const line of outcomes(g)) card.append(el("div", { class: "outcome" }, line));
     box.append(card);

@@ -25,13 +25,17 @@ function render(d) {
   const cols = ["Nhóm", "Năm " + y, "Cùng kỳ " + (y - 1), "Tăng, giảm", "Tỉ lệ"].concat(withOutcomes ? ["Kết quả"] : []);
   for (const h of cols) head.append(el("th", { scope: "col" }, h));
   t.append(head);
-  const rows = (s.groups || []).concat([{ name: "Tổng số", count: s.total, prior: s.prior_total, change: s.total - s.prior_total,
-    change_pct: s.prior_total ? Math.round((s.total - s.prior_total) * 10000 / s.prior_total) / 100 : null }]);
+  const totalHidden = !!(s.total_suppressed || s.prior_total_suppressed);
+  const rows = (s.groups || []).concat([{ name: "Tổng số", count: s.total, prior: s.prior_total,
+    count_suppressed: s.total_suppressed, prior_suppressed: s.prior_total_suppressed,
+    change: totalHidden ? null : s.total - s.prior_total,
+    change_pct: !totalHidden && s.prior_total ? Math.round((s.total - s.prior_total) * 10000 / s.prior_total) / 100 : null }]);
   for (const g of rows) {
     const tr = el("tr", {});
-    const c = change(g.change, null, { noCurrent: noCur, noPrior: noPri, significant: g.significant });
-    tr.append(el("th", { scope: "row" }, g.name), el("td", {}, noCur ? NO_DATA : fmt(g.count)),
-      el("td", {}, noPri ? NO_DATA : fmt(g.prior)), el("td", { class: "chg " + c.cls }, c.text),
+    const c = change(g.change, null, { noCurrent: noCur, noPrior: noPri, hidden: !!(g.count_suppressed || g.prior_suppressed),
+      significant: g.significant });
+    tr.append(el("th", { scope: "row" }, g.name), el("td", {}, noCur ? NO_DATA : cellText(g.count, g.count_suppressed)),
+      el("td", {}, noPri ? NO_DATA : cellText(g.prior, g.prior_suppressed)), el("td", { class: "chg " + c.cls }, c.text),
       el("td", {}, g.change_pct === null || g.change_pct === undefined || noCur || noPri ? "–" : pct(g.change_pct)));
     if (withOutcomes) tr.append(el("td", {}, outcomes(g).join("; ")));
     t.append(tr);
