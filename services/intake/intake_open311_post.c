@@ -249,11 +249,17 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     input.name = f.name[0] ? f.name : NULL;
     input.media_urls = f.media;
     input.nmedia = f.nmedia;
+    /* two keys that differ: neither is taken (a proxy's key must not be
+     * overridden by the body's, nor the reverse) */
+    int differ = xk.p && api_key && api_key_len && (xk.n != api_key_len || memcmp(xk.p, api_key, api_key_len) != 0);
     if ((api_key == NULL || api_key_len == 0) && xk.p) {
         api_key = xk.p; /* authentication uses the length: no copy needed */
         api_key_len = xk.n;
     }
-    intake_submit(in, api_key, api_key_len, &input, NULL, reply);
+    if (differ)
+        intake_reply_error(reply, 403, "invalid_api_key", "api_key and the X-Api-Key header differ", 0);
+    else
+        intake_submit(in, api_key, api_key_len, &input, NULL, reply);
     free(ik_copy);
     free(attrs);
     antt_form_cleanup(&f.form);

@@ -234,6 +234,8 @@ intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_fo
     const antt_form_field_t *k = antt_form_get(form, "api_key");
     antt_str_t xk = antt_http_header(req, "x-api-key");
     *given = (k && k->value_len) || xk.p;
+    if (k && k->value_len && xk.p && (xk.n != k->value_len || memcmp(xk.p, k->value, xk.n) != 0))
+        return NULL; /* two keys that differ: neither is taken */
     if (k && k->value_len)
         return intake_gateways_auth(in->gateways, k->value, k->value_len);
     return xk.p ? intake_gateways_auth(in->gateways, xk.p, xk.n) : NULL;

@@ -525,6 +525,24 @@ static void test_errors(void **state)
     assert_int_equal(oe_get("services", &r), 404);
     o3_xml_error(r, 404);
     free(r);
+    /* the key as a header (a proxy's), alone or equal to the form's, is
+     * taken; two keys that differ are neither, and nothing is stored */
+    char url[160];
+    snprintf(url, sizeof(url), "%s/requests.json", OE.base);
+    static const char form[] = "service_code=fire&lat=10.7&long=106.6&description=khoi";
+    const char *same[] = {"X-Api-Key: key-fms", "Content-Type: application/x-www-form-urlencoded", NULL};
+    assert_int_equal(at_http("POST", url, same, form, strlen(form), &r), 201);
+    free(r);
+    long before = at_db_long(OE.db, "SELECT count(*) FROM reports");
+    const char *other[] = {"X-Api-Key: key-app", "Content-Type: application/x-www-form-urlencoded", NULL};
+    static const char keyed[] = "api_key=key-fms&service_code=fire&lat=10.7&long=106.6&description=khoi";
+    assert_int_equal(at_http("POST", url, other, keyed, strlen(keyed), &r), 403);
+    assert_string_equal(o3_json_error(r, 403), "invalid_api_key");
+    free(r);
+    assert_int_equal(at_db_long(OE.db, "SELECT count(*) FROM reports"), before);
+    snprintf(url, sizeof(url), "%s/requests.json?api_key=key-fms", OE.base);
+    assert_int_equal(at_http("GET", url, other, NULL, 0, &r), 403);
+    free(r);
 }
 
 /* Code for America's python client: each of its calls, as it makes them
