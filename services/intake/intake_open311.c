@@ -124,19 +124,25 @@ static int s_host_ok(antt_str_t h)
     return 1;
 }
 
-/* The endpoint's absolute URL is the one the client reached us by: its Host
- * header, and https when a proxy in front says so (X-Forwarded-Proto). */
-static void s_discovery(antt_http_req_t *req, o311_format_t fmt)
+/* The endpoint's absolute URL: intake.public_url when the operator set it
+ * (what a cache in front may keep and hand to every gateway must not come
+ * from a client's headers), else the one the client reached us by: its
+ * Host header, and https when a proxy in front says so (X-Forwarded-Proto). */
+static void s_discovery(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
 {
-    antt_str_t host = antt_http_authority(req);
-    if (!s_host_ok(host)) {
-        o311_error(req, fmt, 400, "bad_host", "a Host header naming this server is required", 0);
-        return;
-    }
-    antt_str_t proto = antt_http_header(req, "x-forwarded-proto");
     char url[320];
-    snprintf(url, sizeof(url), "%s://%.*s%s", antt_http_is(proto, "https") ? "https" : "http", (int)host.n,
-             host.p, O311_PREFIX);
+    if (in->set.public_url[0]) {
+        snprintf(url, sizeof(url), "%s%s", in->set.public_url, O311_PREFIX);
+    } else {
+        antt_str_t host = antt_http_authority(req);
+        if (!s_host_ok(host)) {
+            o311_error(req, fmt, 400, "bad_host", "a Host header naming this server is required", 0);
+            return;
+        }
+        antt_str_t proto = antt_http_header(req, "x-forwarded-proto");
+        snprintf(url, sizeof(url), "%s://%.*s%s", antt_http_is(proto, "https") ? "https" : "http", (int)host.n,
+                 host.p, O311_PREFIX);
+    }
     json_t *d = json_pack("{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:s,s:[s,s]}]}", "changeset", S_CHANGESET, "contact",
                           "antt operators", "key_service", "ask the operators for a gateway api_key",
                           "endpoints", "specification", "http://wiki.open311.org/GeoReport_v2", "url", url,
@@ -191,7 +197,7 @@ static void s_route(antt_http_req_t *req, void *arg)
         return;
     }
     if (antt_http_is(name, "discovery")) {
-        s_is_get(req) ? s_discovery(req, fmt) : s_method_not_allowed(req, fmt, "GET");
+        s_is_get(req) ? s_discovery(in, req, fmt) : s_method_not_allowed(req, fmt, "GET");
     } else if (antt_http_is(name, "services")) {
         s_is_get(req) ? s_services(req, fmt) : s_method_not_allowed(req, fmt, "GET");
     } else if (s_path_arg(name, "services/", a, sizeof(a)) == 0 || s_path_arg(name, "service/", a, sizeof(a)) == 0) {

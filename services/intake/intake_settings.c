@@ -30,6 +30,9 @@ static const antt_setting_t s_rows[] = {
                      "Open311 without api_key: a request is listed only when its area, category and day have this many"),
     ANTT_SETTING_INT("intake.public_delay_s", "86400", 0, 2592000, S_T, public_delay_s,
                      "Open311 without api_key: a request is listed only this long after it was received"),
+    ANTT_SETTING_STRING("intake.public_url", "", S_T, public_url,
+                        "scheme://host[:port] of Open311 as gateways reach it, for discovery (\"\": from the"
+                        " request's Host and X-Forwarded-Proto)"),
     ANTT_SETTING_BOOL("intake.test_crash_after_commit", "false", S_T, test_crash_after_commit,
                       "tests only: intake kills itself after a commit, before answering"),
 };

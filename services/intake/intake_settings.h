@@ -22,6 +22,7 @@ typedef struct intake_settings_s {
     long gateway_refresh_ms;      /* gateways reloaded this often */
     long public_min_cell;         /* Open311 without api_key: least reports per area x category x day */
     long public_delay_s;          /* Open311 without api_key: a report is listed this long after */
+    const char *public_url;       /* Open311's scheme://host[:port] for discovery ("": the request's) */
     int test_crash_after_commit;  /* test hook: SIGKILL self after a commit */
 } intake_settings_t;
 

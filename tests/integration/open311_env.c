@@ -53,6 +53,7 @@ int oe_setup(void **state)
     snprintf(ep, sizeof(ep), "tcp://127.0.0.1:%d", at_free_port());
     s_env_add("ANTT_INTAKE_PUSH_ENDPOINT=%s", ep);
     s_env_add("ANTT_INTAKE_PUBLIC_DELAY_S=%s", "0");
+    s_env_add("ANTT_INTAKE_PUBLIC_URL=%s", OE_PUBLIC_URL);
     at_env_intake_keys(OE.envv, sizeof(OE.envv) / sizeof(OE.envv[0]), NULL, NULL);
     if (at_spawn(&OE.intake, "intake", OE.envv) != 0)
         return -1;

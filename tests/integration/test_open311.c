@@ -24,7 +24,7 @@ static void test_discovery(void **state)
 {
     (void)state;
     char *r, url[128];
-    snprintf(url, sizeof(url), "%s/", OE.base);
+    snprintf(url, sizeof(url), "%s/open311/v2/", OE_PUBLIC_URL);
     double t0 = oe_ms();
     assert_int_equal(oe_get("discovery.xml", &r), 200);
     double ms = oe_ms() - t0;
@@ -48,6 +48,15 @@ static void test_discovery(void **state)
     assert_non_null(json_string_value(json_object_get(e, "changeset")));
     assert_int_equal(json_array_size(json_object_get(e, "formats")), 2);
     json_decref(j);
+    free(r);
+    /* a client's Host and X-Forwarded-Proto do not change it (a cache in
+     * front would keep the answer for every gateway) */
+    char durl[160];
+    snprintf(durl, sizeof(durl), "%s/discovery.json", OE.base);
+    const char *spoof[] = {"Host: evil.example", "X-Forwarded-Proto: https", NULL};
+    assert_int_equal(at_http("GET", durl, spoof, NULL, 0, &r), 200);
+    assert_null(strstr(r, "evil.example"));
+    assert_non_null(strstr(r, OE_PUBLIC_URL));
     free(r);
     printf("discovery.xml answered in %.1f ms, endpoint url %s\n", ms, url);
 }
