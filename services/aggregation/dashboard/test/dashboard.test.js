@@ -81,3 +81,14 @@ test("a figure the public may not see is hidden, not zero and not no data", () =
   assert.equal(classOf(null, breaks(10)), -1);
   assert.equal(classOf(0, breaks(10)), 0);
 });
+
+test("a change of which a figure is hidden says so, never \"tăng 0 vụ\"", () => {
+  // the public summary of a year not over: a group of 1 .. k-1 has count
+  // null with count_suppressed, and its change null
+  assert.deepEqual(change(null, null, {}), { text: HIDDEN, cls: "nodata" });
+  assert.deepEqual(change(-2, -40, { hidden: true }), { text: HIDDEN, cls: "nodata" });
+  assert.equal(change(null, null, { noCurrent: true }).text, NO_DATA);
+  assert.equal(change(0, 0, {}).text, "bằng cùng kỳ");
+  assert.equal(cellText(null, true), "(ẩn)");
+});
+
