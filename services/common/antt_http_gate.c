@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "antt_http_peers.h"
 #include "antt_metrics.h"
 #include "antt_util.h"
 
 typedef struct s_entry {
     antt_http_gate_t *gate; /* owner */
     antt_http_req_t *req;   /* whose job it is */
+    antt_http_peer_t *peer; /* its client address's count of jobs here */
     antt_db_t *db;          /* where the job runs */
     antt_db_job_t *job;     /* NULL once submitted */
     antt_db_job_cb cb;      /* the caller's callback */
@@ -20,6 +22,8 @@ typedef struct s_entry {
 struct antt_http_gate_s {
     size_t max_inflight;   /* jobs on the connections at most */
     size_t max_queue;      /* jobs waiting at most */
+    size_t max_per_address;/* jobs (running or waiting) of one client address at most (0: no cap) */
+    antt_http_peers_t *peers; /* jobs per client address */
     long timeout_ms;       /* statement timeout of each job */
     size_t inflight;       /* jobs on the connections */
     size_t nqueued;        /* jobs waiting */
@@ -37,6 +41,7 @@ antt_http_gate_t *antt_http_gate_new(size_t max_inflight, size_t max_queue, long
     g->timeout_ms = timeout_ms;
     g->m_refused = antt_metrics_counter("antt_http_db_refused_total",
                                         "HTTP requests answered 503 because the database queue was full", NULL);
+    g->peers = antt_http_peers_new();
     g->m_queued = antt_metrics_gauge("antt_http_db_queued", "HTTP database jobs waiting for a slot", NULL);
     g->m_dropped = antt_metrics_counter("antt_http_db_dropped_total",
                                         "HTTP database jobs dropped unrun: their client had gone", NULL);
@@ -50,6 +55,7 @@ static void s_done(antt_db_job_t *job, int status, void *arg)
     s_entry_t *e = arg;
     antt_http_gate_t *g = e->gate;
     g->inflight--;
+    antt_http_peers_leave(g->peers, e->peer);
     e->cb(job, status, e->arg);
     free(e);
     s_pump(g);
@@ -75,10 +81,12 @@ static void s_start(antt_http_gate_t *g, s_entry_t *e)
     antt_db_job_t *job = e->job;
     e->job = NULL;
     if (s_gone(g, e->req, &job, e->cb, e->arg)) {
+        antt_http_peers_leave(g->peers, e->peer);
         free(e);
         return;
     }
     if (!antt_db_connected(e->db)) {
+        antt_http_peers_leave(g->peers, e->peer);
         e->cb(job, -ENOTCONN, e->arg);
         antt_db_job_destroy(&job);
         free(e);
@@ -125,7 +133,18 @@ int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, 
         antt_http_busy(req, "too many requests waiting for the database", 1);
         return -EBUSY;
     }
+    antt_http_peer_t *peer = antt_http_peers_enter_text(g->peers, antt_http_peer(req), g->max_per_address);
+    if (peer == NULL) {
+        /* one address's share is taken: the others keep theirs (a client
+         * that pipelines on many connections and never reads would
+         * otherwise hold every place for as long as it likes) */
+        antt_db_job_destroy(&job);
+        antt_metric_inc(g->m_refused);
+        antt_http_busy(req, "too many requests from this address waiting for the database", 1);
+        return -EBUSY;
+    }
     s_entry_t *e = antt_xcalloc(1, sizeof(*e));
+    e->peer = peer;
     e->gate = g;
     e->req = req;
     e->db = db;
@@ -151,6 +170,7 @@ void antt_http_gate_cancel(antt_http_gate_t *g)
         s_entry_t *e = g->head;
         g->head = e->next;
         g->nqueued--;
+        antt_http_peers_leave(g->peers, e->peer);
         e->cb(e->job, -ECANCELED, e->arg);
         antt_db_job_destroy(&e->job);
         free(e);
@@ -163,8 +183,14 @@ void antt_http_gate_destroy(antt_http_gate_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     antt_http_gate_cancel(*self_p);
+    antt_http_peers_destroy(&(*self_p)->peers);
     free(*self_p);
     *self_p = NULL;
+}
+
+void antt_http_gate_set_max_per_address(antt_http_gate_t *g, size_t n)
+{
+    g->max_per_address = n;
 }
 
 size_t antt_http_gate_inflight(const antt_http_gate_t *g)

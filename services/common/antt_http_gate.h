@@ -20,6 +20,9 @@
 typedef struct antt_http_gate_s antt_http_gate_t;
 
 antt_http_gate_t *antt_http_gate_new(size_t max_inflight, size_t max_queue, long timeout_ms);
+/* Jobs (running or waiting) of one client address at most (0: no cap);
+ * beyond, 503 busy, while other addresses keep their places. */
+void antt_http_gate_set_max_per_address(antt_http_gate_t *g, size_t n);
 /* Fails every waiting job (cb with -ECANCELED); later submits are refused
  * with 503. Call before the service closes its databases. */
 void antt_http_gate_cancel(antt_http_gate_t *gate);

@@ -266,6 +266,7 @@ int antt_service_init(antt_service_t *svc, const char *name, const antt_settings
     }
     svc->gate = antt_http_gate_new((size_t)svc->opts.http_db_inflight, (size_t)svc->opts.http_db_queue,
                                    svc->opts.http_timeout_ms);
+    antt_http_gate_set_max_per_address(svc->gate, (size_t)svc->opts.http_db_per_address);
     antt_http_set_gate(svc->http, svc->gate);
     if (antt_http_listen(svc->http, host, port) != 0)
         return -1;

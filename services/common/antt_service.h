@@ -32,6 +32,7 @@ typedef struct antt_service_settings_s {
     long db_timeout_ms;     /* db.statement_timeout_ms of every session */
     long http_max_connections; /* http.max_connections per listener */
     long http_max_per_address; /* http.max_per_address per listener */
+    long http_db_per_address;  /* http.db_max_per_address */
     const char *http_metrics_from; /* http.metrics_from */
     long http_db_inflight;  /* http.db_max_inflight */
     long http_db_queue;     /* http.db_queue_max */

@@ -26,6 +26,9 @@ static const antt_setting_t s_rows[] = {
                         "address blocks whose clients may read /metrics (others get 403)"),
     ANTT_SETTING_INT("http.db_max_inflight", "8", 1, 1000, antt_service_settings_t, http_db_inflight,
                      "database jobs of HTTP requests running at once"),
+    ANTT_SETTING_INT("http.db_max_per_address", "16", 0, 100000, antt_service_settings_t, http_db_per_address,
+                     "database jobs of HTTP requests (running or waiting) of one client address; beyond, 503"
+                     " with Retry-After (0: no cap)"),
     ANTT_SETTING_INT("http.db_queue_max", "64", 0, 100000, antt_service_settings_t, http_db_queue,
                      "database jobs of HTTP requests waiting for a slot; beyond, 503 with Retry-After"),
     ANTT_SETTING_INT("http.statement_timeout_ms", "2000", 1, 3600000, antt_service_settings_t, http_timeout_ms,

@@ -54,6 +54,7 @@
 #define T_KEEPALIVE_MS 1000
 #define T_RECHECK_MS 1000
 #define T_QUEUE_MAX 16
+#define T_DB_PER_ADDRESS 4 /* http.db_max_per_address */
 #define T_MAX_CONNS 400
 #define T_CONNS_PER_ADDRESS 150 /* http.max_per_address */
 #define T_SOCKBUF (64 * 1024)    /* sse.socket_buffer_bytes, the default */
@@ -151,6 +152,7 @@ static int s_setup(void **state)
         {"ANTT_SSE_MAX_UNSENT_BYTES=%s", T_UNSENT},     {"ANTT_SSE_KEEPALIVE_MS=%s", T_KEEPALIVE_MS},
         {"ANTT_SSE_RECHECK_MS=%s", T_RECHECK_MS},       {"ANTT_HTTP_DB_QUEUE_MAX=%s", T_QUEUE_MAX},
         {"ANTT_HTTP_MAX_CONNECTIONS=%s", T_MAX_CONNS},   {"ANTT_HTTP_MAX_PER_ADDRESS=%s", T_CONNS_PER_ADDRESS},
+        {"ANTT_HTTP_DB_MAX_PER_ADDRESS=%s", T_DB_PER_ADDRESS},
     };
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         char v[32];
@@ -607,6 +609,48 @@ static void test_departed_client(void **state)
     assert_int_equal(at_raw_request(port, NULL, "/api/v1/areas?root=VN-HCM-BTA-BTD", &ms), 200);
 }
 
+/* One address's queries hold at most http.db_max_per_address places of the
+ * query gate: with the queries stuck behind a lock, a client that opens
+ * connections and never reads gets 503 beyond its share, and another
+ * address is still queued and answered once the lock goes (the attack kept
+ * every place with 100 pipelining connections that never read). */
+static void test_gate_share(void **state)
+{
+    (void)state;
+    int port = T.st.port[AT_AGGREGATION];
+    at_db_exec(T.db, "BEGIN");
+    at_db_exec(T.db, "LOCK TABLE areas IN ACCESS EXCLUSIVE MODE");
+    static const char req[] = "GET /api/v1/areas?root=VN-HCM-BTA-BTD HTTP/1.1\r\nHost: t\r\n\r\n";
+    enum { N = 10 };
+    int fd[N], busy = 0;
+    for (int i = 0; i < N; i++) {
+        fd[i] = at_raw_connect(port, "127.0.0.11", 0);
+        assert_true(fd[i] >= 0);
+        assert_int_equal(at_raw_send(fd[i], req, sizeof(req) - 1), 0);
+    }
+    for (int i = T_DB_PER_ADDRESS; i < N; i++) { /* the ones over the share answer at once */
+        char buf[2048];
+        ssize_t n = at_raw_read_until(fd[i], buf, sizeof(buf), "\r\n\r\n", 2000);
+        busy += n > 0 && at_raw_status(buf) == 503;
+    }
+    int other = at_raw_connect(port, "127.0.0.12", 0);
+    assert_true(other >= 0);
+    static const char one[] = "GET /api/v1/areas?root=VN-HCM-BTA-BTD HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    assert_int_equal(at_raw_send(other, one, sizeof(one) - 1), 0);
+    at_db_exec(T.db, "ROLLBACK");
+    char buf[4096];
+    ssize_t n = at_raw_read_until(other, buf, sizeof(buf), "\r\n\r\n", 8000);
+    int st = n > 0 ? at_raw_status(buf) : -1;
+    for (int i = 0; i < N; i++)
+        close(fd[i]);
+    close(other);
+    print_message("gate share: %d queries from one address behind a lock, %d answered 503 at once (share %d);"
+                  " another address answered %d once the lock went\n",
+                  N, busy, T_DB_PER_ADDRESS, st);
+    assert_int_equal(busy, N - T_DB_PER_ADDRESS);
+    assert_int_equal(st, 200);
+}
+
 /* A query that cannot finish (a table locked by someone else) is ended by
  * http.statement_timeout_ms (2 s) and answered 503, instead of holding the
  * API's connection, and every request queued behind it, for as long as the
@@ -666,6 +710,7 @@ int main(void)
         cmocka_unit_test(test_burst),
         cmocka_unit_test(test_metrics_from),
         cmocka_unit_test(test_departed_client),
+        cmocka_unit_test(test_gate_share),
         cmocka_unit_test(test_statement_timeout),
         cmocka_unit_test(test_revoked_stream_ends),
     };
