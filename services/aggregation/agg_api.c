@@ -149,18 +149,10 @@ static const a_endpoint_t s_endpoints[] = {
      {{A_RESPONSE("", "antt_trend_response($1, d0, d1)"), 3}},
      {NULL, 0}, 0, agg_render_json0,
      /* the public's: whole years only, no neighbourhood (its months are
-      * live), and a priority of 1 .. k-1 incidents without its figures, as
-      * a time of 1 .. k-1 samples (the median of one incident is that
-      * incident's) */
+      * live), and the public rules of antt_public_response (027): no
+      * priority, time or share that gives away 1 .. k-1 incidents */
      {{A_RESPONSE_PUBLIC(" WHEN antt_area_fine($1) THEN antt_raise('AT403', 'a neighbourhood''s response times are staff''s')",
-                  "(SELECT jsonb_agg(CASE WHEN (e->>'incidents')::bigint BETWEEN 1 AND {k} - 1"
-                  " THEN jsonb_build_object('priority', e->'priority', 'incidents', NULL, 'suppressed', true)"
-                  " ELSE e || jsonb_build_object("
-                  "'acknowledge', CASE WHEN (e->'acknowledge'->>'n')::bigint BETWEEN 1 AND {k} - 1"
-                  " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'acknowledge' END,"
-                  "'resolve', CASE WHEN (e->'resolve'->>'n')::bigint BETWEEN 1 AND {k} - 1"
-                  " THEN jsonb_build_object('n', NULL, 'suppressed', true) ELSE e->'resolve' END) END"
-                  " ORDER BY o) FROM jsonb_array_elements(antt_trend_response($1, d0, d1)) WITH ORDINALITY r(e, o))"),
+                  "antt_public_response(antt_trend_response($1, d0, d1), {k})"),
        3}}, 0},
     /* GET /api/v1/spikes?area=&day= */
     {"/api/v1/spikes", A_AREA, {{"area", NULL}, {"day", NULL}},

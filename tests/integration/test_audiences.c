@@ -405,6 +405,43 @@ static void test_public_trends(void **state)
     free(body);
 }
 
+/* The public's response times give away no count of 1 .. k-1 by subtraction
+ * or by a share (the second attack: "all" less the priorities shown was the
+ * hidden one; resolved_share x incidents was 1): antt_public_response on
+ * the figures the attack read. */
+static void test_public_response_rules(void **state)
+{
+    (void)state;
+    static const char in[] =
+        "'[{\"priority\": null, \"incidents\": 52, \"resolved_share\": 0.0192, \"escalated_share\": 0.5},"
+        " {\"priority\": 1, \"incidents\": 20, \"resolved_share\": 0.05, \"escalated_share\": 0.5},"
+        " {\"priority\": 2, \"incidents\": 10, \"resolved_share\": 0.5},"
+        " {\"priority\": 3, \"incidents\": 1, \"resolved_share\": 0},"
+        " {\"priority\": 4, \"incidents\": 21, \"resolved_share\": 0.5}]'::jsonb";
+    char sql[1200];
+    /* P3 (1 incident) hidden, and P2, the smallest shown, with it */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
+             " WHERE e->'suppressed' = 'true' AND e->>'priority' IN ('2', '3')", in);
+    assert_int_equal(at_db_long(E.db, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
+             " WHERE e->'suppressed' = 'true'", in);
+    assert_int_equal(at_db_long(E.db, sql), 2);
+    /* shares that are 1 resolved (all: 0.0192 x 52, P1: 0.05 x 20) go; 0.5 x 20 stays */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
+             " WHERE e ? 'resolved_share' AND e->'resolved_share' = 'null'", in);
+    assert_int_equal(at_db_long(E.db, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
+             " WHERE (e->>'escalated_share')::numeric = 0.5", in);
+    assert_int_equal(at_db_long(E.db, sql), 2);
+    /* two hidden already: nothing more is hidden; k 1 (staff's rules): nothing */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response("
+             "jsonb_set(%s, '{2,incidents}', '2'), 3)) e WHERE e->'suppressed' = 'true'", in);
+    assert_int_equal(at_db_long(E.db, sql), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 1)) e"
+             " WHERE e->'suppressed' = 'true' OR e->'resolved_share' = 'null'", in);
+    assert_int_equal(at_db_long(E.db, sql), 0);
+}
+
 /* The public's summary of a year not over hides its figures of 1 .. k-1 (a
  * ward's one domestic violence case of the year showed as "total 1" within
  * 2 s, while the trends hid it); staff see them, and a finished year is
@@ -589,7 +626,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_public_stream),      cmocka_unit_test(test_public_trends),
-        cmocka_unit_test(test_public_summary),     cmocka_unit_test(test_scope),
+        cmocka_unit_test(test_public_summary),     cmocka_unit_test(test_public_response_rules),
+        cmocka_unit_test(test_scope),
         cmocka_unit_test(test_export),
         cmocka_unit_test(test_bad_and_revoked),
         cmocka_unit_test(test_router_needs_token),
