@@ -409,6 +409,15 @@ static void test_public_trends(void **state)
  * or by a share (the second attack: "all" less the priorities shown was the
  * hidden one; resolved_share x incidents was 1): antt_public_response on
  * the figures the attack read. */
+/* How many elements of antt_public_response(input, k) meet where. */
+static long s_rule_count(const char *input, int k, const char *where)
+{
+    char sql[1400];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, %d)) e WHERE %s",
+             input, k, where);
+    return at_db_long(E.db, sql);
+}
+
 static void test_public_response_rules(void **state)
 {
     (void)state;
@@ -418,28 +427,18 @@ static void test_public_response_rules(void **state)
         " {\"priority\": 2, \"incidents\": 10, \"resolved_share\": 0.5},"
         " {\"priority\": 3, \"incidents\": 1, \"resolved_share\": 0},"
         " {\"priority\": 4, \"incidents\": 21, \"resolved_share\": 0.5}]'::jsonb";
-    char sql[1200];
+    static const char hidden[] = "e->'suppressed' = 'true'";
     /* P3 (1 incident) hidden, and P2, the smallest shown, with it */
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
-             " WHERE e->'suppressed' = 'true' AND e->>'priority' IN ('2', '3')", in);
-    assert_int_equal(at_db_long(E.db, sql), 2);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
-             " WHERE e->'suppressed' = 'true'", in);
-    assert_int_equal(at_db_long(E.db, sql), 2);
+    assert_int_equal(s_rule_count(in, 3, "e->'suppressed' = 'true' AND e->>'priority' IN ('2', '3')"), 2);
+    assert_int_equal(s_rule_count(in, 3, hidden), 2);
     /* shares that are 1 resolved (all: 0.0192 x 52, P1: 0.05 x 20) go; 0.5 x 20 stays */
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
-             " WHERE e ? 'resolved_share' AND e->'resolved_share' = 'null'", in);
-    assert_int_equal(at_db_long(E.db, sql), 2);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 3)) e"
-             " WHERE (e->>'escalated_share')::numeric = 0.5", in);
-    assert_int_equal(at_db_long(E.db, sql), 2);
-    /* two hidden already: nothing more is hidden; k 1 (staff's rules): nothing */
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response("
-             "jsonb_set(%s, '{2,incidents}', '2'), 3)) e WHERE e->'suppressed' = 'true'", in);
-    assert_int_equal(at_db_long(E.db, sql), 2);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM jsonb_array_elements(antt_public_response(%s, 1)) e"
-             " WHERE e->'suppressed' = 'true' OR e->'resolved_share' = 'null'", in);
-    assert_int_equal(at_db_long(E.db, sql), 0);
+    assert_int_equal(s_rule_count(in, 3, "e ? 'resolved_share' AND e->'resolved_share' = 'null'"), 2);
+    assert_int_equal(s_rule_count(in, 3, "(e->>'escalated_share')::numeric = 0.5"), 2);
+    /* two hidden already: nothing more is hidden; k 1 (no rule): nothing */
+    char two[700];
+    snprintf(two, sizeof(two), "jsonb_set(%s, '{2,incidents}', '2')", in);
+    assert_int_equal(s_rule_count(two, 3, hidden), 2);
+    assert_int_equal(s_rule_count(in, 1, "e->'suppressed' = 'true' OR e->'resolved_share' = 'null'"), 0);
 }
 
 /* The public's summary of a year not over hides its figures of 1 .. k-1 (a
