@@ -461,6 +461,18 @@ static void test_public_summary(void **state)
     assert_null(strstr(body, "\"total\": 1,"));
     assert_null(strstr(body, "\"count\": 1,"));
     free(body);
+    /* the district's standard line: its unplaced cases, when 1 .. k-1, are hidden too */
+    at_db_exec(E.db, "INSERT INTO incidents (id, created_at, occurred_at, category, priority, area_code, desk_code,"
+                     " status) VALUES (gen_random_uuid(), now() - interval '1 hour', now() - interval '1 hour',"
+                     " 'theft', 3, 'VN-HCM-BTA', 'DESK-HCM-BTA', 'new')");
+    assert_true(at_wait_until(s_queue_empty, NULL, 15000));
+    long unplaced = at_db_long(E.db, "SELECT (antt_summary('VN-HCM-BTA', extract(year FROM antt_trend_today())::int)"
+                                     "->'standard'->>'unplaced')::bigint");
+    assert_int_equal(s_get("/api/v1/summary?area=VN-HCM-BTA", NULL, &body), 200);
+    assert_int_equal(unplaced, 1); /* the one just filed at the district */
+    assert_non_null(strstr(body, "\"unplaced_suppressed\": true"));
+    assert_null(strstr(body, "vụ chưa xác định được"));
+    free(body);
     assert_int_equal(s_get("/api/v1/summary?area=VN-HCM-BTA-BHHB&format=csv", NULL, &body), 200);
     assert_non_null(strstr(body, "order,"));
     assert_null(strstr(body, ",1,"));

@@ -4,7 +4,9 @@
 -- of 1 .. k-1 is null with count_suppressed / prior_suppressed /
 -- outcomes_suppressed, its change, share and significance go with it, the
 -- sentence says "số liệu ẩn (dưới ngưỡng công bố)" for that group, and the
--- totals of 1 .. k-1 are null with total_suppressed / prior_total_suppressed.
+-- totals of 1 .. k-1 are null with total_suppressed / prior_total_suppressed,
+-- and a standard's unplaced cases of 1 .. k-1 null with unplaced_suppressed
+-- (the sentence then leaves them out).
 -- The public summary had been live and whole: a ward's one domestic
 -- violence case of the year showed as "total 1" within 2 s, while its
 -- trends hid the same figure.
@@ -152,12 +154,16 @@ BEGIN
                 ORDER BY 2, 1 LOOP
         lvl := lv.level;
         std := antt_summary_standard(area, areas, covered, lvl, cur, d1);
+        IF (std->>'unplaced')::bigint BETWEEN 1 AND k - 1 THEN
+            -- the cases no area could be found for, when 1 .. k-1, are hidden too
+            std := std || jsonb_build_object('unplaced', NULL, 'unplaced_suppressed', true);
+        END IF;
         standards := standards || std;
         IF covered AND (std->>'total')::int > 0 THEN
             vars := jsonb_build_object('met', std->>'met', 'total', std->>'total', 'level', antt_level_vi(lvl),
                                        'unplaced', antt_vi_int((std->>'unplaced')::bigint), 'year', yr::text);
             line := antt_fill(o.standard_line, vars);
-            IF (std->>'unplaced')::bigint > 0 THEN
+            IF COALESCE((std->>'unplaced')::bigint, 0) > 0 THEN
                 line := line || antt_fill(o.standard_unplaced, vars);
             END IF;
             parts := parts || line;
