@@ -146,14 +146,19 @@ int at_desk_status(at_desk_t *d, const char *token, Antt__V1__TriageAction actio
 
 Antt__V1__IncidentUpdate *at_desk_feed(at_desk_t *d, int ms, char *topic, size_t tlen)
 {
-    zmq_pollitem_t pi = {d->sub, 0, ZMQ_POLLIN, 0};
+    return at_desk_feed_on(d->sub, ms, topic, tlen);
+}
+
+Antt__V1__IncidentUpdate *at_desk_feed_on(void *sub, int ms, char *topic, size_t tlen)
+{
+    zmq_pollitem_t pi = {sub, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&pi, 1, ms) <= 0)
         return NULL;
     zmq_msg_t t, b;
     zmq_msg_init(&t);
     zmq_msg_init(&b);
-    zmq_msg_recv(&t, d->sub, 0);
-    zmq_msg_recv(&b, d->sub, 0);
+    zmq_msg_recv(&t, sub, 0);
+    zmq_msg_recv(&b, sub, 0);
     snprintf(topic, tlen, "%.*s", (int)zmq_msg_size(&t), (const char *)zmq_msg_data(&t));
     Antt__V1__IncidentUpdate *u = antt__v1__incident_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
     zmq_msg_close(&t);
@@ -164,10 +169,16 @@ Antt__V1__IncidentUpdate *at_desk_feed(at_desk_t *d, int ms, char *topic, size_t
 Antt__V1__IncidentUpdate *at_desk_expect(at_desk_t *d, const char *want_topic, const char *incident,
                                          Antt__V1__UpdateKind kind, int ms)
 {
+    return at_desk_expect_on(d->sub, want_topic, incident, kind, ms);
+}
+
+Antt__V1__IncidentUpdate *at_desk_expect_on(void *sub, const char *want_topic, const char *incident,
+                                            Antt__V1__UpdateKind kind, int ms)
+{
     uint64_t deadline = antt_mono_ns() + (uint64_t)ms * 1000000;
     char topic[160];
     while (antt_mono_ns() < deadline) {
-        Antt__V1__IncidentUpdate *u = at_desk_feed(d, 100, topic, sizeof(topic));
+        Antt__V1__IncidentUpdate *u = at_desk_feed_on(sub, 100, topic, sizeof(topic));
         if (u == NULL)
             continue;
         if (!strcmp(topic, want_topic) && u->kind == kind && (incident == NULL || !strcmp(u->incident_id, incident)))

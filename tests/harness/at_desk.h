@@ -51,6 +51,10 @@ Antt__V1__IncidentUpdate *at_desk_feed(at_desk_t *d, int ms, char *topic, size_t
 /* Waits for an update of incident (any when NULL) of kind on topic. */
 Antt__V1__IncidentUpdate *at_desk_expect(at_desk_t *d, const char *topic, const char *incident,
                                          Antt__V1__UpdateKind kind, int ms);
+/* The same two on a SUB of the test's own (subscribed to the feeds). */
+Antt__V1__IncidentUpdate *at_desk_feed_on(void *sub, int ms, char *topic, size_t tlen);
+Antt__V1__IncidentUpdate *at_desk_expect_on(void *sub, const char *topic, const char *incident,
+                                            Antt__V1__UpdateKind kind, int ms);
 /* One HTTP triage request to notification; the status, *out the JSON body
  * (caller frees) when out. */
 int at_desk_http(at_desk_t *d, const char *token, const char *method, const char *path, const char *body,

@@ -93,40 +93,10 @@ char *ne_submit(const char *fields)
     return id;
 }
 
-/* The next feed message (topic copied into topic), or NULL after ms. */
-static Antt__V1__IncidentUpdate *s_feed(int ms, char *topic, size_t tlen)
+Antt__V1__IncidentUpdate *ne_expect_feed(const char *want_topic, const char *incident, Antt__V1__UpdateKind kind,
+                                         int ms)
 {
-    zmq_pollitem_t pi = {NE.sub, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&pi, 1, ms) <= 0)
-        return NULL;
-    zmq_msg_t t, b;
-    zmq_msg_init(&t);
-    zmq_msg_init(&b);
-    zmq_msg_recv(&t, NE.sub, 0);
-    zmq_msg_recv(&b, NE.sub, 0);
-    snprintf(topic, tlen, "%.*s", (int)zmq_msg_size(&t), (char *)zmq_msg_data(&t));
-    Antt__V1__IncidentUpdate *u = antt__v1__incident_update__unpack(NULL, zmq_msg_size(&b), zmq_msg_data(&b));
-    zmq_msg_close(&t);
-    zmq_msg_close(&b);
-    return u;
-}
-
-/* Waits for an update of incident (any when NULL) of kind on topic; returns
- * it (caller frees) or NULL. */
-Antt__V1__IncidentUpdate *ne_expect_feed(const char *want_topic, const char *incident,
-                                               Antt__V1__UpdateKind kind, int ms)
-{
-    uint64_t deadline = antt_mono_ns() + (uint64_t)ms * 1000000;
-    char topic[160];
-    while (antt_mono_ns() < deadline) {
-        Antt__V1__IncidentUpdate *u = s_feed(100, topic, sizeof(topic));
-        if (u == NULL)
-            continue;
-        if (!strcmp(topic, want_topic) && u->kind == kind && (incident == NULL || !strcmp(u->incident_id, incident)))
-            return u;
-        antt__v1__incident_update__free_unpacked(u, NULL);
-    }
-    return NULL;
+    return at_desk_expect_on(NE.sub, want_topic, incident, kind, ms);
 }
 
 char *ne_incident_of(const char *report_id)
@@ -319,7 +289,7 @@ int ne_setup(void **state)
     }
     /* leave the warm-up's duplicates behind */
     char topic[160];
-    for (Antt__V1__IncidentUpdate *u; (u = s_feed(300, topic, sizeof(topic)));)
+    for (Antt__V1__IncidentUpdate *u; (u = at_desk_feed_on(NE.sub, 300, topic, sizeof(topic)));)
         antt__v1__incident_update__free_unpacked(u, NULL);
     return 0;
 }
