@@ -126,6 +126,11 @@ const char *antt_http_peer(const antt_http_req_t *w)
     return w->peer;
 }
 
+const struct sockaddr *antt_http_peer_addr(const antt_http_req_t *w)
+{
+    return (const struct sockaddr *)&w->peer_sa;
+}
+
 void antt_http_add_header(antt_http_req_t *w, const char *name, const char *value)
 {
     if (w->req == NULL)
@@ -289,12 +294,14 @@ static int s_on_req(h2o_handler_t *self, h2o_req_t *req)
     w->guard->w = w;
     /* linked to the pool: disposed (s_on_dispose) when h2o frees the request */
 
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl > 0 && ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, w->peer, sizeof(w->peer));
-    else if (sl > 0 && ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, w->peer, sizeof(w->peer));
+    struct sockaddr_storage *ss = &w->peer_sa;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)ss);
+    if (sl > 0 && ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, w->peer, sizeof(w->peer));
+    else if (sl > 0 && ss->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, w->peer, sizeof(w->peer));
+    else
+        ss->ss_family = 0;
 
     antt_metric_inc(http->m_requests);
     int handled;

@@ -9,6 +9,7 @@
 #define ANTT_HTTP_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 typedef struct antt_http_s antt_http_t;
@@ -83,6 +84,8 @@ antt_str_t antt_http_header(const antt_http_req_t *req, const char *name);
 antt_str_t antt_http_authority(const antt_http_req_t *req);
 /* The client's address as text, for logs ("127.0.0.1"). */
 const char *antt_http_peer(const antt_http_req_t *req);
+/* The client's address as h2o gave it (sa_family 0 when unknown). */
+const struct sockaddr *antt_http_peer_addr(const antt_http_req_t *req);
 int antt_http_is(antt_str_t s, const char *lit);
 
 /* Adds a response header (copied) before antt_http_respond. */

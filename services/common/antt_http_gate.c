@@ -133,7 +133,7 @@ int antt_http_gate_run(antt_http_req_t *req, antt_db_t *db, antt_db_job_t *job, 
         antt_http_busy(req, "too many requests waiting for the database", 1);
         return -EBUSY;
     }
-    antt_http_peer_t *peer = antt_http_peers_enter_text(g->peers, antt_http_peer(req), g->max_per_address);
+    antt_http_peer_t *peer = antt_http_peers_enter(g->peers, antt_http_peer_addr(req), g->max_per_address);
     if (peer == NULL) {
         /* one address's share is taken: the others keep theirs (a client
          * that pipelines on many connections and never reads would

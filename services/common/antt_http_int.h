@@ -4,6 +4,7 @@
 #define ANTT_HTTP_INT_H
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <h2o.h>
 
@@ -30,6 +31,7 @@ struct antt_http_req_s {
     antt_http_drain_cb on_drain;/* everything handed over was written */
     void *drain_arg;            /* on_drain argument */
     char peer[INET6_ADDRSTRLEN];/* client address */
+    struct sockaddr_storage peer_sa; /* the same as h2o gave it (family 0: unknown) */
 };
 
 /* Frees w (its server counts one answered request). */

@@ -3,7 +3,6 @@
  * closes, so the table never holds more entries than open connections. */
 #include "antt_http_peers.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,19 +85,6 @@ antt_http_peer_t *antt_http_peers_enter(antt_http_peers_t *p, const struct socka
     }
     e->n++;
     return e;
-}
-
-antt_http_peer_t *antt_http_peers_enter_text(antt_http_peers_t *p, const char *addr, size_t max)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-    if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1)
-        a4->sin_family = AF_INET;
-    else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1)
-        a6->sin6_family = AF_INET6;
-    return antt_http_peers_enter(p, (struct sockaddr *)&ss, max);
 }
 
 void antt_http_peers_leave(antt_http_peers_t *p, antt_http_peer_t *e)

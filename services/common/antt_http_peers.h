@@ -21,8 +21,6 @@ void antt_http_peers_destroy(antt_http_peers_t **self_p);
  * connections (max 0: no cap; an address that is neither IPv4 nor IPv6
  * is counted under one shared entry). */
 antt_http_peer_t *antt_http_peers_enter(antt_http_peers_t *p, const struct sockaddr *sa, size_t max);
-/* As antt_http_peers_enter, for an address as text ("127.0.0.1", "::1"). */
-antt_http_peer_t *antt_http_peers_enter_text(antt_http_peers_t *p, const char *addr, size_t max);
 /* The connection has closed. */
 void antt_http_peers_leave(antt_http_peers_t *p, antt_http_peer_t *e);
 /* Addresses holding at least one connection. */
