@@ -38,6 +38,12 @@ const char *o311_query_parse(o311_query_t *q, antt_form_t *form, const char *id)
 void o311_query_cleanup(o311_query_t *q);
 /* The gateway an api_key (query field or X-Api-Key) names; *given says
  * whether one was sent. */
+/* A request's gateway key: the form's api_key (form_key, form_len; NULL or
+ * empty: none) or the X-Api-Key header, either alone or both equal, in
+ * *key (NULL: neither) and *len. -1 when both are given and differ: neither
+ * is taken (a proxy's key must not be overridden by the body's, nor the
+ * reverse). */
+int o311_api_key(antt_http_req_t *req, const char *form_key, size_t form_len, const char **key, size_t *len);
 intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_form_t *form, int *given);
 /* GET and POST servicerequestupdates (intake_open311_updates.c) */
 void o311_get_updates(intake_t *in, antt_http_req_t *req, o311_format_t fmt);

@@ -181,7 +181,6 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     intake_input_t input = {0};
     const char *api_key = NULL, *first = NULL, *last = NULL;
     size_t api_key_len = 0;
-    antt_str_t xk = antt_http_header(req, "x-api-key");
     int bad = s_has_nul(&f);
     bad |= s_field(&f, "api_key", &api_key, &api_key_len);
     bad |= s_field(&f, "idempotency_key", &input.idempotency_key, NULL);
@@ -249,14 +248,8 @@ void o311_post_request(intake_t *in, antt_http_req_t *req, o311_format_t fmt)
     input.name = f.name[0] ? f.name : NULL;
     input.media_urls = f.media;
     input.nmedia = f.nmedia;
-    /* two keys that differ: neither is taken (a proxy's key must not be
-     * overridden by the body's, nor the reverse) */
-    int differ = xk.p && api_key && api_key_len && (xk.n != api_key_len || memcmp(xk.p, api_key, api_key_len) != 0);
-    if ((api_key == NULL || api_key_len == 0) && xk.p) {
-        api_key = xk.p; /* authentication uses the length: no copy needed */
-        api_key_len = xk.n;
-    }
-    if (differ)
+    /* authentication uses the length: the header's key needs no copy */
+    if (o311_api_key(req, api_key, api_key_len, &api_key, &api_key_len) != 0)
         intake_reply_error(reply, 403, "invalid_api_key", "api_key and the X-Api-Key header differ", 0);
     else
         intake_submit(in, api_key, api_key_len, &input, NULL, reply);

@@ -229,16 +229,28 @@ const char *o311_query_parse(o311_query_t *q, antt_form_t *form, const char *id)
     return NULL;
 }
 
+int o311_api_key(antt_http_req_t *req, const char *form_key, size_t form_len, const char **key, size_t *len)
+{
+    antt_str_t xk = antt_http_header(req, "x-api-key");
+    int in_form = form_key != NULL && form_len > 0;
+    if (in_form && xk.p && (xk.n != form_len || memcmp(xk.p, form_key, form_len) != 0))
+        return -1;
+    *key = in_form ? form_key : xk.p;
+    *len = in_form ? form_len : xk.n;
+    return 0;
+}
+
 intake_gateway_t *o311_gateway(intake_t *in, antt_http_req_t *req, const antt_form_t *form, int *given)
 {
     const antt_form_field_t *k = antt_form_get(form, "api_key");
-    antt_str_t xk = antt_http_header(req, "x-api-key");
-    *given = (k && k->value_len) || xk.p;
-    if (k && k->value_len && xk.p && (xk.n != k->value_len || memcmp(xk.p, k->value, xk.n) != 0))
+    const char *key;
+    size_t len;
+    if (o311_api_key(req, k ? k->value : NULL, k ? k->value_len : 0, &key, &len) != 0) {
+        *given = 1;
         return NULL; /* two keys that differ: neither is taken */
-    if (k && k->value_len)
-        return intake_gateways_auth(in->gateways, k->value, k->value_len);
-    return xk.p ? intake_gateways_auth(in->gateways, xk.p, xk.n) : NULL;
+    }
+    *given = key != NULL;
+    return key ? intake_gateways_auth(in->gateways, key, len) : NULL;
 }
 
 void o311_get_requests(intake_t *in, antt_http_req_t *req, o311_format_t fmt, const char *id, int token)
